@@ -205,8 +205,8 @@ mod tests {
 
     #[test]
     fn invalid_bytes_keep_offsets() {
-        // "// " + GBK for 注释 + "\nx"
-        let bytes = vec![b'/', b'/', b' ', 0xd7, 0xa2, 0xca, 0xcd, b'\n', b'x'];
+        // "// " + GBK for 你好 + "\nx"
+        let bytes = vec![b'/', b'/', b' ', 0xc4, 0xe3, 0xba, 0xc3, b'\n', b'x'];
         let t = Text::new(bytes.clone());
         assert_eq!(t.text.len(), bytes.len());
         assert_eq!(t.first_invalid, Some(3));
