@@ -17,6 +17,8 @@ pub mod json;
 pub mod project;
 pub mod source;
 pub mod span;
+pub mod wxml;
+pub mod wxss;
 
 pub use analysis::{Analysis, Options, analyze};
 pub use diagnostic::{Diagnostic, Severity};
