@@ -51,6 +51,18 @@ pub struct StaticData {
     /// Proposed cloud collection name.
     pub collection: String,
     pub consumers: Vec<DataConsumer>,
+    /// Records nested in array fields of the records (`stops`, `children.children`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<NestedRecords>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NestedRecords {
+    /// Dotted field path from a top-level record, e.g. `children.children`.
+    pub path: String,
+    /// Records at that path, summed over all top-level records.
+    pub records: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,10 +95,17 @@ pub enum DataShape {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataConsumer {
-    /// The import / require of the data.
+    /// The import / require of the data (for page data: the literal's key).
     pub loc: Loc,
     /// How the consumer uses it, which decides the rewrite.
     pub usage: DataUsage,
+    /// Where this use is (the identifier or `this.data.x` read); absent for `Unused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<Loc>,
+    /// How the use reaches the data when not through the imported binding itself, e.g.
+    /// `this.data.cities` after the binding was placed in page data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

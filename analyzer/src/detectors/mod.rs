@@ -59,6 +59,8 @@ impl<'a> Context<'a> {
     }
 }
 
+pub mod data;
+
 pub trait Detector: Sync {
     fn name(&self) -> &'static str;
     fn run(&self, cx: &Context<'_>, out: &mut Findings);
@@ -66,5 +68,5 @@ pub trait Detector: Sync {
 
 /// All detectors, in the order they run.
 pub fn registry() -> Vec<Box<dyn Detector>> {
-    vec![]
+    vec![Box::new(data::StaticDataDetector)]
 }

@@ -1,0 +1,361 @@
+//! Where and how a consumer file uses imported data: one walk of the file that keeps track of
+//! the enclosing `Page`/`Component` data key, lifecycle method, handler or function, and
+//! records every read of the imported bindings (and every `this.data.key` read, so data placed
+//! into page data can be followed to where the page reads it again).
+
+use std::collections::HashMap;
+
+use swc_ecma_ast::*;
+use swc_ecma_visit::{Visit, VisitWith};
+
+use super::literal::{prop_name, unwrap};
+use crate::findings::DataUsage;
+use crate::js::{BindingId, JsFile};
+use crate::span::Span;
+
+/// Lifecycle methods of App, Page and Component (including `lifetimes`/`pageLifetimes`).
+pub const LIFECYCLE: &[&str] = &[
+    "onLaunch",
+    "onLoad",
+    "onShow",
+    "onReady",
+    "onHide",
+    "onUnload",
+    "onPullDownRefresh",
+    "onReachBottom",
+    "onShareAppMessage",
+    "onShareTimeline",
+    "onAddToFavorites",
+    "onPageScroll",
+    "onResize",
+    "onTabItemTap",
+    "onSaveExitState",
+    "onError",
+    "onPageNotFound",
+    "onUnhandledRejection",
+    "onThemeChange",
+    "created",
+    "attached",
+    "ready",
+    "moved",
+    "detached",
+    "error",
+];
+
+/// One use of a tracked binding (`target` is the caller's index for it).
+#[derive(Debug, Clone)]
+pub struct Use {
+    pub target: usize,
+    pub usage: DataUsage,
+    pub span: Span,
+    /// The import (specifier span) the use goes through.
+    pub import: Span,
+    /// The binding used (`None` for a binding-less `require('x')` call).
+    pub binding: Option<BindingId>,
+}
+
+/// One `this.data.key` read (or `const { key } = this.data`).
+#[derive(Debug, Clone)]
+pub struct ThisDataRead {
+    pub key: String,
+    pub usage: DataUsage,
+    pub span: Span,
+}
+
+#[derive(Debug, Default)]
+pub struct Uses {
+    pub uses: Vec<Use>,
+    pub this_data: Vec<ThisDataRead>,
+}
+
+enum Frame {
+    PageData(String),
+    Method { name: String, lifecycle: bool },
+    Function(String),
+}
+
+/// Imported local bindings → (import specifier span, targets).
+pub type Bindings = HashMap<BindingId, (Span, Vec<usize>)>;
+
+/// Walks `js` once. `bindings` maps imported local bindings to targets; `requires` maps the
+/// specifier span of a binding-less `require('x')` to targets (the call itself is the use).
+pub fn find(js: &JsFile, bindings: &Bindings, requires: &HashMap<Span, Vec<usize>>) -> Uses {
+    let mut v = Finder {
+        js,
+        bindings,
+        requires,
+        frames: Vec::new(),
+        out: Uses::default(),
+    };
+    js.program.visit_with(&mut v);
+    v.out
+}
+
+struct Finder<'a> {
+    js: &'a JsFile,
+    bindings: &'a Bindings,
+    requires: &'a HashMap<Span, Vec<usize>>,
+    frames: Vec<Frame>,
+    out: Uses,
+}
+
+impl Finder<'_> {
+    fn usage(&self) -> DataUsage {
+        match self.frames.last() {
+            None => DataUsage::TopLevel,
+            Some(Frame::PageData(k)) => DataUsage::InPageData { key: k.clone() },
+            Some(Frame::Method { name, lifecycle }) => {
+                if *lifecycle {
+                    DataUsage::Lifecycle { name: name.clone() }
+                } else {
+                    DataUsage::Handler { name: name.clone() }
+                }
+            }
+            Some(Frame::Function(n)) => DataUsage::Function { name: n.clone() },
+        }
+    }
+
+    fn record(&mut self, id: &Ident, usage: Option<DataUsage>) -> bool {
+        let key = (id.sym.clone(), id.ctxt);
+        let Some((import, targets)) = self.bindings.get(&key) else {
+            return false;
+        };
+        let usage = usage.unwrap_or_else(|| self.usage());
+        let span = self.js.span(id.span);
+        for &t in targets {
+            self.out.uses.push(Use {
+                target: t,
+                usage: usage.clone(),
+                span,
+                import: *import,
+                binding: Some(key.clone()),
+            });
+        }
+        true
+    }
+
+    fn with<F: FnOnce(&mut Self)>(&mut self, frame: Frame, f: F) {
+        self.frames.push(frame);
+        f(self);
+        self.frames.pop();
+    }
+
+    /// The options object of `Page`/`Component`/`App`/`Behavior`.
+    fn options(&mut self, obj: &ObjectLit, lifecycle_only: bool) {
+        for p in &obj.props {
+            let PropOrSpread::Prop(p) = p else {
+                p.visit_with(self);
+                continue;
+            };
+            match &**p {
+                Prop::KeyValue(kv) => {
+                    let key = prop_name(&kv.key).unwrap_or_default();
+                    let value = unwrap(&kv.value);
+                    match (key.as_str(), value) {
+                        ("data", Expr::Object(data)) if !lifecycle_only => self.page_data(data),
+                        ("methods" | "observers", Expr::Object(o)) => self.options(o, false),
+                        ("lifetimes" | "pageLifetimes", Expr::Object(o)) => self.options(o, true),
+                        (_, Expr::Fn(_) | Expr::Arrow(_)) => {
+                            let lifecycle = lifecycle_only || LIFECYCLE.contains(&key.as_str());
+                            self.with(
+                                Frame::Method {
+                                    name: key.clone(),
+                                    lifecycle,
+                                },
+                                |s| value.visit_with(s),
+                            );
+                        }
+                        _ => value.visit_with(self),
+                    }
+                }
+                Prop::Method(m) => {
+                    let key = prop_name(&m.key).unwrap_or_default();
+                    let lifecycle = lifecycle_only || LIFECYCLE.contains(&key.as_str());
+                    self.with(
+                        Frame::Method {
+                            name: key,
+                            lifecycle,
+                        },
+                        |s| m.function.visit_with(s),
+                    );
+                }
+                other => other.visit_with(self),
+            }
+        }
+    }
+
+    fn page_data(&mut self, data: &ObjectLit) {
+        for p in &data.props {
+            match p {
+                PropOrSpread::Prop(p) => match &**p {
+                    Prop::KeyValue(kv) => {
+                        let key = prop_name(&kv.key).unwrap_or_default();
+                        self.with(Frame::PageData(key), |s| kv.value.visit_with(s));
+                    }
+                    Prop::Shorthand(id) => {
+                        self.record(
+                            id,
+                            Some(DataUsage::InPageData {
+                                key: id.sym.to_string(),
+                            }),
+                        );
+                    }
+                    other => other.visit_with(self),
+                },
+                PropOrSpread::Spread(s) => s.visit_with(self),
+            }
+        }
+    }
+
+    fn this_data_member<'e>(&self, e: &'e Expr) -> bool {
+        matches!(unwrap(e), Expr::Member(m)
+            if matches!(unwrap(&m.obj), Expr::This(_))
+            && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"data"))
+    }
+}
+
+impl Visit for Finder<'_> {
+    fn visit_call_expr(&mut self, call: &CallExpr) {
+        if let Callee::Expr(callee) = &call.callee
+            && let Expr::Ident(id) = unwrap(callee)
+        {
+            let is_options = ["Page", "Component", "App", "Behavior"]
+                .iter()
+                .any(|k| self.js.is_global_named(id, k));
+            if is_options && let Some(Expr::Object(o)) = call.args.first().map(|a| unwrap(&a.expr))
+            {
+                self.options(o, false);
+                for a in call.args.iter().skip(1) {
+                    a.visit_with(self);
+                }
+                return;
+            }
+            if self.js.is_global_named(id, "require")
+                && let Some(Expr::Lit(Lit::Str(s))) = call.args.first().map(|a| unwrap(&a.expr))
+                && let Some(targets) = self.requires.get(&self.js.span(s.span))
+            {
+                let usage = self.usage();
+                let span = self.js.span(call.span);
+                let import = self.js.span(s.span);
+                for &t in targets {
+                    self.out.uses.push(Use {
+                        target: t,
+                        usage: usage.clone(),
+                        span,
+                        import,
+                        binding: None,
+                    });
+                }
+            }
+        }
+        call.visit_children_with(self);
+    }
+
+    fn visit_expr(&mut self, e: &Expr) {
+        if let Expr::Ident(id) = e {
+            self.record(id, None);
+            return;
+        }
+        e.visit_children_with(self);
+    }
+
+    fn visit_prop(&mut self, p: &Prop) {
+        if let Prop::Shorthand(id) = p {
+            self.record(id, None);
+            return;
+        }
+        p.visit_children_with(self);
+    }
+
+    fn visit_member_expr(&mut self, m: &MemberExpr) {
+        if self.this_data_member(&m.obj)
+            && let MemberProp::Ident(key) = &m.prop
+        {
+            let usage = self.usage();
+            self.out.this_data.push(ThisDataRead {
+                key: key.sym.to_string(),
+                usage,
+                span: self.js.span(m.span),
+            });
+        }
+        m.visit_children_with(self);
+    }
+
+    fn visit_fn_decl(&mut self, f: &FnDecl) {
+        self.with(Frame::Function(f.ident.sym.to_string()), |s| {
+            f.function.visit_with(s)
+        });
+    }
+
+    fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        // const { a, b } = this.data
+        if let (Pat::Object(obj), Some(init)) = (&d.name, &d.init)
+            && self.this_data_member(init)
+        {
+            let usage = self.usage();
+            for p in &obj.props {
+                let key = match p {
+                    ObjectPatProp::Assign(a) => Some(a.key.id.sym.to_string()),
+                    ObjectPatProp::KeyValue(kv) => prop_name(&kv.key),
+                    ObjectPatProp::Rest(_) => None,
+                };
+                if let Some(key) = key {
+                    self.out.this_data.push(ThisDataRead {
+                        key,
+                        usage: usage.clone(),
+                        span: self.js.span(d.span),
+                    });
+                }
+            }
+        }
+        match (&d.name, d.init.as_deref().map(unwrap)) {
+            (Pat::Ident(b), Some(init @ (Expr::Fn(_) | Expr::Arrow(_)))) => {
+                self.with(Frame::Function(b.id.sym.to_string()), |s| {
+                    init.visit_with(s)
+                });
+            }
+            _ => d.visit_children_with(self),
+        }
+    }
+
+    fn visit_class_method(&mut self, m: &ClassMethod) {
+        let name = prop_name(&m.key).unwrap_or_default();
+        self.with(Frame::Function(name), |s| m.function.visit_with(s));
+    }
+
+    fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        // module.exports = x / exports.y = x: passing the data on.
+        if let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left
+            && is_exports_target(self.js, t)
+            && let Expr::Ident(id) = unwrap(&a.right)
+            && self.record(id, Some(DataUsage::Reexport))
+        {
+            return;
+        }
+        a.visit_children_with(self);
+    }
+
+    fn visit_export_default_expr(&mut self, e: &ExportDefaultExpr) {
+        if let Expr::Ident(id) = unwrap(&e.expr)
+            && self.record(id, Some(DataUsage::Reexport))
+        {
+            return;
+        }
+        e.visit_children_with(self);
+    }
+
+    fn visit_export_named_specifier(&mut self, s: &ExportNamedSpecifier) {
+        if let ModuleExportName::Ident(id) = &s.orig {
+            self.record(id, Some(DataUsage::Reexport));
+        }
+    }
+}
+
+fn is_exports_target(js: &JsFile, t: &MemberExpr) -> bool {
+    let global =
+        |e: &Expr, name: &str| matches!(unwrap(e), Expr::Ident(i) if js.is_global_named(i, name));
+    if global(&t.obj, "module") || global(&t.obj, "exports") {
+        return true;
+    }
+    matches!(unwrap(&t.obj), Expr::Member(inner) if global(&inner.obj, "module"))
+}

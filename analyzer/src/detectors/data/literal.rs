@@ -1,0 +1,214 @@
+//! Pure literals in JS/TS: what the static-data and asset detectors can read without running
+//! code. A pure literal is a string, number, boolean, `null`, a template literal without
+//! expressions, a unary minus on a number, or an array/object made only of those. It is turned
+//! into the same spanned [`Json`] tree that JSON files give, so shapes are measured one way.
+
+use std::collections::HashMap;
+
+use swc_common::Spanned;
+use swc_ecma_ast::*;
+
+use crate::js::{BindingId, JsFile};
+use crate::json::{Json, JsonKind, JsonMember};
+
+/// Strips parentheses and TypeScript wrappers (`as const`, `satisfies`, `!`).
+pub fn unwrap(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::TsAs(t) => &t.expr,
+            Expr::TsSatisfies(t) => &t.expr,
+            Expr::TsNonNull(t) => &t.expr,
+            Expr::TsTypeAssertion(t) => &t.expr,
+            Expr::TsConstAssertion(t) => &t.expr,
+            _ => return e,
+        }
+    }
+}
+
+/// A property key as a string (identifier, string or number keys).
+pub fn prop_name(p: &PropName) -> Option<String> {
+    match p {
+        PropName::Ident(i) => Some(i.sym.to_string()),
+        PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
+        PropName::Num(n) => Some(n.value.to_string()),
+        _ => None,
+    }
+}
+
+/// The string value of a string literal or an expression-free template literal.
+pub fn str_value(e: &Expr) -> Option<String> {
+    match unwrap(e) {
+        Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+        Expr::Tpl(t) if t.exprs.is_empty() => t.quasis.first().map(|q| {
+            q.cooked
+                .as_ref()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_else(|| q.raw.to_string())
+        }),
+        _ => None,
+    }
+}
+
+/// Converts a pure literal into spanned JSON; `None` if any part is not pure.
+pub fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
+    let e = unwrap(e);
+    let sp = js.span(e.span());
+    let kind = match e {
+        Expr::Lit(Lit::Str(_)) | Expr::Tpl(_) => JsonKind::String(str_value(e)?),
+        Expr::Lit(Lit::Num(n)) => JsonKind::Number(n.value.to_string(), n.value),
+        Expr::Lit(Lit::Bool(b)) => JsonKind::Bool(b.value),
+        Expr::Lit(Lit::Null(_)) => JsonKind::Null,
+        Expr::Unary(u) if u.op == UnaryOp::Minus => match unwrap(&u.arg) {
+            Expr::Lit(Lit::Num(n)) => JsonKind::Number(format!("-{}", n.value), -n.value),
+            _ => return None,
+        },
+        Expr::Array(a) => {
+            let mut items = Vec::with_capacity(a.elems.len());
+            for el in &a.elems {
+                match el {
+                    Some(ExprOrSpread { spread: None, expr }) => items.push(to_json(js, expr)?),
+                    Some(_) => return None,
+                    None => items.push(Json {
+                        start: sp.start,
+                        end: sp.start,
+                        kind: JsonKind::Null,
+                    }),
+                }
+            }
+            JsonKind::Array(items)
+        }
+        Expr::Object(o) => {
+            let mut members = Vec::with_capacity(o.props.len());
+            for p in &o.props {
+                let PropOrSpread::Prop(p) = p else {
+                    return None;
+                };
+                let Prop::KeyValue(kv) = &**p else {
+                    return None;
+                };
+                let key = prop_name(&kv.key)?;
+                let ks = js.span(kv.key.span());
+                members.push(JsonMember {
+                    key,
+                    key_start: ks.start,
+                    key_end: ks.end,
+                    value: to_json(js, &kv.value)?,
+                });
+            }
+            JsonKind::Object(members)
+        }
+        _ => return None,
+    };
+    Some(Json {
+        start: sp.start,
+        end: sp.end,
+        kind,
+    })
+}
+
+/// Top-level `const/let/var x = init` declarations of a file (including `export const`).
+pub fn top_level_inits(js: &JsFile) -> HashMap<BindingId, &Expr> {
+    fn add<'a>(v: &'a VarDecl, out: &mut HashMap<BindingId, &'a Expr>) {
+        for d in &v.decls {
+            if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+                out.insert((b.id.sym.clone(), b.id.ctxt), &**init);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    match &js.program {
+        Program::Module(m) => {
+            for item in &m.body {
+                match item {
+                    ModuleItem::Stmt(Stmt::Decl(Decl::Var(v)))
+                    | ModuleItem::ModuleDecl(ModuleDecl::ExportDecl(ExportDecl {
+                        decl: Decl::Var(v),
+                        ..
+                    })) => add(v, &mut out),
+                    _ => {}
+                }
+            }
+        }
+        Program::Script(s) => {
+            for stmt in &s.body {
+                if let Stmt::Decl(Decl::Var(v)) = stmt {
+                    add(v, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Follows an identifier to its top-level initializer (one step), else returns the expression.
+pub fn through_const<'a>(inits: &HashMap<BindingId, &'a Expr>, e: &'a Expr) -> &'a Expr {
+    match unwrap(e) {
+        Expr::Ident(i) => inits
+            .get(&(i.sym.clone(), i.ctxt))
+            .map_or(e, |init| unwrap(init)),
+        other => other,
+    }
+}
+
+/// The options object of each `Page({…})`, `Component({…})`, `App({…})` and `Behavior({…})`
+/// call made as a top-level statement on the global constructor.
+pub fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
+    struct Finder<'a, 'b> {
+        js: &'a JsFile,
+        out: Vec<(&'static str, &'b ObjectLit)>,
+    }
+    impl<'a, 'b> Finder<'a, 'b> {
+        fn check(&mut self, call: &'b CallExpr) {
+            let Callee::Expr(callee) = &call.callee else {
+                return;
+            };
+            let Expr::Ident(id) = unwrap(callee) else {
+                return;
+            };
+            let kind = ["Page", "Component", "App", "Behavior"]
+                .into_iter()
+                .find(|k| self.js.is_global_named(id, k));
+            if let (Some(kind), Some(arg)) = (kind, call.args.first())
+                && let Expr::Object(o) = unwrap(&arg.expr)
+            {
+                self.out.push((kind, o));
+            }
+        }
+    }
+    // These calls are top-level statements (or `export default Page(…)`).
+    let mut f = Finder {
+        js,
+        out: Vec::new(),
+    };
+    let stmts: Vec<&Stmt> = match &js.program {
+        Program::Module(m) => m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ModuleItem::Stmt(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        Program::Script(s) => s.body.iter().collect(),
+    };
+    for s in stmts {
+        let e = match s {
+            Stmt::Expr(e) => &*e.expr,
+            _ => continue,
+        };
+        if let Expr::Call(c) = unwrap(e) {
+            f.check(c);
+        }
+    }
+    if let Program::Module(m) = &js.program {
+        for item in &m.body {
+            if let ModuleItem::ModuleDecl(ModuleDecl::ExportDefaultExpr(d)) = item
+                && let Expr::Call(c) = unwrap(&d.expr)
+            {
+                f.check(c);
+            }
+        }
+    }
+    f.out
+}

@@ -1,0 +1,528 @@
+//! Static data bundled in the package (issue §4): JSON data files that are not config, JS/TS
+//! modules whose exports are large pure literals, and large literals inline in
+//! `Page`/`Component` `data`. Each gets its size, record count, shape, a proposed collection
+//! name and every consumer with how it uses the data.
+//!
+//! Rules (thresholds from [`crate::Options::data_threshold`], default 4 KB):
+//! - A JSON file is data unless it is config: `app.json`, a page/component JSON (a `.wxml`,
+//!   `.js` or `.ts` of the same name sits beside it), the sitemap, the theme, `ext.json`,
+//!   `project*.config.json`, `package.json`, `package-lock.json`, `tsconfig.json`,
+//!   `jsconfig.json`, dot-files, IDE metadata (`*.ib.json`), or anything in `miniprogram_npm`.
+//! - A JS/TS module counts when at least half of its bytes are top-level pure literals and
+//!   those literals add up to the threshold; each exported literal of at least a quarter of the
+//!   threshold is reported. An exported object literal that is not pure as a whole (e.g.
+//!   `module.exports = { cities, lines }`) is split into its members.
+//! - A `Page`/`Component` `data` member whose value (directly or through a top-level `const`)
+//!   is a pure literal of at least the threshold.
+//!
+//! Shapes and names: see [`shape`].
+
+mod consumers;
+pub(crate) mod literal;
+pub(crate) mod shape;
+
+use std::collections::HashMap;
+
+use swc_ecma_ast::*;
+
+use super::{Context, Detector};
+use crate::analysis::Parsed;
+use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
+use crate::js::{ImportKind, Imported, JsFile};
+use crate::json::Json;
+use crate::source::FileKind;
+use crate::span::{FileId, Span};
+use literal::{prop_name, through_const, to_json, top_level_inits, unwrap};
+
+pub struct StaticDataDetector;
+
+/// One piece of data before consumers are attached.
+struct Item {
+    file: FileId,
+    source: DataSource,
+    /// Export names that reach it (`default` for `module.exports`/`export default`).
+    exports: Vec<String>,
+    value: Json,
+    name: String,
+    id: String,
+}
+
+impl Detector for StaticDataDetector {
+    fn name(&self) -> &'static str {
+        "static-data"
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Findings) {
+        let mut items = json_items(cx);
+        items.extend(module_items(cx));
+        items.extend(page_items(cx));
+        let mut consumers = vec![Vec::new(); items.len()];
+        import_consumers(cx, &items, &mut consumers);
+        page_data_consumers(cx, &items, &mut consumers);
+        let mut used_names: HashMap<String, usize> = HashMap::new();
+        let mut found: Vec<StaticData> = items
+            .into_iter()
+            .zip(consumers)
+            .map(|(item, mut consumers)| {
+                let (shape, records) = shape::shape(&item.value);
+                let span = Span::new(
+                    item.file,
+                    item.value.start as usize,
+                    item.value.end as usize,
+                );
+                let bytes = match item.source {
+                    DataSource::JsonFile => cx.project.file(item.file).bytes,
+                    _ => item.value.len_bytes(),
+                };
+                consumers.sort_by(|a: &DataConsumer, b: &DataConsumer| {
+                    (&a.loc, &a.used_at).cmp(&(&b.loc, &b.used_at))
+                });
+                consumers
+                    .dedup_by(|a, b| a.loc == b.loc && a.used_at == b.used_at && a.via == b.via);
+                StaticData {
+                    id: item.id,
+                    source: item.source,
+                    loc: cx.loc(span),
+                    package: cx.package_name(item.file),
+                    bytes,
+                    records,
+                    nested: shape::nested(&item.value),
+                    shape,
+                    collection: item.name,
+                    consumers,
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        for d in &mut found {
+            let n = used_names.entry(d.collection.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                d.collection = format!("{}_{}", d.collection, n);
+            }
+        }
+        out.static_data.extend(found);
+    }
+}
+
+fn is_config_json(cx: &Context<'_>, mp: &str) -> bool {
+    let name = mp.rsplit('/').next().unwrap_or(mp);
+    let base = mp.strip_suffix(".json").unwrap_or(mp);
+    let app = &cx.project.app;
+    matches!(
+        name,
+        "package.json"
+            | "package-lock.json"
+            | "tsconfig.json"
+            | "jsconfig.json"
+            | "project.config.json"
+            | "project.private.config.json"
+    ) || matches!(mp, "app.json" | "sitemap.json" | "ext.json" | "theme.json")
+        || name.starts_with('.')
+        || name.ends_with(".ib.json")
+        || mp.starts_with("miniprogram_npm/")
+        || mp.contains("/miniprogram_npm/")
+        || app.sitemap_location.as_deref() == Some(mp)
+        || app.theme_location.as_deref() == Some(mp)
+        || [".wxml", ".js", ".ts"]
+            .iter()
+            .any(|e| cx.project.mp_file(&format!("{base}{e}")).is_some())
+}
+
+fn json_items(cx: &Context<'_>) -> Vec<Item> {
+    let mut out = Vec::new();
+    for (i, f) in cx.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        let sf = cx.project.file(id);
+        let (Parsed::Json(json), Some(mp)) = (&f.parsed, &sf.mp_path) else {
+            continue;
+        };
+        if sf.bytes < cx.options.data_threshold || is_config_json(cx, mp) {
+            continue;
+        }
+        out.push(Item {
+            file: id,
+            source: DataSource::JsonFile,
+            exports: vec!["default".into()],
+            value: json.clone(),
+            name: shape::file_stem_name(mp),
+            id: sf.path.clone(),
+        });
+    }
+    out
+}
+
+fn in_npm(mp: &str) -> bool {
+    mp.starts_with("miniprogram_npm/") || mp.contains("/miniprogram_npm/")
+}
+
+/// The exported values of a module: (export name, value expression), through top-level consts.
+fn export_values<'a>(js: &'a JsFile) -> Vec<(String, &'a Expr)> {
+    let inits = top_level_inits(js);
+    let mut raw: Vec<(String, &'a Expr)> = Vec::new();
+    let stmt = |s: &'a Stmt, raw: &mut Vec<(String, &'a Expr)>| {
+        let Stmt::Expr(e) = s else { return };
+        let Expr::Assign(a) = unwrap(&e.expr) else {
+            return;
+        };
+        if a.op != AssignOp::Assign {
+            return;
+        }
+        let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+            return;
+        };
+        let global =
+            |e: &Expr, n: &str| matches!(unwrap(e), Expr::Ident(i) if js.is_global_named(i, n));
+        let prop = match &t.prop {
+            MemberProp::Ident(p) => p.sym.to_string(),
+            _ => return,
+        };
+        if global(&t.obj, "module") && prop == "exports" {
+            raw.push(("default".into(), &a.right));
+        } else if global(&t.obj, "exports")
+            || matches!(unwrap(&t.obj), Expr::Member(m) if global(&m.obj, "module")
+                && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports"))
+        {
+            raw.push((prop, &a.right));
+        }
+    };
+    match &js.program {
+        Program::Module(m) => {
+            for item in &m.body {
+                match item {
+                    ModuleItem::Stmt(s) => stmt(s, &mut raw),
+                    ModuleItem::ModuleDecl(ModuleDecl::ExportDecl(ExportDecl {
+                        decl: Decl::Var(v),
+                        ..
+                    })) => {
+                        for d in &v.decls {
+                            if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+                                raw.push((b.id.sym.to_string(), init));
+                            }
+                        }
+                    }
+                    ModuleItem::ModuleDecl(ModuleDecl::ExportDefaultExpr(d)) => {
+                        raw.push(("default".into(), &d.expr));
+                    }
+                    ModuleItem::ModuleDecl(ModuleDecl::ExportNamed(n)) if n.src.is_none() => {
+                        for s in &n.specifiers {
+                            if let ExportSpecifier::Named(ns) = s
+                                && let ModuleExportName::Ident(orig) = &ns.orig
+                                && let Some(init) = inits.get(&(orig.sym.clone(), orig.ctxt))
+                            {
+                                let name = match &ns.exported {
+                                    Some(ModuleExportName::Ident(i)) => i.sym.to_string(),
+                                    Some(ModuleExportName::Str(s)) => {
+                                        s.value.to_string_lossy().into_owned()
+                                    }
+                                    None => orig.sym.to_string(),
+                                };
+                                raw.push((name, init));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Program::Script(s) => {
+            for st in &s.body {
+                stmt(st, &mut raw);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (name, e) in raw {
+        let e = through_const(&inits, e);
+        // `module.exports = { cities, lines }`: split an impure default object into members.
+        if name == "default"
+            && let Expr::Object(o) = e
+            && to_json(js, e).is_none()
+        {
+            for p in &o.props {
+                let PropOrSpread::Prop(p) = p else { continue };
+                match &**p {
+                    Prop::KeyValue(kv) => {
+                        if let Some(k) = prop_name(&kv.key) {
+                            out.push((k, through_const(&inits, &kv.value)));
+                        }
+                    }
+                    Prop::Shorthand(id) => {
+                        if let Some(init) = inits.get(&(id.sym.clone(), id.ctxt)) {
+                            out.push((id.sym.to_string(), unwrap(init)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        out.push((name, e));
+    }
+    out
+}
+
+fn module_items(cx: &Context<'_>) -> Vec<Item> {
+    let threshold = cx.options.data_threshold;
+    let mut out = Vec::new();
+    for (i, f) in cx.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        let sf = cx.project.file(id);
+        let (Parsed::Script(js), Some(mp), Some(text)) = (&f.parsed, &sf.mp_path, &f.text) else {
+            continue;
+        };
+        if !matches!(sf.kind, FileKind::Js | FileKind::Ts) || in_npm(mp) {
+            continue;
+        }
+        if (text.text.len() as u64) < threshold {
+            continue;
+        }
+        // Candidates: exported pure literals, deduplicated by span.
+        let mut cands: Vec<(Vec<String>, Json)> = Vec::new();
+        for (name, e) in export_values(js) {
+            let Some(v) = to_json(js, e) else { continue };
+            match cands
+                .iter_mut()
+                .find(|(_, c)| c.start == v.start && c.end == v.end)
+            {
+                Some((names, _)) => names.push(name),
+                None => cands.push((vec![name], v)),
+            }
+        }
+        if cands.is_empty() {
+            continue;
+        }
+        // Pure share: every top-level pure initializer plus the exported literals.
+        let mut spans: Vec<(u32, u32)> = cands.iter().map(|(_, v)| (v.start, v.end)).collect();
+        for init in top_level_inits(js).values() {
+            if let Some(v) = to_json(js, init) {
+                spans.push((v.start, v.end));
+            }
+        }
+        spans.sort_unstable();
+        spans.dedup();
+        let pure: u64 = spans.iter().map(|(s, e)| u64::from(e - s)).sum();
+        if pure < threshold || pure * 2 < text.text.len() as u64 {
+            continue;
+        }
+        cands.retain(|(_, v)| v.len_bytes() * 4 >= threshold);
+        let single = cands.len() == 1;
+        for (names, v) in cands {
+            let primary = names
+                .iter()
+                .find(|n| *n != "default")
+                .cloned()
+                .unwrap_or_else(|| "default".into());
+            let name = if single || primary == "default" {
+                shape::file_stem_name(mp)
+            } else {
+                shape::snake_case(&primary)
+            };
+            out.push(Item {
+                file: id,
+                source: DataSource::ModuleExport {
+                    export: primary.clone(),
+                },
+                id: format!("{}#{}", sf.path, primary),
+                exports: names,
+                value: v,
+                name,
+            });
+        }
+    }
+    out
+}
+
+fn page_items(cx: &Context<'_>) -> Vec<Item> {
+    let threshold = cx.options.data_threshold;
+    let mut out = Vec::new();
+    for (i, f) in cx.files.iter().enumerate() {
+        let id = FileId(i as u32);
+        let sf = cx.project.file(id);
+        let (Parsed::Script(js), Some(mp)) = (&f.parsed, &sf.mp_path) else {
+            continue;
+        };
+        if !matches!(sf.kind, FileKind::Js | FileKind::Ts) || in_npm(mp) {
+            continue;
+        }
+        let inits = top_level_inits(js);
+        for (kind, obj) in literal::options_objects(js) {
+            if !matches!(kind, "Page" | "Component") {
+                continue;
+            }
+            let Some(Expr::Object(data)) = obj_get(obj, "data") else {
+                continue;
+            };
+            for p in &data.props {
+                let PropOrSpread::Prop(p) = p else { continue };
+                let (key, value) = match &**p {
+                    Prop::KeyValue(kv) => match prop_name(&kv.key) {
+                        Some(k) => (k, through_const(&inits, &kv.value)),
+                        None => continue,
+                    },
+                    Prop::Shorthand(i) => match inits.get(&(i.sym.clone(), i.ctxt)) {
+                        Some(init) => (i.sym.to_string(), unwrap(init)),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                let Some(v) = to_json(js, value) else {
+                    continue;
+                };
+                if v.len_bytes() < threshold {
+                    continue;
+                }
+                out.push(Item {
+                    file: id,
+                    source: DataSource::PageData { key: key.clone() },
+                    exports: Vec::new(),
+                    id: format!("{}#data.{key}", sf.path),
+                    name: shape::snake_case(&key),
+                    value: v,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A member of an object literal by key.
+pub(crate) fn obj_get<'a>(o: &'a ObjectLit, key: &str) -> Option<&'a Expr> {
+    o.props.iter().find_map(|p| match p {
+        PropOrSpread::Prop(p) => match &**p {
+            Prop::KeyValue(kv) if prop_name(&kv.key).as_deref() == Some(key) => {
+                Some(unwrap(&kv.value))
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn consumer(
+    cx: &Context<'_>,
+    import: Span,
+    usage: DataUsage,
+    at: Option<Span>,
+    via: Option<String>,
+) -> DataConsumer {
+    DataConsumer {
+        loc: cx.loc(import),
+        usage,
+        used_at: at.map(|s| cx.loc(s)),
+        via,
+    }
+}
+
+/// Consumers of module and JSON data: every file importing the data file.
+fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataConsumer>]) {
+    let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if !matches!(it.source, DataSource::PageData { .. }) {
+            by_file.entry(it.file).or_default().push(i);
+        }
+    }
+    if by_file.is_empty() {
+        return;
+    }
+    for js in cx.scripts() {
+        let mut bindings: consumers::Bindings = HashMap::new();
+        let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
+        for imp in &js.module.imports {
+            let Some(to) = cx.resolve(js.file, &imp.specifier) else {
+                continue;
+            };
+            let Some(targets) = by_file.get(&to) else {
+                continue;
+            };
+            if imp.kind == ImportKind::Reexport {
+                for &t in targets {
+                    consumers[t].push(consumer(cx, imp.span, DataUsage::Reexport, None, None));
+                }
+                continue;
+            }
+            if imp.bindings.is_empty() {
+                requires.insert(imp.span, targets.clone());
+                continue;
+            }
+            for b in &imp.bindings {
+                let matched: Vec<usize> = targets
+                    .iter()
+                    .copied()
+                    .filter(|&t| match &b.imported {
+                        Imported::Whole => true,
+                        Imported::Default => {
+                            items[t].exports.iter().any(|e| e == "default")
+                                || matches!(items[t].source, DataSource::JsonFile)
+                        }
+                        Imported::Named(n) => {
+                            items[t].exports.iter().any(|e| e == n)
+                                || matches!(items[t].source, DataSource::JsonFile)
+                        }
+                    })
+                    .collect();
+                if !matched.is_empty() {
+                    bindings.insert(b.local.clone(), (imp.span, matched));
+                }
+            }
+        }
+        if bindings.is_empty() && requires.is_empty() {
+            continue;
+        }
+        let uses = consumers::find(js, &bindings, &requires);
+        let mut used = std::collections::HashSet::new();
+        for u in &uses.uses {
+            if let Some(b) = &u.binding {
+                used.insert(b.clone());
+            }
+            consumers[u.target].push(consumer(cx, u.import, u.usage.clone(), Some(u.span), None));
+            // Data placed in page data is read again through `this.data.key`.
+            if let DataUsage::InPageData { key } = &u.usage {
+                for r in uses.this_data.iter().filter(|r| &r.key == key) {
+                    consumers[u.target].push(consumer(
+                        cx,
+                        u.import,
+                        r.usage.clone(),
+                        Some(r.span),
+                        Some(format!("this.data.{key}")),
+                    ));
+                }
+            }
+        }
+        for (local, (sp, targets)) in &bindings {
+            if !used.contains(local) {
+                for &t in targets {
+                    consumers[t].push(consumer(cx, *sp, DataUsage::Unused, None, None));
+                }
+            }
+        }
+        for (sp, targets) in &requires {
+            if !uses.uses.iter().any(|u| u.import == *sp) {
+                for &t in targets {
+                    consumers[t].push(consumer(cx, *sp, DataUsage::Unused, None, None));
+                }
+            }
+        }
+    }
+}
+
+/// Consumers of inline page data: the page's own `this.data.key` reads.
+fn page_data_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataConsumer>]) {
+    for (i, it) in items.iter().enumerate() {
+        let DataSource::PageData { key } = &it.source else {
+            continue;
+        };
+        let Some(js) = cx.js(it.file) else { continue };
+        let uses = consumers::find(js, &HashMap::new(), &HashMap::new());
+        let at = Span::new(it.file, it.value.start as usize, it.value.start as usize);
+        for r in uses.this_data.iter().filter(|r| &r.key == key) {
+            consumers[i].push(consumer(
+                cx,
+                at,
+                r.usage.clone(),
+                Some(r.span),
+                Some(format!("this.data.{key}")),
+            ));
+        }
+    }
+}
