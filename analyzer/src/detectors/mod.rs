@@ -59,6 +59,7 @@ impl<'a> Context<'a> {
     }
 }
 
+pub mod assets;
 pub mod data;
 
 pub trait Detector: Sync {
@@ -68,5 +69,8 @@ pub trait Detector: Sync {
 
 /// All detectors, in the order they run.
 pub fn registry() -> Vec<Box<dyn Detector>> {
-    vec![Box::new(data::StaticDataDetector)]
+    vec![
+        Box::new(data::StaticDataDetector),
+        Box::new(assets::LargeAssetDetector),
+    ]
 }

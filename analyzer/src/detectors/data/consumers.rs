@@ -207,7 +207,7 @@ impl Finder<'_> {
         }
     }
 
-    fn this_data_member<'e>(&self, e: &'e Expr) -> bool {
+    fn this_data_member(&self, e: &Expr) -> bool {
         matches!(unwrap(e), Expr::Member(m)
             if matches!(unwrap(&m.obj), Expr::This(_))
             && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"data"))

@@ -196,10 +196,10 @@ pub fn file_stem_name(path: &str) -> String {
     let mut parts = path.rsplit('/');
     let name = parts.next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
-    if stem == "index" {
-        if let Some(dir) = parts.next() {
-            return snake_case(dir);
-        }
+    if stem == "index"
+        && let Some(dir) = parts.next()
+    {
+        return snake_case(dir);
     }
     snake_case(stem)
 }

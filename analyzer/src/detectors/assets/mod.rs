@@ -1,0 +1,154 @@
+//! Large assets (issue §5): images, audio, video and fonts over the per-kind thresholds, with
+//! every reference, where each reference lets the asset go (`cloud://` file ID, HTTPS URL, or
+//! nowhere), duplicates, and what moving it saves; plus inline `data:` URIs in WXSS, WXML and
+//! JS over [`crate::Options::inline_threshold`].
+//!
+//! Graph hook: [`asset_references`] lists every (referencing file, asset file, span) found by the
+//! same pass, for the module graph to count assets as reached. It needs only the parsed files
+//! and the resolver, so it can run before the detectors (between `ModuleGraph::build` and
+//! `compute_reach`), adding `EdgeKind::Asset` edges.
+
+mod refs;
+pub(crate) mod trace;
+
+use std::collections::HashMap;
+
+use super::{Context, Detector};
+use crate::analysis::FileData;
+use crate::findings::{AssetRef, AssetTarget, Findings, InlineAsset, LargeAsset};
+use crate::graph::Resolver;
+use crate::project::Project;
+use crate::span::{FileId, Span};
+
+pub use refs::{Collected, looks_like_asset};
+
+/// Every reference from a file to an asset file: (from, asset, span of the reference).
+pub fn asset_references(
+    project: &Project,
+    files: &[FileData],
+    resolver: &Resolver,
+) -> Vec<(FileId, FileId, Span)> {
+    refs::collect(project, files, resolver)
+        .refs
+        .into_iter()
+        .map(|r| (r.from, r.asset, r.span))
+        .collect()
+}
+
+pub struct LargeAssetDetector;
+
+impl Detector for LargeAssetDetector {
+    fn name(&self) -> &'static str {
+        "large-assets"
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Findings) {
+        let collected = refs::collect(cx.project, cx.files, &cx.graph.resolver);
+        let mut by_asset: HashMap<FileId, Vec<&refs::Ref>> = HashMap::new();
+        for r in &collected.refs {
+            by_asset.entry(r.asset).or_default().push(r);
+        }
+        let dups = duplicates(cx.project);
+        let mut large = Vec::new();
+        for f in &cx.project.files {
+            if f.mp_path.is_none() {
+                continue;
+            }
+            let Some(threshold) = cx.options.asset_threshold(f.kind) else {
+                continue;
+            };
+            if f.bytes <= threshold {
+                continue;
+            }
+            let mut references: Vec<AssetRef> = by_asset
+                .get(&f.id)
+                .map(|rs| {
+                    rs.iter()
+                        .map(|r| AssetRef {
+                            loc: cx.loc(r.span),
+                            via: r.via.clone(),
+                            target: r.target,
+                            binding: r.binding.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            references.sort_by(|a, b| (&a.loc, &a.binding).cmp(&(&b.loc, &b.binding)));
+            references.dedup_by(|a, b| a.loc == b.loc && a.binding == b.binding);
+            let target = references
+                .iter()
+                .fold(AssetTarget::CloudFileId, |t, r| refs::stricter(t, r.target));
+            let saves = if f.uploaded && target != AssetTarget::Local {
+                f.bytes
+            } else {
+                0
+            };
+            large.push(LargeAsset {
+                path: f.path.clone(),
+                kind: f.kind,
+                bytes: f.bytes,
+                package: cx.package_name(f.id),
+                uploaded: f.uploaded,
+                duplicates: dups
+                    .get(&f.id)
+                    .map(|ids| {
+                        ids.iter()
+                            .map(|d| cx.project.file(*d).path.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                references,
+                target,
+                saves,
+            });
+        }
+        large.sort_by(|a, b| a.path.cmp(&b.path));
+        out.large_assets.extend(large);
+
+        let mut inline: Vec<InlineAsset> = collected
+            .inlines
+            .iter()
+            .filter(|i| i.data.bytes >= cx.options.inline_threshold)
+            .map(|i| InlineAsset {
+                loc: cx.loc(i.span),
+                mime: i.data.mime.clone(),
+                bytes: i.data.bytes,
+                kind: i.data.kind(),
+                package: cx.package_name(i.span.file),
+                target: i.target,
+            })
+            .collect();
+        inline.sort_by(|a, b| a.loc.cmp(&b.loc));
+        inline.dedup_by(|a, b| a.loc == b.loc);
+        out.inline_assets.extend(inline);
+    }
+}
+
+/// Media files with identical bytes: for each file, the others. Only files sharing a size are
+/// read and hashed.
+fn duplicates(project: &Project) -> HashMap<FileId, Vec<FileId>> {
+    let mut by_size: HashMap<u64, Vec<FileId>> = HashMap::new();
+    for f in &project.files {
+        if f.kind.is_media() && f.mp_path.is_some() && f.bytes > 0 {
+            by_size.entry(f.bytes).or_default().push(f.id);
+        }
+    }
+    let mut by_hash: HashMap<[u8; 32], Vec<FileId>> = HashMap::new();
+    for ids in by_size.values().filter(|v| v.len() > 1) {
+        for &id in ids {
+            if let Ok(bytes) = std::fs::read(&project.file(id).abs) {
+                by_hash
+                    .entry(*blake3::hash(&bytes).as_bytes())
+                    .or_default()
+                    .push(id);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for ids in by_hash.values().filter(|v| v.len() > 1) {
+        for &id in ids {
+            out.insert(id, ids.iter().copied().filter(|&o| o != id).collect());
+        }
+    }
+    out
+}

@@ -1,0 +1,664 @@
+//! Every reference to a package asset, found in one pass over the parsed files: WXML attributes
+//! (static, inline `style`, `{{ }}` traced to script data, `/dir/{{x}}.png` patterns), WXSS
+//! `url()`, JS/TS string literals with the API they feed, JSON strings and tabBar icons.
+//! Inline `data:` URIs are collected on the way.
+
+use std::collections::HashMap;
+
+use swc_common::Spanned;
+use swc_ecma_ast::*;
+use swc_ecma_visit::{Visit, VisitWith};
+
+use super::trace;
+use crate::analysis::{FileData, Parsed};
+use crate::detectors::data::literal::{prop_name, str_value, unwrap};
+use crate::findings::{AssetTarget, RefVia};
+use crate::graph::Resolver;
+use crate::js::JsFile;
+use crate::json::{Json, JsonKind};
+use crate::project::Project;
+use crate::source::{self, FileKind};
+use crate::span::{FileId, Span};
+use crate::wxml::{self, Document, Segment};
+use crate::wxss::{self, DataUri};
+
+#[derive(Debug, Clone)]
+pub struct Ref {
+    pub from: FileId,
+    pub asset: FileId,
+    pub span: Span,
+    pub via: RefVia,
+    pub target: AssetTarget,
+    pub binding: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inline {
+    pub span: Span,
+    pub data: DataUri,
+    pub target: AssetTarget,
+}
+
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub refs: Vec<Ref>,
+    pub inlines: Vec<Inline>,
+}
+
+/// The more restrictive of two targets (local > HTTPS > cloud file ID).
+pub fn stricter(a: AssetTarget, b: AssetTarget) -> AssetTarget {
+    let rank = |t| match t {
+        AssetTarget::CloudFileId => 0,
+        AssetTarget::HttpsUrl => 1,
+        AssetTarget::Local => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+const MEDIA_EXTS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "mp3", "aac", "m4a", "wav", "ogg", "silk",
+    "flac", "mp4", "mov", "m4v", "webm", "ttf", "otf", "woff", "woff2", "eot",
+];
+
+/// A string that looks like a path to a package asset (not a URL, not a data URI).
+pub fn looks_like_asset(s: &str) -> bool {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 512 || s.contains("://") || s.starts_with("//") {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("data:") || lower.starts_with("wxfile:") || lower.starts_with("http") {
+        return false;
+    }
+    let path = lower.split(['?', '#']).next().unwrap_or(&lower);
+    if path.contains(char::is_whitespace) || path.contains('{') {
+        return false;
+    }
+    MEDIA_EXTS.contains(&source::extension(path))
+}
+
+fn default_target(kind: FileKind) -> AssetTarget {
+    if kind == FileKind::Font {
+        AssetTarget::HttpsUrl
+    } else {
+        AssetTarget::CloudFileId
+    }
+}
+
+struct Collector<'a> {
+    project: &'a Project,
+    files: &'a [FileData],
+    resolver: &'a Resolver,
+    out: Collected,
+    /// Script string literals (span without quotes) traced into WXML, with what the WXML
+    /// attribute needs.
+    flows: HashMap<Span, AssetTarget>,
+}
+
+/// Collects every asset reference and inline `data:` URI of the project.
+pub fn collect(project: &Project, files: &[FileData], resolver: &Resolver) -> Collected {
+    let mut c = Collector {
+        project,
+        files,
+        resolver,
+        out: Collected::default(),
+        flows: HashMap::new(),
+    };
+    for (i, f) in files.iter().enumerate() {
+        let id = FileId(i as u32);
+        match &f.parsed {
+            Parsed::Wxml(doc) => c.wxml(id, doc),
+            Parsed::Wxss(sheet) => {
+                for u in &sheet.urls {
+                    c.css_url(id, u, RefVia::WxssUrl);
+                }
+            }
+            Parsed::Script(js) if project.file(id).kind != FileKind::Wxs => c.script(js),
+            Parsed::Json(j) => c.json(id, j),
+            _ => {}
+        }
+    }
+    c.tab_bar();
+    for r in &mut c.out.refs {
+        if matches!(r.via, RefVia::JsString)
+            && let Some(t) = c.flows.get(&r.span)
+        {
+            r.target = stricter(r.target, *t);
+        }
+    }
+    c.out
+}
+
+impl Collector<'_> {
+    fn resolve(&self, from: FileId, spec: &str) -> Option<FileId> {
+        let spec = spec.trim();
+        let spec = spec.split(['?', '#']).next().unwrap_or(spec);
+        let found = self
+            .resolver
+            .resolve_with(self.project, from, spec, &[""])
+            .or_else(|| {
+                // A bare `images/x.png` in JS/WXML usually means from the root.
+                (!spec.starts_with('.') && !spec.starts_with('/'))
+                    .then(|| self.project.mp_file(spec))
+                    .flatten()
+            })?;
+        self.project.file(found).kind.is_media().then_some(found)
+    }
+
+    fn push(
+        &mut self,
+        from: FileId,
+        spec: &str,
+        span: Span,
+        via: RefVia,
+        target: Option<AssetTarget>,
+        binding: Option<String>,
+    ) -> bool {
+        let Some(asset) = self.resolve(from, spec) else {
+            return false;
+        };
+        let kind = self.project.file(asset).kind;
+        let target = match target {
+            Some(t) => stricter(t, default_target(kind)),
+            None => default_target(kind),
+        };
+        self.out.refs.push(Ref {
+            from,
+            asset,
+            span,
+            via,
+            target,
+            binding,
+        });
+        true
+    }
+
+    fn css_url(&mut self, from: FileId, u: &wxss::Url, via: RefVia) {
+        if let Some(data) = &u.data {
+            self.out.inlines.push(Inline {
+                span: u.span,
+                data: data.clone(),
+                target: AssetTarget::HttpsUrl,
+            });
+        } else {
+            self.push(
+                from,
+                &u.value,
+                u.span,
+                via,
+                Some(AssetTarget::HttpsUrl),
+                None,
+            );
+        }
+    }
+
+    /// The script beside a WXML file (same base name).
+    fn sibling_script(&self, wxml: FileId) -> Option<&JsFile> {
+        let mp = self.project.file(wxml).mp_path.as_deref()?;
+        let base = mp.strip_suffix(".wxml")?;
+        [".ts", ".js"].iter().find_map(|e| {
+            let id = self.project.mp_file(&format!("{base}{e}"))?;
+            match &self.files[id.index()].parsed {
+                Parsed::Script(js) => Some(js),
+                _ => None,
+            }
+        })
+    }
+
+    fn wxml(&mut self, id: FileId, doc: &Document) {
+        let leaves = self
+            .sibling_script(id)
+            .map(trace::data_leaves)
+            .unwrap_or_default();
+        let path = self.project.file(id).path.clone();
+        for (ei, el) in doc.elements.iter().enumerate() {
+            for attr in &el.attrs {
+                let Some(v) = &attr.value else { continue };
+                // Control and event attributes carry no asset (`wx:for` would match a whole list).
+                let n = attr.name.as_str();
+                if n.starts_with("wx:")
+                    || n.starts_with("bind")
+                    || n.starts_with("catch")
+                    || n.starts_with("capture-")
+                    || n.starts_with("mut-bind")
+                {
+                    continue;
+                }
+                let via = RefVia::WxmlAttribute {
+                    tag: el.name.clone(),
+                    attribute: attr.name.clone(),
+                };
+                let target = attr_target(&el.name, &attr.name);
+                if attr.name == "style" {
+                    for seg in &v.segments {
+                        if let Segment::Text { text, span } = seg {
+                            let (urls, _) =
+                                wxss::urls_in_fragment(id, &path, text, span.start as usize);
+                            for u in &urls {
+                                self.css_url(id, u, RefVia::InlineStyle);
+                            }
+                        }
+                    }
+                    // A mustache inside the style (`url({{bg}})`) is traced below too.
+                }
+                if let Some(s) = v.as_static() {
+                    if looks_like_asset(s) {
+                        self.push(id, s, v.span, via.clone(), target, None);
+                    } else if let Some(data) = DataUri::parse(s.trim()) {
+                        self.out.inlines.push(Inline {
+                            span: v.span,
+                            data,
+                            target: target.unwrap_or(AssetTarget::CloudFileId),
+                        });
+                    }
+                    continue;
+                }
+                let style_target = (attr.name == "style").then_some(AssetTarget::HttpsUrl);
+                let target = style_target.or(target);
+                // `/images/{{name}}.png`: a pattern over the package's files.
+                if v.as_single_mustache().is_none() {
+                    self.pattern(id, v, via.clone(), target);
+                }
+                for seg in &v.segments {
+                    let Segment::Mustache { expr, span } = seg else {
+                        continue;
+                    };
+                    let refs = trace::scan_expr(expr);
+                    for (s, a, b) in &refs.strings {
+                        if looks_like_asset(s) {
+                            let sp =
+                                Span::new(id, span.start as usize + a, span.start as usize + b);
+                            self.push(id, s, sp, via.clone(), target, None);
+                        }
+                    }
+                    for p in &refs.paths {
+                        let Some(dp) = trace::data_path(doc, ei, p) else {
+                            continue;
+                        };
+                        let Some(js) = self.sibling_script(id) else {
+                            continue;
+                        };
+                        let js_file = js.file;
+                        let hits: Vec<trace::Leaf> = trace::lookup(&leaves, &dp)
+                            .filter(|l| looks_like_asset(&l.value))
+                            .cloned()
+                            .collect();
+                        for l in hits {
+                            // Resolved against the script's folder (the same as the WXML's).
+                            if let Some(asset) = self.resolve(js_file, &l.value) {
+                                let kind = self.project.file(asset).kind;
+                                let t = target.map_or(default_target(kind), |t| {
+                                    stricter(t, default_target(kind))
+                                });
+                                let flow = self.flows.entry(inner(l.span)).or_insert(t);
+                                *flow = stricter(*flow, t);
+                                self.out.refs.push(Ref {
+                                    from: id,
+                                    asset,
+                                    span: *span,
+                                    via: via.clone(),
+                                    target: t,
+                                    binding: Some(l.path.clone()),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn pattern(&mut self, id: FileId, v: &wxml::Value, via: RefVia, target: Option<AssetTarget>) {
+        let mut re = String::from("^");
+        let mut literal_len = 0;
+        for s in &v.segments {
+            match s {
+                Segment::Text { text, .. } => {
+                    re.push_str(&regex::escape(text.trim()));
+                    literal_len += text.trim().len();
+                }
+                Segment::Mustache { .. } => re.push_str("[^/]*"),
+            }
+        }
+        re.push('$');
+        let Some(first) = v.segments.first() else {
+            return;
+        };
+        let Segment::Text { text, .. } = first else {
+            return;
+        };
+        if literal_len < 4
+            || !looks_like_asset(&v.raw.replace(['{', '}'], "x"))
+            || !text.contains('/')
+        {
+            return;
+        }
+        let Ok(re) = regex::Regex::new(&re) else {
+            return;
+        };
+        // Match against paths as written: absolute from the root, relative from the file.
+        let from_mp = self.project.file(id).mp_path.clone().unwrap_or_default();
+        let dir = crate::graph::resolve::dir_of(&from_mp).to_string();
+        let absolute = text.trim_start().starts_with('/');
+        let hits: Vec<(FileId, String)> = self
+            .project
+            .files
+            .iter()
+            .filter(|f| f.kind.is_media())
+            .filter_map(|f| {
+                let mp = f.mp_path.as_deref()?;
+                let written = if absolute {
+                    format!("/{mp}")
+                } else {
+                    relative(&dir, mp)?
+                };
+                re.is_match(&written).then_some((f.id, written))
+            })
+            .collect();
+        for (asset, _) in hits {
+            let kind = self.project.file(asset).kind;
+            self.out.refs.push(Ref {
+                from: id,
+                asset,
+                span: v.span,
+                via: via.clone(),
+                target: target.map_or(default_target(kind), |t| stricter(t, default_target(kind))),
+                binding: Some(v.raw.clone()),
+            });
+        }
+    }
+
+    fn script(&mut self, js: &JsFile) {
+        let mut v = JsStrings {
+            js,
+            ctx: Vec::new(),
+            found: Vec::new(),
+        };
+        js.program.visit_with(&mut v);
+        for (value, span, target) in v.found {
+            if let Some(data) = DataUri::parse(&value) {
+                let t = if data.kind() == FileKind::Font {
+                    AssetTarget::HttpsUrl
+                } else {
+                    target.unwrap_or(AssetTarget::CloudFileId)
+                };
+                self.out.inlines.push(Inline {
+                    span,
+                    data,
+                    target: t,
+                });
+            } else {
+                self.push(js.file, &value, span, RefVia::JsString, target, None);
+            }
+        }
+    }
+
+    fn json(&mut self, id: FileId, j: &Json) {
+        let f = self.project.file(id);
+        let Some(mp) = f.mp_path.as_deref() else {
+            return;
+        };
+        // tabBar icons (app.json and the theme file) are handled with their theme variables.
+        if self.project.app.theme_location.as_deref() == Some(mp) {
+            return;
+        }
+        let skip_tab = mp == "app.json";
+        let mut leaves = Vec::new();
+        json_strings(j, "", &mut leaves, 0);
+        for (key, value, start, end) in leaves {
+            if skip_tab && key.starts_with("tabBar") {
+                continue;
+            }
+            if looks_like_asset(value) {
+                // The span without the quotes.
+                let span = Span::new(
+                    id,
+                    start as usize + 1,
+                    (end as usize).saturating_sub(1).max(start as usize + 1),
+                );
+                self.push(id, value, span, RefVia::JsonConfig { key }, None, None);
+            }
+        }
+    }
+
+    fn tab_bar(&mut self) {
+        let Some(tab) = &self.project.app.tab_bar else {
+            return;
+        };
+        let Some(app) = self.project.app_json else {
+            return;
+        };
+        for icon in tab.items.iter().flat_map(|i| &i.icons) {
+            let spec = format!("/{}", icon.path.trim_start_matches('/'));
+            if let Some(asset) = self.resolver.resolve_with(self.project, app, &spec, &[""]) {
+                self.out.refs.push(Ref {
+                    from: icon.span.file,
+                    asset,
+                    span: icon.span,
+                    via: RefVia::TabBarIcon,
+                    target: AssetTarget::Local,
+                    binding: icon.via.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// `mp` written relative to `dir` (`../../images/x.png`).
+fn relative(dir: &str, mp: &str) -> Option<String> {
+    let d: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    let m: Vec<&str> = mp.split('/').collect();
+    let common = d.iter().zip(&m).take_while(|(a, b)| a == b).count();
+    let mut out = String::new();
+    for _ in common..d.len() {
+        out.push_str("../");
+    }
+    if out.is_empty() {
+        out.push_str("./");
+    }
+    out.push_str(&m[common..].join("/"));
+    Some(out)
+}
+
+fn json_strings<'a>(
+    j: &'a Json,
+    key: &str,
+    out: &mut Vec<(String, &'a str, u32, u32)>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    match &j.kind {
+        JsonKind::String(s) => out.push((key.to_string(), s, j.start, j.end)),
+        JsonKind::Array(items) => {
+            for it in items {
+                json_strings(it, &format!("{key}[]"), out, depth + 1);
+            }
+        }
+        JsonKind::Object(members) => {
+            for m in members {
+                let k = if key.is_empty() {
+                    m.key.clone()
+                } else {
+                    format!("{key}.{}", m.key)
+                };
+                json_strings(&m.value, &k, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a WXML attribute can take (miniprogram-layout.md §1.6); `None`: by asset kind.
+fn attr_target(tag: &str, attr: &str) -> Option<AssetTarget> {
+    match (tag, attr) {
+        ("image" | "cover-image", "src") | ("video", "src" | "poster") => {
+            Some(AssetTarget::CloudFileId)
+        }
+        ("audio", _) | ("web-view", _) | (_, "style") => Some(AssetTarget::HttpsUrl),
+        ("map", "controls") => Some(AssetTarget::Local),
+        ("map", _) => Some(AssetTarget::HttpsUrl),
+        _ => None,
+    }
+}
+
+/// JS/TS string literals with the target the API they feed requires.
+struct JsStrings<'a> {
+    js: &'a JsFile,
+    /// Targets imposed by enclosing calls / methods.
+    ctx: Vec<AssetTarget>,
+    found: Vec<(String, Span, Option<AssetTarget>)>,
+}
+
+impl JsStrings<'_> {
+    /// `wx.<api>(...)` on the global `wx`: the target its arguments need.
+    fn api_target(&self, call: &CallExpr) -> Option<AssetTarget> {
+        let Callee::Expr(c) = &call.callee else {
+            return None;
+        };
+        let Expr::Member(m) = unwrap(c) else {
+            return None;
+        };
+        let MemberProp::Ident(api) = &m.prop else {
+            return None;
+        };
+        let on_wx = matches!(unwrap(&m.obj), Expr::Ident(i) if self.js.is_global_named(i, "wx"));
+        match api.sym.as_ref() {
+            "previewImage" | "previewMedia" if on_wx => Some(AssetTarget::CloudFileId),
+            "loadFontFace" if on_wx => Some(AssetTarget::HttpsUrl),
+            "showToast" | "setTabBarItem" | "setNavigationBarColor" if on_wx => {
+                Some(AssetTarget::Local)
+            }
+            // wx.getFileSystemManager().readFile(Sync): reads the package file itself.
+            "readFile" | "readFileSync" => Some(AssetTarget::Local),
+            _ => None,
+        }
+    }
+
+    fn target(&self) -> Option<AssetTarget> {
+        self.ctx.last().copied()
+    }
+}
+
+impl Visit for JsStrings<'_> {
+    fn visit_call_expr(&mut self, call: &CallExpr) {
+        match self.api_target(call) {
+            Some(t) => {
+                self.ctx.push(t);
+                call.visit_children_with(self);
+                self.ctx.pop();
+            }
+            None => call.visit_children_with(self),
+        }
+    }
+
+    fn visit_method_prop(&mut self, m: &MethodProp) {
+        let share = matches!(
+            prop_name(&m.key).as_deref(),
+            Some("onShareAppMessage" | "onShareTimeline")
+        );
+        if share {
+            self.ctx.push(AssetTarget::HttpsUrl);
+        }
+        m.visit_children_with(self);
+        if share {
+            self.ctx.pop();
+        }
+    }
+
+    fn visit_key_value_prop(&mut self, kv: &KeyValueProp) {
+        let share = matches!(
+            prop_name(&kv.key).as_deref(),
+            Some("onShareAppMessage" | "onShareTimeline")
+        ) && matches!(unwrap(&kv.value), Expr::Fn(_) | Expr::Arrow(_));
+        if share {
+            self.ctx.push(AssetTarget::HttpsUrl);
+        }
+        kv.visit_children_with(self);
+        if share {
+            self.ctx.pop();
+        }
+    }
+
+    fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        // audioCtx.src = '/audio/x.mp3' (InnerAudioContext / BackgroundAudioManager)
+        if let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left
+            && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"src")
+            && let Some(s) = str_value(&a.right)
+        {
+            let span = self.js.span(unwrap(&a.right).span());
+            self.found
+                .push((s, inner(span), Some(AssetTarget::CloudFileId)));
+            return;
+        }
+        a.visit_children_with(self);
+    }
+
+    fn visit_lit(&mut self, l: &Lit) {
+        if let Lit::Str(s) = l {
+            let v = s.value.to_string_lossy();
+            if looks_like_asset(&v) || v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
+                let span = self.js.span(s.span);
+                self.found
+                    .push((v.into_owned(), inner(span), self.target()));
+            }
+        }
+    }
+
+    fn visit_tpl(&mut self, t: &Tpl) {
+        if t.exprs.is_empty()
+            && let Some(s) = str_value(&Expr::Tpl(t.clone()))
+            && looks_like_asset(&s)
+        {
+            let span = self.js.span(t.span);
+            self.found.push((s, inner(span), self.target()));
+        }
+        t.visit_children_with(self);
+    }
+}
+
+/// A string literal's span without its quotes.
+fn inner(s: Span) -> Span {
+    if s.len() >= 2 {
+        Span::new(s.file, s.start as usize + 1, s.end as usize - 1)
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_like_strings() {
+        assert!(looks_like_asset("/images/a.png"));
+        assert!(looks_like_asset("../../audio/a.MP3?v=2"));
+        assert!(!looks_like_asset("https://cdn.x.com/a.png"));
+        assert!(!looks_like_asset("cloud://env/a.png"));
+        assert!(!looks_like_asset("data:image/png;base64,AAAA"));
+        assert!(!looks_like_asset("a.js"));
+        assert!(!looks_like_asset("/images/{{x}}.png"));
+        assert_eq!(
+            relative("pages/index", "images/a.png").as_deref(),
+            Some("../../images/a.png")
+        );
+        assert_eq!(
+            relative("", "images/a.png").as_deref(),
+            Some("./images/a.png")
+        );
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            stricter(AssetTarget::CloudFileId, AssetTarget::Local),
+            AssetTarget::Local
+        );
+        assert_eq!(
+            stricter(AssetTarget::HttpsUrl, AssetTarget::CloudFileId),
+            AssetTarget::HttpsUrl
+        );
+    }
+}
