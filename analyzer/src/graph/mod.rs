@@ -276,17 +276,7 @@ impl ModuleGraph {
                 );
             }
         }
-        for (_, target) in &project.app.using_components {
-            self.component(
-                project,
-                files,
-                app_id,
-                &target.value,
-                target.span,
-                diags,
-                &mut seen,
-            );
-        }
+        // Global `usingComponents` were followed with app.json itself, in `unit("app")`.
         if let Some(tab) = &project.app.tab_bar {
             for icon in tab.items.iter().flat_map(|i| &i.icons) {
                 match self.resolver.resolve_with(
