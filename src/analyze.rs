@@ -89,15 +89,23 @@ pub enum Color {
 /// WeChat counts package sizes.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (try 2MB, 200KB or 512)"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 2MB, 200KB or 512)"))?;
     let mult = match unit.trim() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown unit `{other}` in `{s}` (use B, KB, MB or GB)")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}` (use B, KB, MB or GB)"
+            ));
+        }
     };
     Ok((n * mult).round() as u64)
 }
@@ -142,27 +150,48 @@ fn failures(args: &AnalyzeArgs, r: &Report<'_>) -> Vec<String> {
             FailOn::InlineAsset => s.inline_assets > 0,
             FailOn::BackendCall => s.backend_calls > 0,
             FailOn::Unused => s.unused_files > 0,
-            FailOn::Any => s.static_data + s.large_assets + s.inline_assets + s.backend_calls + s.unused_files > 0,
+            FailOn::Any => {
+                s.static_data + s.large_assets + s.inline_assets + s.backend_calls + s.unused_files
+                    > 0
+            }
         };
         if hit {
-            out.push(format!("--fail-on {}", f.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()));
+            out.push(format!(
+                "--fail-on {}",
+                f.to_possible_value()
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            ));
         }
     }
     let main = r.sizes.packages.first().map_or(0, |p| p.bytes);
     if let Some(max) = args.max_main
         && main > max
     {
-        out.push(format!("main package is {} (budget {})", report::human_bytes(main), report::human_bytes(max)));
+        out.push(format!(
+            "main package is {} (budget {})",
+            report::human_bytes(main),
+            report::human_bytes(max)
+        ));
     }
     if let Some(max) = args.max_package {
         for p in r.sizes.packages.iter().filter(|p| p.bytes > max) {
-            out.push(format!("package `{}` is {} (budget {})", p.name, report::human_bytes(p.bytes), report::human_bytes(max)));
+            out.push(format!(
+                "package `{}` is {} (budget {})",
+                p.name,
+                report::human_bytes(p.bytes),
+                report::human_bytes(max)
+            ));
         }
     }
     if let Some(max) = args.max_total
         && r.sizes.total_bytes > max
     {
-        out.push(format!("all packages are {} (budget {})", report::human_bytes(r.sizes.total_bytes), report::human_bytes(max)));
+        out.push(format!(
+            "all packages are {} (budget {})",
+            report::human_bytes(r.sizes.total_bytes),
+            report::human_bytes(max)
+        ));
     }
     out
 }
@@ -181,7 +210,15 @@ pub fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => to_tty && std::env::var_os("NO_COLOR").is_none(),
             };
-            report::human::render(&analysis, &report, &HumanOptions { color, width: 110, all: args.all })
+            report::human::render(
+                &analysis,
+                &report,
+                &HumanOptions {
+                    color,
+                    width: 110,
+                    all: args.all,
+                },
+            )
         }
     };
     match &args.output {

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "migrate", version, about = "Move a WeChat mini-program onto cloud development")]
+#[command(
+    name = "migrate",
+    version,
+    about = "Move a WeChat mini-program onto cloud development"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -20,7 +20,12 @@ fn main() {
         child(&args[i + 1], Path::new(&args[i + 2]));
         return;
     }
-    let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let mb: usize = opt("--mb").and_then(|v| v.parse().ok()).unwrap_or(20);
     let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
     let dir = match opt("--keep") {
@@ -41,11 +46,18 @@ fn main() {
         let mut samples = Vec::new();
         for _ in 0..runs {
             let start = Instant::now();
-            let out = Command::new(&exe).args(["--child", mode]).arg(&dir).output().expect("run child");
+            let out = Command::new(&exe)
+                .args(["--child", mode])
+                .arg(&dir)
+                .output()
+                .expect("run child");
             let wall = start.elapsed().as_secs_f64();
             let text = String::from_utf8_lossy(&out.stdout).to_string();
             if !out.status.success() {
-                eprintln!("{mode} child failed: {}", String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "{mode} child failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 std::process::exit(1);
             }
             samples.push((wall, text));
@@ -62,7 +74,10 @@ fn main() {
         let hwm = field("hwm_kb") as u64;
         best.push((mode.to_string(), wall, cpu, hwm, text.trim().to_string()));
     }
-    println!("{:<6} {:>9} {:>9} {:>7} {:>10} {:>12}", "mode", "wall s", "MB/s", "cores", "peak MB", "");
+    println!(
+        "{:<6} {:>9} {:>9} {:>7} {:>10} {:>12}",
+        "mode", "wall s", "MB/s", "cores", "peak MB", ""
+    );
     for (mode, wall, cpu, hwm, text) in &best {
         println!(
             "{:<6} {:>9.3} {:>9.1} {:>7.2} {:>10.1}   {}",
@@ -84,7 +99,10 @@ fn child(mode: &str, dir: &Path) {
     let summary = match mode {
         "parse" => {
             let (files, _) = analyzer::analysis::load_all(&project);
-            let parsed = files.iter().filter(|f| !matches!(f.parsed, analyzer::analysis::Parsed::None)).count();
+            let parsed = files
+                .iter()
+                .filter(|f| !matches!(f.parsed, analyzer::analysis::Parsed::None))
+                .count();
             format!("parsed={parsed}")
         }
         _ => {
@@ -143,8 +161,13 @@ impl Rng {
     }
 }
 
-const WORDS: &[&str] = &["order", "goods", "cart", "user", "coupon", "address", "station", "line", "city", "notice", "comment", "article"];
-const CITIES: &[&str] = &["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆"];
+const WORDS: &[&str] = &[
+    "order", "goods", "cart", "user", "coupon", "address", "station", "line", "city", "notice",
+    "comment", "article",
+];
+const CITIES: &[&str] = &[
+    "北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆",
+];
 
 fn write(path: &Path, text: &str, total: &mut u64) {
     if let Some(p) = path.parent() {
@@ -159,7 +182,10 @@ fn write(path: &Path, text: &str, total: &mut u64) {
 fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
     let marker = dir.join(".complete");
     if let Ok(s) = std::fs::read_to_string(&marker) {
-        let v: Vec<u64> = s.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<u64> = s
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if v.len() == 3 {
             return (v[0] as usize, v[1], v[2]);
         }
@@ -170,8 +196,16 @@ fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
     let mut total = 0u64;
     let mut script = 0u64;
     let mut files = 0usize;
-    write(&dir.join("project.config.json"), r#"{"miniprogramRoot":"miniprogram/","appid":"wxbench000000000","setting":{"useCompilerPlugins":["typescript"]}}"#, &mut total);
-    write(&mp.join("config/index.js"), "module.exports = { baseUrl: 'https://api.bench.example.com/v1', cdn: 'https://cdn.bench.example.com' }\n", &mut total);
+    write(
+        &dir.join("project.config.json"),
+        r#"{"miniprogramRoot":"miniprogram/","appid":"wxbench000000000","setting":{"useCompilerPlugins":["typescript"]}}"#,
+        &mut total,
+    );
+    write(
+        &mp.join("config/index.js"),
+        "module.exports = { baseUrl: 'https://api.bench.example.com/v1', cdn: 'https://cdn.bench.example.com' }\n",
+        &mut total,
+    );
     write(
         &mp.join("utils/request.js"),
         "const config = require('../config/index.js')\nfunction request(url, data, method = 'GET') {\n  return new Promise((resolve, reject) => {\n    wx.request({ url: config.baseUrl + url, data, method, header: { token: wx.getStorageSync('token') },\n      success(res) { if (res.statusCode === 200 && res.data.code === 0) resolve(res.data.data); else reject(res) },\n      fail: reject })\n  })\n}\nmodule.exports = { request, get: (u, d) => request(u, d, 'GET'), post: (u, d) => request(u, d, 'POST') }\n",
@@ -193,14 +227,24 @@ fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
         let ts = n % 3 == 0;
         // A page: code with a data table, handlers, requests through the wrapper.
         let mut js = String::with_capacity(8192);
-        let up = if root.is_empty() { "../../" } else { "../../../" };
+        let up = if root.is_empty() {
+            "../../"
+        } else {
+            "../../../"
+        };
         if ts {
             js.push_str(&format!("import {{ get, post }} from '{up}utils/api'\n"));
             js.push_str(&format!("interface Row{n} {{ id: number; name: string; city: string; price: number; tags: string[] }}\n"));
         } else {
-            js.push_str(&format!("const {{ get, post }} = require('{up}utils/request.js')\n"));
+            js.push_str(&format!(
+                "const {{ get, post }} = require('{up}utils/request.js')\n"
+            ));
         }
-        js.push_str(if ts { "const TABLE: Row[] = [\n" } else { "const TABLE = [\n" });
+        js.push_str(if ts {
+            "const TABLE: Row[] = [\n"
+        } else {
+            "const TABLE = [\n"
+        });
         let rows = 20 + rng.below(40);
         for r in 0..rows {
             js.push_str(&format!(
@@ -228,15 +272,28 @@ fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
         }
         js.push_str("  onPullDownRefresh() { this.onLoad({}) },\n})\n");
         script += js.len() as u64;
-        write(&base.with_extension(if ts { "ts" } else { "js" }), &js, &mut total);
-        let mut wxml = String::from("<view class=\"page\">\n  <block wx:for=\"{{list}}\" wx:key=\"id\">\n");
+        write(
+            &base.with_extension(if ts { "ts" } else { "js" }),
+            &js,
+            &mut total,
+        );
+        let mut wxml =
+            String::from("<view class=\"page\">\n  <block wx:for=\"{{list}}\" wx:key=\"id\">\n");
         for i in 0..8 {
             wxml.push_str(&format!("    <view class=\"row\" bindtap=\"onTap{i}\" data-id=\"{{{{item.id}}}}\"><text>{{{{item.name}}}}</text><image src=\"/images/icon{}.png\" mode=\"aspectFit\"/></view>\n", i % 4));
         }
         wxml.push_str("  </block>\n</view>\n");
         write(&base.with_extension("wxml"), &wxml, &mut total);
-        write(&base.with_extension("wxss"), ".page { padding: 24rpx; }\n.row { display: flex; height: 88rpx; background: url(https://cdn.bench.example.com/bg.png); }\n", &mut total);
-        write(&base.with_extension("json"), "{\n  \"navigationBarTitleText\": \"列表\",\n  \"usingComponents\": {}\n}\n", &mut total);
+        write(
+            &base.with_extension("wxss"),
+            ".page { padding: 24rpx; }\n.row { display: flex; height: 88rpx; background: url(https://cdn.bench.example.com/bg.png); }\n",
+            &mut total,
+        );
+        write(
+            &base.with_extension("json"),
+            "{\n  \"navigationBarTitleText\": \"列表\",\n  \"usingComponents\": {}\n}\n",
+            &mut total,
+        );
         files += 4;
         if sub < 8 {
             subpages[sub].push(rel);
@@ -251,16 +308,28 @@ fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
         &mut total,
     );
     for i in 0..4 {
-        write(&mp.join(format!("images/icon{i}.png")), "\u{89}PNG\r\n", &mut total);
+        write(
+            &mp.join(format!("images/icon{i}.png")),
+            "\u{89}PNG\r\n",
+            &mut total,
+        );
     }
     let subs: Vec<String> = subpages
         .iter()
         .enumerate()
         .map(|(i, p)| format!("{{\"root\":\"pkg{i}\",\"pages\":{}}}", serde_json_list(p)))
         .collect();
-    let app = format!("{{\"pages\":{},\"subpackages\":[{}]}}", serde_json_list(&pages), subs.join(","));
+    let app = format!(
+        "{{\"pages\":{},\"subpackages\":[{}]}}",
+        serde_json_list(&pages),
+        subs.join(",")
+    );
     write(&mp.join("app.json"), &app, &mut total);
-    write(&mp.join("app.js"), "App({ globalData: { baseUrl: 'https://api.bench.example.com/v1' } })\n", &mut total);
+    write(
+        &mp.join("app.js"),
+        "App({ globalData: { baseUrl: 'https://api.bench.example.com/v1' } })\n",
+        &mut total,
+    );
     files += 7;
     std::fs::write(&marker, format!("{files} {script} {total}")).expect("write marker");
     (files, script, total)

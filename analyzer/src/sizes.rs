@@ -186,14 +186,18 @@ fn apply_savings(
     pkg_index: impl Fn(&str) -> Option<usize>,
 ) {
     for d in &findings.static_data {
-        let Some(pi) = pkg_index(&d.package) else { continue };
+        let Some(pi) = pkg_index(&d.package) else {
+            continue;
+        };
         let file_bytes = d
             .loc
             .span
             .map(|s| project.file(s.file))
             .filter(|f| f.uploaded)
             .map(|f| f.bytes);
-        let Some(file_bytes) = file_bytes else { continue };
+        let Some(file_bytes) = file_bytes else {
+            continue;
+        };
         let saved = match d.source {
             DataSource::JsonFile => file_bytes,
             _ => d.bytes.min(file_bytes),

@@ -120,8 +120,14 @@ impl<'a> Report<'a> {
                 .iter()
                 .filter(|p| p.over_limit_after_moves)
                 .count(),
-            errors: diagnostics.iter().filter(|d| d.severity == Severity::Error).count(),
-            warnings: diagnostics.iter().filter(|d| d.severity == Severity::Warning).count(),
+            errors: diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count(),
+            warnings: diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning)
+                .count(),
         };
         let name = a
             .project

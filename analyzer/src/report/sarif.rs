@@ -8,12 +8,36 @@ use crate::diagnostic::Severity;
 use crate::findings::{Loc, Resolution};
 
 const RULES: &[(&str, &str, &str)] = &[
-    ("static-data", "Static data bundled in the package", "Move it into a cloud database collection: it stops counting toward the package limit and can change without a release."),
-    ("large-asset", "Large asset in the package", "Move it into cloud storage and reference it by cloud:// file ID or HTTPS URL."),
-    ("inline-asset", "Large base64 data URI", "Move the bytes into cloud storage and reference them by HTTPS URL."),
-    ("backend-call", "Backend call to a self-hosted server", "Move the endpoint into a cloud function and call it with wx.cloud.callFunction."),
-    ("package-size", "Package over the size limit", "Move data and assets to the cloud, or split pages into subpackages."),
-    ("unused-file", "File nothing references", "Delete it, or set setting.ignoreUploadUnusedFiles so the uploader leaves it out."),
+    (
+        "static-data",
+        "Static data bundled in the package",
+        "Move it into a cloud database collection: it stops counting toward the package limit and can change without a release.",
+    ),
+    (
+        "large-asset",
+        "Large asset in the package",
+        "Move it into cloud storage and reference it by cloud:// file ID or HTTPS URL.",
+    ),
+    (
+        "inline-asset",
+        "Large base64 data URI",
+        "Move the bytes into cloud storage and reference them by HTTPS URL.",
+    ),
+    (
+        "backend-call",
+        "Backend call to a self-hosted server",
+        "Move the endpoint into a cloud function and call it with wx.cloud.callFunction.",
+    ),
+    (
+        "package-size",
+        "Package over the size limit",
+        "Move data and assets to the cloud, or split pages into subpackages.",
+    ),
+    (
+        "unused-file",
+        "File nothing references",
+        "Delete it, or set setting.ignoreUploadUnusedFiles so the uploader leaves it out.",
+    ),
 ];
 
 fn region(loc: &Loc) -> Value {
@@ -57,14 +81,22 @@ pub fn render(report: &Report<'_>) -> String {
         ));
     }
     for a in &f.large_assets {
-        let mut locs: Vec<Value> = a.references.iter().map(|r| location(&r.loc.path, Some(&r.loc))).collect();
+        let mut locs: Vec<Value> = a
+            .references
+            .iter()
+            .map(|r| location(&r.loc.path, Some(&r.loc)))
+            .collect();
         locs.insert(0, location(&a.path, None));
         results.push(result(
             "large-asset",
             "warning",
             format!(
                 "{} is {} in package `{}`; {} reference(s); moving it saves {}.",
-                a.path, human_bytes(a.bytes), a.package, a.references.len(), human_bytes(a.saves)
+                a.path,
+                human_bytes(a.bytes),
+                a.package,
+                a.references.len(),
+                human_bytes(a.saves)
             ),
             locs,
         ));
@@ -73,12 +105,20 @@ pub fn render(report: &Report<'_>) -> String {
         results.push(result(
             "inline-asset",
             "note",
-            format!("A {} data URI of {} is inlined here.", a.mime, human_bytes(a.bytes)),
+            format!(
+                "A {} data URI of {} is inlined here.",
+                a.mime,
+                human_bytes(a.bytes)
+            ),
             vec![location(&a.loc.path, Some(&a.loc))],
         ));
     }
     for c in &f.backend_calls {
-        let via = if c.via.is_empty() { String::new() } else { format!(" via {}", c.via.join(" → ")) };
+        let via = if c.via.is_empty() {
+            String::new()
+        } else {
+            format!(" via {}", c.via.join(" → "))
+        };
         let method = c.method.as_deref().unwrap_or("GET");
         let what = match c.endpoint.resolution {
             Resolution::Dynamic => "a URL only known at run time".to_string(),
@@ -108,7 +148,11 @@ pub fn render(report: &Report<'_>) -> String {
         results.push(result(
             "unused-file",
             "note",
-            format!("{} ({}) is uploaded but nothing references it.", u.path, human_bytes(u.bytes)),
+            format!(
+                "{} ({}) is uploaded but nothing references it.",
+                u.path,
+                human_bytes(u.bytes)
+            ),
             vec![location(&u.path, None)],
         ));
     }
