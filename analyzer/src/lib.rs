@@ -19,6 +19,8 @@ pub mod report;
 pub mod sizes;
 pub mod source;
 pub mod span;
+pub mod wxml;
+pub mod wxss;
 
 pub use analysis::{Analysis, Options, analyze};
 pub use diagnostic::{Diagnostic, Severity};
