@@ -13,6 +13,7 @@ use crate::js::ImportKind;
 use crate::json::Json;
 use crate::project::{Project, components};
 use crate::span::{FileId, Span};
+use crate::{wxml, wxss};
 
 pub use resolve::Resolver;
 
@@ -90,6 +91,33 @@ impl ModuleGraph {
         });
         for (i, f) in files.iter().enumerate() {
             let from = FileId(i as u32);
+            match &f.parsed {
+                Parsed::Wxml(doc) => {
+                    for (kind, src, span) in wxml::dependencies(doc) {
+                        let (edge, exts): (EdgeKind, &[&str]) = match kind {
+                            wxml::DepKind::Import => (EdgeKind::WxmlImport, &["", ".wxml"]),
+                            wxml::DepKind::Include => (EdgeKind::WxmlInclude, &["", ".wxml"]),
+                            wxml::DepKind::Wxs => (EdgeKind::Wxs, &["", ".wxs"]),
+                        };
+                        g.edge_or_warn(project, from, &src, exts, edge, span, diags);
+                    }
+                }
+                Parsed::Wxss(sheet) => {
+                    for (src, span) in wxss::imports(sheet) {
+                        let exts: &[&str] = &["", ".wxss", ".less", ".scss"];
+                        g.edge_or_warn(
+                            project,
+                            from,
+                            &src,
+                            exts,
+                            EdgeKind::WxssImport,
+                            span,
+                            diags,
+                        );
+                    }
+                }
+                _ => {}
+            }
             if let Parsed::Script(js) = &f.parsed {
                 for imp in &js.module.imports {
                     match g.resolver.resolve_script(project, from, &imp.specifier) {
@@ -112,6 +140,35 @@ impl ModuleGraph {
             }
         }
         g
+    }
+
+    /// Adds an edge for a path written in WXML/WXSS, or warns that it leads nowhere.
+    #[allow(clippy::too_many_arguments)]
+    fn edge_or_warn(
+        &mut self,
+        project: &Project,
+        from: FileId,
+        spec: &str,
+        exts: &[&str],
+        kind: EdgeKind,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        match self.resolver.resolve_with(project, from, spec, exts) {
+            Some(to) => self.add(from, to, kind, Some(span)),
+            None if spec.contains("://") || spec.contains("{{") => {}
+            None => diags.push(
+                Diagnostic::warning(
+                    "graph/unresolved",
+                    format!(
+                        "`{spec}` cannot be resolved from `{}`",
+                        project.file(from).path
+                    ),
+                )
+                .at(project.file(from).path.clone(), Some(span))
+                .help("check the path; the page will fail to load it too"),
+            ),
+        }
     }
 
     pub fn add(&mut self, from: FileId, to: FileId, kind: EdgeKind, span: Option<Span>) {
