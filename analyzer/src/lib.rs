@@ -15,6 +15,8 @@ pub mod graph;
 pub mod js;
 pub mod json;
 pub mod project;
+pub mod report;
+pub mod sizes;
 pub mod source;
 pub mod span;
 pub mod wxml;
