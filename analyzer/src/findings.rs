@@ -27,6 +27,8 @@ pub struct Findings {
     pub static_data: Vec<StaticData>,
     pub large_assets: Vec<LargeAsset>,
     pub inline_assets: Vec<InlineAsset>,
+    /// Media files stored more than once with identical bytes (any size).
+    pub duplicate_assets: Vec<DuplicateAssets>,
     pub backend_calls: Vec<BackendCall>,
     pub wrappers: Vec<Wrapper>,
     pub proposed_functions: Vec<ProposedFunction>,
@@ -155,6 +157,22 @@ pub struct LargeAsset {
     pub target: AssetTarget,
     /// Bytes the package saves if the asset moves (0 when it must stay or is not uploaded).
     pub saves: u64,
+    /// Whether a reference comes from a file the app reaches (a listed page, a used
+    /// component, …); false when only unused files mention it, or nothing does.
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateAssets {
+    /// Size of each copy.
+    pub bytes: u64,
+    /// The identical files (project-relative paths), sorted.
+    pub files: Vec<String>,
+    /// Package of each file, in the same order.
+    pub packages: Vec<String>,
+    /// Bytes uploaded more than once: `bytes` × (uploaded copies − 1).
+    pub wasted: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use super::{Context, Detector};
 use crate::analysis::FileData;
-use crate::findings::{AssetRef, AssetTarget, Findings, InlineAsset, LargeAsset};
+use crate::findings::{AssetRef, AssetTarget, DuplicateAssets, Findings, InlineAsset, LargeAsset};
 use crate::graph::Resolver;
 use crate::project::Project;
 use crate::span::{FileId, Span};
@@ -60,6 +60,19 @@ impl Detector for LargeAssetDetector {
             if f.bytes <= threshold {
                 continue;
             }
+            // Neither in the package nor referenced: nothing to move.
+            if !f.uploaded && !by_asset.contains_key(&f.id) {
+                continue;
+            }
+            let used = by_asset.get(&f.id).is_some_and(|rs| {
+                rs.iter().any(|r| {
+                    cx.graph
+                        .reached
+                        .get(r.from.index())
+                        .copied()
+                        .unwrap_or(false)
+                })
+            });
             let mut references: Vec<AssetRef> = by_asset
                 .get(&f.id)
                 .map(|rs| {
@@ -100,10 +113,38 @@ impl Detector for LargeAssetDetector {
                 references,
                 target,
                 saves,
+                used,
             });
         }
         large.sort_by(|a, b| a.path.cmp(&b.path));
         out.large_assets.extend(large);
+
+        let mut groups: Vec<DuplicateAssets> = Vec::new();
+        let mut done = std::collections::HashSet::new();
+        let mut ids: Vec<&FileId> = dups.keys().collect();
+        ids.sort();
+        for &id in ids {
+            if !done.insert(id) {
+                continue;
+            }
+            let mut all = vec![id];
+            all.extend(dups[&id].iter().copied());
+            all.sort();
+            done.extend(all.iter().copied());
+            let uploaded = all.iter().filter(|d| cx.project.file(**d).uploaded).count() as u64;
+            let bytes = cx.project.file(id).bytes;
+            groups.push(DuplicateAssets {
+                bytes,
+                files: all
+                    .iter()
+                    .map(|d| cx.project.file(*d).path.clone())
+                    .collect(),
+                packages: all.iter().map(|d| cx.package_name(*d)).collect(),
+                wasted: bytes * uploaded.saturating_sub(1),
+            });
+        }
+        groups.sort_by(|a, b| b.wasted.cmp(&a.wasted).then_with(|| a.files.cmp(&b.files)));
+        out.duplicate_assets.extend(groups);
 
         let mut inline: Vec<InlineAsset> = collected
             .inlines

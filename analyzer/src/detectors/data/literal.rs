@@ -212,3 +212,38 @@ pub fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
     }
     f.out
 }
+
+/// The largest pure array/object literals anywhere in a file (not nested in one another) of at
+/// least `min` bytes.
+pub fn maximal_literals(js: &JsFile, min: u64) -> Vec<Json> {
+    use swc_ecma_visit::{Visit, VisitWith};
+    struct Finder<'a> {
+        js: &'a JsFile,
+        min: u64,
+        out: Vec<Json>,
+    }
+    impl Visit for Finder<'_> {
+        fn visit_expr(&mut self, e: &Expr) {
+            if let Expr::Array(_) | Expr::Object(_) = e {
+                let sp = self.js.span(e.span());
+                if sp.len() as u64 >= self.min
+                    && let Some(v) = to_json(self.js, e)
+                {
+                    self.out.push(v);
+                    return;
+                }
+                if (sp.len() as u64) < self.min {
+                    return;
+                }
+            }
+            e.visit_children_with(self);
+        }
+    }
+    let mut f = Finder {
+        js,
+        min: min.max(1),
+        out: Vec::new(),
+    };
+    js.program.visit_with(&mut f);
+    f.out
+}

@@ -289,9 +289,6 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
                 None => cands.push((vec![name], v)),
             }
         }
-        if cands.is_empty() {
-            continue;
-        }
         // Pure share: every top-level pure initializer plus the exported literals.
         let mut spans: Vec<(u32, u32)> = cands.iter().map(|(_, v)| (v.start, v.end)).collect();
         for init in top_level_inits(js).values() {
@@ -301,8 +298,21 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
         }
         spans.sort_unstable();
         spans.dedup();
-        let pure: u64 = spans.iter().map(|(s, e)| u64::from(e - s)).sum();
-        if pure < threshold || pure * 2 < text.text.len() as u64 {
+        let mut pure: u64 = spans.iter().map(|(s, e)| u64::from(e - s)).sum();
+        // Wrapped modules (UMD, bundler output) keep their data inside a function: fall back
+        // to the biggest pure literals anywhere in the file.
+        if cands.is_empty() || pure * 2 < text.text.len() as u64 {
+            let found = literal::maximal_literals(js, threshold / 4);
+            let total: u64 = found.iter().map(Json::len_bytes).sum();
+            if total > pure {
+                pure = total;
+                cands = found
+                    .into_iter()
+                    .map(|v| (vec!["default".into()], v))
+                    .collect();
+            }
+        }
+        if cands.is_empty() || pure < threshold || pure * 2 < text.text.len() as u64 {
             continue;
         }
         cands.retain(|(_, v)| v.len_bytes() * 4 >= threshold);
@@ -318,12 +328,16 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
             } else {
                 shape::snake_case(&primary)
             };
+            let mut item_id = format!("{}#{}", sf.path, primary);
+            if out.iter().any(|i: &Item| i.id == item_id) {
+                item_id = format!("{item_id}@{}", v.start);
+            }
             out.push(Item {
                 file: id,
                 source: DataSource::ModuleExport {
                     export: primary.clone(),
                 },
-                id: format!("{}#{}", sf.path, primary),
+                id: item_id,
                 exports: names,
                 value: v,
                 name,

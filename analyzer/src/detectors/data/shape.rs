@@ -118,14 +118,16 @@ fn fields_of(records: &[&Json]) -> (Vec<String>, bool) {
 }
 
 /// Records nested in array-of-object fields of the records (`stops`, `children.children`),
-/// summed over all records, up to three levels deep.
+/// summed over all records, up to three levels deep; for a document, its own array-of-object
+/// fields (`groups`, `groups.items`).
 pub fn nested(v: &Json) -> Vec<NestedRecords> {
     let mut out: Vec<NestedRecords> = Vec::new();
-    let top = records(v);
-    if !matches!(shape(v).0, DataShape::Collection { .. }) {
-        return out;
+    match shape(v).0 {
+        DataShape::Collection { .. } => walk(&records(v), "", 0, &mut out),
+        // A document holding collections (`{ version, groups: [{ items: […] }] }`).
+        DataShape::Document { .. } => walk(&[v], "", 0, &mut out),
+        DataShape::List => {}
     }
-    walk(&top, "", 0, &mut out);
     out
 }
 
