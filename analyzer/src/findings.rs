@@ -110,7 +110,7 @@ pub struct DataConsumer {
     pub via: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DataUsage {
     /// Read at module top level (e.g. `const hot = cities.filter(…)` when the module loads).

@@ -301,7 +301,10 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
         let mut pure: u64 = spans.iter().map(|(s, e)| u64::from(e - s)).sum();
         // Wrapped modules (UMD, bundler output) keep their data inside a function: fall back
         // to the biggest pure literals anywhere in the file.
-        if cands.is_empty() || pure * 2 < text.text.len() as u64 {
+        // (Not in page/component scripts: their big literals are page data, reported below.)
+        if (cands.is_empty() || pure * 2 < text.text.len() as u64)
+            && literal::options_objects(js).is_empty()
+        {
             let found = literal::maximal_literals(js, threshold / 4);
             let total: u64 = found.iter().map(Json::len_bytes).sum();
             if total > pure {

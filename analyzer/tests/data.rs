@@ -1,0 +1,191 @@
+//! The static-data detector over small fixture projects (`tests/fixtures/data/<case>/`), with a
+//! reviewed JSON snapshot per case and targeted asserts on what matters for the rewrite.
+
+use std::path::Path;
+
+use analyzer::findings::{DataShape, DataSource, DataUsage, StaticData};
+use analyzer::{Options, Project, analyze};
+
+/// Small thresholds so the fixtures stay readable.
+fn options() -> Options {
+    Options {
+        data_threshold: 400,
+        ..Options::default()
+    }
+}
+
+fn run(case: &str) -> Vec<StaticData> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data")
+        .join(case);
+    let project = Project::discover(&dir).expect("fixture project");
+    analyze(project, options()).findings.static_data
+}
+
+fn find<'a>(found: &'a [StaticData], id_suffix: &str) -> &'a StaticData {
+    found
+        .iter()
+        .find(|d| d.id.ends_with(id_suffix))
+        .unwrap_or_else(|| panic!("no data `{id_suffix}` in {:?}", ids(found)))
+}
+
+fn ids(found: &[StaticData]) -> Vec<&str> {
+    found.iter().map(|d| d.id.as_str()).collect()
+}
+
+fn usages(d: &StaticData) -> Vec<(String, u32, DataUsage)> {
+    d.consumers
+        .iter()
+        .map(|c| {
+            (
+                c.loc.path.rsplit('/').next().unwrap_or("").to_string(),
+                c.used_at.as_ref().map_or(0, |u| u.line),
+                c.usage.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn json_files_config_is_not_data() {
+    let found = run("json-files");
+    assert_eq!(
+        ids(&found),
+        vec![
+            "data/fare-rules.json",
+            "data/provinces.json",
+            "data/tags.json"
+        ],
+        "page JSON, sitemap, IDE metadata and files under the threshold are not data"
+    );
+    let fare = find(&found, "fare-rules.json");
+    assert!(matches!(fare.shape, DataShape::Document { .. }));
+    assert_eq!((fare.records, fare.collection.as_str()), (1, "fare_rules"));
+    assert!(
+        matches!(&usages(fare)[..], [(_, 12, DataUsage::Lifecycle { name })] if name == "onShow")
+    );
+    let prov = find(&found, "provinces.json");
+    assert!(
+        matches!(&prov.shape, DataShape::Collection { fields, homogeneous: true } if fields == &["name", "short", "lat", "lng"]),
+        "a map of homogeneous records is a collection: {:?}",
+        prov.shape
+    );
+    assert_eq!(prov.records, 8);
+    assert!(
+        matches!(&usages(prov)[..], [(_, 6, DataUsage::Function { name }), (_, 6, _)] if name == "provinceName")
+    );
+    let tags = find(&found, "tags.json");
+    assert!(matches!(tags.shape, DataShape::List));
+    assert_eq!(tags.records, 60);
+    assert!(matches!(&usages(tags)[..], [(_, 0, DataUsage::Unused)]));
+    insta::assert_json_snapshot!("json_files", found);
+}
+
+#[test]
+fn modules_exports_and_consumers() {
+    let found = run("modules");
+    assert_eq!(
+        ids(&found),
+        vec![
+            "data/cities.js#default",
+            "data/lines.js#default",
+            "data/mixed.js#records"
+        ],
+        "utils/code.js is mostly code"
+    );
+    let cities = find(&found, "cities.js#default");
+    assert_eq!((cities.records, cities.collection.as_str()), (12, "cities"));
+    let u = usages(cities);
+    assert!(u.contains(&("a.js".into(), 3, DataUsage::TopLevel)));
+    assert!(u.contains(&(
+        "a.js".into(),
+        7,
+        DataUsage::InPageData {
+            key: "cities".into()
+        }
+    )));
+    assert!(u.contains(&(
+        "a.js".into(),
+        11,
+        DataUsage::Lifecycle {
+            name: "onLoad".into()
+        }
+    )));
+    assert!(u.contains(&(
+        "a.js".into(),
+        14,
+        DataUsage::Handler {
+            name: "onSearch".into()
+        }
+    )));
+    assert!(u.contains(&("c.js".into(), 3, DataUsage::Reexport)));
+    let lines = find(&found, "lines.js#default");
+    assert_eq!(lines.records, 5);
+    assert_eq!(lines.nested[0].path, "stops");
+    assert_eq!(lines.nested[0].records, 3 + 4 + 5 + 6 + 7);
+    assert!(usages(lines).contains(&(
+        "a.js".into(),
+        18,
+        DataUsage::Handler {
+            name: "findLine".into()
+        }
+    )));
+    let mixed = find(&found, "mixed.js#records");
+    assert!(matches!(&mixed.source, DataSource::ModuleExport { export } if export == "records"));
+    assert!(
+        matches!(&mixed.shape, DataShape::Collection { homogeneous: false, fields } if fields == &["id", "title", "body"]),
+        "{:?}",
+        mixed.shape
+    );
+    let u = usages(mixed);
+    assert!(u.contains(&(
+        "b.ts".into(),
+        5,
+        DataUsage::Function {
+            name: "latest".into()
+        }
+    )));
+    assert!(
+        u.iter()
+            .any(|(f, _, k)| f == "index.js" && *k == DataUsage::Reexport)
+    );
+    insta::assert_json_snapshot!("modules", found);
+}
+
+#[test]
+fn inline_page_and_component_data() {
+    let found = run("page-data");
+    assert_eq!(
+        ids(&found),
+        vec![
+            "components/table/table.js#data.rows",
+            "pages/faq/faq.js#data.faqs",
+            "pages/faq/faq.js#data.shortcuts"
+        ],
+        "the empty page has no data"
+    );
+    let faqs = find(&found, "#data.faqs");
+    assert_eq!((faqs.records, faqs.collection.as_str()), (10, "faqs"));
+    assert!(
+        matches!(&usages(faqs)[..], [(_, 35, DataUsage::Handler { name })] if name == "applyFilter")
+    );
+    let rows = find(&found, "#data.rows");
+    assert!(
+        matches!(rows.shape, DataShape::List),
+        "rows of arrays are a list"
+    );
+    assert_eq!(rows.loc.line, 1, "through the top-level const");
+    assert!(
+        matches!(&usages(rows)[..], [(_, 37, DataUsage::Lifecycle { name })] if name == "attached")
+    );
+    insta::assert_json_snapshot!("page_data", found);
+}
+
+#[test]
+fn wrapped_module_literal() {
+    let found = run("umd");
+    let t = find(&found, "table.min.js#default");
+    assert!(matches!(t.shape, DataShape::List));
+    assert_eq!((t.records, t.collection.as_str()), (600, "table"));
+    assert!(matches!(&usages(t)[..], [(_, 2, DataUsage::Handler { name })] if name == "onInput"));
+}
