@@ -337,7 +337,16 @@ impl Parser<'_> {
             match self.b[i] {
                 b'<' => return Some(i),
                 b'{' if self.b.get(i + 1) == Some(&b'{') => {
-                    i = find_mustache_end(self.text, i + 2).map_or(i + 2, |c| c + 2);
+                    // A `{{` whose `}}` only comes after markup (`</x>`, `/>`) is unclosed.
+                    i = match find_mustache_end(self.text, i + 2) {
+                        Some(c)
+                            if !self.text[i + 2..c].contains("</")
+                                && !self.text[i + 2..c].contains("/>") =>
+                        {
+                            c + 2
+                        }
+                        _ => i + 2,
+                    };
                 }
                 _ => i += 1,
             }
@@ -682,12 +691,17 @@ mod tests {
 
     #[test]
     fn lt_inside_text_mustache_is_not_a_tag() {
-        let t = "<view>{{a<b ? 'x' : 'y'}}</view><text>1 < 2</text>";
+        let t = "<view>{{a<b ? 'x' : 'y'}}</view><text>1 < 2</text><text>{{ open </text><image src=\"{{p}}\"/>";
         let (d, diags) = doc(t);
-        assert!(diags.is_empty(), "{diags:?}");
-        assert_eq!(d.elements.len(), 2);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, "wxml/unclosed-mustache");
+        assert_eq!(d.elements.len(), 4);
         assert!(
             matches!(&d.texts[0].segments[0], Segment::Mustache { expr, .. } if expr == "a<b ? 'x' : 'y'")
+        );
+        assert_eq!(
+            d.elements[3].value("src").unwrap().as_single_mustache(),
+            Some("p")
         );
         assert_eq!(d.elements[1].parent, None);
     }

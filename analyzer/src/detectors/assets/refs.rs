@@ -598,10 +598,22 @@ impl Visit for JsStrings<'_> {
     fn visit_lit(&mut self, l: &Lit) {
         if let Lit::Str(s) = l {
             let v = s.value.to_string_lossy();
+            let span = inner(self.js.span(s.span));
+            // `loadFontFace({ source: 'url("/fonts/x.ttf")' })`
+            let (v, span) = match css_url_value(&v) {
+                Some((value, at)) if span.len() == v.len() => (
+                    value.to_string(),
+                    Span::new(
+                        span.file,
+                        span.start as usize + at,
+                        span.start as usize + at + value.len(),
+                    ),
+                ),
+                Some((value, _)) => (value.to_string(), span),
+                None => (v.into_owned(), span),
+            };
             if looks_like_asset(&v) || v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
-                let span = self.js.span(s.span);
-                self.found
-                    .push((v.into_owned(), inner(span), self.target()));
+                self.found.push((v, span, self.target()));
             }
         }
     }
@@ -616,6 +628,21 @@ impl Visit for JsStrings<'_> {
         }
         t.visit_children_with(self);
     }
+}
+
+/// The reference inside a CSS `url(…)` written as a string, with its offset.
+fn css_url_value(s: &str) -> Option<(&str, usize)> {
+    let t = s.trim_start();
+    let lead = s.len() - t.len();
+    if !t.get(..4)?.eq_ignore_ascii_case("url(") {
+        return None;
+    }
+    let body = &t[4..];
+    let close = body.rfind(')')?;
+    let raw = &body[..close];
+    let q = raw.trim().trim_matches(|c| c == '"' || c == '\'');
+    let at = lead + 4 + raw.find(q)?;
+    Some((q, at))
 }
 
 /// A string literal's span without its quotes.

@@ -1,0 +1,216 @@
+//! The large-asset detector over small fixture projects (`tests/fixtures/assets/<case>/`), with
+//! a reviewed JSON snapshot per case and targeted asserts.
+
+use std::path::Path;
+
+use analyzer::detectors::assets::asset_references;
+use analyzer::findings::{AssetTarget, Findings, LargeAsset, RefVia};
+use analyzer::{Analysis, Options, Project, analyze};
+
+/// Small thresholds so the fixture files stay small.
+fn options() -> Options {
+    Options {
+        image_threshold: 1000,
+        audio_threshold: 1000,
+        video_threshold: 1000,
+        font_threshold: 500,
+        inline_threshold: 100,
+        ..Options::default()
+    }
+}
+
+fn run(case: &str) -> Analysis {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/assets")
+        .join(case);
+    analyze(Project::discover(&dir).expect("fixture project"), options())
+}
+
+fn asset<'a>(f: &'a Findings, path: &str) -> &'a LargeAsset {
+    f.large_assets
+        .iter()
+        .find(|a| a.path == path)
+        .unwrap_or_else(|| panic!("no large asset `{path}`"))
+}
+
+/// (file name, line, target, binding) of each reference.
+fn refs(a: &LargeAsset) -> Vec<(String, u32, AssetTarget, Option<String>)> {
+    a.references
+        .iter()
+        .map(|r| {
+            (
+                r.loc.path.rsplit('/').next().unwrap_or("").to_string(),
+                r.loc.line,
+                r.target,
+                r.binding.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn references_targets_and_savings() {
+    let a = run("references");
+    let f = &a.findings;
+    let paths: Vec<&str> = f.large_assets.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "audio/ding.mp3",
+            "fonts/icon.ttf",
+            "images/banner.jpg",
+            "images/bg.jpg",
+            "images/ctrl.png",
+            "images/guide.png",
+            "images/inline-bg.png",
+            "images/tab/home.png",
+            "images/toast.png",
+            "images/unused.jpg",
+            "sub/images/banner-copy.jpg",
+        ],
+        "ignored.gif is neither uploaded nor referenced; small icons are not large"
+    );
+
+    // Traced binding: the data literal and the WXML mustache both count.
+    let banner = asset(f, "images/banner.jpg");
+    let r = refs(banner);
+    assert!(r.contains(&("index.js".into(), 4, AssetTarget::CloudFileId, None)));
+    assert!(r.contains(&(
+        "index.wxml".into(),
+        3,
+        AssetTarget::CloudFileId,
+        Some("banners[].image".into())
+    )));
+    // The share image needs an HTTPS URL, so the asset as a whole does.
+    assert!(r.contains(&("index.js".into(), 26, AssetTarget::HttpsUrl, None)));
+    assert_eq!(banner.target, AssetTarget::HttpsUrl);
+    assert_eq!(banner.duplicates, vec!["sub/images/banner-copy.jpg"]);
+    assert_eq!((banner.saves, banner.used), (2000, true));
+
+    // tabBar icon through a theme variable: must stay local, saves nothing.
+    let home = asset(f, "images/tab/home.png");
+    assert_eq!(home.target, AssetTarget::Local);
+    assert!(matches!(home.references[0].via, RefVia::TabBarIcon));
+    assert_eq!(home.references[0].loc.path, "theme.json");
+    assert_eq!(home.saves, 0);
+
+    // WXSS url() and inline style need HTTPS; previewImage and audio take cloud file IDs.
+    assert_eq!(asset(f, "images/bg.jpg").target, AssetTarget::HttpsUrl);
+    let inline_bg = asset(f, "images/inline-bg.png");
+    assert!(matches!(inline_bg.references[0].via, RefVia::InlineStyle));
+    assert_eq!(inline_bg.target, AssetTarget::HttpsUrl);
+    let guide = asset(f, "images/guide.png");
+    assert_eq!(guide.target, AssetTarget::CloudFileId);
+    assert_eq!(guide.references.len(), 3, "src, data-src and previewImage");
+    assert_eq!(asset(f, "audio/ding.mp3").target, AssetTarget::CloudFileId);
+    assert_eq!(asset(f, "fonts/icon.ttf").target, AssetTarget::HttpsUrl);
+    assert_eq!(asset(f, "images/toast.png").target, AssetTarget::Local);
+    // map controls icons are local-only, traced through `controls[].iconPath`.
+    let ctrl = asset(f, "images/ctrl.png");
+    assert_eq!(ctrl.target, AssetTarget::Local);
+    assert!(
+        refs(ctrl)
+            .iter()
+            .any(|r| r.3.as_deref() == Some("controls[].iconPath"))
+    );
+
+    let unused = asset(f, "images/unused.jpg");
+    assert!(unused.references.is_empty() && !unused.used);
+    // Referenced only from a subpackage page through a relative path in its data.
+    let copy = asset(f, "sub/images/banner-copy.jpg");
+    assert_eq!(copy.package, "sub");
+    assert_eq!(refs(copy).len(), 2);
+
+    // Inline data: a base64 font in WXSS (HTTPS only) and a base64 PNG in JS.
+    let inl: Vec<(&str, &str, u64, AssetTarget)> = f
+        .inline_assets
+        .iter()
+        .map(|i| (i.loc.path.as_str(), i.mime.as_str(), i.bytes, i.target))
+        .collect();
+    assert_eq!(
+        inl,
+        vec![
+            (
+                "pages/index/index.js",
+                "image/png",
+                200,
+                AssetTarget::CloudFileId
+            ),
+            (
+                "pages/index/index.wxss",
+                "font/woff",
+                512,
+                AssetTarget::HttpsUrl
+            ),
+        ]
+    );
+    assert_eq!(f.duplicate_assets.len(), 1);
+    assert_eq!(f.duplicate_assets[0].wasted, 2000);
+
+    insta::assert_json_snapshot!("references_large", f.large_assets);
+    insta::assert_json_snapshot!("references_inline", f.inline_assets);
+}
+
+#[test]
+fn graph_hook_lists_every_reference() {
+    let a = run("references");
+    let refs = asset_references(&a.project, &a.files, &a.graph.resolver);
+    let mut pairs: Vec<(String, String)> = refs
+        .iter()
+        .map(|(from, to, span)| {
+            assert_eq!(*from, span.file);
+            (
+                a.project.file(*from).path.clone(),
+                a.project.file(*to).path.clone(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    // The `/images/icons/{{item.icon}}.png` pattern reaches both icons.
+    for icon in ["images/icons/bus.png", "images/icons/metro.png"] {
+        assert!(pairs.contains(&("pages/index/index.wxml".into(), icon.into())));
+    }
+    // Every tabBar icon, whether written in app.json or through the theme.
+    for (from, icon) in [
+        ("theme.json", "images/tab/home.png"),
+        ("theme.json", "images/tab/home-dark.png"),
+        ("app.json", "images/tab/home-on.png"),
+        ("app.json", "images/tab/mine.png"),
+    ] {
+        assert!(
+            pairs.contains(&(from.into(), icon.into())),
+            "{from} → {icon}"
+        );
+    }
+    // `{{remoteCover}}` is set at runtime: nothing to trace, nothing invented.
+    assert!(!pairs.iter().any(|(_, to)| to.contains("unused")));
+}
+
+#[test]
+fn broken_markup_still_yields_references() {
+    let a = run("broken");
+    let f = &a.findings;
+    let paths: Vec<&str> = f.large_assets.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, vec!["images/a.png", "images/b.png", "images/c.png"]);
+    for p in paths {
+        assert!(!asset(f, p).references.is_empty(), "{p} is still found");
+    }
+    let codes: Vec<(&str, u32)> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.starts_with("wxml/") || d.code.starts_with("wxss/"))
+        .map(|d| {
+            (
+                d.code,
+                a.files[d.span.unwrap().file.index()]
+                    .text
+                    .as_ref()
+                    .unwrap()
+                    .line_col(d.span.unwrap().start)
+                    .0,
+            )
+        })
+        .collect();
+    insta::assert_debug_snapshot!("broken_diagnostics", codes);
+}
