@@ -189,3 +189,166 @@ fn wrapped_module_literal() {
     assert_eq!((t.records, t.collection.as_str()), (600, "table"));
     assert!(matches!(&usages(t)[..], [(_, 2, DataUsage::Handler { name })] if name == "onInput"));
 }
+
+/// The five sample apps against their `EXPECTED.md` (static data modules and consumers).
+#[test]
+fn sample_apps_match_expected() {
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
+    let run_app = |name: &str| {
+        let p = Project::discover(&apps.join(name)).expect("sample app");
+        analyze(p, Options::default()).findings.static_data
+    };
+    let summary = |found: &[StaticData]| -> Vec<(String, u64, String)> {
+        found
+            .iter()
+            .map(|d| (d.id.clone(), d.records, d.collection.clone()))
+            .collect()
+    };
+
+    let bus = run_app("bus-ride");
+    assert_eq!(
+        summary(&bus),
+        vec![
+            (
+                "miniprogram/data/cities.js#default".into(),
+                2600,
+                "cities".into()
+            ),
+            (
+                "miniprogram/data/fare-rules.json".into(),
+                1,
+                "fare_rules".into()
+            ),
+            (
+                "miniprogram/data/lines.js#default".into(),
+                140,
+                "lines".into()
+            ),
+            (
+                "miniprogram/pages/faq/faq.js#data.faqs".into(),
+                64,
+                "faqs".into()
+            ),
+        ]
+    );
+    let cities = find(&bus, "cities.js#default");
+    let u = usages(cities);
+    assert!(u.contains(&(
+        "index.js".into(),
+        11,
+        DataUsage::Function {
+            name: "findNearestCity".into()
+        }
+    )));
+    assert!(u.contains(&(
+        "city-select.js".into(),
+        7,
+        DataUsage::InPageData {
+            key: "cities".into()
+        }
+    )));
+    assert!(u.contains(&(
+        "city-select.js".into(),
+        17,
+        DataUsage::Lifecycle {
+            name: "onLoad".into()
+        }
+    )));
+    assert!(u.contains(&(
+        "city-select.js".into(),
+        27,
+        DataUsage::Handler {
+            name: "onInput".into()
+        }
+    )));
+    let lines = find(&bus, "lines.js#default");
+    assert!(usages(lines).contains(&(
+        "line-detail.js".into(),
+        22,
+        DataUsage::Lifecycle {
+            name: "onLoad".into()
+        }
+    )));
+    assert!(usages(lines).iter().any(|(f, _, k)| f == "search.js"
+        && *k
+            == DataUsage::Function {
+                name: "searchLocal".into()
+            }));
+    let fare = find(&bus, "fare-rules.json");
+    assert!(matches!(fare.shape, DataShape::Document { .. }));
+    assert!(usages(fare).iter().all(|(_, l, k)| (*l == 34 || *l == 36)
+        && *k
+            == DataUsage::Lifecycle {
+                name: "onShow".into()
+            }));
+    assert!(usages(find(&bus, "#data.faqs")).contains(&(
+        "faq.js".into(),
+        92,
+        DataUsage::Handler {
+            name: "applyFilter".into()
+        }
+    )));
+
+    let shop = run_app("shop");
+    assert_eq!(
+        summary(&shop),
+        vec![
+            (
+                "miniprogram/data/categories.js#categoryTree".into(),
+                12,
+                "categories".into()
+            ),
+            ("miniprogram/data/regions.json".into(), 31, "regions".into()),
+        ]
+    );
+    let regions = find(&shop, "regions.json");
+    let nested: Vec<u64> = regions.nested.iter().map(|n| n.records).collect();
+    assert_eq!(nested, vec![341, 3278]);
+    let u = usages(regions);
+    assert!(u.iter().any(|(_, l, k)| *l == 47
+        && *k
+            == DataUsage::Handler {
+                name: "onRegionConfirm".into()
+            }));
+    let cats = usages(find(&shop, "categories.js#categoryTree"));
+    assert!(cats.iter().any(|(_, l, k)| *l == 31
+        && *k
+            == DataUsage::Handler {
+                name: "onTabTap".into()
+            }));
+
+    let news = run_app("ts-news");
+    assert_eq!(
+        summary(&news),
+        vec![(
+            "miniprogram/data/emoji.ts#default".into(),
+            1,
+            "emoji".into()
+        )]
+    );
+    let nested: Vec<(String, u64)> = news[0]
+        .nested
+        .iter()
+        .map(|n| (n.path.clone(), n.records))
+        .collect();
+    assert_eq!(
+        nested,
+        vec![("groups".into(), 6), ("groups.items".into(), 1260)]
+    );
+
+    let messy = run_app("messy");
+    assert_eq!(
+        summary(&messy),
+        vec![(
+            "client/utils/gbmap.min.js#default".into(),
+            171_465,
+            "gbmap".into()
+        )]
+    );
+    assert!(
+        matches!(&usages(&messy[0])[..], [(_, 13, DataUsage::Handler { name })] if name == "onInput")
+    );
+
+    // half-cloud's placeholder module is 558 bytes: below the threshold, not large.
+    assert!(run_app("half-cloud").is_empty());
+}
