@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use swc_common::Spanned;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
@@ -63,6 +65,15 @@ const MEDIA_EXTS: &[&str] = &[
 /// A string that looks like a path to a package asset (not a URL, not a data URI).
 pub fn looks_like_asset(s: &str) -> bool {
     let s = s.trim();
+    // Cheap rejection first: the text before any `?`/`#` must end in a media extension.
+    let path = s.split(['?', '#']).next().unwrap_or(s);
+    let ext_ok = path.rfind('.').is_some_and(|i| {
+        let ext = &path[i + 1..];
+        ext.len() <= 5 && MEDIA_EXTS.iter().any(|m| m.eq_ignore_ascii_case(ext))
+    });
+    if !ext_ok {
+        return false;
+    }
     if s.is_empty() || s.len() > 512 || s.contains("://") || s.starts_with("//") {
         return false;
     }
@@ -75,6 +86,35 @@ pub fn looks_like_asset(s: &str) -> bool {
         return false;
     }
     MEDIA_EXTS.contains(&source::extension(path))
+}
+
+/// Whether a text may mention an asset path or a `data:` URI at all: a quick byte scan that lets
+/// files without any (most code, most data tables) skip the syntax-tree walk.
+pub fn mentions_assets(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(k) = b[i..].iter().position(|&c| c == b'.' || c == b':') {
+        let at = i + k;
+        if b[at] == b':' {
+            if at >= 4 && b[at - 4..at].eq_ignore_ascii_case(b"data") {
+                return true;
+            }
+        } else {
+            let rest = &b[at + 1..b.len().min(at + 6)];
+            let word = rest
+                .iter()
+                .position(|c| !c.is_ascii_alphanumeric())
+                .map_or(rest, |e| &rest[..e]);
+            if MEDIA_EXTS
+                .iter()
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(word))
+            {
+                return true;
+            }
+        }
+        i = at + 1;
+    }
+    false
 }
 
 fn default_target(kind: FileKind) -> AssetTarget {
@@ -95,27 +135,41 @@ struct Collector<'a> {
     flows: HashMap<Span, AssetTarget>,
 }
 
-/// Collects every asset reference and inline `data:` URI of the project.
+/// Collects every asset reference and inline `data:` URI of the project (files in parallel).
 pub fn collect(project: &Project, files: &[FileData], resolver: &Resolver) -> Collected {
-    let mut c = Collector {
+    let new = || Collector {
         project,
         files,
         resolver,
         out: Collected::default(),
         flows: HashMap::new(),
     };
-    for (i, f) in files.iter().enumerate() {
-        let id = FileId(i as u32);
-        match &f.parsed {
-            Parsed::Wxml(doc) => c.wxml(id, doc),
-            Parsed::Wxss(sheet) => {
-                for u in &sheet.urls {
-                    c.css_url(id, u, RefVia::WxssUrl);
+    let parts: Vec<(Collected, HashMap<Span, AssetTarget>)> = (0..files.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut c = new();
+            let id = FileId(i as u32);
+            match &files[i].parsed {
+                Parsed::Wxml(doc) => c.wxml(id, doc),
+                Parsed::Wxss(sheet) => {
+                    for u in &sheet.urls {
+                        c.css_url(id, u, RefVia::WxssUrl);
+                    }
                 }
+                Parsed::Script(js) if project.file(id).kind != FileKind::Wxs => c.script(js),
+                Parsed::Json(j) => c.json(id, j),
+                _ => {}
             }
-            Parsed::Script(js) if project.file(id).kind != FileKind::Wxs => c.script(js),
-            Parsed::Json(j) => c.json(id, j),
-            _ => {}
+            (c.out, c.flows)
+        })
+        .collect();
+    let mut c = new();
+    for (out, flows) in parts {
+        c.out.refs.extend(out.refs);
+        c.out.inlines.extend(out.inlines);
+        for (span, t) in flows {
+            let f = c.flows.entry(span).or_insert(t);
+            *f = stricter(*f, t);
         }
     }
     c.tab_bar();
@@ -208,6 +262,12 @@ impl Collector<'_> {
     fn wxml(&mut self, id: FileId, doc: &Document) {
         let leaves = self
             .sibling_script(id)
+            .filter(|js| {
+                self.files[js.file.index()]
+                    .text
+                    .as_ref()
+                    .is_some_and(|t| mentions_assets(&t.text))
+            })
             .map(trace::data_leaves)
             .unwrap_or_default();
         let path = self.project.file(id).path.clone();
@@ -369,6 +429,13 @@ impl Collector<'_> {
     }
 
     fn script(&mut self, js: &JsFile) {
+        if !self.files[js.file.index()]
+            .text
+            .as_ref()
+            .is_some_and(|t| mentions_assets(&t.text))
+        {
+            return;
+        }
         let mut v = JsStrings {
             js,
             ctx: Vec::new(),
@@ -404,7 +471,7 @@ impl Collector<'_> {
         }
         let skip_tab = mp == "app.json";
         let mut leaves = Vec::new();
-        json_strings(j, "", &mut leaves, 0);
+        json_strings(j, &mut Vec::new(), &mut leaves, 0);
         for (key, value, start, end) in leaves {
             if skip_tab && key.starts_with("tabBar") {
                 continue;
@@ -460,9 +527,10 @@ fn relative(dir: &str, mp: &str) -> Option<String> {
     Some(out)
 }
 
+/// Asset-like strings of a JSON value with their dotted key path (`a.b[].c`).
 fn json_strings<'a>(
     j: &'a Json,
-    key: &str,
+    path: &mut Vec<&'a str>,
     out: &mut Vec<(String, &'a str, u32, u32)>,
     depth: usize,
 ) {
@@ -470,20 +538,28 @@ fn json_strings<'a>(
         return;
     }
     match &j.kind {
-        JsonKind::String(s) => out.push((key.to_string(), s, j.start, j.end)),
-        JsonKind::Array(items) => {
-            for it in items {
-                json_strings(it, &format!("{key}[]"), out, depth + 1);
+        JsonKind::String(s) if looks_like_asset(s) => {
+            let mut key = String::new();
+            for p in path.iter() {
+                if !key.is_empty() && *p != "[]" {
+                    key.push('.');
+                }
+                key.push_str(p);
             }
+            out.push((key, s, j.start, j.end));
+        }
+        JsonKind::Array(items) => {
+            path.push("[]");
+            for it in items {
+                json_strings(it, path, out, depth + 1);
+            }
+            path.pop();
         }
         JsonKind::Object(members) => {
             for m in members {
-                let k = if key.is_empty() {
-                    m.key.clone()
-                } else {
-                    format!("{key}.{}", m.key)
-                };
-                json_strings(&m.value, &k, out, depth + 1);
+                path.push(&m.key);
+                json_strings(&m.value, path, out, depth + 1);
+                path.pop();
             }
         }
         _ => {}
@@ -667,6 +743,9 @@ mod tests {
         assert!(!looks_like_asset("data:image/png;base64,AAAA"));
         assert!(!looks_like_asset("a.js"));
         assert!(!looks_like_asset("/images/{{x}}.png"));
+        assert!(mentions_assets("const a = '/x/Y.PNG'"));
+        assert!(mentions_assets("url(data:font/woff;base64,AA)"));
+        assert!(!mentions_assets("const a = b.c; x.js: 1"));
         assert_eq!(
             relative("pages/index", "images/a.png").as_deref(),
             Some("../../images/a.png")

@@ -50,17 +50,53 @@ pub fn str_value(e: &Expr) -> Option<String> {
     }
 }
 
+fn num_text(n: &Number) -> String {
+    match &n.raw {
+        Some(raw) => raw.to_string(),
+        None => n.value.to_string(),
+    }
+}
+
+/// Whether an expression is a pure literal, without building anything.
+pub fn is_pure(e: &Expr) -> bool {
+    match unwrap(e) {
+        Expr::Lit(Lit::Str(_) | Lit::Num(_) | Lit::Bool(_) | Lit::Null(_)) => true,
+        Expr::Tpl(t) => t.exprs.is_empty(),
+        Expr::Unary(u) => {
+            u.op == UnaryOp::Minus && matches!(unwrap(&u.arg), Expr::Lit(Lit::Num(_)))
+        }
+        Expr::Array(a) => a.elems.iter().all(|el| match el {
+            Some(ExprOrSpread { spread: None, expr }) => is_pure(expr),
+            Some(_) => false,
+            None => true,
+        }),
+        Expr::Object(o) => o.props.iter().all(|p| match p {
+            PropOrSpread::Prop(p) => match &**p {
+                Prop::KeyValue(kv) => {
+                    matches!(
+                        kv.key,
+                        PropName::Ident(_) | PropName::Str(_) | PropName::Num(_)
+                    ) && is_pure(&kv.value)
+                }
+                _ => false,
+            },
+            PropOrSpread::Spread(_) => false,
+        }),
+        _ => false,
+    }
+}
+
 /// Converts a pure literal into spanned JSON; `None` if any part is not pure.
 pub fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
     let e = unwrap(e);
     let sp = js.span(e.span());
     let kind = match e {
         Expr::Lit(Lit::Str(_)) | Expr::Tpl(_) => JsonKind::String(str_value(e)?),
-        Expr::Lit(Lit::Num(n)) => JsonKind::Number(n.value.to_string(), n.value),
+        Expr::Lit(Lit::Num(n)) => JsonKind::Number(num_text(n), n.value),
         Expr::Lit(Lit::Bool(b)) => JsonKind::Bool(b.value),
         Expr::Lit(Lit::Null(_)) => JsonKind::Null,
         Expr::Unary(u) if u.op == UnaryOp::Minus => match unwrap(&u.arg) {
-            Expr::Lit(Lit::Num(n)) => JsonKind::Number(format!("-{}", n.value), -n.value),
+            Expr::Lit(Lit::Num(n)) => JsonKind::Number(format!("-{}", num_text(n)), -n.value),
             _ => return None,
         },
         Expr::Array(a) => {
@@ -227,6 +263,7 @@ pub fn maximal_literals(js: &JsFile, min: u64) -> Vec<Json> {
             if let Expr::Array(_) | Expr::Object(_) = e {
                 let sp = self.js.span(e.span());
                 if sp.len() as u64 >= self.min
+                    && is_pure(e)
                     && let Some(v) = to_json(self.js, e)
                 {
                     self.out.push(v);

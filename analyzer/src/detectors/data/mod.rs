@@ -23,6 +23,8 @@ pub(crate) mod shape;
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use swc_ecma_ast::*;
 
 use super::{Context, Detector};
@@ -32,17 +34,33 @@ use crate::js::{ImportKind, Imported, JsFile};
 use crate::json::Json;
 use crate::source::FileKind;
 use crate::span::{FileId, Span};
-use literal::{prop_name, through_const, to_json, top_level_inits, unwrap};
+use literal::{prop_name, through_const, top_level_inits, unwrap};
+use shape::Node;
 
 pub struct StaticDataDetector;
 
+/// A data value: read in place, or converted (literals found inside wrapped modules).
+enum Value<'a> {
+    Node(Node<'a>),
+    Owned(Json),
+}
+
+impl Value<'_> {
+    fn node(&self) -> Node<'_> {
+        match self {
+            Value::Node(n) => *n,
+            Value::Owned(j) => Node::Json(j),
+        }
+    }
+}
+
 /// One piece of data before consumers are attached.
-struct Item {
+struct Item<'a> {
     file: FileId,
     source: DataSource,
     /// Export names that reach it (`default` for `module.exports`/`export default`).
     exports: Vec<String>,
-    value: Json,
+    value: Value<'a>,
     name: String,
     id: String,
 }
@@ -61,18 +79,16 @@ impl Detector for StaticDataDetector {
         page_data_consumers(cx, &items, &mut consumers);
         let mut used_names: HashMap<String, usize> = HashMap::new();
         let mut found: Vec<StaticData> = items
-            .into_iter()
+            .into_par_iter()
             .zip(consumers)
             .map(|(item, mut consumers)| {
-                let (shape, records) = shape::shape(&item.value);
-                let span = Span::new(
-                    item.file,
-                    item.value.start as usize,
-                    item.value.end as usize,
-                );
+                let node = item.value.node();
+                let (shape, records) = shape::shape(node);
+                let (start, end) = node.range();
+                let span = Span::new(item.file, start as usize, end as usize);
                 let bytes = match item.source {
                     DataSource::JsonFile => cx.project.file(item.file).bytes,
-                    _ => item.value.len_bytes(),
+                    _ => u64::from(end - start),
                 };
                 consumers.sort_by(|a: &DataConsumer, b: &DataConsumer| {
                     (&a.loc, &a.used_at).cmp(&(&b.loc, &b.used_at))
@@ -86,7 +102,7 @@ impl Detector for StaticDataDetector {
                     package: cx.package_name(item.file),
                     bytes,
                     records,
-                    nested: shape::nested(&item.value),
+                    nested: shape::nested(node, &shape),
                     shape,
                     collection: item.name,
                     consumers,
@@ -129,7 +145,7 @@ fn is_config_json(cx: &Context<'_>, mp: &str) -> bool {
             .any(|e| cx.project.mp_file(&format!("{base}{e}")).is_some())
 }
 
-fn json_items(cx: &Context<'_>) -> Vec<Item> {
+fn json_items<'a>(cx: &Context<'a>) -> Vec<Item<'a>> {
     let mut out = Vec::new();
     for (i, f) in cx.files.iter().enumerate() {
         let id = FileId(i as u32);
@@ -144,7 +160,7 @@ fn json_items(cx: &Context<'_>) -> Vec<Item> {
             file: id,
             source: DataSource::JsonFile,
             exports: vec!["default".into()],
-            value: json.clone(),
+            value: Value::Node(Node::Json(json)),
             name: shape::file_stem_name(mp),
             id: sf.path.clone(),
         });
@@ -237,7 +253,7 @@ fn export_values<'a>(js: &'a JsFile) -> Vec<(String, &'a Expr)> {
         // `module.exports = { cities, lines }`: split an impure default object into members.
         if name == "default"
             && let Expr::Object(o) = e
-            && to_json(js, e).is_none()
+            && !literal::is_pure(e)
         {
             for p in &o.props {
                 let PropOrSpread::Prop(p) = p else { continue };
@@ -262,10 +278,17 @@ fn export_values<'a>(js: &'a JsFile) -> Vec<(String, &'a Expr)> {
     out
 }
 
-fn module_items(cx: &Context<'_>) -> Vec<Item> {
+fn module_items<'a>(cx: &Context<'a>) -> Vec<Item<'a>> {
+    (0..cx.files.len())
+        .into_par_iter()
+        .flat_map_iter(|i| module_items_in(cx, i))
+        .collect()
+}
+
+fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
     let threshold = cx.options.data_threshold;
     let mut out = Vec::new();
-    for (i, f) in cx.files.iter().enumerate() {
+    for (i, f) in std::iter::once((index, &cx.files[index])) {
         let id = FileId(i as u32);
         let sf = cx.project.file(id);
         let (Parsed::Script(js), Some(mp), Some(text)) = (&f.parsed, &sf.mp_path, &f.text) else {
@@ -277,28 +300,50 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
         if (text.text.len() as u64) < threshold {
             continue;
         }
-        // Candidates: exported pure literals, deduplicated by span.
-        let mut cands: Vec<(Vec<String>, Json)> = Vec::new();
+        // Candidates: exported pure literals, deduplicated by span. Purity and size are checked
+        // first; only the literals that are reported are converted.
+        let mut exported: Vec<(Vec<String>, &Expr, Span)> = Vec::new();
+        let mut impure: Vec<Span> = Vec::new();
         for (name, e) in export_values(js) {
-            let Some(v) = to_json(js, e) else { continue };
-            match cands
-                .iter_mut()
-                .find(|(_, c)| c.start == v.start && c.end == v.end)
-            {
-                Some((names, _)) => names.push(name),
-                None => cands.push((vec![name], v)),
+            let sp = js.span(swc_common::Spanned::span(e));
+            if let Some((names, _, _)) = exported.iter_mut().find(|(_, _, s)| *s == sp) {
+                names.push(name);
+                continue;
+            }
+            if impure.contains(&sp) {
+                continue;
+            }
+            if literal::is_pure(e) {
+                exported.push((vec![name], e, sp));
+            } else {
+                impure.push(sp);
             }
         }
         // Pure share: every top-level pure initializer plus the exported literals.
-        let mut spans: Vec<(u32, u32)> = cands.iter().map(|(_, v)| (v.start, v.end)).collect();
+        let mut spans: Vec<(u32, u32)> =
+            exported.iter().map(|(_, _, s)| (s.start, s.end)).collect();
         for init in top_level_inits(js).values() {
-            if let Some(v) = to_json(js, init) {
-                spans.push((v.start, v.end));
+            let init = unwrap(init);
+            if !matches!(init, Expr::Array(_) | Expr::Object(_)) {
+                continue;
+            }
+            let sp = js.span(swc_common::Spanned::span(init));
+            // Exported literals were checked above.
+            if !spans.contains(&(sp.start, sp.end)) && literal::is_pure(init) {
+                spans.push((sp.start, sp.end));
             }
         }
         spans.sort_unstable();
         spans.dedup();
         let mut pure: u64 = spans.iter().map(|(s, e)| u64::from(e - s)).sum();
+        let mut cands: Vec<(Vec<String>, Value<'a>)> = Vec::new();
+        if pure >= threshold && pure * 2 >= text.text.len() as u64 {
+            for (names, e, sp) in exported {
+                if sp.len() as u64 * 4 >= threshold {
+                    cands.push((names, Value::Node(Node::Js(js, e))));
+                }
+            }
+        }
         // Wrapped modules (UMD, bundler output) keep their data inside a function: fall back
         // to the biggest pure literals anywhere in the file.
         // (Not in page/component scripts: their big literals are page data, reported below.)
@@ -311,14 +356,17 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
                 pure = total;
                 cands = found
                     .into_iter()
-                    .map(|v| (vec!["default".into()], v))
+                    .map(|v| (vec!["default".into()], Value::Owned(v)))
                     .collect();
             }
         }
         if cands.is_empty() || pure < threshold || pure * 2 < text.text.len() as u64 {
             continue;
         }
-        cands.retain(|(_, v)| v.len_bytes() * 4 >= threshold);
+        cands.retain(|(_, v)| {
+            let (s, e) = v.node().range();
+            u64::from(e - s) * 4 >= threshold
+        });
         let single = cands.len() == 1;
         for (names, v) in cands {
             let primary = names
@@ -333,7 +381,7 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
             };
             let mut item_id = format!("{}#{}", sf.path, primary);
             if out.iter().any(|i: &Item| i.id == item_id) {
-                item_id = format!("{item_id}@{}", v.start);
+                item_id = format!("{item_id}@{}", v.node().range().0);
             }
             out.push(Item {
                 file: id,
@@ -350,10 +398,17 @@ fn module_items(cx: &Context<'_>) -> Vec<Item> {
     out
 }
 
-fn page_items(cx: &Context<'_>) -> Vec<Item> {
+fn page_items<'a>(cx: &Context<'a>) -> Vec<Item<'a>> {
+    (0..cx.files.len())
+        .into_par_iter()
+        .flat_map_iter(|i| page_items_in(cx, i))
+        .collect()
+}
+
+fn page_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
     let threshold = cx.options.data_threshold;
     let mut out = Vec::new();
-    for (i, f) in cx.files.iter().enumerate() {
+    for (i, f) in std::iter::once((index, &cx.files[index])) {
         let id = FileId(i as u32);
         let sf = cx.project.file(id);
         let (Parsed::Script(js), Some(mp)) = (&f.parsed, &sf.mp_path) else {
@@ -383,12 +438,11 @@ fn page_items(cx: &Context<'_>) -> Vec<Item> {
                     },
                     _ => continue,
                 };
-                let Some(v) = to_json(js, value) else {
-                    continue;
-                };
-                if v.len_bytes() < threshold {
+                let size = js.span(swc_common::Spanned::span(value)).len() as u64;
+                if size < threshold || !literal::is_pure(value) {
                     continue;
                 }
+                let v = Value::Node(Node::Js(js, value));
                 out.push(Item {
                     file: id,
                     source: DataSource::PageData { key: key.clone() },
@@ -442,84 +496,99 @@ fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataC
     if by_file.is_empty() {
         return;
     }
-    for js in cx.scripts() {
-        let mut bindings: consumers::Bindings = HashMap::new();
-        let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
-        for imp in &js.module.imports {
-            let Some(to) = cx.resolve(js.file, &imp.specifier) else {
-                continue;
-            };
-            let Some(targets) = by_file.get(&to) else {
-                continue;
-            };
-            if imp.kind == ImportKind::Reexport {
-                for &t in targets {
-                    consumers[t].push(consumer(cx, imp.span, DataUsage::Reexport, None, None));
+    let scripts: Vec<&JsFile> = cx.scripts().collect();
+    let found: Vec<Vec<(usize, DataConsumer)>> = scripts
+        .par_iter()
+        .map(|&js| {
+            let mut found: Vec<(usize, DataConsumer)> = Vec::new();
+            let mut bindings: consumers::Bindings = HashMap::new();
+            let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
+            for imp in &js.module.imports {
+                let Some(to) = cx.resolve(js.file, &imp.specifier) else {
+                    continue;
+                };
+                let Some(targets) = by_file.get(&to) else {
+                    continue;
+                };
+                if imp.kind == ImportKind::Reexport {
+                    for &t in targets {
+                        found.push((t, consumer(cx, imp.span, DataUsage::Reexport, None, None)));
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if imp.bindings.is_empty() {
-                requires.insert(imp.span, targets.clone());
-                continue;
-            }
-            for b in &imp.bindings {
-                let matched: Vec<usize> = targets
-                    .iter()
-                    .copied()
-                    .filter(|&t| match &b.imported {
-                        Imported::Whole => true,
-                        Imported::Default => {
-                            items[t].exports.iter().any(|e| e == "default")
-                                || matches!(items[t].source, DataSource::JsonFile)
-                        }
-                        Imported::Named(n) => {
-                            items[t].exports.iter().any(|e| e == n)
-                                || matches!(items[t].source, DataSource::JsonFile)
-                        }
-                    })
-                    .collect();
-                if !matched.is_empty() {
-                    bindings.insert(b.local.clone(), (imp.span, matched));
+                if imp.bindings.is_empty() {
+                    requires.insert(imp.span, targets.clone());
+                    continue;
                 }
-            }
-        }
-        if bindings.is_empty() && requires.is_empty() {
-            continue;
-        }
-        let uses = consumers::find(js, &bindings, &requires);
-        let mut used = std::collections::HashSet::new();
-        for u in &uses.uses {
-            if let Some(b) = &u.binding {
-                used.insert(b.clone());
-            }
-            consumers[u.target].push(consumer(cx, u.import, u.usage.clone(), Some(u.span), None));
-            // Data placed in page data is read again through `this.data.key`.
-            if let DataUsage::InPageData { key } = &u.usage {
-                for r in uses.this_data.iter().filter(|r| &r.key == key) {
-                    consumers[u.target].push(consumer(
-                        cx,
-                        u.import,
-                        r.usage.clone(),
-                        Some(r.span),
-                        Some(format!("this.data.{key}")),
-                    ));
+                for b in &imp.bindings {
+                    let matched: Vec<usize> = targets
+                        .iter()
+                        .copied()
+                        .filter(|&t| match &b.imported {
+                            Imported::Whole => true,
+                            Imported::Default => {
+                                items[t].exports.iter().any(|e| e == "default")
+                                    || matches!(items[t].source, DataSource::JsonFile)
+                            }
+                            Imported::Named(n) => {
+                                items[t].exports.iter().any(|e| e == n)
+                                    || matches!(items[t].source, DataSource::JsonFile)
+                            }
+                        })
+                        .collect();
+                    if !matched.is_empty() {
+                        bindings.insert(b.local.clone(), (imp.span, matched));
+                    }
                 }
             }
-        }
-        for (local, (sp, targets)) in &bindings {
-            if !used.contains(local) {
-                for &t in targets {
-                    consumers[t].push(consumer(cx, *sp, DataUsage::Unused, None, None));
+            if bindings.is_empty() && requires.is_empty() {
+                return found;
+            }
+            let uses = consumers::find(js, &bindings, &requires);
+            let mut used = std::collections::HashSet::new();
+            for u in &uses.uses {
+                if let Some(b) = &u.binding {
+                    used.insert(b.clone());
+                }
+                found.push((
+                    u.target,
+                    consumer(cx, u.import, u.usage.clone(), Some(u.span), None),
+                ));
+                // Data placed in page data is read again through `this.data.key`.
+                if let DataUsage::InPageData { key } = &u.usage {
+                    for r in uses.this_data.iter().filter(|r| &r.key == key) {
+                        found.push((
+                            u.target,
+                            consumer(
+                                cx,
+                                u.import,
+                                r.usage.clone(),
+                                Some(r.span),
+                                Some(format!("this.data.{key}")),
+                            ),
+                        ));
+                    }
                 }
             }
-        }
-        for (sp, targets) in &requires {
-            if !uses.uses.iter().any(|u| u.import == *sp) {
-                for &t in targets {
-                    consumers[t].push(consumer(cx, *sp, DataUsage::Unused, None, None));
+            for (local, (sp, targets)) in &bindings {
+                if !used.contains(local) {
+                    for &t in targets {
+                        found.push((t, consumer(cx, *sp, DataUsage::Unused, None, None)));
+                    }
                 }
             }
-        }
+            for (sp, targets) in &requires {
+                if !uses.uses.iter().any(|u| u.import == *sp) {
+                    for &t in targets {
+                        found.push((t, consumer(cx, *sp, DataUsage::Unused, None, None)));
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+    for (t, c) in found.into_iter().flatten() {
+        consumers[t].push(c);
     }
 }
 
@@ -531,7 +600,8 @@ fn page_data_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<Da
         };
         let Some(js) = cx.js(it.file) else { continue };
         let uses = consumers::find(js, &HashMap::new(), &HashMap::new());
-        let at = Span::new(it.file, it.value.start as usize, it.value.start as usize);
+        let (start, _) = it.value.node().range();
+        let at = Span::new(it.file, start as usize, start as usize);
         for r in uses.this_data.iter().filter(|r| &r.key == key) {
             consumers[i].push(consumer(
                 cx,

@@ -8,18 +8,131 @@
 //! - Any other object is one config document.
 //! - Arrays of scalars, of mixed values or of arrays are a list (one document holding it).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
+use swc_common::Spanned;
+use swc_ecma_ast::{Expr, ExprOrSpread, Prop, PropName, PropOrSpread};
+
+use super::literal::unwrap;
 use crate::findings::{DataShape, NestedRecords};
-use crate::json::{Json, JsonKind};
+use crate::js::JsFile;
+use crate::json::Json;
+
+/// A data value read in place: a JSON node or a pure JS literal, so shapes are measured without
+/// copying the data into another tree.
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    Json(&'a Json),
+    Js(&'a JsFile, &'a Expr),
+}
+
+fn key_of(p: &PropName) -> Option<Cow<'_, str>> {
+    match p {
+        PropName::Ident(i) => Some(Cow::Borrowed(&*i.sym)),
+        PropName::Str(s) => Some(s.value.to_string_lossy()),
+        PropName::Num(n) => Some(Cow::Owned(n.value.to_string())),
+        _ => None,
+    }
+}
+
+impl<'a> Node<'a> {
+    pub fn is_object(self) -> bool {
+        match self {
+            Node::Json(j) => j.is_object(),
+            Node::Js(_, e) => matches!(unwrap(e), Expr::Object(_)),
+        }
+    }
+
+    /// Array elements (empty for anything else).
+    pub fn items(self) -> Vec<Node<'a>> {
+        match self {
+            Node::Json(j) => j.as_array().unwrap_or(&[]).iter().map(Node::Json).collect(),
+            Node::Js(js, e) => match unwrap(e) {
+                Expr::Array(a) => a
+                    .elems
+                    .iter()
+                    .flatten()
+                    .map(|ExprOrSpread { expr, .. }| Node::Js(js, expr))
+                    .collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    pub fn is_array(self) -> bool {
+        match self {
+            Node::Json(j) => j.as_array().is_some(),
+            Node::Js(_, e) => matches!(unwrap(e), Expr::Array(_)),
+        }
+    }
+
+    /// Object members in source order (empty for anything else).
+    pub fn members(self) -> Vec<(Cow<'a, str>, Node<'a>)> {
+        match self {
+            Node::Json(j) => j
+                .members()
+                .iter()
+                .map(|m| (Cow::Borrowed(m.key.as_str()), Node::Json(&m.value)))
+                .collect(),
+            Node::Js(js, e) => match unwrap(e) {
+                Expr::Object(o) => o
+                    .props
+                    .iter()
+                    .filter_map(|p| match p {
+                        PropOrSpread::Prop(p) => match &**p {
+                            Prop::KeyValue(kv) => Some((key_of(&kv.key)?, Node::Js(js, &kv.value))),
+                            _ => None,
+                        },
+                        PropOrSpread::Spread(_) => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Calls `f` with each object member, without collecting them.
+    pub fn each_member(self, mut f: impl FnMut(Cow<'a, str>, Node<'a>)) {
+        match self {
+            Node::Json(j) => {
+                for m in j.members() {
+                    f(Cow::Borrowed(m.key.as_str()), Node::Json(&m.value));
+                }
+            }
+            Node::Js(js, e) => {
+                if let Expr::Object(o) = unwrap(e) {
+                    for p in &o.props {
+                        if let PropOrSpread::Prop(p) = p
+                            && let Prop::KeyValue(kv) = &**p
+                            && let Some(k) = key_of(&kv.key)
+                        {
+                            f(k, Node::Js(js, &kv.value));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Byte range of the value in its file.
+    pub fn range(self) -> (u32, u32) {
+        match self {
+            Node::Json(j) => (j.start, j.end),
+            Node::Js(js, e) => {
+                let s = js.span(unwrap(e).span());
+                (s.start, s.end)
+            }
+        }
+    }
+}
 
 /// The shape of a value and how many records it holds (1 for a document).
-pub fn shape(v: &Json) -> (DataShape, u64) {
-    match &v.kind {
-        JsonKind::Array(items) => {
-            let objects: Vec<&Json> = items.iter().filter(|i| i.is_object()).collect();
-            if !items.is_empty() && objects.len() == items.len() {
-                let (fields, homogeneous) = fields_of(&objects);
+pub fn shape(v: Node<'_>) -> (DataShape, u64) {
+    if v.is_array() {
+        let items = v.items();
+        {
+            if !items.is_empty() && items.iter().all(|i| i.is_object()) {
+                let (fields, homogeneous) = fields_of(&items);
                 (
                     DataShape::Collection {
                         fields,
@@ -31,8 +144,10 @@ pub fn shape(v: &Json) -> (DataShape, u64) {
                 (DataShape::List, items.len() as u64)
             }
         }
-        JsonKind::Object(members) => {
-            let values: Vec<&Json> = members.iter().map(|m| &m.value).collect();
+    } else if v.is_object() {
+        let members = v.members();
+        {
+            let values: Vec<Node<'_>> = members.iter().map(|m| m.1).collect();
             if is_record_map(&values) {
                 let (fields, homogeneous) = fields_of(&values);
                 (
@@ -45,26 +160,27 @@ pub fn shape(v: &Json) -> (DataShape, u64) {
             } else {
                 (
                     DataShape::Document {
-                        keys: members.iter().map(|m| m.key.clone()).collect(),
+                        keys: members.iter().map(|m| m.0.to_string()).collect(),
                     },
                     1,
                 )
             }
         }
-        _ => (DataShape::Document { keys: Vec::new() }, 1),
+    } else {
+        (DataShape::Document { keys: Vec::new() }, 1)
     }
 }
 
 /// The records of a collection-shaped value (array elements or record-map values).
-pub fn records(v: &Json) -> Vec<&Json> {
-    match &v.kind {
-        JsonKind::Array(items) => items.iter().collect(),
-        JsonKind::Object(members) => members.iter().map(|m| &m.value).collect(),
-        _ => Vec::new(),
+pub fn records(v: Node<'_>) -> Vec<Node<'_>> {
+    if v.is_array() {
+        v.items()
+    } else {
+        v.members().into_iter().map(|m| m.1).collect()
     }
 }
 
-fn is_record_map(values: &[&Json]) -> bool {
+fn is_record_map(values: &[Node<'_>]) -> bool {
     if values.len() < 3 || !values.iter().all(|v| v.is_object()) {
         return false;
     }
@@ -73,15 +189,17 @@ fn is_record_map(values: &[&Json]) -> bool {
         return false;
     }
     // Most values must carry most of the common fields.
-    let sets: Vec<Vec<&str>> = values
+    let close = values
         .iter()
-        .map(|v| v.members().iter().map(|m| m.key.as_str()).collect())
-        .collect();
-    let close = sets
-        .iter()
-        .filter(|s| {
-            let shared = fields.iter().filter(|f| s.contains(&f.as_str())).count();
-            shared * 2 >= fields.len().max(s.len())
+        .filter(|v| {
+            let (mut shared, mut len) = (0, 0);
+            v.each_member(|k, _| {
+                len += 1;
+                if fields.iter().any(|f| *f == k) {
+                    shared += 1;
+                }
+            });
+            shared * 2 >= fields.len().max(len)
         })
         .count();
     close * 5 >= values.len() * 4
@@ -89,30 +207,21 @@ fn is_record_map(values: &[&Json]) -> bool {
 
 /// Keys present in at least half the records (first-seen order), and whether every record
 /// has exactly the same key set.
-fn fields_of(records: &[&Json]) -> (Vec<String>, bool) {
-    let mut order: Vec<&str> = Vec::new();
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    let mut first: Option<Vec<&str>> = None;
-    let mut homogeneous = true;
+fn fields_of<'a>(records: &[Node<'a>]) -> (Vec<String>, bool) {
+    // Records have few keys: a small vector beats hashing.
+    let mut counts: Vec<(Cow<'a, str>, usize)> = Vec::new();
     for r in records {
-        let mut keys: Vec<&str> = r.members().iter().map(|m| m.key.as_str()).collect();
-        for k in &keys {
-            let c = counts.entry(k).or_insert(0);
-            if *c == 0 {
-                order.push(k);
-            }
-            *c += 1;
-        }
-        keys.sort_unstable();
-        match &first {
-            None => first = Some(keys),
-            Some(f) => homogeneous &= *f == keys,
-        }
+        r.each_member(|k, _| match counts.iter_mut().find(|(c, _)| *c == k) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((k, 1)),
+        });
     }
-    let fields = order
+    // Every record has every key seen: the key sets are identical.
+    let homogeneous = counts.iter().all(|(_, n)| *n == records.len());
+    let fields = counts
         .into_iter()
-        .filter(|k| counts[k] * 2 >= records.len())
-        .map(str::to_string)
+        .filter(|(_, n)| n * 2 >= records.len())
+        .map(|(k, _)| k.into_owned())
         .collect();
     (fields, homogeneous)
 }
@@ -120,9 +229,9 @@ fn fields_of(records: &[&Json]) -> (Vec<String>, bool) {
 /// Records nested in array-of-object fields of the records (`stops`, `children.children`),
 /// summed over all records, up to three levels deep; for a document, its own array-of-object
 /// fields (`groups`, `groups.items`).
-pub fn nested(v: &Json) -> Vec<NestedRecords> {
+pub fn nested(v: Node<'_>, shape: &DataShape) -> Vec<NestedRecords> {
     let mut out: Vec<NestedRecords> = Vec::new();
-    match shape(v).0 {
+    match shape {
         DataShape::Collection { .. } => walk(&records(v), "", 0, &mut out),
         // A document holding collections (`{ version, groups: [{ items: […] }] }`).
         DataShape::Document { .. } => walk(&[v], "", 0, &mut out),
@@ -131,30 +240,31 @@ pub fn nested(v: &Json) -> Vec<NestedRecords> {
     out
 }
 
-fn walk(records: &[&Json], prefix: &str, depth: usize, out: &mut Vec<NestedRecords>) {
+fn walk(records: &[Node<'_>], prefix: &str, depth: usize, out: &mut Vec<NestedRecords>) {
     if depth >= 3 {
         return;
     }
-    let mut by_field: Vec<(String, Vec<&Json>)> = Vec::new();
+    let mut by_field: Vec<(Cow<'_, str>, Vec<Node<'_>>)> = Vec::new();
     for r in records {
-        for m in r.members() {
-            if let JsonKind::Array(items) = &m.value.kind
-                && !items.is_empty()
-                && items.iter().all(Json::is_object)
-            {
-                let path = if prefix.is_empty() {
-                    m.key.clone()
-                } else {
-                    format!("{prefix}.{}", m.key)
-                };
-                match by_field.iter_mut().find(|(p, _)| *p == path) {
-                    Some((_, v)) => v.extend(items.iter()),
-                    None => by_field.push((path, items.iter().collect())),
+        r.each_member(|key, value| {
+            if !value.is_array() {
+                return;
+            }
+            let items = value.items();
+            if !items.is_empty() && items.iter().all(|i| i.is_object()) {
+                match by_field.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.extend(items),
+                    None => by_field.push((key, items)),
                 }
             }
-        }
+        });
     }
-    for (path, items) in by_field {
+    for (key, items) in by_field {
+        let path = if prefix.is_empty() {
+            key.into_owned()
+        } else {
+            format!("{prefix}.{key}")
+        };
         out.push(NestedRecords {
             path: path.clone(),
             records: items.len() as u64,
@@ -213,6 +323,7 @@ mod tests {
 
     #[test]
     fn shapes() {
+        let shape = |j: &Json| super::shape(Node::Json(j));
         let (s, n) = shape(&parse(r#"[{"a":1,"b":2},{"a":3,"b":4}]"#).unwrap());
         assert_eq!(n, 2);
         assert!(
@@ -244,7 +355,7 @@ mod tests {
     #[test]
     fn nested_tree() {
         let v = parse(r#"[{"c":[{"c":[{"x":1},{"x":2}]}]},{"c":[{"c":[]},{"y":1}]}]"#).unwrap();
-        let n = nested(&v);
+        let n = nested(Node::Json(&v), &super::shape(Node::Json(&v)).0);
         assert_eq!(n.len(), 2);
         assert_eq!((n[0].path.as_str(), n[0].records), ("c", 3));
         assert_eq!((n[1].path.as_str(), n[1].records), ("c.c", 2));
