@@ -29,7 +29,10 @@ pub enum Node<'a> {
 fn key_of(p: &PropName) -> Option<Cow<'_, str>> {
     match p {
         PropName::Ident(i) => Some(Cow::Borrowed(&*i.sym)),
-        PropName::Str(s) => Some(s.value.to_string_lossy()),
+        PropName::Str(s) => Some(match s.value.as_str() {
+            Some(v) => Cow::Borrowed(v),
+            None => s.value.to_string_lossy(),
+        }),
         PropName::Num(n) => Some(Cow::Owned(n.value.to_string())),
         _ => None,
     }
