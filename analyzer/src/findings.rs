@@ -108,6 +108,11 @@ pub struct DataConsumer {
     /// `this.data.cities` after the binding was placed in page data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// For a use inside a helper function or a method other pages methods call: the lifecycle
+    /// methods and handlers it is reached from (`["locate", "onLoad"]`), following calls in
+    /// the same file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reached_from: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,6 +128,8 @@ pub enum DataUsage {
     Handler { name: String },
     /// Read inside another function.
     Function { name: String },
+    /// Rendered by the page's WXML (`wx:for="{{cities}}"`) after being placed in page data.
+    Template { key: String },
     /// Re-exported or passed on without being read here.
     Reexport,
     /// Imported but never read.

@@ -166,8 +166,29 @@ fn inline_page_and_component_data() {
     );
     let faqs = find(&found, "#data.faqs");
     assert_eq!((faqs.records, faqs.collection.as_str()), (10, "faqs"));
-    assert!(
-        matches!(&usages(faqs)[..], [(_, 35, DataUsage::Handler { name })] if name == "applyFilter")
+    assert_eq!(
+        usages(faqs),
+        vec![
+            (
+                "faq.js".into(),
+                35,
+                DataUsage::Handler {
+                    name: "applyFilter".into()
+                }
+            ),
+            // Rendered by faq.wxml line 1 (`wx:for="{{faqs}}"`).
+            (
+                "faq.js".into(),
+                1,
+                DataUsage::Template { key: "faqs".into() }
+            ),
+        ]
+    );
+    let entry = &faqs.consumers[0].reached_from;
+    assert_eq!(
+        entry,
+        &vec!["onInput".to_string()],
+        "applyFilter is called from onInput"
     );
     let rows = find(&found, "#data.rows");
     assert!(
@@ -233,6 +254,30 @@ fn sample_apps_match_expected() {
     );
     let cities = find(&bus, "cities.js#default");
     let u = usages(cities);
+    let nearest = cities
+        .consumers
+        .iter()
+        .find(|c| {
+            c.usage
+                == DataUsage::Function {
+                    name: "findNearestCity".into(),
+                }
+        })
+        .unwrap();
+    // `locate()` is called from onLoad (EXPECTED.md), and also from onPullDownRefresh and the
+    // openSetting handler (index.js lines 57 and 125).
+    assert_eq!(
+        nearest.reached_from,
+        vec!["locate", "onLoad", "onPullDownRefresh", "openSetting"]
+    );
+    // city-select.wxml line 18 renders the whole list.
+    assert!(u.contains(&(
+        "city-select.js".into(),
+        18,
+        DataUsage::Template {
+            key: "cities".into()
+        }
+    )));
     assert!(u.contains(&(
         "index.js".into(),
         11,

@@ -66,6 +66,55 @@ pub struct ThisDataRead {
 pub struct Uses {
     pub uses: Vec<Use>,
     pub this_data: Vec<ThisDataRead>,
+    /// Calls of named functions and `this.method(…)`: (callee, where the call is).
+    pub calls: Vec<(String, DataUsage)>,
+}
+
+impl Uses {
+    /// The lifecycle methods and handlers from which a use inside `usage` is reached, following
+    /// calls of named functions and `this.method(…)` within the file (`findNearestCity` ←
+    /// `locate` ← `onLoad` gives `["locate", "onLoad"]`). Empty for uses already in one.
+    pub fn entry_points(&self, usage: &DataUsage) -> Vec<String> {
+        let start = match usage {
+            DataUsage::Function { name } | DataUsage::Handler { name } => name.clone(),
+            _ => return Vec::new(),
+        };
+        let mut seen = vec![start.clone()];
+        let mut queue = vec![start];
+        let mut out = Vec::new();
+        while let Some(f) = queue.pop() {
+            for (callee, caller) in &self.calls {
+                if *callee != f {
+                    continue;
+                }
+                let next = match caller {
+                    DataUsage::Lifecycle { name } => {
+                        out.push(name.clone());
+                        None
+                    }
+                    DataUsage::Handler { name } => {
+                        out.push(name.clone());
+                        Some(name)
+                    }
+                    DataUsage::Function { name } => Some(name),
+                    DataUsage::TopLevel => {
+                        out.push("(top level)".into());
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(n) = next
+                    && !seen.contains(n)
+                {
+                    seen.push(n.clone());
+                    queue.push(n.clone());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 enum Frame {
@@ -216,6 +265,21 @@ impl Finder<'_> {
 
 impl Visit for Finder<'_> {
     fn visit_call_expr(&mut self, call: &CallExpr) {
+        // f(…) and this.m(…): remembered to find where helper functions are reached from.
+        if let Callee::Expr(callee) = &call.callee {
+            let name = match unwrap(callee) {
+                Expr::Ident(i) => Some(i.sym.to_string()),
+                Expr::Member(m) if matches!(unwrap(&m.obj), Expr::This(_)) => match &m.prop {
+                    MemberProp::Ident(p) => Some(p.sym.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(name) = name {
+                let usage = self.usage();
+                self.out.calls.push((name, usage));
+            }
+        }
         if let Callee::Expr(callee) = &call.callee
             && let Expr::Ident(id) = unwrap(callee)
         {

@@ -482,7 +482,68 @@ fn consumer(
         usage,
         used_at: at.map(|s| cx.loc(s)),
         via,
+        reached_from: Vec::new(),
     }
+}
+
+/// A consumer for a use found by [`consumers::find`], with where it is reached from.
+fn consumer_at(
+    cx: &Context<'_>,
+    uses: &consumers::Uses,
+    import: Span,
+    usage: DataUsage,
+    at: Span,
+    via: Option<String>,
+) -> DataConsumer {
+    let mut c = consumer(cx, import, usage, Some(at), via);
+    c.reached_from = uses.entry_points(&c.usage);
+    c
+}
+
+/// Uses of page-data `key` in the WXML beside a page script: `{{key}}`, `{{key.length}}`,
+/// `wx:for="{{key}}"`.
+fn template_uses(cx: &Context<'_>, script: FileId, key: &str) -> Vec<Span> {
+    let Some(mp) = cx.project.file(script).mp_path.as_deref() else {
+        return Vec::new();
+    };
+    let base = mp.rsplit_once('.').map_or(mp, |(b, _)| b);
+    let Some(wxml) = cx.project.mp_file(&format!("{base}.wxml")) else {
+        return Vec::new();
+    };
+    let Parsed::Wxml(doc) = &cx.files[wxml.index()].parsed else {
+        return Vec::new();
+    };
+    let mentions = |segs: &[crate::wxml::Segment]| {
+        segs.iter()
+            .filter_map(|s| match s {
+                crate::wxml::Segment::Mustache { expr, span } => {
+                    let refs = crate::detectors::assets::trace::scan_expr(expr);
+                    refs.paths
+                        .iter()
+                        .any(|p| {
+                            p == key
+                                || p.strip_prefix(key)
+                                    .is_some_and(|r| r.starts_with('.') || r.starts_with('['))
+                        })
+                        .then_some(*span)
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    for e in &doc.elements {
+        for a in &e.attrs {
+            if let Some(v) = &a.value {
+                out.extend(mentions(&v.segments));
+            }
+        }
+    }
+    for t in &doc.texts {
+        out.extend(mentions(&t.segments));
+    }
+    out.sort();
+    out
 }
 
 /// Consumers of module and JSON data: every file importing the data file.
@@ -552,19 +613,32 @@ fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataC
                 }
                 found.push((
                     u.target,
-                    consumer(cx, u.import, u.usage.clone(), Some(u.span), None),
+                    consumer_at(cx, &uses, u.import, u.usage.clone(), u.span, None),
                 ));
-                // Data placed in page data is read again through `this.data.key`.
+                // Data placed in page data is read again through `this.data.key`, and rendered.
                 if let DataUsage::InPageData { key } = &u.usage {
                     for r in uses.this_data.iter().filter(|r| &r.key == key) {
+                        found.push((
+                            u.target,
+                            consumer_at(
+                                cx,
+                                &uses,
+                                u.import,
+                                r.usage.clone(),
+                                r.span,
+                                Some(format!("this.data.{key}")),
+                            ),
+                        ));
+                    }
+                    for at in template_uses(cx, js.file, key) {
                         found.push((
                             u.target,
                             consumer(
                                 cx,
                                 u.import,
-                                r.usage.clone(),
-                                Some(r.span),
-                                Some(format!("this.data.{key}")),
+                                DataUsage::Template { key: key.clone() },
+                                Some(at),
+                                None,
                             ),
                         ));
                     }
@@ -592,7 +666,7 @@ fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataC
     }
 }
 
-/// Consumers of inline page data: the page's own `this.data.key` reads.
+/// Consumers of inline page data: the page's own `this.data.key` reads and its WXML.
 fn page_data_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataConsumer>]) {
     for (i, it) in items.iter().enumerate() {
         let DataSource::PageData { key } = &it.source else {
@@ -603,12 +677,22 @@ fn page_data_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<Da
         let (start, _) = it.value.node().range();
         let at = Span::new(it.file, start as usize, start as usize);
         for r in uses.this_data.iter().filter(|r| &r.key == key) {
+            consumers[i].push(consumer_at(
+                cx,
+                &uses,
+                at,
+                r.usage.clone(),
+                r.span,
+                Some(format!("this.data.{key}")),
+            ));
+        }
+        for t in template_uses(cx, it.file, key) {
             consumers[i].push(consumer(
                 cx,
                 at,
-                r.usage.clone(),
-                Some(r.span),
-                Some(format!("this.data.{key}")),
+                DataUsage::Template { key: key.clone() },
+                Some(t),
+                None,
             ));
         }
     }
