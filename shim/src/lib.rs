@@ -3,7 +3,9 @@
 //! Layout: [`db`] is the database engine (EJSON values, query, update, aggregation, the
 //! CloudBase-semantics [`db::Database`] service and permissions); [`store`] is the persistence
 //! boundary ([`store::Store`]) with the embedded SQLite implementation; [`seed`] loads and
-//! exports `cloud/database/*.json`.
+//! exports `cloud/database/*.json`; [`functions`] runs the project's Node.js cloud
+//! functions in warm worker processes.
 
 pub mod db;
+pub mod functions;
 pub mod store;
