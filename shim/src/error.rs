@@ -35,12 +35,12 @@ pub enum ShimError {
     /// An error from the database service (its own code and public message).
     #[error("{0}")]
     Db(#[from] crate::db::DbError),
-    /// A cloud function that does not exist.
-    #[error("FUNCTIONS_NOT_EXIST: {0}")]
-    FunctionNotFound(String),
-    /// A cloud function that threw, timed out or crashed.
-    #[error("FUNCTIONS_EXECUTE_FAIL: {0}")]
-    FunctionFailed(String),
+    /// A cloud function call that failed (missing function, threw, timed out, crashed).
+    #[error("{0}")]
+    Function(#[from] crate::functions::FunctionError),
+    /// Functions are not available (the project has no `cloudfunctionRoot`).
+    #[error("no cloud functions: {0}")]
+    NoFunctions(String),
     /// Anything else. The public message is generic; `detail` is logged.
     #[error("internal error: {detail}")]
     Internal { detail: String },
@@ -65,8 +65,8 @@ impl ShimError {
             ShimError::BadSignature(_) => "STORAGE_SIGN_PARAM_INVALID",
             ShimError::RangeNotSatisfiable { .. } => "INVALID_PARAM",
             ShimError::Db(e) => e.code(),
-            ShimError::FunctionNotFound(_) => "FUNCTIONS_NOT_EXIST",
-            ShimError::FunctionFailed(_) => "FUNCTIONS_EXECUTE_FAIL",
+            ShimError::Function(e) => e.code(),
+            ShimError::NoFunctions(_) => "FUNCTIONS_REQUEST_FAIL",
             ShimError::Internal { .. } => "SYS_ERR",
         }
     }
@@ -86,8 +86,13 @@ impl ShimError {
                 format!("range not satisfiable (size {size})")
             }
             ShimError::Db(e) => e.message(),
-            ShimError::FunctionNotFound(n) => format!("function not found: {n}"),
-            ShimError::FunctionFailed(m) => m.clone(),
+            ShimError::Function(crate::functions::FunctionError::Internal { .. }) => {
+                "internal error while running the function".to_string()
+            }
+            ShimError::Function(e) => e.message(),
+            ShimError::NoFunctions(name) => {
+                format!("function {name} not found: the project has no cloud functions directory")
+            }
             ShimError::Internal { .. } => "internal server error".to_string(),
         }
     }
@@ -97,6 +102,7 @@ impl ShimError {
         match self {
             ShimError::Internal { detail } => detail.clone(),
             ShimError::Db(e) => e.detail(),
+            ShimError::Function(e) => e.to_string(),
             other => other.public_message(),
         }
     }
@@ -106,7 +112,8 @@ impl ShimError {
             ShimError::Internal { .. } => {
                 tracing::error!(request_id, code = self.code(), detail = %self.detail(), "request failed")
             }
-            ShimError::Db(crate::db::DbError::Internal { .. }) => {
+            ShimError::Db(crate::db::DbError::Internal { .. })
+            | ShimError::Function(crate::functions::FunctionError::Internal { .. }) => {
                 tracing::error!(request_id, code = self.code(), detail = %self.detail(), "request failed")
             }
             _ => {

@@ -25,7 +25,9 @@ use tokio::net::TcpListener;
 use crate::config::ShimConfig;
 use crate::db::{Caller, Database};
 use crate::error::{ShimError, ShimResult};
+use crate::functions::{FunctionRunner, FunctionsConfig};
 use crate::storage::{Signer, Storage};
+use crate::store::sqlite::SqliteStore;
 
 /// Everything a request handler needs.
 pub struct AppState {
@@ -35,6 +37,8 @@ pub struct AppState {
     pub db: Arc<Database>,
     /// File storage.
     pub storage: Storage,
+    /// The cloud-function runner (`None` when the project has no functions directory).
+    pub functions: Option<Arc<FunctionRunner>>,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -50,12 +54,18 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State from already-opened parts (tests build it this way).
-    pub fn new(config: ShimConfig, db: Arc<Database>, storage: Storage) -> Self {
+    pub fn new(
+        config: ShimConfig,
+        db: Arc<Database>,
+        storage: Storage,
+        functions: Option<Arc<FunctionRunner>>,
+    ) -> Self {
         let prefix: u32 = rand::random();
         AppState {
             config,
             db,
             storage,
+            functions,
             request_prefix: format!("{prefix:08x}"),
             request_counter: AtomicU64::new(1),
         }
@@ -70,6 +80,48 @@ impl AppState {
             config.env_id.clone(),
             config.max_upload,
         )
+    }
+
+    /// Open everything the configuration names: the SQLite database in the data dir (loading
+    /// the project's `cloud/database/*.json` seeds), storage (copying in `cloud/storage/`), and
+    /// the function runner when the project has a functions directory. `config.public_url`
+    /// must be the URL the shim will be reachable at (functions call back to it).
+    pub async fn open(config: ShimConfig) -> ShimResult<Arc<AppState>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ShimError::internal(format!(
+                "cannot create data dir {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = SqliteStore::open(config.database_file()).map_err(|e| {
+            ShimError::internal(format!(
+                "cannot open database {}: {}",
+                config.database_file().display(),
+                e.detail()
+            ))
+        })?;
+        let db = Arc::new(Database::new(Arc::new(store)));
+        let storage = Self::open_storage(&config)?;
+        let copied = storage.seed_from_dir(&config.seed_storage_dir).await?;
+        if copied > 0 {
+            tracing::info!(copied, dir = %config.seed_storage_dir.display(), "copied initial storage content");
+        }
+        let shim_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1".to_string());
+        let functions = config
+            .functions_root
+            .as_ref()
+            .filter(|root| root.is_dir())
+            .map(|root| {
+                Arc::new(FunctionRunner::new(FunctionsConfig::new(
+                    root.clone(),
+                    shim_url.clone(),
+                    config.env_id.clone(),
+                )))
+            });
+        Ok(Arc::new(AppState::new(config, db, storage, functions)))
     }
 
     /// A fresh request id (`<instance>-<counter>`).
@@ -130,14 +182,43 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serve `state` on `listener` until `shutdown` completes, then finish in-flight requests.
+/// The base URL clients reach a listener at (`0.0.0.0`/`::` become loopback).
+pub fn url_of(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+/// Serve an opened `state` on `listener` until `shutdown` completes, let in-flight requests
+/// finish, then stop the function workers.
 pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     state: Arc<AppState>,
-) -> std::io::Result<()> {
-    let app = router(state);
-    axum::serve(listener, app)
+) -> ShimResult<()> {
+    let app = router(Arc::clone(&state));
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    if let Some(functions) = &state.functions {
+        functions.shutdown().await;
+    }
+    result.map_err(|e| ShimError::internal(format!("server error: {e}")))
+}
+
+/// Open the shim for `config` and serve it on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut config: ShimConfig,
+) -> ShimResult<()> {
+    let addr = listener.local_addr().map_err(ShimError::internal)?;
+    if config.public_url.is_none() {
+        config.public_url = Some(url_of(addr));
+    }
+    let state = AppState::open(config).await?;
+    serve(listener, shutdown, state).await
 }

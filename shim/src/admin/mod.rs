@@ -8,6 +8,7 @@
 //! (`sdk-wire-protocol.md` §5: the SDKs never check the server side of auth).
 
 pub mod database;
+pub mod functions;
 pub mod storage;
 
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub async fn respond(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let result = dispatch(state, caller, headers, &action, &map).await;
+            let result = dispatch(state, caller, headers, &request_id, &action, &map).await;
             (action, result)
         }
         Err(e) => (String::new(), Err(e)),
@@ -94,6 +95,7 @@ async fn dispatch(
     state: &Arc<AppState>,
     caller: Caller,
     headers: &HeaderMap,
+    request_id: &str,
     action: &str,
     body: &Map<String, Value>,
 ) -> ShimResult<Value> {
@@ -106,6 +108,16 @@ async fn dispatch(
         "storage" => {
             let base = base_url(state, headers);
             storage::handle(&state.storage, &caller, &base, action, body).await
+        }
+        "functions" => {
+            functions::handle(
+                state.functions.as_deref(),
+                &caller,
+                request_id,
+                action,
+                body,
+            )
+            .await
         }
         _ => Err(ShimError::InvalidAction(action.to_string())),
     }
