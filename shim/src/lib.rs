@@ -6,4 +6,5 @@
 //! exports `cloud/database/*.json`.
 
 pub mod db;
+pub mod seed;
 pub mod store;

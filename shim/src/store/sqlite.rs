@@ -17,7 +17,7 @@
 //! parallel reads; prepared statements are cached per connection.
 
 use super::keys;
-use super::{Find, Store, UpdateOpts, UpdateResult, new_id};
+use super::{Find, Store, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::projection::Projection;
@@ -838,6 +838,41 @@ impl Store for SqliteStore {
                 Self::delete_row(c, &meta, *seq, old)?;
             }
             Ok(found.len() as u64)
+        })
+    }
+
+    fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts> {
+        let meta = self.coll(coll)?;
+        self.write(|c| {
+            let mut counts = UpsertCounts::default();
+            let mut st =
+                c.prepare_cached("SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2")?;
+            for d in &docs {
+                let id = d
+                    .get("_id")
+                    .ok_or_else(|| DbError::invalid("upsert_by_id: document without _id"))?;
+                let row: Option<(i64, Vec<u8>)> = st
+                    .query_row(params![meta.cid, keys::encode(id)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                match row {
+                    Some((seq, body)) => {
+                        let old = decode(&body)?;
+                        if old == *d {
+                            counts.unchanged += 1;
+                        } else {
+                            Self::replace_row(c, &meta, seq, &old, d)?;
+                            counts.updated += 1;
+                        }
+                    }
+                    None => {
+                        Self::insert_one(c, &meta, d)?;
+                        counts.inserted += 1;
+                    }
+                }
+            }
+            Ok(counts)
         })
     }
 
