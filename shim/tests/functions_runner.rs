@@ -524,3 +524,33 @@ async fn empty_event_and_undefined_result() {
     );
     r.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_function_takes_effect_on_the_next_call() {
+    let (_tmp, root) = project();
+    let r = runner(&root, Duration::from_secs(20), 1);
+    let first = call(&r, "echo", json!({}), caller("o", "r1"))
+        .await
+        .unwrap();
+    let again = call(&r, "echo", json!({}), caller("o", "r2"))
+        .await
+        .unwrap();
+    assert_eq!(again["calls"], 2, "unchanged code stays warm");
+    assert_eq!(first["pid"], again["pid"]);
+
+    std::fs::write(
+        root.join("echo/index.js"),
+        "exports.main = async () => ({ edited: true, pid: process.pid });",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let edited = call(&r, "echo", json!({}), caller("o", "r3"))
+        .await
+        .unwrap();
+    assert_eq!(edited["edited"], true);
+    assert_ne!(
+        edited["pid"], first["pid"],
+        "a fresh worker loaded the new code"
+    );
+    r.shutdown().await;
+}
