@@ -103,6 +103,9 @@ pub struct FunctionRunner {
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     logs: broadcast::Sender<LogLine>,
     seq: AtomicU64,
+    /// Calls in progress by request id, so SDK requests a function makes can be traced back
+    /// to the caller it serves (see [`FunctionRunner::caller_for_seq_id`]).
+    active: Mutex<HashMap<String, InvokeContext>>,
 }
 
 struct Pool {
@@ -198,6 +201,7 @@ impl FunctionRunner {
             pools: Mutex::new(HashMap::new()),
             logs,
             seq: AtomicU64::new(0),
+            active: Mutex::new(HashMap::new()),
         }
     }
 
@@ -239,6 +243,7 @@ impl FunctionRunner {
         };
         let request = self.request_json(name, event_json, &ctx, &request_id);
         let frame = worker::frame(request.as_bytes());
+        let _active = ActiveCall::register(&self.active, &request_id, &ctx);
 
         let _permit = Arc::clone(&pool.permits)
             .acquire_owned()
@@ -275,6 +280,18 @@ impl FunctionRunner {
             idle.push(worker);
         }
         result
+    }
+
+    /// The caller a function's own SDK request acts for, from the `seqId` query parameter
+    /// of that request: `wx-server-sdk` prefixes it with `TCB_SEQID`, which the runner sets
+    /// to the call's request id (`<request id>-<hex ms>_<hex counter>`). `None` when the
+    /// request does not come from a call in progress.
+    pub fn caller_for_seq_id(&self, seq_id: &str) -> Option<InvokeContext> {
+        let (request_id, _) = seq_id.rsplit_once('-')?;
+        let active = self.active.lock().ok()?;
+        let mut ctx = active.get(request_id)?.clone();
+        ctx.request_id = request_id.to_string();
+        Some(ctx)
     }
 
     /// Kill every idle worker and refuse further calls. Calls in progress finish (or time
@@ -433,6 +450,36 @@ impl FunctionRunner {
             },
         })
         .to_string()
+    }
+}
+
+/// Registration of a call in [`FunctionRunner::active`] for as long as it runs.
+struct ActiveCall<'a> {
+    map: &'a Mutex<HashMap<String, InvokeContext>>,
+    id: String,
+}
+
+impl<'a> ActiveCall<'a> {
+    fn register(
+        map: &'a Mutex<HashMap<String, InvokeContext>>,
+        id: &str,
+        ctx: &InvokeContext,
+    ) -> Self {
+        if let Ok(mut m) = map.lock() {
+            m.insert(id.to_string(), ctx.clone());
+        }
+        ActiveCall {
+            map,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Drop for ActiveCall<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(&self.id);
+        }
     }
 }
 
