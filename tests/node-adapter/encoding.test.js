@@ -340,3 +340,15 @@ test('storage requests: getTempFileURL / deleteFile shapes and the 50-file limit
   await assert.rejects(wx.cloud.getTempFileURL({ fileList: many }), /must not exceed 50/);
   assert.equal(wx.sent.length, 2, 'nothing sent for an over-long list');
 });
+
+test('aggregate lookup with a sub-pipeline (output of @cloudbase/database 1.4.3 for the same call)', async () => {
+  const { db, _, last } = setup();
+  const $ = _.aggregate;
+  await db.collection('authors').aggregate()
+    .lookup({ from: 'books', let: { aid: '$_id' }, pipeline: $.pipeline().match({ n: _.gt(1) }).project({ _id: 0 }).done(), as: 'books' })
+    .end();
+  assert.deepEqual(last().stages, [{
+    stageKey: '$lookup',
+    stageValue: '{"from":"books","let":{"aid":"$_id"},"pipeline":[{"$match":{"n":{"$gt":{"$numberInt":"1"}}}},{"$project":{"_id":{"$numberInt":"0"}}}],"as":"books"}',
+  }]);
+});

@@ -1273,6 +1273,15 @@ hide(Aggregation.prototype, '_pipe', function (stage, param) {
     return this._pipe(stage, param);
   });
 });
+hide(Aggregation.prototype, 'unwrap', function () {
+  return this._stages;
+});
+// For `lookup({pipeline: $.pipeline().match(...).done()})`.
+hide(Aggregation.prototype, 'done', function () {
+  return this._stages.map(function (s) {
+    return single(s.stageKey, JSON.parse(s.stageValue));
+  });
+});
 hide(Aggregation.prototype, 'match', function (param) {
   return this._pipe('match', encodeQuery(param));
 });
