@@ -117,11 +117,11 @@ fn legacy_object(m: Map<String, Value>) -> DbResult<Bson> {
             return from_json(Value::Object(m));
         }
     }
-    if let Some(Value::String(p)) = m.get("$regex") {
-        if m.len() <= 2 {
-            let opts = m.get("$options").and_then(Value::as_str).unwrap_or("");
-            return Ok(Bson::RegularExpression(make_regex(p, opts)?));
-        }
+    if let Some(Value::String(p)) = m.get("$regex")
+        && m.len() <= 2
+    {
+        let opts = m.get("$options").and_then(Value::as_str).unwrap_or("");
+        return Ok(Bson::RegularExpression(make_regex(p, opts)?));
     }
     let mut d = Document::new();
     for (k, v) in m {

@@ -16,9 +16,12 @@
 //!   documents, set documents and update values;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
 
+use crate::db::aggregate::has_limit;
+use crate::db::ejson::{resolve_server_dates, to_canonical_string};
 use crate::db::error::{DbError, DbResult};
-use crate::db::permissions::Permissions;
-use crate::store::Store;
+use crate::db::permissions::{Access, Permissions};
+use crate::db::update::Update;
+use crate::store::{Find, Store, UpdateOpts};
 use bson::{Bson, Document};
 use std::sync::Arc;
 
@@ -170,7 +173,294 @@ impl Database {
 
     /// Run one operation for `caller`.
     pub fn execute(&self, caller: &Caller, op: DbOp) -> DbResult<DbReply> {
-        let _ = (caller, op);
-        Err(DbError::internal("not implemented yet"))
+        let now = (self.clock)();
+        match op {
+            DbOp::Insert {
+                collection,
+                mut docs,
+            } => {
+                if docs.is_empty() {
+                    return Err(DbError::invalid("nothing to insert"));
+                }
+                if let Caller::Client { openid, .. } = caller {
+                    self.check_write(&collection)?;
+                    for d in &mut docs {
+                        // The client may not choose `_openid`: it is always the caller's.
+                        d.insert("_openid", openid.clone());
+                    }
+                }
+                for d in &mut docs {
+                    resolve_server_dates(d, now);
+                }
+                let ids = self.store.insert(&collection, docs)?;
+                Ok(DbReply::Inserted { ids })
+            }
+            DbOp::Get {
+                collection,
+                filter,
+                order,
+                offset,
+                limit,
+                projection,
+            } => {
+                let limit = self.read_limit(caller, limit);
+                let filter = self.read_filter(caller, &collection, filter)?;
+                let list = self.store.find(
+                    &collection,
+                    &Find {
+                        filter,
+                        sort: order,
+                        skip: offset,
+                        limit: Some(limit),
+                        projection,
+                    },
+                )?;
+                Ok(DbReply::Documents {
+                    list,
+                    offset,
+                    limit,
+                })
+            }
+            DbOp::Count { collection, filter } => {
+                let filter = self.read_filter(caller, &collection, filter)?;
+                Ok(DbReply::Count {
+                    total: self.store.count(&collection, &filter)?,
+                })
+            }
+            DbOp::Modify {
+                collection,
+                filter,
+                mut data,
+                multi,
+                merge,
+                upsert,
+            } => {
+                resolve_server_dates(&mut data, now);
+                if merge && data.contains_key("_id") {
+                    return Err(DbError::invalid("update data must not contain _id"));
+                }
+                let (filter, update) =
+                    self.prepare_write(caller, &collection, filter, data, merge)?;
+                let r = self.store.update(
+                    &collection,
+                    &filter,
+                    &update,
+                    UpdateOpts {
+                        multi,
+                        upsert,
+                        return_doc: false,
+                    },
+                )?;
+                Ok(DbReply::Modified {
+                    matched: r.matched,
+                    updated: r.updated,
+                    upserted_id: r.upserted_id,
+                })
+            }
+            DbOp::ModifyAndReturn {
+                collection,
+                filter,
+                mut data,
+            } => {
+                resolve_server_dates(&mut data, now);
+                if data.contains_key("_id") {
+                    return Err(DbError::invalid("update data must not contain _id"));
+                }
+                let (filter, update) =
+                    self.prepare_write(caller, &collection, filter, data, true)?;
+                let r = self.store.update(
+                    &collection,
+                    &filter,
+                    &update,
+                    UpdateOpts {
+                        multi: false,
+                        upsert: false,
+                        return_doc: true,
+                    },
+                )?;
+                Ok(DbReply::ModifiedDoc {
+                    updated: r.updated,
+                    doc: r.doc,
+                })
+            }
+            DbOp::Remove {
+                collection,
+                filter,
+                multi,
+            } => {
+                let filter = match caller {
+                    Caller::Admin => filter,
+                    Caller::Client { openid, .. } => {
+                        self.check_write(&collection)?;
+                        and_openid(filter, openid)
+                    }
+                };
+                Ok(DbReply::Removed {
+                    deleted: self.store.remove(&collection, &filter, multi)?,
+                })
+            }
+            DbOp::Aggregate {
+                collection,
+                mut stages,
+            } => {
+                if let Caller::Client { openid, .. } = caller {
+                    match self.permissions.read().preset(&collection).read() {
+                        Access::All => {}
+                        Access::Own => {
+                            let mut m = Document::new();
+                            m.insert("$match", doc_openid(openid));
+                            stages.insert(0, m);
+                        }
+                        Access::Denied => {
+                            return Err(DbError::PermissionDenied(format!(
+                                "no read permission on collection {collection}"
+                            )));
+                        }
+                    }
+                }
+                if !has_limit(&stages) {
+                    let mut l = Document::new();
+                    l.insert("$limit", Self::AGGREGATE_DEFAULT_LIMIT as i64);
+                    stages.push(l);
+                }
+                Ok(DbReply::Aggregated {
+                    list: self.store.aggregate(&collection, &stages)?,
+                })
+            }
+            DbOp::AddCollection { collection } => {
+                if let Caller::Client { .. } = caller {
+                    return Err(DbError::PermissionDenied(
+                        "collections can only be created from the server side".into(),
+                    ));
+                }
+                Ok(DbReply::CollectionAdded {
+                    created: self.store.create_collection(&collection)?,
+                })
+            }
+        }
+    }
+
+    fn read_limit(&self, caller: &Caller, limit: Option<u64>) -> u64 {
+        let (default, max) = match caller {
+            Caller::Admin => (Self::ADMIN_DEFAULT_LIMIT, Self::ADMIN_MAX_LIMIT),
+            Caller::Client { .. } => (Self::CLIENT_LIMIT, Self::CLIENT_LIMIT),
+        };
+        match limit {
+            None | Some(0) => default,
+            Some(n) => n.min(max),
+        }
+    }
+
+    fn read_filter(&self, caller: &Caller, coll: &str, filter: Document) -> DbResult<Document> {
+        let Caller::Client { openid, .. } = caller else {
+            return Ok(filter);
+        };
+        match self.permissions.read().preset(coll).read() {
+            Access::All => Ok(filter),
+            Access::Own => Ok(and_openid(filter, openid)),
+            Access::Denied => Err(DbError::PermissionDenied(format!(
+                "no read permission on collection {coll}"
+            ))),
+        }
+    }
+
+    fn check_write(&self, coll: &str) -> DbResult<()> {
+        match self.permissions.read().preset(coll).write() {
+            Access::Denied => Err(DbError::PermissionDenied(format!(
+                "no write permission on collection {coll}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn prepare_write(
+        &self,
+        caller: &Caller,
+        coll: &str,
+        filter: Document,
+        mut data: Document,
+        merge: bool,
+    ) -> DbResult<(Document, Update)> {
+        match caller {
+            Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
+            Caller::Client { openid, .. } => {
+                self.check_write(coll)?;
+                if !merge {
+                    // A client `set` keeps the record the caller's.
+                    data.insert("_openid", openid.clone());
+                }
+                let update = Update::from_data(data, merge)?;
+                if merge && update.touches("_openid") {
+                    return Err(DbError::PermissionDenied(
+                        "_openid cannot be modified".into(),
+                    ));
+                }
+                Ok((and_openid(filter, openid), update))
+            }
+        }
+    }
+}
+
+fn doc_openid(openid: &str) -> Document {
+    let mut d = Document::new();
+    d.insert("_openid", openid.to_string());
+    d
+}
+
+/// `filter AND _openid == openid` (the implicit condition of the presets).
+fn and_openid(filter: Document, openid: &str) -> Document {
+    if filter.is_empty() {
+        return doc_openid(openid);
+    }
+    let mut d = Document::new();
+    d.insert(
+        "$and",
+        vec![Bson::Document(filter), Bson::Document(doc_openid(openid))],
+    );
+    d
+}
+
+impl DbReply {
+    /// The `data` object of the `/admin` reply, as the SDKs read it
+    /// (sdk-wire-protocol.md §3.1): documents become canonical EJSON strings.
+    pub fn to_wire_data(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let ids = |v: &Bson| v.clone().into_relaxed_extjson();
+        match self {
+            DbReply::Inserted { ids: list } => {
+                json!({ "insertedIds": list.iter().map(ids).collect::<Vec<_>>() })
+            }
+            DbReply::Documents {
+                list,
+                offset,
+                limit,
+            } => json!({
+                "list": list.iter().map(to_canonical_string).collect::<Vec<_>>(),
+                "offset": offset,
+                "limit": limit,
+            }),
+            DbReply::Count { total } => json!({ "total": total }),
+            DbReply::Modified {
+                updated,
+                upserted_id,
+                ..
+            } => {
+                let mut m = serde_json::Map::new();
+                m.insert("updated".into(), json!(updated));
+                if let Some(id) = upserted_id {
+                    m.insert("upsert_id".into(), ids(id));
+                }
+                Value::Object(m)
+            }
+            DbReply::ModifiedDoc { updated, doc } => json!({
+                "updated": updated,
+                "doc": doc.as_ref().map(to_canonical_string),
+            }),
+            DbReply::Removed { deleted } => json!({ "deleted": deleted }),
+            DbReply::Aggregated { list } => json!({
+                "list": list.iter().map(to_canonical_string).collect::<Vec<_>>(),
+            }),
+            DbReply::CollectionAdded { .. } => json!({}),
+        }
     }
 }

@@ -198,16 +198,16 @@ fn lookup_value<'a>(v: &'a Bson, path: &[&str], out: &mut Vec<&'a Bson>) {
             }
         }
         Bson::Array(arr) => {
-            if let Ok(i) = first.parse::<usize>() {
-                if let Some(x) = arr.get(i) {
-                    lookup_value(x, rest, out);
-                }
+            if let Ok(i) = first.parse::<usize>()
+                && let Some(x) = arr.get(i)
+            {
+                lookup_value(x, rest, out);
             }
             for e in arr {
-                if let Bson::Document(d) = e {
-                    if let Some(x) = d.get(*first) {
-                        lookup_value(x, rest, out);
-                    }
+                if let Bson::Document(d) = e
+                    && let Some(x) = d.get(*first)
+                {
+                    lookup_value(x, rest, out);
                 }
             }
         }

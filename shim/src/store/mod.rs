@@ -7,9 +7,14 @@
 //! SQL and filter the rest with the same Rust engine. [`sqlite::SqliteStore`] is the embedded
 //! default. The conformance suite in `shim/tests/store_conformance.rs` runs against any store.
 
+pub mod keys;
+pub mod sqlite;
+
 use crate::db::error::DbResult;
 use crate::db::update::Update;
 use bson::{Bson, Document};
+
+pub use sqlite::SqliteStore;
 
 /// A read: `filter` (MongoDB-style query document, already decoded), `sort` as an ordered
 /// `{path: 1 | -1}` document, `skip`, `limit` (`None` = no limit) and an optional projection.
