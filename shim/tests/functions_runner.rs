@@ -482,7 +482,7 @@ async fn missing_functions_and_bad_modules_are_reported_clearly() {
         err.message()
     );
 
-    assert_eq!(r.function_names().len(), 15);
+    assert_eq!(r.function_names().len(), 16);
     r.shutdown().await;
 }
 
@@ -521,6 +521,62 @@ async fn empty_event_and_undefined_result() {
             .await
             .unwrap(),
         "null"
+    );
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_function_takes_effect_on_the_next_call() {
+    let (_tmp, root) = project();
+    let r = runner(&root, Duration::from_secs(20), 1);
+    let first = call(&r, "echo", json!({}), caller("o", "r1"))
+        .await
+        .unwrap();
+    let again = call(&r, "echo", json!({}), caller("o", "r2"))
+        .await
+        .unwrap();
+    assert_eq!(again["calls"], 2, "unchanged code stays warm");
+    assert_eq!(first["pid"], again["pid"]);
+
+    std::fs::write(
+        root.join("echo/index.js"),
+        "exports.main = async () => ({ edited: true, pid: process.pid });",
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let edited = call(&r, "echo", json!({}), caller("o", "r3"))
+        .await
+        .unwrap();
+    assert_eq!(edited["edited"], true);
+    assert_ne!(
+        edited["pid"], first["pid"],
+        "a fresh worker loaded the new code"
+    );
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_requests_of_a_running_call_map_back_to_its_caller() {
+    let (_tmp, root) = project();
+    let r = std::sync::Arc::new(runner(&root, Duration::from_secs(20), 1));
+    let r2 = std::sync::Arc::clone(&r);
+    let running = tokio::spawn(async move {
+        r2.invoke("peek", r#"{"ms":400}"#, caller("oCarol", "rq-7f-3"))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // wx-server-sdk sends seqId=<TCB_SEQID>-<hex ms>_<hex counter>.
+    let who = r
+        .caller_for_seq_id("rq-7f-3-1a20b85b514_1")
+        .expect("call in progress");
+    assert_eq!(who.openid.as_deref(), Some("oCarol"));
+    assert_eq!(who.request_id, "rq-7f-3");
+    assert!(r.caller_for_seq_id("other-1a20b85b514_1").is_none());
+    let out: Value = serde_json::from_str(&running.await.unwrap().unwrap()).unwrap();
+    assert_eq!(out["seq"], "rq-7f-3");
+    assert!(
+        r.caller_for_seq_id("rq-7f-3-1a20b85b514_2").is_none(),
+        "forgotten once the call ends"
     );
     r.shutdown().await;
 }

@@ -12,6 +12,8 @@
 //! `process.env` (`getWXContext`), so a worker serves one call at a time and is reused warm
 //! afterwards. Each function has a small pool that grows on demand up to
 //! [`FunctionsConfig::max_workers_per_function`]; further calls wait for a free worker.
+//! Editing a function's files (outside `node_modules`) retires its warm workers: the next
+//! call cold-starts the new code.
 
 mod error;
 mod worker;
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, broadcast};
 
@@ -101,12 +103,78 @@ pub struct FunctionRunner {
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     logs: broadcast::Sender<LogLine>,
     seq: AtomicU64,
+    /// Calls in progress by request id, so SDK requests a function makes can be traced back
+    /// to the caller it serves (see [`FunctionRunner::caller_for_seq_id`]).
+    active: Mutex<HashMap<String, InvokeContext>>,
 }
 
 struct Pool {
     dir: PathBuf,
     idle: Mutex<Vec<Worker>>,
     permits: Arc<Semaphore>,
+    /// Code generation: bumped when the function's files change; workers of an older
+    /// generation are retired instead of reused, so edits take effect on the next call.
+    code: Mutex<CodeStamp>,
+}
+
+struct CodeStamp {
+    generation: u64,
+    fingerprint: Option<(SystemTime, usize)>,
+    checked: Option<Instant>,
+}
+
+/// How often a pool looks for edited function files.
+const CODE_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+impl Pool {
+    /// The current code generation, rechecking the files at most every
+    /// [`CODE_CHECK_INTERVAL`].
+    fn generation(&self) -> u64 {
+        let Ok(mut code) = self.code.lock() else {
+            return 0;
+        };
+        let due = code
+            .checked
+            .is_none_or(|t| t.elapsed() >= CODE_CHECK_INTERVAL);
+        if due {
+            let now = fingerprint(&self.dir);
+            if code.checked.is_some() && now != code.fingerprint {
+                code.generation += 1;
+                if let Ok(mut idle) = self.idle.lock() {
+                    idle.clear(); // dropping a worker kills it
+                }
+            }
+            code.fingerprint = now;
+            code.checked = Some(Instant::now());
+        }
+        code.generation
+    }
+}
+
+/// Newest modification time and file count under a function folder (without
+/// `node_modules` and dot-folders), bounded so a huge folder cannot stall a call.
+fn fingerprint(dir: &Path) -> Option<(SystemTime, usize)> {
+    let mut newest = UNIX_EPOCH;
+    let mut count = 0usize;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            count += 1;
+            if count > 5000 {
+                return Some((newest, count));
+            }
+            let name = entry.file_name();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if name != "node_modules" && !name.to_string_lossy().starts_with('.') {
+                    stack.push(entry.path());
+                }
+            } else if let Ok(m) = meta.modified() {
+                newest = newest.max(m);
+            }
+        }
+    }
+    Some((newest, count))
 }
 
 impl FunctionRunner {
@@ -133,6 +201,7 @@ impl FunctionRunner {
             pools: Mutex::new(HashMap::new()),
             logs,
             seq: AtomicU64::new(0),
+            active: Mutex::new(HashMap::new()),
         }
     }
 
@@ -174,6 +243,7 @@ impl FunctionRunner {
         };
         let request = self.request_json(name, event_json, &ctx, &request_id);
         let frame = worker::frame(request.as_bytes());
+        let _active = ActiveCall::register(&self.active, &request_id, &ctx);
 
         let _permit = Arc::clone(&pool.permits)
             .acquire_owned()
@@ -181,6 +251,7 @@ impl FunctionRunner {
             .map_err(|_| FunctionError::Internal {
                 message: "the function runner is shutting down".into(),
             })?;
+        let generation = pool.generation();
         let mut worker = loop {
             let candidate = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
             match candidate {
@@ -196,17 +267,31 @@ impl FunctionRunner {
                         name,
                         env: &self.base_env,
                         logs: &self.logs,
+                        generation,
                     })?;
                 }
             }
         };
         let result = worker.call(&frame, &request_id, self.config.timeout).await;
         if worker.is_usable()
+            && worker.generation() == pool.generation()
             && let Ok(mut idle) = pool.idle.lock()
         {
             idle.push(worker);
         }
         result
+    }
+
+    /// The caller a function's own SDK request acts for, from the `seqId` query parameter
+    /// of that request: `wx-server-sdk` prefixes it with `TCB_SEQID`, which the runner sets
+    /// to the call's request id (`<request id>-<hex ms>_<hex counter>`). `None` when the
+    /// request does not come from a call in progress.
+    pub fn caller_for_seq_id(&self, seq_id: &str) -> Option<InvokeContext> {
+        let (request_id, _) = seq_id.rsplit_once('-')?;
+        let active = self.active.lock().ok()?;
+        let mut ctx = active.get(request_id)?.clone();
+        ctx.request_id = request_id.to_string();
+        Some(ctx)
     }
 
     /// Kill every idle worker and refuse further calls. Calls in progress finish (or time
@@ -249,6 +334,11 @@ impl FunctionRunner {
                 dir,
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(self.config.max_workers_per_function.max(1))),
+                code: Mutex::new(CodeStamp {
+                    generation: 0,
+                    fingerprint: None,
+                    checked: None,
+                }),
             })
         });
         Ok(Arc::clone(pool))
@@ -360,6 +450,36 @@ impl FunctionRunner {
             },
         })
         .to_string()
+    }
+}
+
+/// Registration of a call in [`FunctionRunner::active`] for as long as it runs.
+struct ActiveCall<'a> {
+    map: &'a Mutex<HashMap<String, InvokeContext>>,
+    id: String,
+}
+
+impl<'a> ActiveCall<'a> {
+    fn register(
+        map: &'a Mutex<HashMap<String, InvokeContext>>,
+        id: &str,
+        ctx: &InvokeContext,
+    ) -> Self {
+        if let Ok(mut m) = map.lock() {
+            m.insert(id.to_string(), ctx.clone());
+        }
+        ActiveCall {
+            map,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Drop for ActiveCall<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(&self.id);
+        }
     }
 }
 

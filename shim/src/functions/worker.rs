@@ -33,6 +33,8 @@ pub(crate) struct SpawnSpec<'a> {
     pub name: &'a str,
     pub env: &'a [(String, String)],
     pub logs: &'a broadcast::Sender<LogLine>,
+    /// The pool's code generation the worker loads.
+    pub generation: u64,
 }
 
 pub(crate) struct Worker {
@@ -43,6 +45,7 @@ pub(crate) struct Worker {
     current: Arc<Mutex<String>>,
     /// False once the process is known to be unusable (killed, exited, fatal reply).
     healthy: bool,
+    generation: u64,
 }
 
 #[derive(Deserialize)]
@@ -129,7 +132,12 @@ impl Worker {
             replies,
             current,
             healthy: true,
+            generation: spec.generation,
         })
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether the process can take another call.
