@@ -1,1 +1,41 @@
-fn main() {}
+//! `migrate`: move a WeChat mini-program onto cloud development.
+//!
+//! Layout: this file parses the command line and hands each subcommand to its module
+//! (`serve.rs`); the work itself lives in the workspace crates.
+
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Move a WeChat mini-program onto cloud development"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local cloud (database, storage, functions) for a rewritten project.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}

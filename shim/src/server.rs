@@ -21,8 +21,11 @@ use axum::routing::{get, post, put};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use tokio::net::TcpListener;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::ShimConfig;
+use crate::db::permissions::Permissions;
 use crate::db::{Caller, Database};
 use crate::error::{ShimError, ShimResult};
 use crate::functions::{FunctionRunner, FunctionsConfig};
@@ -100,7 +103,33 @@ impl AppState {
                 e.detail()
             ))
         })?;
-        let db = Arc::new(Database::new(Arc::new(store)));
+        let store = Arc::new(store);
+        let report = crate::seed::load_dir(store.as_ref(), &config.seed_database_dir);
+        for f in &report.files {
+            tracing::info!(
+                collection = %f.collection,
+                inserted = f.inserted,
+                updated = f.updated,
+                unchanged = f.unchanged,
+                "loaded seed"
+            );
+        }
+        for e in &report.errors {
+            tracing::warn!("seed: {e}");
+        }
+        let db = Database::new(store);
+        let permissions_file = config.seed_database_dir.join("_permissions.json");
+        if permissions_file.is_file() {
+            match Permissions::load(&permissions_file) {
+                Ok(p) => db.set_permissions(p),
+                Err(e) => tracing::warn!(
+                    file = %permissions_file.display(),
+                    "ignoring permissions file: {}",
+                    e.message()
+                ),
+            }
+        }
+        let db = Arc::new(db);
         let storage = Self::open_storage(&config)?;
         let copied = storage.seed_from_dir(&config.seed_storage_dir).await?;
         if copied > 0 {
@@ -147,6 +176,18 @@ pub(crate) async fn read_body(body: Body, limit: u64) -> ShimResult<Bytes> {
     Ok(buf.freeze())
 }
 
+/// One query parameter, percent-decoded.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
 async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     if req.method() != Method::POST {
         let request_id = state.next_request_id();
@@ -160,7 +201,17 @@ async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Resp
     }
     let (parts, body) = req.into_parts();
     match read_body(body, state.config.max_body as u64).await {
-        Ok(bytes) => crate::admin::respond(&state, Caller::Admin, &parts.headers, bytes).await,
+        Ok(bytes) => {
+            let seq_id = query_param(parts.uri.query(), "seqId");
+            crate::admin::respond(
+                &state,
+                Caller::Admin,
+                &parts.headers,
+                seq_id.as_deref(),
+                bytes,
+            )
+            .await
+        }
         Err(e) => e.into_envelope(&state.next_request_id()),
     }
 }
@@ -178,7 +229,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/client/{*rest}", post(crate::client::handler))
         .fallback(admin_handler)
         .layer(DefaultBodyLimit::disable())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 

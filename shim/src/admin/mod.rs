@@ -27,6 +27,7 @@ pub async fn respond(
     state: &Arc<AppState>,
     caller: Caller,
     headers: &HeaderMap,
+    seq_id: Option<&str>,
     body: Bytes,
 ) -> Response {
     let request_id = state.next_request_id();
@@ -38,7 +39,7 @@ pub async fn respond(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let result = dispatch(state, caller, headers, &request_id, &action, &map).await;
+            let result = dispatch(state, caller, headers, seq_id, &request_id, &action, &map).await;
             (action, result)
         }
         Err(e) => (String::new(), Err(e)),
@@ -95,6 +96,7 @@ async fn dispatch(
     state: &Arc<AppState>,
     caller: Caller,
     headers: &HeaderMap,
+    seq_id: Option<&str>,
     request_id: &str,
     action: &str,
     body: &Map<String, Value>,
@@ -110,6 +112,19 @@ async fn dispatch(
             storage::handle(&state.storage, &caller, &base, action, body).await
         }
         "functions" => {
+            // A function's own `callFunction` acts for the user of the call in progress.
+            let caller = match (&caller, seq_id, state.functions.as_deref()) {
+                (Caller::Admin, Some(seq), Some(runner)) => runner
+                    .caller_for_seq_id(seq)
+                    .and_then(|ctx| {
+                        Some(Caller::Client {
+                            openid: ctx.openid?,
+                            appid: ctx.appid.unwrap_or_default(),
+                        })
+                    })
+                    .map_or(caller, |c| c),
+                _ => caller,
+            };
             functions::handle(
                 state.functions.as_deref(),
                 &caller,

@@ -27,12 +27,16 @@ pub async fn handle(
                 check_may_write(storage, caller, &key).await?;
             }
             let file_id = storage.file_id(&key);
+            // Sent back by the SDK as the `x-cos-meta-fileid` header: ASCII only.
+            let cos_file_id =
+                percent_encoding::utf8_percent_encode(&file_id, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
             Ok(json!({
                 "url": storage.upload_url(base, &key, owner),
                 "token": "local-shim",
                 "authorization": "local-shim",
                 "fileId": file_id,
-                "cosFileId": file_id,
+                "cosFileId": cos_file_id,
                 "download_url": storage.download_url(base, &key, DEFAULT_MAX_AGE),
             }))
         }

@@ -75,7 +75,7 @@ pub async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Respon
     let (parts, body) = req.into_parts();
     let caller = caller_from_headers(&state, &parts.headers);
     match read_body(body, state.config.max_body as u64).await {
-        Ok(bytes) => crate::admin::respond(&state, caller, &parts.headers, bytes).await,
+        Ok(bytes) => crate::admin::respond(&state, caller, &parts.headers, None, bytes).await,
         Err(e) => e.into_envelope(&state.next_request_id()),
     }
 }

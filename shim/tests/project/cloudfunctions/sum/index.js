@@ -8,6 +8,8 @@ const db = cloud.database()
 exports.main = async (event, context) => {
   const { OPENID, APPID } = cloud.getWXContext()
   const books = await db.collection('books').count()
+  // Like CloudBase, adding to a missing collection fails: create it (an error if it exists).
+  await db.createCollection('calls').catch(() => {})
   const added = await db.collection('calls').add({ data: { a: event.a, b: event.b, at: db.serverDate() } })
   return {
     sum: event.a + event.b,
