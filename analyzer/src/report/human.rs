@@ -67,6 +67,7 @@ impl Renderer<'_> {
         {
             let _ = writeln!(self.out, "{report}");
         }
+        self.out.push('\n');
     }
 }
 
