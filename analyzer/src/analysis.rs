@@ -205,6 +205,10 @@ pub fn analyze(mut project: Project, options: Options) -> Analysis {
     let (files, load_diags) = load_all(&project);
     diagnostics.extend(load_diags);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
+    // Assets referenced from WXML, WXSS, scripts and JSON count as used.
+    for (from, to, span) in detectors::assets::asset_references(&project, &files, &graph.resolver) {
+        graph.add(from, to, crate::graph::EdgeKind::Asset, Some(span));
+    }
     graph.compute_reach();
     let mut findings = Findings::default();
     {
