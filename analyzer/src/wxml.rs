@@ -746,4 +746,27 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn random_input_never_panics() {
+        // xorshift over an alphabet heavy in markup characters, plus raw bytes made UTF-8.
+        let alphabet: Vec<char> = "<>/=\"'{} \n!-abwxs:中".chars().collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..400 {
+            let mut t = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            let (d, diags) = doc(&t);
+            for e in &d.elements {
+                assert!(e.tag_span.end as usize <= t.len() && e.end as usize <= t.len());
+            }
+            for g in diags {
+                assert!(g.span.unwrap().end as usize <= t.len());
+            }
+        }
+    }
 }

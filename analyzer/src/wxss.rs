@@ -536,4 +536,30 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn random_input_never_panics() {
+        let alphabet: Vec<char> = "url(data:;base64,)@import'\"/*{}; \n\\rpx中"
+            .chars()
+            .collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..400 {
+            let mut t = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            for pre in [false, true] {
+                let (s, diags) = parse(FileId(0), "r", &t, pre);
+                for u in &s.urls {
+                    assert!(u.whole.end as usize <= t.len());
+                }
+                for g in diags {
+                    assert!(g.span.unwrap().end as usize <= t.len());
+                }
+            }
+        }
+    }
 }
