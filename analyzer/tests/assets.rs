@@ -320,3 +320,90 @@ fn sample_apps_match_expected() {
     let half = run_app("half-cloud");
     assert!(half.large_assets.is_empty() && half.inline_assets.is_empty());
 }
+
+/// The smaller references EXPECTED.md lists (they make the assets "used" in the graph).
+#[test]
+fn sample_app_small_references() {
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
+    let pairs = |app: &str| -> Vec<(String, String, u32)> {
+        let a = analyze(
+            Project::discover(&apps.join(app)).expect("sample app"),
+            Options::default(),
+        );
+        asset_references(&a.project, &a.files, &a.graph.resolver)
+            .into_iter()
+            .map(|(from, to, span)| {
+                let line = a.files[from.index()]
+                    .text
+                    .as_ref()
+                    .map_or(0, |t| t.line_col(span.start).0);
+                (
+                    a.project.file(to).path.replace("miniprogram/", ""),
+                    a.project.file(from).path.replace("miniprogram/", ""),
+                    line,
+                )
+            })
+            .collect()
+    };
+    let bus = pairs("bus-ride");
+    for want in [
+        // Relative path in a component resolves against the component's folder.
+        (
+            "images/icons/location.png",
+            "components/station-card/station-card.wxml",
+            3,
+        ),
+        // Component data traced into its WXML.
+        (
+            "images/icons/bus.png",
+            "components/station-card/station-card.js",
+            17,
+        ),
+        (
+            "images/icons/bus.png",
+            "components/station-card/station-card.wxml",
+            8,
+        ),
+        // The literal fallback inside `{{user.avatar || '/images/logo.png'}}`.
+        ("images/logo.png", "pages/mine/mine.wxml", 2),
+        ("images/icons/history.png", "pages/mine/mine.wxml", 10),
+        (
+            "subpackages/ride-history/images/receipt-header.jpg",
+            "subpackages/ride-history/pages/detail/detail.wxml",
+            2,
+        ),
+        (
+            "images/empty-ticket.png",
+            "subpackages/ride-history/pages/list/list.wxml",
+            8,
+        ),
+    ] {
+        let want = (want.0.to_string(), want.1.to_string(), want.2);
+        assert!(bus.contains(&want), "{want:?}");
+    }
+    let shop = pairs("shop");
+    for want in [
+        // A relative path stored in JS resolves against the page folder.
+        (
+            "packageGoods/images/goods-4.jpg",
+            "packageGoods/pages/list/list.js",
+            23,
+        ),
+        (
+            "packageGoods/images/goods-4.jpg",
+            "packageGoods/pages/list/list.wxml",
+            9,
+        ),
+        ("images/avatar-default.png", "pages/mine/mine.wxml", 2),
+        ("images/tabbar/dark/cart-active.png", "theme.json", 34),
+    ] {
+        let want = (want.0.to_string(), want.1.to_string(), want.2);
+        assert!(shop.contains(&want), "{want:?}");
+    }
+    // Existing cloud:// file IDs are not package assets.
+    assert!(
+        pairs("half-cloud")
+            .iter()
+            .all(|(to, _, _)| !to.contains("cloud"))
+    );
+}
