@@ -2,6 +2,8 @@
 //! [`Context`] and pushes typed facts into [`Findings`]; adding one is its file, a line in
 //! [`registry`], and a fixture folder under `analyzer/tests/fixtures/<detector>/`.
 
+pub mod calls;
+
 use crate::analysis::{FileData, Options, Parsed};
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
@@ -66,5 +68,5 @@ pub trait Detector: Sync {
 
 /// All detectors, in the order they run.
 pub fn registry() -> Vec<Box<dyn Detector>> {
-    vec![]
+    vec![Box::new(calls::BackendCalls)]
 }
