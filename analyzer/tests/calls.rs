@@ -47,11 +47,21 @@ fn urls(v: &Value) -> Vec<String> {
 fn dump_sample_apps() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
     let only = std::env::var("APP").ok();
-    for app in ["bus-ride", "shop", "ts-news", "messy", "half-cloud"] {
+    let mut dirs: Vec<(String, PathBuf)> = ["bus-ride", "shop", "ts-news", "messy", "half-cloud"]
+        .iter()
+        .map(|a| (a.to_string(), root.join(a)))
+        .collect();
+    for e in std::fs::read_dir(fixture(""))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        dirs.push((e.file_name().to_string_lossy().into_owned(), e.path()));
+    }
+    for (app, dir) in dirs {
         if only.as_deref().is_some_and(|o| o != app) {
             continue;
         }
-        let dir = root.join(app);
         if !dir.join("project.config.json").exists() {
             continue;
         }
@@ -91,4 +101,241 @@ fn dump_sample_apps() {
             );
         }
     }
+}
+
+fn wrapper_ids(v: &Value) -> Vec<String> {
+    v["wrappers"]
+        .as_array()
+        .expect("wrappers is an array")
+        .iter()
+        .map(|w| w["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+macro_rules! snapshot_case {
+    ($test:ident, $case:literal) => {
+        #[test]
+        fn $test() {
+            insta::assert_json_snapshot!($case, run($case));
+        }
+    };
+}
+
+snapshot_case!(snapshot_direct, "direct");
+snapshot_case!(snapshot_promisified_config, "promisified-config");
+snapshot_case!(snapshot_params_spread, "params-spread");
+snapshot_case!(snapshot_global_data, "global-data");
+snapshot_case!(snapshot_class_verbs, "class-verbs");
+snapshot_case!(snapshot_api_object, "api-object");
+snapshot_case!(snapshot_promisify_all, "promisify-all");
+snapshot_case!(snapshot_ts_async, "ts-async");
+snapshot_case!(snapshot_shadowed_wx, "shadowed-wx");
+snapshot_case!(snapshot_dynamic_url, "dynamic-url");
+snapshot_case!(snapshot_upload_download_socket, "upload-download-socket");
+snapshot_case!(snapshot_ext_json, "ext-json");
+
+#[test]
+fn direct_calls_only_on_the_global_wx_network_apis() {
+    let v = run("direct");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.example.com/v1/items",
+            "https://api.example.com/v1/banners",
+            "https://api.example.com/v1/notices?page=1",
+        ]
+    );
+    let c = calls(&v);
+    assert_eq!(c[0]["method"], "POST", "method literals are upper-cased");
+    assert_eq!(c[1]["method"], "GET", "wx.request defaults to GET");
+    assert_eq!(
+        c[2]["endpoint"]["path"], "/v1/notices",
+        "the query is not part of the path"
+    );
+    assert!(
+        c.iter()
+            .all(|c| c["via"].as_array().is_some_and(Vec::is_empty))
+    );
+    assert!(wrapper_ids(&v).is_empty());
+}
+
+#[test]
+fn a_local_wx_is_not_the_global_one() {
+    let v = run("shadowed-wx");
+    assert!(calls(&v).is_empty(), "{v:#}");
+    assert!(wrapper_ids(&v).is_empty());
+}
+
+#[test]
+fn config_module_constants_resolve_through_the_promisified_wrapper() {
+    let v = run("promisified-config");
+    assert_eq!(wrapper_ids(&v), ["utils/util.js#request"]);
+    let c = calls(&v);
+    assert_eq!(c.len(), 3);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://api.mall.example.com/cart/add"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(c[0]["method"], "GET", "the wrapper's default parameter");
+    assert!(c.iter().all(|c| c["endpoint"]["resolution"] == "static"));
+    assert_eq!(v["wrappers"][0]["callSites"], json!([0, 1, 2]));
+}
+
+#[test]
+fn params_spread_takes_url_and_method_from_the_argument_object() {
+    let v = run("params-spread");
+    let c = calls(&v);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://api-hmugo-web.example.net/api/public/v1/my/orders/create"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(c[0]["method"], "GET");
+}
+
+#[test]
+fn app_global_data_base_url() {
+    let v = run("global-data");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.club.example.com/activities",
+            "https://api.club.example.com/news"
+        ]
+    );
+}
+
+#[test]
+fn class_verb_methods_chain_through_this_and_the_class_name() {
+    let v = run("class-verbs");
+    let c = calls(&v);
+    assert_eq!(
+        c[2]["via"],
+        json!([
+            "utils/request.js#Request.post",
+            "utils/request.js#Request.request"
+        ])
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(
+        c[1]["endpoint"]["url"],
+        "https://api.shop.example.com/v3/products/{id}"
+    );
+    assert_eq!(c[1]["endpoint"]["resolution"], "partial");
+    assert!(
+        v["wrappers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["kind"] == "method")
+    );
+}
+
+#[test]
+fn api_objects_are_endpoint_functions_with_their_callers() {
+    let v = run("api-object");
+    let c = calls(&v);
+    assert_eq!(c.len(), 4, "one call per endpoint, written in api/index.js");
+    assert!(c.iter().all(|c| c["loc"]["path"] == "api/index.js"));
+    assert_eq!(
+        c[0]["endpoint"]["url"],
+        "https://api.busride.example.com/v2/lines/{id}"
+    );
+    assert_eq!(c[0]["inside"], "api/index.js#default.bus.getLine");
+    assert_eq!(c[0]["callers"][0]["path"], "pages/index/index.js");
+    assert_eq!(c[0]["callers"][0]["line"], 6);
+    assert_eq!(c[3]["method"], "PUT");
+    assert!(
+        c[3].get("callers").is_none(),
+        "`api.user.update` is never called"
+    );
+}
+
+#[test]
+fn promisified_aliases_count_as_request_sites() {
+    let v = run("promisify-all");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.example.com/feed",
+            "https://api.example.com/profile",
+            "https://api.example.com/settings"
+        ]
+    );
+    assert_eq!(calls(&v)[2]["method"], "PUT");
+}
+
+#[test]
+fn typescript_es_modules_with_async_await() {
+    let v = run("ts-async");
+    assert_eq!(wrapper_ids(&v), ["services/http.ts#request"]);
+    let c = calls(&v);
+    assert_eq!(c.len(), 3);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://news.example.com/api/news/{id}/like"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    let p = v["proposedFunctions"].as_array().unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["name"], "news");
+    assert_eq!(p[0]["pathPrefix"], "/api/news");
+}
+
+#[test]
+fn unknown_urls_are_dynamic_with_the_expression_span() {
+    let v = run("dynamic-url");
+    let c = calls(&v);
+    assert_eq!(c[0]["endpoint"]["url"], "{target}");
+    assert_eq!(c[0]["endpoint"]["resolution"], "dynamic");
+    let d = &c[0]["endpoint"]["dynamic"][0];
+    assert_eq!(d["line"], 7);
+    let text =
+        std::fs::read_to_string(fixture("dynamic-url").join("pages/index/index.js")).unwrap();
+    let (s, e) = (
+        d["start"].as_u64().unwrap() as usize,
+        d["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[s..e], "options.target");
+    assert_eq!(c[1]["endpoint"]["resolution"], "dynamic");
+    assert_eq!(c[2]["endpoint"]["resolution"], "partial");
+    assert_eq!(c[2]["endpoint"]["host"], "api.example.com");
+}
+
+#[test]
+fn upload_download_and_socket() {
+    let v = run("upload-download-socket");
+    let apis: Vec<&str> = calls(&v)
+        .iter()
+        .map(|c| c["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(apis, ["uploadFile", "downloadFile", "connectSocket"]);
+    assert_eq!(
+        calls(&v)[0]["endpoint"]["url"],
+        "https://files.example.com/upload"
+    );
+    assert_eq!(calls(&v)[2]["endpoint"]["url"], "wss://rt.example.com/ws");
+    let grouped: Vec<u64> = v["proposedFunctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_u64)
+        })
+        .collect();
+    assert!(
+        !grouped.contains(&2),
+        "a socket cannot become a cloud function as is"
+    );
+}
+
+#[test]
+fn ext_json_base_url() {
+    let v = run("ext-json");
+    assert_eq!(urls(&v), ["https://tenant-42.saas.example.com/shop/home"]);
 }

@@ -10,6 +10,52 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
+/// Segments that version or mount an API rather than name a resource.
+fn is_api_prefix(seg: &str) -> bool {
+    let s = seg.to_ascii_lowercase();
+    let version =
+        s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    version
+        || matches!(
+            s.as_str(),
+            "api"
+                | "apis"
+                | "rest"
+                | "public"
+                | "open"
+                | "openapi"
+                | "wx"
+                | "wxapp"
+                | "mp"
+                | "miniapp"
+                | "miniprogram"
+                | "app"
+                | "service"
+                | "services"
+                | "gateway"
+        )
+}
+
+/// Placeholder names differ between call sites (`{id}`, `{orderNo}`): compare routes without.
+fn route_key(route: &str) -> String {
+    let mut out = String::with_capacity(route.len());
+    let mut depth = 0;
+    for c in route.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push_str("{}");
+                }
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn is_placeholder(seg: &str) -> bool {
     seg.contains('{')
 }
@@ -54,11 +100,11 @@ pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
             .iter()
             .map(|&i| segments(calls[i].endpoint.path.as_deref().unwrap_or("")))
             .collect();
-        // The host's common prefix (`/v2`), never a whole path.
+        // The host's common API prefix (`/v2`, `/api/public/v1`), never a whole path.
         let min_len = paths.iter().map(Vec::len).min().unwrap_or(0);
         let mut prefix = 0;
         while prefix + 1 < min_len
-            && !is_placeholder(paths[0][prefix])
+            && is_api_prefix(paths[0][prefix])
             && paths.iter().all(|p| p[prefix] == paths[0][prefix])
         {
             prefix += 1;
@@ -89,7 +135,7 @@ pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
                 })
                 .collect();
             routes.sort();
-            routes.dedup();
+            routes.dedup_by_key(|r| route_key(r));
             let name = if seg.is_empty() {
                 "api".to_string()
             } else {

@@ -199,21 +199,48 @@ impl<'a> World<'a> {
         {
             return Some(Target::Sink(api));
         }
-        // const request = promisify(wx.request)
-        if let Expr::Ident(i) = unwrap_expr(callee)
-            && let Some(Expr::Call(c)) = self.files[fi]
-                .vars
-                .get(&(i.sym.clone(), i.ctxt))
-                .map(|e| unwrap_expr(e))
-            && let Some(arg) = c.args.first()
-            && let Some((obj, name)) = as_member(&arg.expr)
-            && let Some(api) = sink_api(&name)
-            && self.is_wx_like(fi, obj, 0)
-        {
+        // const request = promisify(wx.request), here or imported
+        if let Some(api) = self.promisified_sink(fi, callee, 0) {
             return Some(Target::Sink(api));
         }
         let (f, path) = self.expr_path(fi, callee, owner, Vec::new(), 0)?;
         self.lookup(f, path).map(Target::Fn)
+    }
+
+    /// `promisify(wx.request)` (through constants and imports): the network API it wraps.
+    fn promisified_sink(&self, fi: usize, e: &Expr, depth: u32) -> Option<NetworkApi> {
+        if depth > 8 {
+            return None;
+        }
+        let f = &self.files[fi];
+        match unwrap_expr(e) {
+            Expr::Ident(i) => {
+                let b = (i.sym.clone(), i.ctxt);
+                if let Some(init) = f.vars.get(&b) {
+                    return self.promisified_sink(fi, init, depth + 1);
+                }
+                let (spec, Imported::Named(name)) = f.imports.get(&b)? else {
+                    return None;
+                };
+                let t = self.resolve_spec(fi, spec)?;
+                let tf = &self.files[t];
+                match tf.exports.get(name)? {
+                    ExportDef::Local(a) => {
+                        let init = tf.vars.get(&tf.top(a))?;
+                        self.promisified_sink(t, init, depth + 1)
+                    }
+                    ExportDef::Expr(e) => self.promisified_sink(t, e, depth + 1),
+                    ExportDef::From(..) => None,
+                }
+            }
+            Expr::Call(c) => {
+                let arg = c.args.first()?;
+                let (obj, name) = as_member(&arg.expr)?;
+                let api = sink_api(&name)?;
+                self.is_wx_like(fi, obj, 0).then_some(api)
+            }
+            _ => None,
+        }
     }
 
     /// A callee expression as a dotted path of names in some file.
