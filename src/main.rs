@@ -1,1 +1,41 @@
-fn main() {}
+//! `migrate`: move a WeChat mini-program onto cloud development.
+//!
+//! Layout: this file parses the command line and hands each subcommand to its module
+//! (`analyze.rs`); the work itself lives in the workspace crates.
+
+mod analyze;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "migrate",
+    version,
+    about = "Move a WeChat mini-program onto cloud development"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report what could move to the cloud: static data, large assets, backend calls, package sizes.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(2)
+        }
+    }
+}

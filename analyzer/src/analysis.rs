@@ -13,6 +13,7 @@ use crate::json::{self, Json};
 use crate::project::{Limits, Project};
 use crate::source::{self, FileKind, Text};
 use crate::span::{FileId, Span};
+use crate::{wxml, wxss};
 
 /// Thresholds and limits; the CLI fills them from flags.
 #[derive(Debug, Clone, Serialize)]
@@ -62,6 +63,9 @@ pub enum Parsed {
     None,
     Script(JsFile),
     Json(Json),
+    Wxml(wxml::Document),
+    /// A `.wxss` sheet, or a `.less`/`.scss` one scanned for `@import` and `url()`.
+    Wxss(wxss::Stylesheet),
 }
 
 /// One file's text and parse.
@@ -159,6 +163,16 @@ fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
                 Parsed::None
             }
         },
+        FileKind::Wxml => {
+            let (doc, d) = wxml::parse(id, &f.path, &text.text);
+            diags.extend(d);
+            Parsed::Wxml(doc)
+        }
+        FileKind::Wxss | FileKind::Style => {
+            let (sheet, d) = wxss::parse(id, &f.path, &text.text, f.kind == FileKind::Style);
+            diags.extend(d);
+            Parsed::Wxss(sheet)
+        }
         _ => Parsed::None,
     };
     (

@@ -15,8 +15,12 @@ pub mod graph;
 pub mod js;
 pub mod json;
 pub mod project;
+pub mod report;
+pub mod sizes;
 pub mod source;
 pub mod span;
+pub mod wxml;
+pub mod wxss;
 
 pub use analysis::{Analysis, Options, analyze};
 pub use diagnostic::{Diagnostic, Severity};

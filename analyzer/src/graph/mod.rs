@@ -13,6 +13,7 @@ use crate::js::ImportKind;
 use crate::json::Json;
 use crate::project::{Project, components};
 use crate::span::{FileId, Span};
+use crate::{wxml, wxss};
 
 pub use resolve::Resolver;
 
@@ -40,6 +41,15 @@ pub struct Edge {
     pub kind: EdgeKind,
     #[serde(skip)]
     pub span: Option<Span>,
+}
+
+/// What building the graph reads, and the diagnostics it writes.
+struct BuildCx<'a> {
+    project: &'a Project,
+    files: &'a [FileData],
+    diags: &'a mut Vec<Diagnostic>,
+    /// Page and component bases already followed (components may be shared or cyclic).
+    seen: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -73,9 +83,41 @@ impl ModuleGraph {
             reached: vec![false; project.files.len()],
             ..ModuleGraph::default()
         };
-        g.config_roots(project, files, diags);
+        g.config_roots(&mut BuildCx {
+            project,
+            files,
+            diags,
+            seen: Vec::new(),
+        });
         for (i, f) in files.iter().enumerate() {
             let from = FileId(i as u32);
+            match &f.parsed {
+                Parsed::Wxml(doc) => {
+                    for (kind, src, span) in wxml::dependencies(doc) {
+                        let (edge, exts): (EdgeKind, &[&str]) = match kind {
+                            wxml::DepKind::Import => (EdgeKind::WxmlImport, &["", ".wxml"]),
+                            wxml::DepKind::Include => (EdgeKind::WxmlInclude, &["", ".wxml"]),
+                            wxml::DepKind::Wxs => (EdgeKind::Wxs, &["", ".wxs"]),
+                        };
+                        g.edge_or_warn(project, from, &src, exts, edge, span, diags);
+                    }
+                }
+                Parsed::Wxss(sheet) => {
+                    for (src, span) in wxss::imports(sheet) {
+                        let exts: &[&str] = &["", ".wxss", ".less", ".scss"];
+                        g.edge_or_warn(
+                            project,
+                            from,
+                            &src,
+                            exts,
+                            EdgeKind::WxssImport,
+                            span,
+                            diags,
+                        );
+                    }
+                }
+                _ => {}
+            }
             if let Parsed::Script(js) = &f.parsed {
                 for imp in &js.module.imports {
                     match g.resolver.resolve_script(project, from, &imp.specifier) {
@@ -98,6 +140,35 @@ impl ModuleGraph {
             }
         }
         g
+    }
+
+    /// Adds an edge for a path written in WXML/WXSS, or warns that it leads nowhere.
+    #[allow(clippy::too_many_arguments)]
+    fn edge_or_warn(
+        &mut self,
+        project: &Project,
+        from: FileId,
+        spec: &str,
+        exts: &[&str],
+        kind: EdgeKind,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        match self.resolver.resolve_with(project, from, spec, exts) {
+            Some(to) => self.add(from, to, kind, Some(span)),
+            None if spec.contains("://") || spec.contains("{{") => {}
+            None => diags.push(
+                Diagnostic::warning(
+                    "graph/unresolved",
+                    format!(
+                        "`{spec}` cannot be resolved from `{}`",
+                        project.file(from).path
+                    ),
+                )
+                .at(project.file(from).path.clone(), Some(span))
+                .help("check the path; the page will fail to load it too"),
+            ),
+        }
     }
 
     pub fn add(&mut self, from: FileId, to: FileId, kind: EdgeKind, span: Option<Span>) {
@@ -125,15 +196,13 @@ impl ModuleGraph {
     /// extension) with an edge from `from`, and follows its JSON's `usingComponents`.
     fn unit(
         &mut self,
-        project: &Project,
-        files: &[FileData],
+        cx: &mut BuildCx<'_>,
         from: Option<FileId>,
         base: &str,
         kind: EdgeKind,
         span: Option<Span>,
-        diags: &mut Vec<Diagnostic>,
-        seen: &mut Vec<String>,
     ) -> bool {
+        let project = cx.project;
         let mut found = false;
         let mut json_file = None;
         for ext in PAGE_EXTS {
@@ -148,32 +217,24 @@ impl ModuleGraph {
                 }
             }
         }
-        if seen.iter().any(|s| s == base) {
+        if cx.seen.iter().any(|s| s == base) {
             return found;
         }
-        seen.push(base.to_string());
+        cx.seen.push(base.to_string());
         if let Some(jid) = json_file
-            && let Parsed::Json(json) = &files[jid.index()].parsed
+            && let Parsed::Json(json) = &cx.files[jid.index()].parsed
             && let Some(comps) = json.get("usingComponents")
         {
             let path = project.file(jid).path.clone();
-            for (_, target) in components(jid, &path, comps, diags) {
-                self.component(project, files, jid, &target.value, target.span, diags, seen);
+            for (_, target) in components(jid, &path, comps, cx.diags) {
+                self.component(cx, jid, &target.value, target.span);
             }
         }
         found
     }
 
-    fn component(
-        &mut self,
-        project: &Project,
-        files: &[FileData],
-        from: FileId,
-        spec: &str,
-        span: Span,
-        diags: &mut Vec<Diagnostic>,
-        seen: &mut Vec<String>,
-    ) {
+    fn component(&mut self, cx: &mut BuildCx<'_>, from: FileId, spec: &str, span: Span) {
+        let project = cx.project;
         if spec.starts_with("plugin://") || spec.starts_with("plugin-private://") {
             return;
         }
@@ -185,7 +246,7 @@ impl ModuleGraph {
             &[".json", "/index.json", ".js", ".ts", ".wxml"],
         );
         let Some(id) = resolved else {
-            diags.push(
+            cx.diags.push(
                 Diagnostic::warning(
                     "graph/missing-component",
                     format!("component `{spec}` cannot be found"),
@@ -202,36 +263,18 @@ impl ModuleGraph {
             .rsplit_once('.')
             .map_or(mp.as_str(), |(b, _)| b)
             .to_string();
-        self.unit(
-            project,
-            files,
-            Some(from),
-            &base,
-            EdgeKind::Component,
-            Some(span),
-            diags,
-            seen,
-        );
+        self.unit(cx, Some(from), &base, EdgeKind::Component, Some(span));
     }
 
-    fn config_roots(&mut self, project: &Project, files: &[FileData], diags: &mut Vec<Diagnostic>) {
+    fn config_roots(&mut self, cx: &mut BuildCx<'_>) {
+        let project = cx.project;
         let Some(app_id) = project.app_json else {
             return;
         };
         self.root(app_id);
         let app_path = project.file(app_id).path.clone();
-        let mut seen = Vec::new();
         for name in ["app", "sitemap"] {
-            self.unit(
-                project,
-                files,
-                None,
-                name,
-                EdgeKind::Config,
-                None,
-                diags,
-                &mut seen,
-            );
+            self.unit(cx, None, name, EdgeKind::Config, None);
         }
         for f in [&project.app.sitemap_location, &project.app.theme_location]
             .into_iter()
@@ -256,17 +299,8 @@ impl ModuleGraph {
             }))
             .collect();
         for (page, span) in pages {
-            if !self.unit(
-                project,
-                files,
-                Some(app_id),
-                &page,
-                EdgeKind::Config,
-                Some(span),
-                diags,
-                &mut seen,
-            ) {
-                diags.push(
+            if !self.unit(cx, Some(app_id), &page, EdgeKind::Config, Some(span)) {
+                cx.diags.push(
                     Diagnostic::error(
                         "config/missing-page",
                         format!("page `{page}` is listed in app.json but has no files"),
@@ -276,17 +310,7 @@ impl ModuleGraph {
                 );
             }
         }
-        for (_, target) in &project.app.using_components {
-            self.component(
-                project,
-                files,
-                app_id,
-                &target.value,
-                target.span,
-                diags,
-                &mut seen,
-            );
-        }
+        // Global `usingComponents` were followed with app.json itself, in `unit("app")`.
         if let Some(tab) = &project.app.tab_bar {
             for icon in tab.items.iter().flat_map(|i| &i.icons) {
                 match self.resolver.resolve_with(
@@ -296,7 +320,7 @@ impl ModuleGraph {
                     &[""],
                 ) {
                     Some(id) => self.add(app_id, id, EdgeKind::Config, Some(icon.span)),
-                    None => diags.push(
+                    None => cx.diags.push(
                         Diagnostic::error(
                             "config/missing-icon",
                             format!("tabBar icon `{}` does not exist", icon.path),
@@ -307,14 +331,11 @@ impl ModuleGraph {
             }
             if tab.custom {
                 self.unit(
-                    project,
-                    files,
+                    cx,
                     Some(app_id),
                     "custom-tab-bar/index",
                     EdgeKind::Config,
                     None,
-                    diags,
-                    &mut seen,
                 );
             }
         }

@@ -49,7 +49,7 @@ impl Resolver {
                 )
             })
             .collect();
-        aliases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        aliases.sort_by_key(|a| std::cmp::Reverse(a.0.len()));
         Resolver {
             aliases,
             prefer_ts: project
@@ -107,11 +107,10 @@ impl Resolver {
             return try_base(&join(dir, spec)?);
         }
         for (key, target) in &self.aliases {
-            if let Some(rest) = spec.strip_prefix(key.as_str()) {
-                if let Some(found) = join("", &format!("{target}{rest}")).and_then(|b| try_base(&b))
-                {
-                    return Some(found);
-                }
+            if let Some(rest) = spec.strip_prefix(key.as_str())
+                && let Some(found) = join("", &format!("{target}{rest}")).and_then(|b| try_base(&b))
+            {
+                return Some(found);
             }
         }
         if let Some(found) = join(dir, spec).and_then(|b| try_base(&b)) {

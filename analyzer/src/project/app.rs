@@ -209,15 +209,15 @@ impl AppConfig {
         app.sitemap_location = json
             .get("sitemapLocation")
             .and_then(Json::as_str)
-            .map(|s| norm_dir(s));
+            .map(norm_dir);
         app.theme_location = json
             .get("themeLocation")
             .and_then(Json::as_str)
-            .map(|s| norm_dir(s));
+            .map(norm_dir);
         app.entry_page_path = json
             .get("entryPagePath")
             .and_then(Json::as_str)
-            .map(|s| norm_dir(s));
+            .map(norm_dir);
         app.lazy_code_loading = json
             .get("lazyCodeLoading")
             .and_then(Json::as_str)

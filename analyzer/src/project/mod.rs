@@ -436,6 +436,16 @@ impl Project {
                 );
                 continue;
             }
+            if sub.pages.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "config/empty-subpackage",
+                        format!("subpackage `{root}` lists no pages"),
+                    )
+                    .at(self.mp_to_project("app.json"), Some(sub.root.span))
+                    .help("add its pages, or remove the subpackage from app.json"),
+                );
+            }
             seen_roots.push(root.clone());
             packages.push(Package {
                 name: sub.name.clone().unwrap_or_else(|| root.clone()),
