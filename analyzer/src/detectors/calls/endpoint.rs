@@ -217,7 +217,22 @@ impl<'w, 'a> Ev<'w, 'a> {
                     {
                         Val::Ext(String::new())
                     }
-                    _ => self.unknown(fi, e),
+                    // A one-expression function: `ENDPOINTS.article(id)`, `buildUrl(path, q)`.
+                    _ => match self.w.resolve_callee(fi, callee, owner) {
+                        Some(super::Target::Fn(g)) => match self.w.files[g.0].fns[g.1].ret {
+                            Some(ret) => {
+                                let body = self.expr(g.0, ret, Some(g.1), d);
+                                let args: Vec<Val> = c
+                                    .args
+                                    .iter()
+                                    .map(|a| self.expr(fi, &a.expr, owner, d))
+                                    .collect();
+                                super::value::subst(&body, &args, 0)
+                            }
+                            None => self.unknown(fi, e),
+                        },
+                        _ => self.unknown(fi, e),
+                    },
                 }
             }
             Expr::Await(a) => self.expr(fi, &a.arg, owner, d),
@@ -424,6 +439,13 @@ fn split_url(url: &str, starts_known: bool) -> (Option<String>, Option<String>) 
     }
     if url.starts_with('/') {
         return (None, Some(strip_query(url)));
+    }
+    // `{host}/favorites/add`: the host is a runtime value, the path is still known.
+    if url.starts_with('{')
+        && let Some(i) = url.find("}/")
+        && !url[..i].contains("://")
+    {
+        return (None, Some(strip_query(&url[i + 1..])));
     }
     (None, None)
 }

@@ -27,6 +27,28 @@ pub struct FnDef<'a> {
     /// The dotted name of the object literal a member belongs to (for `this.x`).
     pub object: Option<String>,
     pub params: Vec<&'a Pat>,
+    /// The returned expression of a one-expression function (`(id) => `${base}/a/${id}``).
+    pub ret: Option<&'a Expr>,
+}
+
+/// The value a function body returns when it ends in `return expr` and returns nowhere else
+/// at its top level (or an arrow's expression body). Locals it reads are in `vars`.
+fn returned(body: Option<&FunctionBody>) -> Option<&Expr> {
+    let (last, rest) = body?.stmts.split_last()?;
+    if rest.iter().any(|s| matches!(s, Stmt::Return(_))) {
+        return None;
+    }
+    match last {
+        Stmt::Return(r) => r.arg.as_deref(),
+        _ => None,
+    }
+}
+
+fn arrow_ret(a: &ArrowExpr) -> Option<&Expr> {
+    match &*a.body {
+        ArrowFunctionBody::Expr(e) => Some(e),
+        ArrowFunctionBody::FunctionBody(b) => returned(Some(b)),
+    }
 }
 
 /// Where a parameter binding comes from: the function, the position and the property path
@@ -154,6 +176,7 @@ impl<'a> FileIndex<'a> {
         class: Option<Atom>,
         object: Option<String>,
         params: Vec<&'a Pat>,
+        ret: Option<&'a Expr>,
     ) {
         let idx = self.fns.len();
         self.fn_by_span.insert((span.lo, span.hi), idx);
@@ -165,12 +188,21 @@ impl<'a> FileIndex<'a> {
             class,
             object,
             params,
+            ret,
         });
     }
 
     fn function(&mut self, name: String, kind: WrapperKind, f: &'a Function, obj: Option<String>) {
         let params = f.params.iter().map(|p| &p.pat).collect();
-        self.register(name, kind, f.span, None, obj, params);
+        self.register(
+            name,
+            kind,
+            f.span,
+            None,
+            obj,
+            params,
+            returned(f.body.as_ref()),
+        );
     }
 
     /// A value bound to `name` at top level: a function, an object of functions, a class.
@@ -190,6 +222,7 @@ impl<'a> FileIndex<'a> {
                     None,
                     obj.map(str::to_string),
                     params,
+                    arrow_ret(a),
                 );
             }
             Expr::Fn(f) => {
@@ -248,6 +281,7 @@ impl<'a> FileIndex<'a> {
                         Some(catom.clone()),
                         None,
                         params,
+                        None,
                     );
                 }
                 ClassMember::Method(m) if m.kind == MethodKind::Method => {
@@ -260,6 +294,7 @@ impl<'a> FileIndex<'a> {
                             Some(catom.clone()),
                             None,
                             params,
+                            returned(m.function.body.as_ref()),
                         );
                     }
                 }
@@ -275,6 +310,7 @@ impl<'a> FileIndex<'a> {
                             Some(catom.clone()),
                             None,
                             params,
+                            arrow_ret(a),
                         );
                     }
                 }

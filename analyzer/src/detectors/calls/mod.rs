@@ -149,9 +149,6 @@ impl<'a> World<'a> {
                 if f.wx_aliases.contains(&b) {
                     return true;
                 }
-                if let Some(init) = f.vars.get(&b) {
-                    return self.is_wx_like(fi, init, depth + 1);
-                }
                 if let Some((spec, imported)) = f.imports.get(&b) {
                     if spec == "@tarojs/taro" {
                         return true;
@@ -160,15 +157,21 @@ impl<'a> World<'a> {
                         return false;
                     };
                     let name = match imported {
-                        Imported::Whole => return false,
-                        Imported::Default => "default",
+                        Imported::Whole | Imported::Default => "default",
                         Imported::Named(n) => n.as_str(),
                     };
                     return self.export_is_wx_like(t, name, depth + 1);
                 }
+                if let Some(init) = f.vars.get(&b) {
+                    return self.is_wx_like(fi, init, depth + 1);
+                }
                 false
             }
-            Expr::Member(m) => self.is_wx_like(fi, &m.obj, depth + 1),
+            // `wx.pro`, but not `wx.cloud` (already cloud: `wx.cloud.downloadFile`).
+            Expr::Member(m) => {
+                !matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"cloud")
+                    && self.is_wx_like(fi, &m.obj, depth + 1)
+            }
             Expr::Call(c) => c.args.iter().any(
                 |a| matches!(unwrap_expr(&a.expr), Expr::Ident(i) if f.js.is_global_named(i, "wx")),
             ),
@@ -216,10 +219,10 @@ impl<'a> World<'a> {
         match unwrap_expr(e) {
             Expr::Ident(i) => {
                 let b = (i.sym.clone(), i.ctxt);
-                if let Some(init) = f.vars.get(&b) {
-                    return self.promisified_sink(fi, init, depth + 1);
-                }
-                let (spec, Imported::Named(name)) = f.imports.get(&b)? else {
+                let Some((spec, imported)) = f.imports.get(&b) else {
+                    return self.promisified_sink(fi, f.vars.get(&b)?, depth + 1);
+                };
+                let Imported::Named(name) = imported else {
                     return None;
                 };
                 let t = self.resolve_spec(fi, spec)?;

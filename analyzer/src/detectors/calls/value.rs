@@ -177,6 +177,19 @@ pub fn to_parts(v: &Val, name: &str, span: Span) -> Vec<Part> {
             Val::Missing => to_parts(b, name, span),
             _ => to_parts(a, name, span),
         },
+        // `qs ? '?' + qs : ''`: an optional query string, left out.
+        Val::Alt(vs)
+            if vs.iter().any(|v| v.as_lit().as_deref() == Some(""))
+                && vs.iter().all(|v| match v {
+                    Val::Str(ps) => match ps.first() {
+                        Some(Part::Lit(l)) => l.is_empty() || l.starts_with(['?', '&', '#']),
+                        _ => ps.is_empty(),
+                    },
+                    _ => false,
+                }) =>
+        {
+            Vec::new()
+        }
         Val::Alt(vs) => match pick_production(vs) {
             Some(v) => to_parts(v, name, span),
             None => vec![Part::Unknown(name.to_string(), span)],
