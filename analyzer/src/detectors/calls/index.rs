@@ -168,41 +168,24 @@ pub fn build(js: &JsFile) -> FileIndex<'_> {
 }
 
 impl<'a> FileIndex<'a> {
-    fn register(
-        &mut self,
-        name: String,
-        kind: WrapperKind,
-        span: swc_common::Span,
-        class: Option<Atom>,
-        object: Option<String>,
-        params: Vec<&'a Pat>,
-        ret: Option<&'a Expr>,
-    ) {
+    fn register(&mut self, def: FnDef<'a>) {
         let idx = self.fns.len();
-        self.fn_by_span.insert((span.lo, span.hi), idx);
-        self.fn_by_name.entry(name.clone()).or_insert(idx);
-        self.fns.push(FnDef {
-            name,
-            kind,
-            span,
-            class,
-            object,
-            params,
-            ret,
-        });
+        self.fn_by_span.insert((def.span.lo, def.span.hi), idx);
+        self.fn_by_name.entry(def.name.clone()).or_insert(idx);
+        self.fns.push(def);
     }
 
     fn function(&mut self, name: String, kind: WrapperKind, f: &'a Function, obj: Option<String>) {
         let params = f.params.iter().map(|p| &p.pat).collect();
-        self.register(
+        self.register(FnDef {
             name,
             kind,
-            f.span,
-            None,
-            obj,
+            span: f.span,
+            class: None,
+            object: obj,
             params,
-            returned(f.body.as_ref()),
-        );
+            ret: returned(f.body.as_ref()),
+        });
     }
 
     /// A value bound to `name` at top level: a function, an object of functions, a class.
@@ -215,15 +198,15 @@ impl<'a> FileIndex<'a> {
         match unwrap_expr(e) {
             Expr::Arrow(a) => {
                 let params = a.params.iter().collect();
-                self.register(
-                    name.to_string(),
+                self.register(FnDef {
+                    name: name.to_string(),
                     kind,
-                    a.span,
-                    None,
-                    obj.map(str::to_string),
+                    span: a.span,
+                    class: None,
+                    object: obj.map(str::to_string),
                     params,
-                    arrow_ret(a),
-                );
+                    ret: arrow_ret(a),
+                });
             }
             Expr::Fn(f) => {
                 self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
@@ -274,28 +257,28 @@ impl<'a> FileIndex<'a> {
                             ParamOrTsParamProp::TsParamProp(_) => None,
                         })
                         .collect();
-                    self.register(
-                        format!("{cname}.constructor"),
-                        WrapperKind::Method,
-                        c.span,
-                        Some(catom.clone()),
-                        None,
+                    self.register(FnDef {
+                        name: format!("{cname}.constructor"),
+                        kind: WrapperKind::Method,
+                        span: c.span,
+                        class: Some(catom.clone()),
+                        object: None,
                         params,
-                        None,
-                    );
+                        ret: None,
+                    });
                 }
                 ClassMember::Method(m) if m.kind == MethodKind::Method => {
                     if let Some(k) = prop_name(&m.key) {
                         let params = m.function.params.iter().map(|p| &p.pat).collect();
-                        self.register(
-                            format!("{cname}.{k}"),
-                            WrapperKind::Method,
-                            m.function.span,
-                            Some(catom.clone()),
-                            None,
+                        self.register(FnDef {
+                            name: format!("{cname}.{k}"),
+                            kind: WrapperKind::Method,
+                            span: m.function.span,
+                            class: Some(catom.clone()),
+                            object: None,
                             params,
-                            returned(m.function.body.as_ref()),
-                        );
+                            ret: returned(m.function.body.as_ref()),
+                        });
                     }
                 }
                 ClassMember::ClassProp(p) => {
@@ -303,15 +286,15 @@ impl<'a> FileIndex<'a> {
                         && let Expr::Arrow(a) = unwrap_expr(v)
                     {
                         let params = a.params.iter().collect();
-                        self.register(
-                            format!("{cname}.{k}"),
-                            WrapperKind::Method,
-                            a.span,
-                            Some(catom.clone()),
-                            None,
+                        self.register(FnDef {
+                            name: format!("{cname}.{k}"),
+                            kind: WrapperKind::Method,
+                            span: a.span,
+                            class: Some(catom.clone()),
+                            object: None,
                             params,
-                            arrow_ret(a),
-                        );
+                            ret: arrow_ret(a),
+                        });
                     }
                 }
                 _ => {}
