@@ -339,3 +339,89 @@ fn ext_json_base_url() {
     let v = run("ext-json");
     assert_eq!(urls(&v), ["https://tenant-42.saas.example.com/shop/home"]);
 }
+
+/// Speed check (not a timed assertion): builds a ~20 MB mini-program from copies of the sample
+/// apps' scripts and prints parse-only time against the whole analysis. Run with
+/// `cargo test --release -p analyzer --test calls -- --ignored --nocapture bench_`.
+#[test]
+#[ignore = "benchmark; prints timings"]
+fn bench_twenty_megabytes() {
+    use std::time::Instant;
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
+    let dir = std::env::temp_dir().join(format!("calls-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("project.config.json"),
+        r#"{"appid":"wx0","compileType":"miniprogram"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.json"),
+        r#"{"pages":["c0/pages/index/index"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "App({ globalData: { baseUrl: 'https://x.example.com' } })\n",
+    )
+    .unwrap();
+    // Script sources of the sample apps (relative imports stay valid inside each copy).
+    let mut sources: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for app in [
+        "bus-ride/miniprogram",
+        "shop/miniprogram",
+        "ts-news/miniprogram",
+        "half-cloud/miniprogram",
+        "messy/client",
+    ] {
+        let root = apps.join(app);
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_symlink() {
+                    continue;
+                }
+                if ft.is_dir() {
+                    stack.push(p);
+                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("js" | "ts")) {
+                    let rel = Path::new(app).join(p.strip_prefix(&root).unwrap());
+                    sources.push((rel, std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+    }
+    let per_copy: usize = sources.iter().map(|(_, b)| b.len()).sum();
+    let copies = (20 * 1024 * 1024 / per_copy.max(1)).max(1);
+    for c in 0..copies {
+        for (rel, bytes) in &sources {
+            let p = dir.join(format!("c{c}")).join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+    }
+    let t = Instant::now();
+    let project = Project::discover(&dir).unwrap();
+    let discover = t.elapsed();
+    let t = Instant::now();
+    let (files, _) = analyzer::analysis::load_all(&project);
+    let parse = t.elapsed();
+    drop(files);
+    let t = Instant::now();
+    let a = analyze(project, Options::default());
+    let full = t.elapsed();
+    println!(
+        "{} MB in {} copies: discover {:?}, parse only {:?}, full analysis {:?} (ratio {:.2}); {} backend calls, {} wrappers",
+        per_copy * copies / (1024 * 1024),
+        copies,
+        discover,
+        parse,
+        full,
+        full.as_secs_f64() / parse.as_secs_f64(),
+        a.findings.backend_calls.len(),
+        a.findings.wrappers.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
