@@ -133,6 +133,8 @@ snapshot_case!(snapshot_shadowed_wx, "shadowed-wx");
 snapshot_case!(snapshot_dynamic_url, "dynamic-url");
 snapshot_case!(snapshot_upload_download_socket, "upload-download-socket");
 snapshot_case!(snapshot_ext_json, "ext-json");
+snapshot_case!(snapshot_taro_uni, "taro-uni");
+snapshot_case!(snapshot_page_methods, "page-methods");
 
 #[test]
 fn direct_calls_only_on_the_global_wx_network_apis() {
@@ -424,4 +426,29 @@ fn bench_twenty_megabytes() {
         a.findings.wrappers.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn taro_and_uni_requests() {
+    let v = run("taro-uni");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.taro.example.com/posts",
+            "https://api.uni.example.com/items"
+        ]
+    );
+    assert_eq!(calls(&v)[1]["method"], "POST");
+    assert_eq!(wrapper_ids(&v), ["pages/index/index.js#createRequest"]);
+}
+
+#[test]
+fn page_methods_called_through_this_and_uncalled_handlers() {
+    let v = run("page-methods");
+    let c = calls(&v);
+    assert_eq!(urls(&v), ["https://api.page.example.com/home", "{url}"]);
+    assert_eq!(c[0]["via"], json!(["pages/index/index.js#Page.request"]));
+    assert_eq!(c[1]["endpoint"]["resolution"], "dynamic");
+    assert_eq!(c[1]["inside"], "pages/index/index.js#Page.openLink");
+    assert_eq!(wrapper_ids(&v), ["pages/index/index.js#Page.request"]);
 }

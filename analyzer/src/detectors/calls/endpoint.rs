@@ -252,7 +252,7 @@ impl<'w, 'a> Ev<'w, 'a> {
                     p.index,
                     p.path.clone(),
                     p.name.clone(),
-                    self.span(fi, p.span),
+                    self.span(fi, i.span),
                 );
                 return match p.default {
                     Some(def) => or(v, self.expr(fi, def, owner, d)),
@@ -330,6 +330,13 @@ impl<'w, 'a> Ev<'w, 'a> {
                 }
             }
             Val::Unknown(..) => self.unknown(fi, e),
+            // The span is where the parameter is used, which is what a reader looks for.
+            Val::Param(i, path, _, _) => {
+                use swc_common::Spanned;
+                let mut path = path.clone();
+                path.push(key.to_string());
+                Val::Param(*i, path, key.to_string(), self.span(fi, e.span()))
+            }
             Val::Alt(vs) => Val::Alt(vs.iter().map(|v| self.member(fi, v, key, e, d)).collect()),
             other => get_simple(other, key).unwrap_or_else(|| self.unknown(fi, e)),
         }

@@ -378,11 +378,17 @@ impl<'a> FileIndex<'a> {
                 self.exports.insert(name, ExportDef::Expr(&a.right));
             }
             Expr::Call(c) => {
-                if let Callee::Expr(callee) = &c.callee
-                    && self.is_global(callee, "App")
-                    && let Some(arg) = c.args.first()
-                {
+                let (Callee::Expr(callee), Some(arg)) = (&c.callee, c.args.first()) else {
+                    return;
+                };
+                if self.is_global(callee, "App") {
                     self.app_object = Some(&arg.expr);
+                }
+                // Page/Component/App/Behavior methods, so that `this.helper(url)` resolves.
+                for ctor in ["Page", "Component", "App", "Behavior"] {
+                    if self.is_global(callee, ctor) {
+                        self.value(ctor, &arg.expr, None, 0);
+                    }
                 }
             }
             _ => {}

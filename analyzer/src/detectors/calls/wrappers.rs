@@ -244,17 +244,23 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     // Who calls each function (for endpoint functions like `getLineDetail(id)`).
     let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::new();
     for p in &prepared {
-        if let Target::Fn(g) = p.target {
+        if let Target::Fn(g) = p.target
+            && p.owner.map(|o| (p.fi, o)) != Some(g)
+        {
             callers.entry(g).or_default().push(w.cx.loc(p.span));
         }
     }
 
-    // Backend calls.
+    // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
+    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
     let mut calls: Vec<(BackendCall, Span)> = Vec::new();
     let mut seen = HashSet::new();
     for p in &prepared {
         for r in routes_of(p, &summaries) {
-            if p.owner.is_some() && forwards(&r, p.span) {
+            if let Some(o) = p.owner
+                && callers.contains_key(&(p.fi, o))
+                && forwards(&r, p.span)
+            {
                 continue;
             }
             if !seen.insert((p.span, r.sink, r.via.clone())) {
@@ -264,7 +270,8 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
             let url = collapse_alt(r.url.clone());
             let method = match r.method.as_ref().map(|m| collapse_alt(m.clone())) {
                 None | Some(Val::Missing) => default_method(r.api),
-                Some(m) => method_text(&m).or_else(|| default_method(r.api)),
+                // A method only known at run time stays unknown (`None`), never a guess.
+                Some(m) => method_text(&m),
             };
             let inside = p.owner.map(|o| w.fn_id((p.fi, o)));
             let mut call_callers = p
@@ -296,32 +303,38 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     let calls: Vec<BackendCall> = calls.into_iter().map(|(c, _)| c).collect();
 
     // Wrappers, each with the calls made through it.
+    let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in calls.iter().enumerate() {
+        for id in &c.via {
+            let v = sites.entry(id.as_str()).or_default();
+            if v.last() != Some(&(base + i)) {
+                v.push(base + i);
+            }
+        }
+    }
     let mut wrappers: Vec<Wrapper> = summaries
         .iter()
-        .map(|(&g, routes)| {
+        .filter_map(|(&g, routes)| {
             let id = w.fn_id(g);
-            let first = routes
-                .iter()
-                .min_by_key(|r| (r.via.len(), r.sink))
-                .expect("summaries hold no empty route lists");
+            let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
             let calls_what = match first.via.first() {
                 Some(&h) => w.fn_id(h),
                 None => api_name(first.api).to_string(),
             };
             let def = &w.files[g.0].fns[g.1];
-            let call_sites = calls
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.via.contains(&id))
-                .map(|(i, _)| base + i)
-                .collect();
-            Wrapper {
+            // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
+            let framework = ["Page.", "Component.", "App.", "Behavior."];
+            if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
+                return None;
+            }
+            let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
+            Some(Wrapper {
                 loc: w.cx.loc(w.files[g.0].js.span(def.span)),
                 id,
                 kind: def.kind,
                 calls: calls_what,
                 call_sites,
-            }
+            })
         })
         .collect();
     wrappers.sort_by(|a, b| a.id.cmp(&b.id));
