@@ -452,3 +452,57 @@ fn page_methods_called_through_this_and_uncalled_handlers() {
     assert_eq!(c[1]["inside"], "pages/index/index.js#Page.openLink");
     assert_eq!(wrapper_ids(&v), ["pages/index/index.js#Page.request"]);
 }
+
+/// Hostile input: deep expressions, self-referencing constants, mutual recursion between
+/// wrappers, calls without arguments or with spreads. The analysis must finish and stay sane.
+#[test]
+fn pathological_input_does_not_hang_or_panic() {
+    let dir = std::env::temp_dir().join(format!("calls-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pages/index")).unwrap();
+    std::fs::write(dir.join("project.config.json"), r#"{"appid":"wx0"}"#).unwrap();
+    std::fs::write(dir.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "App({ globalData: getApp().globalData })\n",
+    )
+    .unwrap();
+    let deep = vec!["'/a'"; 3000].join(" + ");
+    let doubling: String = (0..60)
+        .map(|i| format!("const c{i} = c{} + c{};\n", i + 1, i + 1))
+        .collect();
+    let js = format!(
+        r#"
+{doubling}const c60 = c0
+const loop = loop + '/x'
+function ping(url) {{ return pong(url) }}
+function pong(url) {{ wx.request({{ url: 'https://h.example.com' + url }}); return ping(url) }}
+function self(u) {{ return self(u) }}
+const mk = (u) => mk(u)
+Page({{
+  onLoad(o) {{
+    wx.request({{ url: 'https://h.example.com' + {deep} }})
+    wx.request({{ url: c0 }})
+    wx.request({{ url: loop }})
+    wx.request()
+    wx.request(...o.args)
+    wx.downloadFile({{ url: mk('/m') }})
+    ping('/p')
+    self('/s')
+  }}
+}})
+"#
+    );
+    std::fs::write(dir.join("pages/index/index.js"), js).unwrap();
+    let v = run_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = calls(&v);
+    // 6 direct calls in onLoad, plus the one through ping → pong.
+    assert_eq!(c.len(), 7, "{v:#}");
+    assert!(
+        c.iter()
+            .any(|c| c["endpoint"]["url"] == "https://h.example.com/p"
+                && c["via"].as_array().is_some_and(|v| v.len() == 2)),
+        "{v:#}"
+    );
+}
