@@ -8,6 +8,7 @@
 //! whose route does not forward a parameter of its own function is a backend call: the place
 //! where the endpoint becomes known.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rayon::prelude::*;
@@ -26,10 +27,34 @@ const MAX_VIA: usize = 8;
 
 struct Prepared {
     fi: usize,
+    /// Index of the call in its file's summary.
+    ci: usize,
     owner: Option<usize>,
     span: Span,
     target: Target,
-    args: Vec<Val>,
+    /// Argument values, evaluated the first time a route needs them (most calls resolve to
+    /// functions that are not wrappers and never do).
+    args: OnceCell<Vec<Val>>,
+}
+
+impl Prepared {
+    fn args(&self, w: &World<'_>) -> &[Val] {
+        self.args.get_or_init(|| {
+            let f = &w.files[self.fi];
+            let c = &f.calls[self.ci];
+            let ev = Ev::new(w);
+            c.args
+                .iter()
+                .map(|a| {
+                    if a.spread.is_some() {
+                        Val::Unknown("args".into(), f.js.span(a.expr_span()))
+                    } else {
+                        ev.expr(self.fi, &a.expr, c.owner, 0)
+                    }
+                })
+                .collect()
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,28 +81,17 @@ fn prepare(w: &World<'_>) -> Vec<Prepared> {
         .map(|fi| {
             let f = &w.files[fi];
             let mut out = Vec::new();
-            for c in &f.calls {
+            for (ci, c) in f.calls.iter().enumerate() {
                 let Some(target) = w.resolve_callee(fi, c.callee, c.owner) else {
                     continue;
                 };
-                let ev = Ev::new(w);
-                let args = c
-                    .args
-                    .iter()
-                    .map(|a| {
-                        if a.spread.is_some() {
-                            Val::Unknown("args".into(), f.js.span(a.expr_span()))
-                        } else {
-                            ev.expr(fi, &a.expr, c.owner, 0)
-                        }
-                    })
-                    .collect();
                 out.push(Prepared {
                     fi,
+                    ci,
                     owner: c.owner,
                     span: f.js.span(c.span),
                     target,
-                    args,
+                    args: OnceCell::new(),
                 });
             }
             out
@@ -97,10 +111,10 @@ impl ExprSpan for swc_ecma_ast::ExprOrSpread {
 }
 
 /// The routes a call takes, in terms of the calling function's parameters.
-fn routes_of(p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
+fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
     match p.target {
         Target::Sink(api) => {
-            let opts = p.args.first().cloned().unwrap_or(Val::Missing);
+            let opts = p.args(w).first().cloned().unwrap_or(Val::Missing);
             let (url, method) = match &opts {
                 // Old-style `request(url)` helpers are not sinks; options objects are.
                 Val::Str(_) => (opts.clone(), None),
@@ -125,6 +139,7 @@ fn routes_of(p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
             let Some(routes) = summaries.get(&g) else {
                 return Vec::new();
             };
+            let args = p.args(w);
             routes
                 .iter()
                 .filter(|r| r.via.len() < MAX_VIA && !me.is_some_and(|m| r.via.contains(&m)))
@@ -135,8 +150,8 @@ fn routes_of(p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
                         api: r.api,
                         sink: r.sink,
                         via,
-                        url: subst(&r.url, &p.args, 0),
-                        method: r.method.as_ref().map(|m| subst(m, &p.args, 0)),
+                        url: subst(&r.url, args, 0),
+                        method: r.method.as_ref().map(|m| subst(m, args, 0)),
                     }
                 })
                 .collect()
@@ -219,7 +234,7 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
                 .iter()
                 .flat_map(|&i| {
                     let p = &prepared[i];
-                    routes_of(p, &summaries)
+                    routes_of(w, p, &summaries)
                         .into_iter()
                         .filter(|r| forwards(r, p.span))
                         .collect::<Vec<_>>()
@@ -256,7 +271,7 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     let mut calls: Vec<(BackendCall, Span)> = Vec::new();
     let mut seen = HashSet::new();
     for p in &prepared {
-        for r in routes_of(p, &summaries) {
+        for r in routes_of(w, p, &summaries) {
             if let Some(o) = p.owner
                 && callers.contains_key(&(p.fi, o))
                 && forwards(&r, p.span)
