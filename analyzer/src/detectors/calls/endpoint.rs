@@ -475,7 +475,8 @@ pub fn method_text(v: &Val) -> Option<String> {
     }
 }
 
-/// Whether a wrapper's URL is the stage-switch style alternatives that should be collapsed.
+/// Alternatives (a stage switch, `isDev ? a : b`) collapsed to the production one when one
+/// clearly is.
 pub fn collapse_alt(v: Val) -> Val {
     match v {
         Val::Alt(ref vs) => pick_production(vs).cloned().unwrap_or(v),

@@ -59,7 +59,6 @@ pub struct ParamRef<'a> {
     pub path: Vec<String>,
     pub default: Option<&'a Expr>,
     pub name: String,
-    pub span: swc_common::Span,
 }
 
 pub enum ExportDef<'a> {
@@ -474,7 +473,6 @@ impl<'a> FileIndex<'a> {
                         path,
                         default,
                         name: b.id.sym.to_string(),
-                        span: b.id.span,
                     },
                 );
             }
@@ -493,7 +491,6 @@ impl<'a> FileIndex<'a> {
                                     path,
                                     default: a.value.as_deref(),
                                     name: a.key.id.sym.to_string(),
-                                    span: a.key.id.span,
                                 },
                             );
                         }
