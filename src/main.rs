@@ -1,9 +1,10 @@
 //! `migrate`: move a WeChat mini-program onto cloud development.
 //!
 //! Layout: this file parses the command line and hands each subcommand to its module
-//! (`analyze.rs`); the work itself lives in the workspace crates.
+//! (`analyze.rs`, `serve.rs`); the work itself lives in the workspace crates.
 
 mod analyze;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,12 +25,15 @@ struct Cli {
 enum Command {
     /// Report what could move to the cloud: static data, large assets, backend calls, package sizes.
     Analyze(analyze::AnalyzeArgs),
+    /// Run a local cloud (database, storage, functions) for a rewritten project.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -62,10 +62,14 @@ pub struct SizedFile {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UnusedFile {
     pub path: String,
     pub bytes: u64,
     pub package: String,
+    /// Set when a computed `require(…)` could load the file: it may be used after all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possibly_required_by: Option<crate::findings::Loc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,6 +142,7 @@ impl SizeReport {
         }
         let pkg_index = |name: &str| pkgs_index(project, name);
         apply_savings(&a.findings, project, &mut pkgs, pkg_index);
+        let dynamic = dynamic_require_targets(a);
         let mut unused_list = Vec::new();
         let mut unused_total = 0;
         for id in unused {
@@ -149,6 +154,14 @@ impl SizeReport {
                 path: f.path.clone(),
                 bytes: f.bytes,
                 package: project.packages[pi].name.clone(),
+                possibly_required_by: dynamic
+                    .iter()
+                    .find(|(_, prefix)| {
+                        f.mp_path
+                            .as_deref()
+                            .is_some_and(|p| p.starts_with(prefix.as_str()))
+                    })
+                    .map(|(span, _)| crate::analysis::loc(project, &a.files, *span)),
             });
         }
         let mut total = 0;
@@ -171,6 +184,36 @@ impl SizeReport {
             excluded,
         }
     }
+}
+
+/// Where each computed `require` with a known beginning may load from: (span, path prefix
+/// relative to the mini-program root).
+fn dynamic_require_targets(a: &Analysis) -> Vec<(crate::span::Span, String)> {
+    let mut out = Vec::new();
+    for f in &a.files {
+        let crate::analysis::Parsed::Script(js) = &f.parsed else {
+            continue;
+        };
+        let from = a.project.file(js.file).mp_path.as_deref().unwrap_or("");
+        let dir = crate::graph::resolve::dir_of(from);
+        for (span, prefix) in &js.module.dynamic_requires {
+            if let Some(p) = prefix
+                .as_deref()
+                .and_then(|p| crate::graph::resolve::join(dir, p))
+            {
+                // `join` drops a trailing `/`; a prefix naming a folder keeps it.
+                let p = if prefix.as_deref().is_some_and(|x| x.ends_with('/')) {
+                    format!("{p}/")
+                } else {
+                    p
+                };
+                if !p.is_empty() {
+                    out.push((*span, p));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn pkgs_index(project: &Project, name: &str) -> Option<usize> {

@@ -67,6 +67,9 @@ pub struct Export {
 pub struct ModuleInfo {
     pub imports: Vec<Import>,
     pub exports: Vec<Export>,
+    /// `require(expr)` with a computed path: the span, and the path's static beginning where
+    /// one can be read (`'../config/theme-' + name` → `../config/theme-`).
+    pub dynamic_requires: Vec<(Span, Option<String>)>,
     /// Whether the module uses ES module syntax.
     pub is_esm: bool,
 }
@@ -94,6 +97,7 @@ pub(super) fn collect(js: &JsFile, path: &str) -> (ModuleInfo, Vec<Diagnostic>) 
         info: ModuleInfo::default(),
         diags: Vec::new(),
         handled_requires: Vec::new(),
+        inits: Vec::new(),
     };
     match &js.program {
         Program::Module(m) => {
@@ -125,6 +129,8 @@ struct Collector<'a> {
     diags: Vec<Diagnostic>,
     /// Spans of `require` calls already recorded with their bindings.
     handled_requires: Vec<swc_common::Span>,
+    /// Variable initialisers seen so far, for reading the static part of a computed path.
+    inits: Vec<(BindingId, Box<Expr>)>,
 }
 
 fn str_value(s: &Str) -> String {
@@ -162,6 +168,30 @@ pub fn unwrap_expr(mut e: &Expr) -> &Expr {
 }
 
 impl Collector<'_> {
+    /// The literal beginning of a string expression: a literal, a template's head, the left
+    /// side of `+`, or a variable initialised with one of those.
+    fn static_prefix(&self, e: &Expr, depth: u8) -> Option<String> {
+        if depth > 4 {
+            return None;
+        }
+        match unwrap_expr(e) {
+            Expr::Lit(Lit::Str(s)) => Some(str_value(s)),
+            Expr::Tpl(t) => t.quasis.first().map(|q| {
+                q.cooked
+                    .as_ref()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| q.raw.to_string())
+            }),
+            Expr::Bin(b) if b.op == BinaryOp::Add => self.static_prefix(&b.left, depth + 1),
+            Expr::Ident(i) => {
+                let id = self.binding(i);
+                let init = self.inits.iter().rev().find(|(b, _)| *b == id)?;
+                self.static_prefix(&init.1, depth + 1)
+            }
+            _ => None,
+        }
+    }
+
     fn binding(&self, i: &Ident) -> BindingId {
         (i.sym.clone(), i.ctxt)
     }
@@ -502,14 +532,19 @@ impl Visit for Collector<'_> {
                         };
                         self.add_import(kind, s, Vec::new());
                     }
-                    Some(other) => self.diags.push(
-                        Diagnostic::warning(
-                            "js/dynamic-require",
-                            "`require` is called with a computed path; DevTools cannot follow it and neither can this analysis",
-                        )
-                        .at(self.path, Some(self.js.span(other.span())))
-                        .help("require each module with a literal path, e.g. a `switch` over the literal paths"),
-                    ),
+                    Some(other) => {
+                        let span = self.js.span(other.span());
+                        let prefix = self.static_prefix(other, 0).filter(|p| !p.is_empty());
+                        self.info.dynamic_requires.push((span, prefix));
+                        self.diags.push(
+                            Diagnostic::warning(
+                                "js/dynamic-require",
+                                "`require` is called with a computed path; DevTools cannot follow it and neither can this analysis",
+                            )
+                            .at(self.path, Some(span))
+                            .help("require each module with a literal path, e.g. a `switch` over the literal paths"),
+                        );
+                    }
                     None => {}
                 }
             }
@@ -519,6 +554,9 @@ impl Visit for Collector<'_> {
 
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
         d.visit_children_with(self);
+        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+            self.inits.push((self.binding(&b.id), init.clone()));
+        }
         // `const r = require` aliases the loader, which DevTools cannot follow.
         if let Some(init) = &d.init
             && let Expr::Ident(i) = unwrap_expr(init)

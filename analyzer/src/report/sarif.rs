@@ -148,11 +148,16 @@ pub fn render(report: &Report<'_>) -> String {
         results.push(result(
             "unused-file",
             "note",
-            format!(
-                "{} ({}) is uploaded but nothing references it.",
-                u.path,
-                human_bytes(u.bytes)
-            ),
+            match &u.possibly_required_by {
+                Some(l) => format!(
+                    "{} ({}) is uploaded and nothing references it by a literal path; the computed require at {}:{} may load it.",
+                    u.path,
+                    human_bytes(u.bytes),
+                    l.path,
+                    l.line
+                ),
+                None => format!("{} ({}) is uploaded but nothing references it.", u.path, human_bytes(u.bytes)),
+            },
             vec![location(&u.path, None)],
         ));
     }

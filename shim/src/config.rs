@@ -1,0 +1,145 @@
+//! [`ShimConfig`]: what the shim needs to know about the project it serves, read from the project
+//! directory with defaults that a command line can override.
+
+use std::path::{Path, PathBuf};
+
+/// Default env id when none is given.
+pub const DEFAULT_ENV: &str = "local-dev";
+/// Default openid for callers of `/client` that send none.
+pub const DEFAULT_OPENID: &str = "o-local-dev-openid";
+/// Default upload limit (bytes).
+pub const DEFAULT_MAX_UPLOAD: u64 = 50 << 20;
+/// Default limit of an `/admin` or `/client` request body (bytes).
+pub const DEFAULT_MAX_BODY: usize = 8 << 20;
+
+/// Configuration of one shim instance.
+#[derive(Debug, Clone)]
+pub struct ShimConfig {
+    /// The (rewritten) mini-program project.
+    pub project_dir: PathBuf,
+    /// The CloudBase env id the shim pretends to be (used in fileIDs, handed to functions).
+    pub env_id: String,
+    /// The mini-program appid (`project.config.json` `appid`), the default for client callers.
+    pub appid: String,
+    /// Where the shim keeps its state (database file, storage objects, signing secret).
+    pub data_dir: PathBuf,
+    /// The cloud functions directory (`project.config.json` `cloudfunctionRoot`), if any.
+    pub functions_root: Option<PathBuf>,
+    /// Seed data: `cloud/database/*.json`.
+    pub seed_database_dir: PathBuf,
+    /// Initial storage content: `cloud/storage/`.
+    pub seed_storage_dir: PathBuf,
+    /// Largest upload, in bytes.
+    pub max_upload: u64,
+    /// Largest `/admin` or `/client` body, in bytes.
+    pub max_body: usize,
+    /// Openid of `/client` callers that send no `x-wx-openid`.
+    pub default_openid: String,
+    /// Base URL for the URLs the shim hands out when a request carries no `Host` header
+    /// (e.g. `http://127.0.0.1:8721`); set by [`crate::run`] from the bound address.
+    pub public_url: Option<String>,
+}
+
+/// Why a configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The project directory does not exist.
+    #[error("project directory {0} does not exist or is not a directory")]
+    NoProject(PathBuf),
+    /// `project.config.json` exists but is not valid JSON.
+    #[error("{path} is not valid JSON: {message}")]
+    BadProjectConfig { path: PathBuf, message: String },
+}
+
+impl ShimConfig {
+    /// Configuration for the project in `dir`: `project.config.json` gives `appid` and
+    /// `cloudfunctionRoot`; state goes to `<dir>/.migrate/`.
+    pub fn from_project(dir: &Path) -> Result<Self, ConfigError> {
+        if !dir.is_dir() {
+            return Err(ConfigError::NoProject(dir.to_path_buf()));
+        }
+        let pc_path = dir.join("project.config.json");
+        let pc: serde_json::Value = match std::fs::read(&pc_path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| ConfigError::BadProjectConfig {
+                    path: pc_path.clone(),
+                    message: e.to_string(),
+                })?
+            }
+            Err(_) => serde_json::Value::Null,
+        };
+        let appid = pc
+            .get("appid")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("wx-local-dev")
+            .to_string();
+        let functions_root = pc
+            .get("cloudfunctionRoot")
+            .and_then(|v| v.as_str())
+            .map(|r| dir.join(r))
+            .or_else(|| {
+                let d = dir.join("cloudfunctions");
+                d.is_dir().then_some(d)
+            });
+        Ok(ShimConfig {
+            project_dir: dir.to_path_buf(),
+            env_id: DEFAULT_ENV.to_string(),
+            appid,
+            data_dir: dir.join(".migrate"),
+            functions_root,
+            seed_database_dir: dir.join("cloud").join("database"),
+            seed_storage_dir: dir.join("cloud").join("storage"),
+            max_upload: DEFAULT_MAX_UPLOAD,
+            max_body: DEFAULT_MAX_BODY,
+            default_openid: DEFAULT_OPENID.to_string(),
+            public_url: None,
+        })
+    }
+
+    /// The SQLite database file.
+    pub fn database_file(&self) -> PathBuf {
+        self.data_dir.join("db.sqlite")
+    }
+
+    /// The root of the storage objects.
+    pub fn storage_root(&self) -> PathBuf {
+        self.data_dir.join("storage")
+    }
+
+    /// The storage URL signing secret.
+    pub fn secret_file(&self) -> PathBuf {
+        self.data_dir.join("storage.secret")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_project_config() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("project.config.json"),
+            r#"{"appid":"wx123","cloudfunctionRoot":"fns/"}"#,
+        )
+        .unwrap();
+        let c = ShimConfig::from_project(d.path()).unwrap();
+        assert_eq!(c.appid, "wx123");
+        assert_eq!(c.functions_root.unwrap(), d.path().join("fns/"));
+        assert_eq!(c.data_dir, d.path().join(".migrate"));
+        assert_eq!(c.env_id, DEFAULT_ENV);
+    }
+
+    #[test]
+    fn bad_config_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("project.config.json"), "{nope").unwrap();
+        assert!(matches!(
+            ShimConfig::from_project(d.path()),
+            Err(ConfigError::BadProjectConfig { .. })
+        ));
+        assert!(ShimConfig::from_project(&d.path().join("missing")).is_err());
+    }
+}

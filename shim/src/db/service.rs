@@ -1,0 +1,466 @@
+//! The database service: CloudBase semantics above a [`Store`].
+//!
+//! The HTTP layer decodes a request (`database.insertDocument`, `getDocument`, ...) into a
+//! [`DbOp`], calls [`Database::execute`] with the [`Caller`], and renders the [`DbReply`] with
+//! [`DbReply::to_wire_data`] (the `data` object the SDK reads) or a [`DbError`] with its
+//! `code()`/`message()`.
+//!
+//! Rules copied from CloudBase (cloud-api.md §2):
+//! * limits (§2.3): server (admin) reads default to 100 and are capped at 1000; client reads
+//!   default to and are capped at 20; aggregate without `$limit` returns at most 20;
+//! * `_openid` (§2.9): stamped with the caller's openid on client inserts (whatever the client
+//!   sent), never changeable by a client; admin inserts get none;
+//! * permissions (§2.9): presets enforced for clients only, as an implicit `_openid` filter
+//!   (see [`crate::db::permissions`]);
+//! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
+//!   documents, set documents and update values;
+//! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
+
+use crate::db::aggregate::has_limit;
+use crate::db::ejson::{resolve_server_dates, to_canonical_string};
+use crate::db::error::{DbError, DbResult};
+use crate::db::permissions::{Access, Permissions};
+use crate::db::update::Update;
+use crate::store::{Find, Store, UpdateOpts};
+use bson::{Bson, Document};
+use std::sync::Arc;
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Server side (cloud functions through wx-server-sdk / node-sdk): trusted, no permission
+    /// checks, read limit default 100, cap 1000.
+    Admin,
+    /// A mini-program user through the generated `wx.cloud` adapter: read limit 20, `_openid`
+    /// stamped on inserts, collection presets enforced.
+    Client { openid: String, appid: String },
+}
+
+/// A database request, decoded from the wire (every document already parsed from EJSON with
+/// [`crate::db::ejson`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbOp {
+    /// `database.insertDocument`: one or many documents.
+    Insert {
+        collection: String,
+        docs: Vec<Document>,
+    },
+    /// `database.getDocument` (`doc.get` sends the filter `{_id: id}`).
+    Get {
+        collection: String,
+        filter: Document,
+        /// `{path: 1 | -1}` in call order.
+        order: Option<Document>,
+        offset: u64,
+        /// `None` = the caller's default.
+        limit: Option<u64>,
+        projection: Option<Document>,
+    },
+    /// `database.calculateDocument`.
+    Count {
+        collection: String,
+        filter: Document,
+    },
+    /// `database.modifyDocument`. `doc.update`: merge, !multi, !upsert; `doc.set`: !merge,
+    /// upsert (data is the whole document); `where.update`: merge, multi.
+    Modify {
+        collection: String,
+        filter: Document,
+        data: Document,
+        multi: bool,
+        merge: bool,
+        upsert: bool,
+    },
+    /// `database.modifyAndReturnDoc`: update the first match, return it after the update.
+    ModifyAndReturn {
+        collection: String,
+        filter: Document,
+        data: Document,
+    },
+    /// `database.removeDocument`.
+    Remove {
+        collection: String,
+        filter: Document,
+        multi: bool,
+    },
+    /// `database.aggregateDocuments`: one document per stage, e.g. `{"$match": {...}}`
+    /// (build them with [`crate::db::aggregate::stage_from_wire`]).
+    Aggregate {
+        collection: String,
+        stages: Vec<Document>,
+    },
+    /// `database.addCollection`.
+    AddCollection { collection: String },
+}
+
+/// The result of a [`DbOp`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbReply {
+    /// `insertedIds`.
+    Inserted { ids: Vec<Bson> },
+    /// `list` (documents), with the `offset`/`limit` that were applied.
+    Documents {
+        list: Vec<Document>,
+        offset: u64,
+        limit: u64,
+    },
+    /// `total`.
+    Count { total: u64 },
+    /// `updated`, `upsert_id`.
+    Modified {
+        matched: u64,
+        updated: u64,
+        upserted_id: Option<Bson>,
+    },
+    /// `updated`, `doc` (the document after the update, `None` when nothing matched).
+    ModifiedDoc { updated: u64, doc: Option<Document> },
+    /// `deleted`.
+    Removed { deleted: u64 },
+    /// `list` of an aggregation.
+    Aggregated { list: Vec<Document> },
+    /// `database.addCollection` (`created` false when it already existed).
+    CollectionAdded { created: bool },
+}
+
+/// The database service.
+pub struct Database {
+    store: Arc<dyn Store>,
+    permissions: parking_lot::RwLock<Permissions>,
+    clock: fn() -> i64,
+}
+
+fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Database {
+    /// Server (admin) default read limit.
+    pub const ADMIN_DEFAULT_LIMIT: u64 = 100;
+    /// Server (admin) maximum read limit.
+    pub const ADMIN_MAX_LIMIT: u64 = 1000;
+    /// Client default and maximum read limit.
+    pub const CLIENT_LIMIT: u64 = 20;
+    /// Aggregate results without an explicit `$limit`.
+    pub const AGGREGATE_DEFAULT_LIMIT: u64 = 20;
+
+    /// A service over `store` with default permissions.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Database {
+            store,
+            permissions: parking_lot::RwLock::new(Permissions::default()),
+            clock: system_now_ms,
+        }
+    }
+
+    /// Replace the permission table (e.g. after `_permissions.json` changed).
+    pub fn set_permissions(&self, p: Permissions) {
+        *self.permissions.write() = p;
+    }
+
+    /// Use a fixed clock (tests of `serverDate`).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Run one operation for `caller`.
+    pub fn execute(&self, caller: &Caller, op: DbOp) -> DbResult<DbReply> {
+        let now = (self.clock)();
+        match op {
+            DbOp::Insert {
+                collection,
+                mut docs,
+            } => {
+                if docs.is_empty() {
+                    return Err(DbError::invalid("nothing to insert"));
+                }
+                if let Caller::Client { openid, .. } = caller {
+                    self.check_write(&collection)?;
+                    for d in &mut docs {
+                        // The client may not choose `_openid`: it is always the caller's.
+                        d.insert("_openid", openid.clone());
+                    }
+                }
+                for d in &mut docs {
+                    resolve_server_dates(d, now);
+                }
+                let ids = self.store.insert(&collection, docs)?;
+                Ok(DbReply::Inserted { ids })
+            }
+            DbOp::Get {
+                collection,
+                filter,
+                order,
+                offset,
+                limit,
+                projection,
+            } => {
+                let limit = self.read_limit(caller, limit);
+                let filter = self.read_filter(caller, &collection, filter)?;
+                let list = self.store.find(
+                    &collection,
+                    &Find {
+                        filter,
+                        sort: order,
+                        skip: offset,
+                        limit: Some(limit),
+                        projection,
+                    },
+                )?;
+                Ok(DbReply::Documents {
+                    list,
+                    offset,
+                    limit,
+                })
+            }
+            DbOp::Count { collection, filter } => {
+                let filter = self.read_filter(caller, &collection, filter)?;
+                Ok(DbReply::Count {
+                    total: self.store.count(&collection, &filter)?,
+                })
+            }
+            DbOp::Modify {
+                collection,
+                filter,
+                mut data,
+                multi,
+                merge,
+                upsert,
+            } => {
+                resolve_server_dates(&mut data, now);
+                if merge && data.contains_key("_id") {
+                    return Err(DbError::invalid("update data must not contain _id"));
+                }
+                let (filter, update) =
+                    self.prepare_write(caller, &collection, filter, data, merge)?;
+                let r = self.store.update(
+                    &collection,
+                    &filter,
+                    &update,
+                    UpdateOpts {
+                        multi,
+                        upsert,
+                        return_doc: false,
+                    },
+                )?;
+                Ok(DbReply::Modified {
+                    matched: r.matched,
+                    updated: r.updated,
+                    upserted_id: r.upserted_id,
+                })
+            }
+            DbOp::ModifyAndReturn {
+                collection,
+                filter,
+                mut data,
+            } => {
+                resolve_server_dates(&mut data, now);
+                if data.contains_key("_id") {
+                    return Err(DbError::invalid("update data must not contain _id"));
+                }
+                let (filter, update) =
+                    self.prepare_write(caller, &collection, filter, data, true)?;
+                let r = self.store.update(
+                    &collection,
+                    &filter,
+                    &update,
+                    UpdateOpts {
+                        multi: false,
+                        upsert: false,
+                        return_doc: true,
+                    },
+                )?;
+                Ok(DbReply::ModifiedDoc {
+                    updated: r.updated,
+                    doc: r.doc,
+                })
+            }
+            DbOp::Remove {
+                collection,
+                filter,
+                multi,
+            } => {
+                let filter = match caller {
+                    Caller::Admin => filter,
+                    Caller::Client { openid, .. } => {
+                        self.check_write(&collection)?;
+                        and_openid(filter, openid)
+                    }
+                };
+                Ok(DbReply::Removed {
+                    deleted: self.store.remove(&collection, &filter, multi)?,
+                })
+            }
+            DbOp::Aggregate {
+                collection,
+                mut stages,
+            } => {
+                if let Caller::Client { openid, .. } = caller {
+                    match self.permissions.read().preset(&collection).read() {
+                        Access::All => {}
+                        Access::Own => {
+                            let mut m = Document::new();
+                            m.insert("$match", doc_openid(openid));
+                            stages.insert(0, m);
+                        }
+                        Access::Denied => {
+                            return Err(DbError::PermissionDenied(format!(
+                                "no read permission on collection {collection}"
+                            )));
+                        }
+                    }
+                }
+                if !has_limit(&stages) {
+                    let mut l = Document::new();
+                    l.insert("$limit", Self::AGGREGATE_DEFAULT_LIMIT as i64);
+                    stages.push(l);
+                }
+                Ok(DbReply::Aggregated {
+                    list: self.store.aggregate(&collection, &stages)?,
+                })
+            }
+            DbOp::AddCollection { collection } => {
+                if let Caller::Client { .. } = caller {
+                    return Err(DbError::PermissionDenied(
+                        "collections can only be created from the server side".into(),
+                    ));
+                }
+                Ok(DbReply::CollectionAdded {
+                    created: self.store.create_collection(&collection)?,
+                })
+            }
+        }
+    }
+
+    fn read_limit(&self, caller: &Caller, limit: Option<u64>) -> u64 {
+        let (default, max) = match caller {
+            Caller::Admin => (Self::ADMIN_DEFAULT_LIMIT, Self::ADMIN_MAX_LIMIT),
+            Caller::Client { .. } => (Self::CLIENT_LIMIT, Self::CLIENT_LIMIT),
+        };
+        match limit {
+            None | Some(0) => default,
+            Some(n) => n.min(max),
+        }
+    }
+
+    fn read_filter(&self, caller: &Caller, coll: &str, filter: Document) -> DbResult<Document> {
+        let Caller::Client { openid, .. } = caller else {
+            return Ok(filter);
+        };
+        match self.permissions.read().preset(coll).read() {
+            Access::All => Ok(filter),
+            Access::Own => Ok(and_openid(filter, openid)),
+            Access::Denied => Err(DbError::PermissionDenied(format!(
+                "no read permission on collection {coll}"
+            ))),
+        }
+    }
+
+    fn check_write(&self, coll: &str) -> DbResult<()> {
+        match self.permissions.read().preset(coll).write() {
+            Access::Denied => Err(DbError::PermissionDenied(format!(
+                "no write permission on collection {coll}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn prepare_write(
+        &self,
+        caller: &Caller,
+        coll: &str,
+        filter: Document,
+        mut data: Document,
+        merge: bool,
+    ) -> DbResult<(Document, Update)> {
+        match caller {
+            Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
+            Caller::Client { openid, .. } => {
+                self.check_write(coll)?;
+                if !merge {
+                    // A client `set` keeps the record the caller's.
+                    data.insert("_openid", openid.clone());
+                }
+                let update = Update::from_data(data, merge)?;
+                if merge && update.touches("_openid") {
+                    return Err(DbError::PermissionDenied(
+                        "_openid cannot be modified".into(),
+                    ));
+                }
+                Ok((and_openid(filter, openid), update))
+            }
+        }
+    }
+}
+
+fn doc_openid(openid: &str) -> Document {
+    let mut d = Document::new();
+    d.insert("_openid", openid.to_string());
+    d
+}
+
+/// `filter AND _openid == openid` (the implicit condition of the presets).
+fn and_openid(filter: Document, openid: &str) -> Document {
+    if filter.is_empty() {
+        return doc_openid(openid);
+    }
+    let mut d = Document::new();
+    d.insert(
+        "$and",
+        vec![Bson::Document(filter), Bson::Document(doc_openid(openid))],
+    );
+    d
+}
+
+impl DbReply {
+    /// The `data` object of the `/admin` reply, as the SDKs read it
+    /// (sdk-wire-protocol.md §3.1): documents become canonical EJSON strings.
+    pub fn to_wire_data(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let ids = |v: &Bson| v.clone().into_relaxed_extjson();
+        match self {
+            DbReply::Inserted { ids: list } => {
+                json!({ "insertedIds": list.iter().map(ids).collect::<Vec<_>>() })
+            }
+            DbReply::Documents {
+                list,
+                offset,
+                limit,
+            } => json!({
+                "list": list.iter().map(to_canonical_string).collect::<Vec<_>>(),
+                "offset": offset,
+                "limit": limit,
+            }),
+            DbReply::Count { total } => json!({ "total": total }),
+            DbReply::Modified {
+                updated,
+                upserted_id,
+                ..
+            } => {
+                let mut m = serde_json::Map::new();
+                m.insert("updated".into(), json!(updated));
+                if let Some(id) = upserted_id {
+                    m.insert("upsert_id".into(), ids(id));
+                }
+                Value::Object(m)
+            }
+            DbReply::ModifiedDoc { updated, doc } => json!({
+                "updated": updated,
+                "doc": doc.as_ref().map(to_canonical_string),
+            }),
+            DbReply::Removed { deleted } => json!({ "deleted": deleted }),
+            DbReply::Aggregated { list } => json!({
+                "list": list.iter().map(to_canonical_string).collect::<Vec<_>>(),
+            }),
+            DbReply::CollectionAdded { .. } => json!({}),
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The HTTP server: shared state, the router, and [`run`] (a listener and a shutdown future in,
+//! mini-redis style).
+//!
+//! Routes:
+//! * `PUT|POST /storage/upload/<key>?t=&owner=&sign=`: signed uploads ([`crate::storage::http`]);
+//! * `GET|HEAD /storage/file/<key>?sign=&t=`: signed downloads;
+//! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint ([`crate::client`]);
+//! * `POST` on any other path (`/admin` by default, absolute-form targets too): the `/admin`
+//!   action protocol ([`crate::admin`]).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use tokio::net::TcpListener;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::ShimConfig;
+use crate::db::permissions::Permissions;
+use crate::db::{Caller, Database};
+use crate::error::{ShimError, ShimResult};
+use crate::functions::{FunctionRunner, FunctionsConfig};
+use crate::storage::{Signer, Storage};
+use crate::store::sqlite::SqliteStore;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    /// The configuration the shim runs with.
+    pub config: ShimConfig,
+    /// The database service.
+    pub db: Arc<Database>,
+    /// File storage.
+    pub storage: Storage,
+    /// The cloud-function runner (`None` when the project has no functions directory).
+    pub functions: Option<Arc<FunctionRunner>>,
+    request_prefix: String,
+    request_counter: AtomicU64,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .field("storage", &self.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State from already-opened parts (tests build it this way).
+    pub fn new(
+        config: ShimConfig,
+        db: Arc<Database>,
+        storage: Storage,
+        functions: Option<Arc<FunctionRunner>>,
+    ) -> Self {
+        let prefix: u32 = rand::random();
+        AppState {
+            config,
+            db,
+            storage,
+            functions,
+            request_prefix: format!("{prefix:08x}"),
+            request_counter: AtomicU64::new(1),
+        }
+    }
+
+    /// Storage in `<data dir>/storage` with the signing secret of the data dir.
+    pub fn open_storage(config: &ShimConfig) -> ShimResult<Storage> {
+        let signer = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
+        Storage::open_local(
+            &config.storage_root(),
+            signer,
+            config.env_id.clone(),
+            config.max_upload,
+        )
+    }
+
+    /// Open everything the configuration names: the SQLite database in the data dir (loading
+    /// the project's `cloud/database/*.json` seeds), storage (copying in `cloud/storage/`), and
+    /// the function runner when the project has a functions directory. `config.public_url`
+    /// must be the URL the shim will be reachable at (functions call back to it).
+    pub async fn open(config: ShimConfig) -> ShimResult<Arc<AppState>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ShimError::internal(format!(
+                "cannot create data dir {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = SqliteStore::open(config.database_file()).map_err(|e| {
+            ShimError::internal(format!(
+                "cannot open database {}: {}",
+                config.database_file().display(),
+                e.detail()
+            ))
+        })?;
+        let store = Arc::new(store);
+        let report = crate::seed::load_dir(store.as_ref(), &config.seed_database_dir);
+        for f in &report.files {
+            tracing::info!(
+                collection = %f.collection,
+                inserted = f.inserted,
+                updated = f.updated,
+                unchanged = f.unchanged,
+                "loaded seed"
+            );
+        }
+        for e in &report.errors {
+            tracing::warn!("seed: {e}");
+        }
+        let db = Database::new(store);
+        let permissions_file = config.seed_database_dir.join("_permissions.json");
+        if permissions_file.is_file() {
+            match Permissions::load(&permissions_file) {
+                Ok(p) => db.set_permissions(p),
+                Err(e) => tracing::warn!(
+                    file = %permissions_file.display(),
+                    "ignoring permissions file: {}",
+                    e.message()
+                ),
+            }
+        }
+        let db = Arc::new(db);
+        let storage = Self::open_storage(&config)?;
+        let copied = storage.seed_from_dir(&config.seed_storage_dir).await?;
+        if copied > 0 {
+            tracing::info!(copied, dir = %config.seed_storage_dir.display(), "copied initial storage content");
+        }
+        let shim_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1".to_string());
+        let functions = config
+            .functions_root
+            .as_ref()
+            .filter(|root| root.is_dir())
+            .map(|root| {
+                Arc::new(FunctionRunner::new(FunctionsConfig::new(
+                    root.clone(),
+                    shim_url.clone(),
+                    config.env_id.clone(),
+                )))
+            });
+        Ok(Arc::new(AppState::new(config, db, storage, functions)))
+    }
+
+    /// A fresh request id (`<instance>-<counter>`).
+    pub fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:x}", self.request_prefix)
+    }
+}
+
+/// Read a body up to `limit` bytes.
+pub(crate) async fn read_body(body: Body, limit: u64) -> ShimResult<Bytes> {
+    let mut body = body;
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ShimError::InvalidParam(format!("reading body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if (buf.len() + data.len()) as u64 > limit {
+                return Err(ShimError::PayloadTooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// One query parameter, percent-decoded.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if req.method() != Method::POST {
+        let request_id = state.next_request_id();
+        let mut resp = ShimError::InvalidParam(format!(
+            "{} is not supported here; the action protocol is POST with a JSON body",
+            req.method()
+        ))
+        .into_envelope(&request_id);
+        *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        return resp;
+    }
+    let (parts, body) = req.into_parts();
+    match read_body(body, state.config.max_body as u64).await {
+        Ok(bytes) => {
+            let seq_id = query_param(parts.uri.query(), "seqId");
+            crate::admin::respond(
+                &state,
+                Caller::Admin,
+                &parts.headers,
+                seq_id.as_deref(),
+                bytes,
+            )
+            .await
+        }
+        Err(e) => e.into_envelope(&state.next_request_id()),
+    }
+}
+
+/// The router over `state`, for [`run`] and for in-process tests.
+pub fn router(state: Arc<AppState>) -> Router {
+    use crate::storage::http::{download, upload};
+    Router::new()
+        .route(
+            "/storage/upload/{*key}",
+            put(upload).post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/storage/file/{*key}", get(download).head(download))
+        .route("/client", post(crate::client::handler))
+        .route("/client/{*rest}", post(crate::client::handler))
+        .fallback(admin_handler)
+        .layer(DefaultBodyLimit::disable())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The base URL clients reach a listener at (`0.0.0.0`/`::` become loopback).
+pub fn url_of(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+/// Serve an opened `state` on `listener` until `shutdown` completes, let in-flight requests
+/// finish, then stop the function workers.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    state: Arc<AppState>,
+) -> ShimResult<()> {
+    let app = router(Arc::clone(&state));
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    if let Some(functions) = &state.functions {
+        functions.shutdown().await;
+    }
+    result.map_err(|e| ShimError::internal(format!("server error: {e}")))
+}
+
+/// Open the shim for `config` and serve it on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut config: ShimConfig,
+) -> ShimResult<()> {
+    let addr = listener.local_addr().map_err(ShimError::internal)?;
+    if config.public_url.is_none() {
+        config.public_url = Some(url_of(addr));
+    }
+    let state = AppState::open(config).await?;
+    serve(listener, shutdown, state).await
+}

@@ -1,0 +1,312 @@
+//! File storage: objects behind [`object_store::ObjectStore`] (the local file system by default;
+//! an S3-compatible store fits the same interface), signed upload and download URLs, and the HTTP
+//! handlers that serve them ([`http`]).
+//!
+//! Layout inside the store: `objects/<key>` holds the bytes, `meta/<key>` a small JSON record
+//! (uploader openid, upload time). Keys are [`CloudPath`]s, validated component by component.
+//!
+//! The project's `cloud/storage/<path>` files (what `migrate apply` writes) are the initial
+//! content: at start each one is copied in **if no object with that key exists yet**, so uploads
+//! and overwrites made through the shim survive restarts; a seeded file that was deleted through
+//! the shim comes back at the next start.
+
+pub mod http;
+pub mod path;
+pub mod sign;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjPath;
+use object_store::{GetOptions, GetResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+pub use path::{CloudPath, file_id, parse_file_id};
+pub use sign::{Op, Signer};
+
+use crate::error::{ShimError, ShimResult};
+
+/// Validity of an upload URL, in seconds.
+pub const UPLOAD_URL_TTL: u64 = 3600;
+/// Default validity of a download URL (`maxAge`), in seconds.
+pub const DEFAULT_MAX_AGE: u64 = 86_400;
+
+/// Characters escaped in the path of the URLs the shim hands out.
+const PATH_SET: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'[')
+    .add(b']')
+    .add(b'^')
+    .add(b'|');
+/// Characters escaped in query values.
+const QUERY_SET: &AsciiSet = &PATH_SET.add(b'&').add(b'=').add(b'+').add(b'/');
+
+/// What the shim records about an object besides its bytes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectInfo {
+    /// Openid of the uploader; empty for admin uploads and seeded files.
+    #[serde(default)]
+    pub owner: String,
+    /// Upload time, Unix seconds.
+    #[serde(default)]
+    pub uploaded_at: u64,
+}
+
+/// The storage service.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    signer: Signer,
+    env: String,
+    max_upload: u64,
+}
+
+impl Storage {
+    /// Storage over any object store.
+    pub fn new(store: Arc<dyn ObjectStore>, signer: Signer, env: String, max_upload: u64) -> Self {
+        Storage {
+            store,
+            signer,
+            env,
+            max_upload,
+        }
+    }
+
+    /// Storage in a local directory (created if missing).
+    pub fn open_local(
+        root: &std::path::Path,
+        signer: Signer,
+        env: String,
+        max_upload: u64,
+    ) -> ShimResult<Self> {
+        std::fs::create_dir_all(root).map_err(ShimError::internal)?;
+        let fs = LocalFileSystem::new_with_prefix(root)
+            .map_err(ShimError::internal)?
+            .with_automatic_cleanup(true);
+        Ok(Storage::new(Arc::new(fs), signer, env, max_upload))
+    }
+
+    /// The env id used in fileIDs.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    /// Largest accepted upload, in bytes.
+    pub fn max_upload(&self) -> u64 {
+        self.max_upload
+    }
+
+    /// The URL signer.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    fn object_path(key: &CloudPath) -> ObjPath {
+        ObjPath::from_iter(std::iter::once("objects").chain(key.components()))
+    }
+
+    fn meta_path(key: &CloudPath) -> ObjPath {
+        ObjPath::from_iter(std::iter::once("meta").chain(key.components()))
+    }
+
+    /// The fileID of `key`.
+    pub fn file_id(&self, key: &CloudPath) -> String {
+        file_id(&self.env, key)
+    }
+
+    /// Store `bytes` under `key` (overwriting), recording `owner` as the uploader.
+    pub async fn put(&self, key: &CloudPath, bytes: Bytes, owner: &str) -> ShimResult<()> {
+        if bytes.len() as u64 > self.max_upload {
+            return Err(ShimError::PayloadTooLarge {
+                limit: self.max_upload,
+            });
+        }
+        self.store
+            .put(&Self::object_path(key), PutPayload::from_bytes(bytes))
+            .await
+            .map_err(ShimError::internal)?;
+        let info = ObjectInfo {
+            owner: owner.to_string(),
+            uploaded_at: sign::now_secs(),
+        };
+        let json = serde_json::to_vec(&info).map_err(ShimError::internal)?;
+        self.store
+            .put(&Self::meta_path(key), PutPayload::from(json))
+            .await
+            .map_err(ShimError::internal)?;
+        Ok(())
+    }
+
+    /// Metadata of the object's bytes, or `FileNotExist`.
+    pub async fn head(&self, key: &CloudPath) -> ShimResult<ObjectMeta> {
+        self.store
+            .head(&Self::object_path(key))
+            .await
+            .map_err(|e| not_found_or_internal(e, key))
+    }
+
+    /// Whether `key` exists.
+    pub async fn exists(&self, key: &CloudPath) -> ShimResult<bool> {
+        match self.head(key).await {
+            Ok(_) => Ok(true),
+            Err(ShimError::FileNotExist(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What is recorded about `key` (defaults when the record is missing).
+    pub async fn info(&self, key: &CloudPath) -> ShimResult<ObjectInfo> {
+        match self.store.get(&Self::meta_path(key)).await {
+            Ok(r) => {
+                let bytes = r.bytes().await.map_err(ShimError::internal)?;
+                Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(ObjectInfo::default()),
+            Err(e) => Err(ShimError::internal(e)),
+        }
+    }
+
+    /// Read `key` (whole object or a range).
+    pub async fn get(&self, key: &CloudPath, options: GetOptions) -> ShimResult<GetResult> {
+        self.store
+            .get_opts(&Self::object_path(key), options)
+            .await
+            .map_err(|e| not_found_or_internal(e, key))
+    }
+
+    /// Delete `key`, or `FileNotExist`.
+    pub async fn delete(&self, key: &CloudPath) -> ShimResult<()> {
+        self.head(key).await?;
+        self.store
+            .delete(&Self::object_path(key))
+            .await
+            .map_err(|e| not_found_or_internal(e, key))?;
+        match self.store.delete(&Self::meta_path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(ShimError::internal(e)),
+        }
+    }
+
+    /// Copy `src` to `dst`. Fails with `INVALID_PARAM` if `dst` exists and `overwrite` is false.
+    pub async fn copy(&self, src: &CloudPath, dst: &CloudPath, overwrite: bool) -> ShimResult<()> {
+        self.head(src).await?;
+        if !overwrite && self.exists(dst).await? {
+            return Err(ShimError::InvalidParam(format!(
+                "destination exists: {dst}"
+            )));
+        }
+        self.store
+            .copy(&Self::object_path(src), &Self::object_path(dst))
+            .await
+            .map_err(ShimError::internal)?;
+        let info = self.info(src).await?;
+        let json = serde_json::to_vec(&info).map_err(ShimError::internal)?;
+        self.store
+            .put(&Self::meta_path(dst), PutPayload::from(json))
+            .await
+            .map_err(ShimError::internal)?;
+        Ok(())
+    }
+
+    /// A signed upload URL for `key` on the shim at `base` (e.g. `http://127.0.0.1:8721`).
+    pub fn upload_url(&self, base: &str, key: &CloudPath, owner: &str) -> String {
+        let expires = sign::now_secs() + UPLOAD_URL_TTL;
+        let sig = self.signer.sign(Op::Write, key.as_str(), expires, owner);
+        format!(
+            "{base}/storage/upload/{}?t={expires}&owner={}&sign={sig}",
+            utf8_percent_encode(key.as_str(), PATH_SET),
+            utf8_percent_encode(owner, QUERY_SET),
+        )
+    }
+
+    /// A signed download URL for `key`, valid for `max_age` seconds.
+    pub fn download_url(&self, base: &str, key: &CloudPath, max_age: u64) -> String {
+        let expires = sign::now_secs().saturating_add(max_age);
+        let sig = self.signer.sign(Op::Read, key.as_str(), expires, "");
+        format!(
+            "{base}/storage/file/{}?sign={sig}&t={expires}",
+            utf8_percent_encode(key.as_str(), PATH_SET),
+        )
+    }
+
+    /// Copy the files under `dir` (the project's `cloud/storage/`) into the store, each only if
+    /// no object with its key exists yet. Returns how many were copied; files whose relative
+    /// path is not a valid cloud path are skipped with a warning.
+    pub async fn seed_from_dir(&self, dir: &std::path::Path) -> ShimResult<usize> {
+        if !dir.is_dir() {
+            return Ok(0);
+        }
+        let mut copied = 0;
+        for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping unreadable entry in cloud/storage");
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(dir) else {
+                continue;
+            };
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
+            let Some(parts) = parts else {
+                tracing::warn!(path = %rel.display(), "skipping non-UTF-8 path in cloud/storage");
+                continue;
+            };
+            let key = match CloudPath::parse(&parts.join("/")) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::warn!(path = %rel.display(), error = %e.public_message(), "skipping file in cloud/storage");
+                    continue;
+                }
+            };
+            if self.exists(&key).await? {
+                continue;
+            }
+            let bytes = tokio::fs::read(entry.path())
+                .await
+                .map_err(ShimError::internal)?;
+            if bytes.len() as u64 > self.max_upload {
+                tracing::warn!(key = %key, "seed file larger than the upload limit; copied anyway");
+            }
+            self.store
+                .put(&Self::object_path(&key), PutPayload::from(bytes))
+                .await
+                .map_err(ShimError::internal)?;
+            let info = ObjectInfo {
+                owner: String::new(),
+                uploaded_at: sign::now_secs(),
+            };
+            let json = serde_json::to_vec(&info).map_err(ShimError::internal)?;
+            self.store
+                .put(&Self::meta_path(&key), PutPayload::from(json))
+                .await
+                .map_err(ShimError::internal)?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+}
+
+fn not_found_or_internal(e: object_store::Error, key: &CloudPath) -> ShimError {
+    match e {
+        object_store::Error::NotFound { .. } => ShimError::FileNotExist(key.to_string()),
+        other => ShimError::internal(other),
+    }
+}

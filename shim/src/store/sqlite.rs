@@ -1,0 +1,1069 @@
+//! The embedded store: one SQLite file (rusqlite, bundled SQLite).
+//!
+//! Schema: `collections(cid, name)`, `indexes(iid, cid, path)`, one `docs` table
+//! (`seq` rowid = natural order, `cid`, `id` = order-preserving key of `_id`, `openid`, `body`
+//! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
+//! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
+//! field per document (array elements each; a missing field as null), keys encoded by
+//! [`super::keys`] so that SQL byte order is MongoDB order.
+//!
+//! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
+//! `_openid` → index lookups; range on a declared index → index range; a single-key sort on a
+//! declared index → index-ordered scan that stops at skip+limit; otherwise a scan of the
+//! collection. The full filter always runs in Rust after the SQL prefilter.
+//!
+//! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
+//! crash or power loss); one writer connection behind a mutex, a pool of read connections for
+//! parallel reads; prepared statements are cached per connection.
+
+use super::keys;
+use super::{Find, Store, UpdateOpts, UpdateResult, UpsertCounts, new_id};
+use crate::db::aggregate::run_pipeline;
+use crate::db::error::{DbError, DbResult};
+use crate::db::projection::Projection;
+use crate::db::query::{Cond, Filter, InItem};
+use crate::db::update::{Update, upsert_base};
+use crate::db::value::{compare_by_sort, id_display, lookup_all};
+use bson::{Bson, Document, RawDocument};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+#[derive(Debug, Clone)]
+struct CollMeta {
+    cid: i64,
+    /// (path, iid)
+    indexes: Vec<(String, i64)>,
+}
+
+/// Counters of how queries were answered (for tests and benchmarks).
+#[derive(Debug, Default)]
+pub struct PlanStats {
+    /// Queries answered by `_id` lookups.
+    pub id_lookups: AtomicU64,
+    /// Queries answered through a declared index or the `_openid` column.
+    pub index_lookups: AtomicU64,
+    /// Queries ordered by walking a declared index.
+    pub index_sorts: AtomicU64,
+    /// Queries that scanned a whole collection.
+    pub full_scans: AtomicU64,
+    /// Documents read and decoded to answer queries (before the Rust filter).
+    pub docs_examined: AtomicU64,
+}
+
+/// The statements the planner uses, by name (for [`SqliteStore::explain_plans`]).
+const PLANNED: &[(&str, &str)] = &[
+    (
+        "get_by_id",
+        "SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2",
+    ),
+    (
+        "by_openid",
+        "SELECT seq, body FROM docs WHERE cid = ?1 AND openid = ?2 ORDER BY seq",
+    ),
+    (
+        "index_range",
+        "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3",
+    ),
+    ("by_seq", "SELECT body FROM docs WHERE seq = ?1"),
+    (
+        "index_order_asc",
+        "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
+    ),
+    (
+        "index_order_desc",
+        "SELECT i.key, i.seq FROM idx i WHERE i.iid = ?1 ORDER BY i.key DESC, i.seq DESC",
+    ),
+    (
+        "collection_scan",
+        "SELECT seq, body FROM docs INDEXED BY docs_cid WHERE cid = ?1 ORDER BY seq",
+    ),
+    (
+        "index_delete",
+        "DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3",
+    ),
+];
+
+/// SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    meta: RwLock<HashMap<String, CollMeta>>,
+    stats: PlanStats,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, UNIQUE(cid, path));
+CREATE TABLE IF NOT EXISTS docs(seq INTEGER PRIMARY KEY, cid INTEGER NOT NULL, id BLOB NOT NULL, openid TEXT, body BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS docs_id ON docs(cid, id);
+CREATE INDEX IF NOT EXISTS docs_openid ON docs(cid, openid);
+CREATE INDEX IF NOT EXISTS docs_cid ON docs(cid);
+CREATE TABLE IF NOT EXISTS idx(iid INTEGER NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(iid, key, seq)) WITHOUT ROWID;
+";
+
+fn configure(c: &Connection) -> DbResult<()> {
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "OFF")?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn decode(bytes: &[u8]) -> DbResult<Document> {
+    let raw = RawDocument::from_bytes(bytes).map_err(DbError::internal)?;
+    Document::try_from(raw).map_err(DbError::internal)
+}
+
+fn encode_doc(doc: &Document) -> DbResult<Vec<u8>> {
+    doc.to_vec()
+        .map_err(|e| DbError::invalid(format!("document cannot be stored: {e}")))
+}
+
+fn openid_of(doc: &Document) -> Option<&str> {
+    match doc.get("_openid") {
+        Some(Bson::String(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// Index keys of `doc` for `path`: each value (array elements each), null when missing.
+fn index_keys(doc: &Document, path: &str) -> BTreeSet<Vec<u8>> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut vals = Vec::new();
+    lookup_all(doc, &parts, &mut vals);
+    let mut out = BTreeSet::new();
+    for v in vals {
+        match v {
+            Bson::Array(a) if a.is_empty() => {
+                out.insert(keys::encode(&Bson::Null));
+            }
+            Bson::Array(a) => {
+                for e in a {
+                    out.insert(keys::encode(e));
+                }
+            }
+            other => {
+                out.insert(keys::encode(other));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.insert(keys::encode(&Bson::Null));
+    }
+    out
+}
+
+/// Where candidate documents come from.
+enum Source {
+    Ids(Vec<Bson>),
+    Openid(String),
+    /// iid, key ranges
+    Index(i64, Vec<KeyRange>),
+    IndexOrder(i64, bool),
+    Scan,
+}
+
+/// A range of index keys. Key equality is value equality for indexable scalars, so exclusive
+/// bounds are exact.
+struct KeyRange {
+    lo: Vec<u8>,
+    lo_incl: bool,
+    hi: Vec<u8>,
+    hi_incl: bool,
+}
+
+fn eq_range(v: &Bson) -> KeyRange {
+    let k = keys::encode(v);
+    KeyRange {
+        lo: k.clone(),
+        lo_incl: true,
+        hi: k,
+        hi_incl: true,
+    }
+}
+
+fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -> Source {
+    let conj = filter.conjuncts();
+    let joined = |p: &[String]| p.join(".");
+    // 1. _id equality / $in
+    for (p, c) in &conj {
+        if p.len() == 1 && p[0] == "_id" {
+            match c {
+                Cond::Eq(v) if !matches!(v, Bson::Array(_) | Bson::Null) => {
+                    return Source::Ids(vec![v.clone()]);
+                }
+                Cond::In(items) if items.iter().all(|i| matches!(i, InItem::Value(v) if !matches!(v, Bson::Array(_) | Bson::Null))) => {
+                    return Source::Ids(
+                        items
+                            .iter()
+                            .filter_map(|i| match i {
+                                InItem::Value(v) => Some(v.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let iid_of = |p: &[String]| {
+        let j = joined(p);
+        meta.indexes
+            .iter()
+            .find(|(ip, _)| *ip == j)
+            .map(|(_, i)| *i)
+    };
+    // 2. equality / $in on a declared index
+    for (p, c) in &conj {
+        let Some(iid) = iid_of(p) else { continue };
+        match c {
+            Cond::Eq(v) if keys::indexable(v) => return Source::Index(iid, vec![eq_range(v)]),
+            Cond::In(items)
+                if !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|i| matches!(i, InItem::Value(v) if keys::indexable(v))) =>
+            {
+                return Source::Index(
+                    iid,
+                    items
+                        .iter()
+                        .filter_map(|i| match i {
+                            InItem::Value(v) => Some(eq_range(v)),
+                            _ => None,
+                        })
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+    }
+    // 3. _openid equality
+    for (p, c) in &conj {
+        if p.len() == 1
+            && p[0] == "_openid"
+            && let Cond::Eq(Bson::String(s)) = c
+        {
+            return Source::Openid(s.clone());
+        }
+    }
+    // 4. range on a declared index (all bounds on that path combined)
+    for (p, _) in &conj {
+        let Some(iid) = iid_of(p) else { continue };
+        let mut lo: Option<(Vec<u8>, bool)> = None;
+        let mut hi: Option<(Vec<u8>, bool)> = None;
+        let mut bracket: Option<(Vec<u8>, Vec<u8>)> = None;
+        for (q, c) in &conj {
+            if q != p {
+                continue;
+            }
+            match c {
+                Cond::Gt(v) | Cond::Gte(v) if keys::indexable(v) => {
+                    let k = (keys::encode(v), matches!(c, Cond::Gte(_)));
+                    if lo
+                        .as_ref()
+                        .is_none_or(|l| k.0 > l.0 || (k.0 == l.0 && !k.1))
+                    {
+                        lo = Some(k);
+                    }
+                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
+                }
+                Cond::Lt(v) | Cond::Lte(v) if keys::indexable(v) => {
+                    let k = (keys::encode(v), matches!(c, Cond::Lte(_)));
+                    if hi
+                        .as_ref()
+                        .is_none_or(|h| k.0 < h.0 || (k.0 == h.0 && !k.1))
+                    {
+                        hi = Some(k);
+                    }
+                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
+                }
+                _ => {}
+            }
+        }
+        if let Some((bs, be)) = bracket {
+            // Mixed brackets (e.g. `$gt: 1, $lt: "z"`) fall back to the bracket bounds; the
+            // Rust filter decides.
+            let (lo, lo_incl) = lo.unwrap_or((bs, true));
+            let (hi, hi_incl) = hi.unwrap_or((be, false));
+            return Source::Index(
+                iid,
+                vec![KeyRange {
+                    lo,
+                    lo_incl,
+                    hi,
+                    hi_incl,
+                }],
+            );
+        }
+    }
+    // 5. single-key sort on a declared index
+    if let Some([(path, dir)]) = sort
+        && let Some(iid) = iid_of(path)
+    {
+        return Source::IndexOrder(iid, *dir < 0);
+    }
+    Source::Scan
+}
+
+impl SqliteStore {
+    /// Open (or create) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> DbResult<SqliteStore> {
+        Self::open_with_readers(path, 4)
+    }
+
+    /// Open with `readers` read connections.
+    pub fn open_with_readers(path: impl AsRef<Path>, readers: usize) -> DbResult<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let writer = Connection::open(&path)?;
+        configure(&writer)?;
+        writer.execute_batch(SCHEMA)?;
+        let mut rs = Vec::new();
+        for _ in 0..readers.max(1) {
+            let c = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.set_prepared_statement_cache_capacity(64);
+            rs.push(Mutex::new(c));
+        }
+        let store = SqliteStore {
+            path,
+            writer: Mutex::new(writer),
+            readers: rs,
+            next_reader: AtomicUsize::new(0),
+            meta: RwLock::new(HashMap::new()),
+            stats: PlanStats::default(),
+        };
+        store.reload_meta()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How queries have been answered so far.
+    pub fn stats(&self) -> &PlanStats {
+        &self.stats
+    }
+
+    /// `EXPLAIN QUERY PLAN` of each statement the planner uses: `(name, plan)`. Lets tests
+    /// and benchmarks check that lookups are index searches, not scans.
+    pub fn explain_plans(&self) -> DbResult<Vec<(String, String)>> {
+        let w = self.writer.lock();
+        let mut out = Vec::new();
+        for (name, sql) in PLANNED {
+            let mut st = w.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let n = st.parameter_count();
+            let args: Vec<rusqlite::types::Value> =
+                (0..n).map(|_| rusqlite::types::Value::Null).collect();
+            let rows = st.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?;
+            let plan: Vec<String> = rows.collect::<Result<_, _>>()?;
+            out.push((name.to_string(), plan.join("; ")));
+        }
+        Ok(out)
+    }
+
+    /// A pragma's current value on the writer connection (e.g. `synchronous`, `journal_mode`).
+    pub fn pragma(&self, name: &str) -> DbResult<String> {
+        let w = self.writer.lock();
+        let v: rusqlite::types::Value = w.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+        Ok(match v {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            other => format!("{other:?}"),
+        })
+    }
+
+    fn reload_meta(&self) -> DbResult<()> {
+        let w = self.writer.lock();
+        let mut m = HashMap::new();
+        {
+            let mut st = w.prepare("SELECT cid, name FROM collections")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (cid, name) = row?;
+                m.insert(
+                    name,
+                    CollMeta {
+                        cid,
+                        indexes: Vec::new(),
+                    },
+                );
+            }
+            let mut st = w.prepare(
+                "SELECT i.iid, i.path, c.name FROM indexes i JOIN collections c ON c.cid = i.cid",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (iid, path, name) = row?;
+                if let Some(c) = m.get_mut(&name) {
+                    c.indexes.push((path, iid));
+                }
+            }
+        }
+        *self.meta.write() = m;
+        Ok(())
+    }
+
+    fn coll(&self, name: &str) -> DbResult<CollMeta> {
+        self.meta
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DbError::CollectionNotExist(name.to_string()))
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(c) = self.readers[(start + i) % n].try_lock() {
+                return f(&c);
+            }
+        }
+        let c = self.readers[start % n].lock();
+        f(&c)
+    }
+
+    /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
+    /// to stop.
+    fn scan(
+        &self,
+        conn: &Connection,
+        meta: &CollMeta,
+        source: &Source,
+        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+    ) -> DbResult<()> {
+        let mut examined = 0u64;
+        let mut visit = |seq: i64, d: Document| {
+            examined += 1;
+            visit(seq, d)
+        };
+        let r = self.scan_inner(conn, meta, source, &mut visit);
+        self.stats
+            .docs_examined
+            .fetch_add(examined, Ordering::Relaxed);
+        r
+    }
+
+    fn scan_inner(
+        &self,
+        conn: &Connection,
+        meta: &CollMeta,
+        source: &Source,
+        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+    ) -> DbResult<()> {
+        match source {
+            Source::Ids(ids) => {
+                self.stats.id_lookups.fetch_add(1, Ordering::Relaxed);
+                let mut st =
+                    conn.prepare_cached("SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2")?;
+                let mut seen = BTreeSet::new();
+                let mut found = Vec::new();
+                for id in ids {
+                    let k = keys::encode(id);
+                    if !seen.insert(k.clone()) {
+                        continue;
+                    }
+                    let row: Option<(i64, Vec<u8>)> = st
+                        .query_row(params![meta.cid, k], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    if let Some(r) = row {
+                        found.push(r);
+                    }
+                }
+                found.sort_by_key(|r| r.0);
+                for (seq, body) in found {
+                    if !visit(seq, decode(&body)?)? {
+                        break;
+                    }
+                }
+            }
+            Source::Openid(o) => {
+                self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
+                let mut st = conn.prepare_cached(
+                    "SELECT seq, body FROM docs WHERE cid = ?1 AND openid = ?2 ORDER BY seq",
+                )?;
+                let mut rows = st.query(params![meta.cid, o])?;
+                while let Some(r) = rows.next()? {
+                    let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                    if !visit(r.get(0)?, decode(body)?)? {
+                        break;
+                    }
+                }
+            }
+            Source::Index(iid, ranges) => {
+                self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
+                let mut seqs = BTreeSet::new();
+                for r in ranges {
+                    let sql = match (r.lo_incl, r.hi_incl) {
+                        (true, true) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3"
+                        }
+                        (true, false) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key < ?3"
+                        }
+                        (false, true) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key <= ?3"
+                        }
+                        (false, false) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key < ?3"
+                        }
+                    };
+                    let mut st = conn.prepare_cached(sql)?;
+                    let rows = st.query_map(params![iid, r.lo, r.hi], |r| r.get::<_, i64>(0))?;
+                    for s in rows {
+                        seqs.insert(s?);
+                    }
+                }
+                let mut st = conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
+                for seq in seqs {
+                    let body: Option<Vec<u8>> =
+                        st.query_row(params![seq], |r| r.get(0)).optional()?;
+                    if let Some(b) = body
+                        && !visit(seq, decode(&b)?)?
+                    {
+                        break;
+                    }
+                }
+            }
+            Source::IndexOrder(iid, desc) => {
+                self.stats.index_sorts.fetch_add(1, Ordering::Relaxed);
+                let mut seen = std::collections::HashSet::new();
+                if !*desc {
+                    let mut st = conn.prepare_cached(
+                        "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
+                    )?;
+                    let mut rows = st.query(params![iid])?;
+                    while let Some(r) = rows.next()? {
+                        let seq: i64 = r.get(0)?;
+                        if !seen.insert(seq) {
+                            continue;
+                        }
+                        let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                        if !visit(seq, decode(body)?)? {
+                            break;
+                        }
+                    }
+                } else {
+                    // Walk keys descending; within one key, keep natural (ascending) order,
+                    // like a stable sort would.
+                    let mut st = conn.prepare_cached(
+                        "SELECT i.key, i.seq FROM idx i WHERE i.iid = ?1 ORDER BY i.key DESC, i.seq DESC",
+                    )?;
+                    let mut body_st =
+                        conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
+                    let mut rows = st.query(params![iid])?;
+                    let mut group: Vec<i64> = Vec::new();
+                    let mut group_key: Option<Vec<u8>> = None;
+                    let mut stop = false;
+                    let mut flush = |group: &mut Vec<i64>,
+                                     seen: &mut std::collections::HashSet<i64>|
+                     -> DbResult<bool> {
+                        while let Some(seq) = group.pop() {
+                            if !seen.insert(seq) {
+                                continue;
+                            }
+                            let body: Option<Vec<u8>> =
+                                body_st.query_row(params![seq], |r| r.get(0)).optional()?;
+                            if let Some(b) = body {
+                                if !visit(seq, decode(&b)?)? {
+                                    return Ok(false);
+                                }
+                            }
+                        }
+                        Ok(true)
+                    };
+                    while let Some(r) = rows.next()? {
+                        let key: Vec<u8> = r.get(0)?;
+                        let seq: i64 = r.get(1)?;
+                        if group_key.as_ref().is_some_and(|k| *k != key)
+                            && !flush(&mut group, &mut seen)?
+                        {
+                            stop = true;
+                            break;
+                        }
+                        group_key = Some(key);
+                        group.push(seq);
+                    }
+                    if !stop {
+                        flush(&mut group, &mut seen)?;
+                    }
+                }
+            }
+            Source::Scan => {
+                self.stats.full_scans.fetch_add(1, Ordering::Relaxed);
+                let mut st = conn.prepare_cached(
+                    "SELECT seq, body FROM docs INDEXED BY docs_cid WHERE cid = ?1 ORDER BY seq",
+                )?;
+                let mut rows = st.query(params![meta.cid])?;
+                while let Some(r) = rows.next()? {
+                    let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                    if !visit(r.get(0)?, decode(body)?)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn find_on(&self, conn: &Connection, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        let meta = self.coll(coll)?;
+        let filter = Filter::parse(&find.filter)?;
+        let sort = match &find.sort {
+            Some(s) if !s.is_empty() => Some(crate::db::aggregate::sort_spec(s)?),
+            _ => None,
+        };
+        let projection = find
+            .projection
+            .as_ref()
+            .map(Projection::parse)
+            .transpose()?;
+        let near = if sort.is_none() { filter.near() } else { None };
+        let source = plan(&meta, &filter, sort.as_deref());
+        let ordered_by_source =
+            sort.is_none() && near.is_none() || matches!(source, Source::IndexOrder(..));
+        let want = find.limit.map(|l| l.saturating_add(find.skip));
+        let mut out: Vec<Document> = Vec::new();
+        self.scan(conn, &meta, &source, &mut |_, d| {
+            if filter.matches(&d) {
+                out.push(d);
+                if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })?;
+        if !ordered_by_source {
+            if let Some(spec) = &sort {
+                out.sort_by(|a, b| compare_by_sort(a, b, spec));
+            } else if let Some((path, pt)) = &near {
+                let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                let dist = |d: &Document| {
+                    let mut vals = Vec::new();
+                    lookup_all(d, &p, &mut vals);
+                    vals.iter()
+                        .filter_map(|v| crate::db::geo::point_of(v))
+                        .map(|q| crate::db::geo::haversine_m(*pt, q))
+                        .fold(f64::INFINITY, f64::min)
+                };
+                out.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
+            }
+        }
+        let it = out.into_iter().skip(find.skip as usize);
+        let it: Box<dyn Iterator<Item = Document>> = match find.limit {
+            Some(l) => Box::new(it.take(l as usize)),
+            None => Box::new(it),
+        };
+        Ok(match &projection {
+            Some(p) => it.map(|d| p.apply(&d)).collect(),
+            None => it.collect(),
+        })
+    }
+
+    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
+        let id = doc
+            .get("_id")
+            .ok_or_else(|| DbError::internal("document without _id"))?;
+        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
+            return Err(DbError::invalid(
+                "_id must not be an array, null or a regex",
+            ));
+        }
+        let body = encode_doc(doc)?;
+        let mut st =
+            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
+        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(DbError::DuplicateId(id_display(id)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let seq = conn.last_insert_rowid();
+        let mut ist =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            for k in index_keys(doc, path) {
+                ist.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(seq)
+    }
+
+    fn replace_row(
+        conn: &Connection,
+        meta: &CollMeta,
+        seq: i64,
+        old: &Document,
+        new: &Document,
+    ) -> DbResult<()> {
+        let body = encode_doc(new)?;
+        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
+            .execute(params![openid_of(new), body, seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        let mut ins =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
+            for k in ok.difference(&nk) {
+                del.execute(params![iid, k, seq])?;
+            }
+            for k in nk.difference(&ok) {
+                ins.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
+        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
+            .execute(params![seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        for (path, iid) in &meta.indexes {
+            for k in index_keys(old, path) {
+                del.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `f` in an immediate transaction on the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        let mut w = self.writer.lock();
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    fn matching(
+        &self,
+        conn: &Connection,
+        meta: &CollMeta,
+        filter: &Filter,
+        multi: bool,
+    ) -> DbResult<Vec<(i64, Document)>> {
+        let source = plan(meta, filter, None);
+        let mut out = Vec::new();
+        self.scan(conn, meta, &source, &mut |seq, d| {
+            if filter.matches(&d) {
+                out.push((seq, d));
+                if !multi {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_collection(&self, name: &str) -> DbResult<bool> {
+        validate_collection_name(name)?;
+        if self.meta.read().contains_key(name) {
+            return Ok(false);
+        }
+        let created = self.write(|c| {
+            Ok(
+                c.prepare_cached("INSERT OR IGNORE INTO collections(name) VALUES (?1)")?
+                    .execute(params![name])?
+                    > 0,
+            )
+        })?;
+        self.reload_meta()?;
+        Ok(created)
+    }
+
+    fn drop_collection(&self, name: &str) -> DbResult<bool> {
+        let Ok(meta) = self.coll(name) else {
+            return Ok(false);
+        };
+        self.write(|c| {
+            c.execute(
+                "DELETE FROM idx WHERE iid IN (SELECT iid FROM indexes WHERE cid = ?1)",
+                params![meta.cid],
+            )?;
+            c.execute("DELETE FROM indexes WHERE cid = ?1", params![meta.cid])?;
+            c.execute("DELETE FROM docs WHERE cid = ?1", params![meta.cid])?;
+            c.execute("DELETE FROM collections WHERE cid = ?1", params![meta.cid])?;
+            Ok(())
+        })?;
+        self.reload_meta()?;
+        Ok(true)
+    }
+
+    fn list_collections(&self) -> DbResult<Vec<String>> {
+        let mut v: Vec<String> = self.meta.read().keys().cloned().collect();
+        v.sort();
+        Ok(v)
+    }
+
+    fn has_collection(&self, name: &str) -> DbResult<bool> {
+        Ok(self.meta.read().contains_key(name))
+    }
+
+    fn ensure_index(&self, coll: &str, field_path: &str) -> DbResult<bool> {
+        if field_path.is_empty()
+            || field_path
+                .split('.')
+                .any(|p| p.is_empty() || p.starts_with('$'))
+        {
+            return Err(DbError::invalid(format!(
+                "invalid index field \"{field_path}\""
+            )));
+        }
+        let meta = self.coll(coll)?;
+        if meta.indexes.iter().any(|(p, _)| p == field_path) {
+            return Ok(false);
+        }
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO indexes(cid, path) VALUES (?1, ?2)",
+                params![meta.cid, field_path],
+            )?;
+            let iid = c.last_insert_rowid();
+            let mut st = c.prepare("SELECT seq, body FROM docs WHERE cid = ?1")?;
+            let mut ins =
+                c.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+            let mut rows = st.query(params![meta.cid])?;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                let d = decode(body)?;
+                for k in index_keys(&d, field_path) {
+                    ins.execute(params![iid, k, seq])?;
+                }
+            }
+            Ok(())
+        })?;
+        self.reload_meta()?;
+        Ok(true)
+    }
+
+    fn list_indexes(&self, coll: &str) -> DbResult<Vec<String>> {
+        Ok(self
+            .coll(coll)?
+            .indexes
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+
+    fn insert(&self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        let meta = self.coll(coll)?;
+        let mut prepared = Vec::with_capacity(docs.len());
+        for mut d in docs {
+            if !d.contains_key("_id") {
+                let mut nd = Document::new();
+                nd.insert("_id", new_id());
+                nd.extend(d);
+                d = nd;
+            }
+            prepared.push(d);
+        }
+        self.write(|c| {
+            let mut ids = Vec::with_capacity(prepared.len());
+            for d in &prepared {
+                Self::insert_one(c, &meta, d)?;
+                ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
+            }
+            Ok(ids)
+        })
+    }
+
+    fn find(&self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        self.with_reader(|c| self.find_on(c, coll, find))
+    }
+
+    fn count(&self, coll: &str, filter: &Document) -> DbResult<u64> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        if matches!(f, Filter::All) {
+            return self.with_reader(|c| {
+                let n: i64 = c
+                    .prepare_cached("SELECT COUNT(*) FROM docs WHERE cid = ?1")?
+                    .query_row(params![meta.cid], |r| r.get(0))?;
+                Ok(n as u64)
+            });
+        }
+        self.with_reader(|c| {
+            let source = plan(&meta, &f, None);
+            let mut n = 0u64;
+            self.scan(c, &meta, &source, &mut |_, d| {
+                if f.matches(&d) {
+                    n += 1;
+                }
+                Ok(true)
+            })?;
+            Ok(n)
+        })
+    }
+
+    fn update(
+        &self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        self.write(|c| {
+            let found = self.matching(c, &meta, &f, opts.multi)?;
+            let mut res = UpdateResult {
+                matched: found.len() as u64,
+                ..UpdateResult::default()
+            };
+            for (seq, old) in found {
+                let mut new = old.clone();
+                if update.apply(&mut new)? {
+                    Self::replace_row(c, &meta, seq, &old, &new)?;
+                    res.updated += 1;
+                }
+                if opts.return_doc {
+                    res.doc = Some(new);
+                }
+            }
+            if res.matched == 0 && opts.upsert {
+                let mut base = upsert_base(filter)?;
+                update.apply(&mut base)?;
+                if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
+                    && let Some(id) = b.get("_id")
+                {
+                    let mut nd = Document::new();
+                    nd.insert("_id", id.clone());
+                    for (k, v) in base {
+                        if k != "_id" {
+                            nd.insert(k, v);
+                        }
+                    }
+                    base = nd;
+                }
+                if !base.contains_key("_id") {
+                    let mut nd = Document::new();
+                    nd.insert("_id", new_id());
+                    nd.extend(base);
+                    base = nd;
+                }
+                Self::insert_one(c, &meta, &base)?;
+                res.upserted_id = base.get("_id").cloned();
+                if opts.return_doc {
+                    res.doc = Some(base);
+                }
+            }
+            Ok(res)
+        })
+    }
+
+    fn remove(&self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        self.write(|c| {
+            let found = self.matching(c, &meta, &f, multi)?;
+            for (seq, old) in &found {
+                Self::delete_row(c, &meta, *seq, old)?;
+            }
+            Ok(found.len() as u64)
+        })
+    }
+
+    fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts> {
+        let meta = self.coll(coll)?;
+        self.write(|c| {
+            let mut counts = UpsertCounts::default();
+            let mut st =
+                c.prepare_cached("SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2")?;
+            for d in &docs {
+                let id = d
+                    .get("_id")
+                    .ok_or_else(|| DbError::invalid("upsert_by_id: document without _id"))?;
+                let row: Option<(i64, Vec<u8>)> = st
+                    .query_row(params![meta.cid, keys::encode(id)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                match row {
+                    Some((seq, body)) => {
+                        let old = decode(&body)?;
+                        if old == *d {
+                            counts.unchanged += 1;
+                        } else {
+                            Self::replace_row(c, &meta, seq, &old, d)?;
+                            counts.updated += 1;
+                        }
+                    }
+                    None => {
+                        Self::insert_one(c, &meta, d)?;
+                        counts.inserted += 1;
+                    }
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
+        self.coll(coll)?;
+        // A leading $match goes through the planner.
+        let (first_match, rest) = match pipeline.first() {
+            Some(s) if s.len() == 1 && s.contains_key("$match") => match s.get("$match") {
+                Some(Bson::Document(m)) => (m.clone(), &pipeline[1..]),
+                _ => return Err(DbError::invalid("$match needs an object")),
+            },
+            _ => (Document::new(), pipeline),
+        };
+        let docs = self.find(coll, &Find::filter(first_match))?;
+        let loader = |name: &str| self.find(name, &Find::default());
+        run_pipeline(docs, rest, &loader)
+    }
+}
+
+/// Collection names: 1–128 chars of letters, digits, `_` and `-` (CloudBase's rule), not
+/// starting with `_` (reserved here for `_permissions.json`, `_indexes.json`).
+pub fn validate_collection_name(name: &str) -> DbResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DbError::invalid(format!(
+            "invalid collection name \"{name}\" (letters, digits, _ and -, not starting with _)"
+        )))
+    }
+}

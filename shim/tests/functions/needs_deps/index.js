@@ -1,0 +1,2 @@
+const cloud = require('wx-server-sdk-not-installed-here');
+exports.main = async () => cloud.ok;

@@ -1,0 +1,167 @@
+//! `migrate serve <project>`: run the local cloud (database, storage, functions) for a rewritten
+//! project, or with `--export DIR` write its database back out as seed files and exit.
+
+use std::path::PathBuf;
+
+use miette::{IntoDiagnostic, WrapErr, miette};
+use shim::ShimConfig;
+
+/// Arguments of `migrate serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The (rewritten) mini-program project directory.
+    pub project: PathBuf,
+    /// Port to listen on; 0 picks a free one (the bound URL is printed).
+    #[arg(long, default_value_t = 8721)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Where the shim keeps its database, files and signing secret [default: <project>/.migrate].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Openid of mini-program callers that send none (the `/client` endpoint).
+    #[arg(long)]
+    pub openid: Option<String>,
+    /// CloudBase env id to answer as (fileIDs, functions' `ENV`).
+    #[arg(long, default_value = shim::config::DEFAULT_ENV)]
+    pub env: String,
+    /// Largest upload, in MiB.
+    #[arg(long, default_value_t = 50)]
+    pub max_upload_mb: u64,
+    /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+}
+
+/// Run `migrate serve`.
+pub fn run(args: ServeArgs) -> miette::Result<()> {
+    init_tracing();
+    let mut config = ShimConfig::from_project(&args.project).into_diagnostic()?;
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(o) = args.openid.as_ref().filter(|o| !o.is_empty()) {
+        config.default_openid = o.clone();
+    }
+    config.env_id = args.env.clone();
+    config.max_upload = args.max_upload_mb.saturating_mul(1 << 20);
+
+    if let Some(dir) = &args.export {
+        return export(&config, dir);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr = listener.local_addr().into_diagnostic()?;
+        let url = shim::server::url_of(addr);
+        config.public_url = Some(url.clone());
+        let state = shim::AppState::open(config)
+            .await
+            .map_err(|e| miette!("cannot start the shim: {}", e.detail()))?;
+        print_banner(&url, &state);
+        shim::serve(listener, shutdown_signal(), state)
+            .await
+            .map_err(|e| miette!("{}", e.detail()))?;
+        eprintln!("migrate serve: stopped");
+        Ok(())
+    })
+}
+
+fn export(config: &ShimConfig, dir: &std::path::Path) -> miette::Result<()> {
+    let db_file = config.database_file();
+    let fresh = !db_file.exists();
+    std::fs::create_dir_all(&config.data_dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create {}", config.data_dir.display()))?;
+    let store = shim::store::sqlite::SqliteStore::open(&db_file)
+        .map_err(|e| miette!("cannot open {}: {}", db_file.display(), e.detail()))?;
+    if fresh {
+        // Nothing served yet: the database is what the seeds say.
+        let report = shim::seed::load_dir(&store, &config.seed_database_dir);
+        for e in &report.errors {
+            eprintln!("warning: seed: {e}");
+        }
+    }
+    let written =
+        shim::seed::export(&store, dir).map_err(|e| miette!("export failed: {}", e.detail()))?;
+    for p in &written {
+        println!("{}", p.display());
+    }
+    eprintln!(
+        "migrate serve: exported {} file(s) to {}",
+        written.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn print_banner(url: &str, state: &shim::AppState) {
+    let c = &state.config;
+    let functions = state
+        .functions
+        .as_ref()
+        .map(|f| f.function_names().join(", "))
+        .unwrap_or_else(|| "none (no cloudfunctionRoot)".into());
+    println!("migrate serve: listening on {url}");
+    println!("  project    {}", c.project_dir.display());
+    println!("  data dir   {}", c.data_dir.display());
+    println!("  env id     {}", c.env_id);
+    println!("  functions  {functions}");
+    println!();
+    println!("Point wx-server-sdk / @cloudbase/node-sdk at it without code changes:");
+    println!(
+        "  export TCB_CONTEXT_CNFG='{{\"URL\":\"{url}/admin\"}}' SCF_NAMESPACE={env} \\",
+        env = c.env_id
+    );
+    println!(
+        "         TENCENTCLOUD_RUNENV=SCF TENCENTCLOUD_SECRETID=local TENCENTCLOUD_SECRETKEY=local"
+    );
+    println!(
+        "or in code: init({{ env: '{}', serviceUrl: '{url}/admin', secretId: 'local', secretKey: 'local' }})",
+        c.env_id
+    );
+    println!("Mini-program wx.cloud adapter endpoint: {url}/client");
+    println!("Press Ctrl-C to stop.");
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    eprintln!("migrate serve: shutting down");
+}
