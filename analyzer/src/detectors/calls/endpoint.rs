@@ -391,6 +391,14 @@ pub fn endpoint(w: &World<'_>, url: &Val, at: Span) -> Endpoint {
                 text.push_str(l);
                 known += l.len();
             }
+            Part::Fallback(l, _, span) => {
+                text.push_str(l);
+                known += l.len();
+                let loc = w.cx.loc(*span);
+                if !dynamic.contains(&loc) {
+                    dynamic.push(loc);
+                }
+            }
             Part::Param(_, _, name, span) | Part::Unknown(name, span) => {
                 text.push('{');
                 text.push_str(name);
@@ -403,7 +411,7 @@ pub fn endpoint(w: &World<'_>, url: &Val, at: Span) -> Endpoint {
         }
     }
     let placeholders = parts.iter().any(|p| !matches!(p, Part::Lit(_)));
-    let starts_known = matches!(parts.first(), Some(Part::Lit(_)));
+    let starts_known = matches!(parts.first(), Some(Part::Lit(_) | Part::Fallback(..)));
     let resolution = if !placeholders {
         Resolution::Static
     } else if starts_known && known > 0 {

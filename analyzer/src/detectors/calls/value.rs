@@ -12,6 +12,9 @@ pub enum Part {
     Param(u32, Vec<String>, String, Span),
     /// Unknown statically: a placeholder name and the expression it comes from.
     Unknown(String, Span),
+    /// A run-time value with a constant fallback (`wx.getStorageSync('host') || DEFAULT_HOST`):
+    /// the fallback's text, and the name and span of the run-time part.
+    Fallback(String, String, Span),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +178,10 @@ pub fn to_parts(v: &Val, name: &str, span: Span) -> Vec<Part> {
         Val::Missing => Vec::new(),
         Val::Or(a, b) => match &**a {
             Val::Missing => to_parts(b, name, span),
+            Val::Unknown(n, s) => match b.as_lit() {
+                Some(l) => vec![Part::Fallback(l, n.clone(), *s)],
+                None => to_parts(a, name, span),
+            },
             _ => to_parts(a, name, span),
         },
         // `qs ? '?' + qs : ''`: an optional query string, left out.

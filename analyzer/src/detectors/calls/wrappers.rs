@@ -190,7 +190,7 @@ fn forwards(r: &Route, span: Span) -> bool {
     let prefix: String = parts[..k]
         .iter()
         .filter_map(|p| match p {
-            Part::Lit(l) => Some(l.as_str()),
+            Part::Lit(l) | Part::Fallback(l, ..) => Some(l.as_str()),
             _ => None,
         })
         .collect();
