@@ -135,6 +135,7 @@ snapshot_case!(snapshot_upload_download_socket, "upload-download-socket");
 snapshot_case!(snapshot_ext_json, "ext-json");
 snapshot_case!(snapshot_taro_uni, "taro-uni");
 snapshot_case!(snapshot_page_methods, "page-methods");
+snapshot_case!(snapshot_class_instance, "class-instance");
 
 #[test]
 fn direct_calls_only_on_the_global_wx_network_apis() {
@@ -511,4 +512,22 @@ Page({{
                 && c["via"].as_array().is_some_and(|v| v.len() == 2)),
         "{v:#}"
     );
+}
+
+#[test]
+fn class_instance_created_in_another_module() {
+    let v = run("class-instance");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.instance.example.com/v1/orders",
+            "https://api.instance.example.com/v1/orders/1"
+        ]
+    );
+    let c = calls(&v);
+    assert_eq!(
+        c[0]["via"],
+        json!(["utils/http.js#Http.get", "utils/http.js#Http.request"])
+    );
+    assert_eq!(c[1]["method"], "DELETE");
 }

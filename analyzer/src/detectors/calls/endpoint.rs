@@ -353,14 +353,15 @@ impl<'w, 'a> Ev<'w, 'a> {
         let Some((expr, ctor)) = f.this_assigns.get(&(class.clone(), key.to_string())) else {
             return self.unknown(fi, e);
         };
-        let v = self.expr(fi, expr, Some(*ctor), d);
+        let v = self.expr(fi, expr, *ctor, d);
         if !v.has_param() {
             return v;
         }
-        let args: Vec<Val> = match f.news.get(class) {
-            Some(args) => args
+        // The constructor's parameters come from the class's `new C(…)`, in any module.
+        let args: Vec<Val> = match ctor.and_then(|c| self.w.instances.get(&(fi, c))) {
+            Some((at, args)) => args
                 .iter()
-                .map(|a| self.expr(fi, &a.expr, None, d))
+                .map(|a| self.expr(*at, &a.expr, None, d))
                 .collect(),
             None => Vec::new(),
         };

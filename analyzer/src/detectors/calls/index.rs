@@ -88,8 +88,9 @@ pub struct FileIndex<'a> {
     pub params: HashMap<BindingId, ParamRef<'a>>,
     pub imports: HashMap<BindingId, (String, Imported)>,
     pub exports: HashMap<String, ExportDef<'a>>,
-    /// `this.x = expr` inside a constructor: (class, x) → (expr, constructor fn).
-    pub this_assigns: HashMap<(Atom, String), (&'a Expr, usize)>,
+    /// `this.x = expr` inside a constructor, or a field `x = expr`: (class, x) → (expr,
+    /// constructor fn whose parameters it may read).
+    pub this_assigns: HashMap<(Atom, String), (&'a Expr, Option<usize>)>,
     /// Bindings filled by `promisifyAll(wx, wxp)`-style calls.
     pub wx_aliases: HashSet<BindingId>,
     /// The argument of `App({…})`.
@@ -282,6 +283,13 @@ impl<'a> FileIndex<'a> {
                 }
                 ClassMember::ClassProp(p) => {
                     if let (Some(k), Some(v)) = (prop_name(&p.key), &p.value)
+                        && !p.is_static
+                        && !matches!(unwrap_expr(v), Expr::Arrow(_))
+                    {
+                        self.this_assigns
+                            .entry((catom.clone(), k))
+                            .or_insert((v, None));
+                    } else if let (Some(k), Some(v)) = (prop_name(&p.key), &p.value)
                         && let Expr::Arrow(a) = unwrap_expr(v)
                     {
                         let params = a.params.iter().collect();
@@ -619,10 +627,15 @@ impl<'a> Visit for Walker<'_, 'a> {
             && a.op == AssignOp::Assign
         {
             let (right, _) = extend(&a.right, &[]);
-            self.ix
+            // The constructor's assignment wins over a field initialiser.
+            let slot = self
+                .ix
                 .this_assigns
                 .entry((class, p.sym.to_string()))
-                .or_insert((right, owner));
+                .or_insert((right, Some(owner)));
+            if slot.1.is_none() {
+                *slot = (right, Some(owner));
+            }
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct World<'a> {
     pub by_file: HashMap<FileId, usize>,
     /// The file with `App({…})` and its argument.
     pub app: Option<(usize, &'a Expr)>,
+    /// Constructor → the first `new C(args)` of its class (file of the `new`, arguments).
+    pub instances: HashMap<Gfn, (usize, &'a [ExprOrSpread])>,
 }
 
 fn sink_api(name: &str) -> Option<NetworkApi> {
@@ -111,12 +113,25 @@ impl<'a> World<'a> {
             let path = &cx.project.file(files[*i].js.file).path;
             (!app_paths.contains(path), path.clone())
         });
-        World {
+        let mut w = World {
             cx,
             app: apps.first().copied(),
             files,
             by_file,
+            instances: HashMap::new(),
+        };
+        let mut instances = HashMap::new();
+        for (j, f) in w.files.iter().enumerate() {
+            let mut news: Vec<_> = f.news.iter().collect();
+            news.sort_by(|a, b| a.0.cmp(b.0));
+            for (class, args) in news {
+                if let Some(g) = w.lookup(j, vec![class.to_string(), "constructor".to_string()]) {
+                    instances.entry(g).or_insert((j, *args));
+                }
+            }
         }
+        w.instances = instances;
+        w
     }
 
     pub fn resolve_spec(&self, fi: usize, spec: &str) -> Option<usize> {
