@@ -136,6 +136,7 @@ snapshot_case!(snapshot_ext_json, "ext-json");
 snapshot_case!(snapshot_taro_uni, "taro-uni");
 snapshot_case!(snapshot_page_methods, "page-methods");
 snapshot_case!(snapshot_class_instance, "class-instance");
+snapshot_case!(snapshot_app_methods, "app-methods");
 
 #[test]
 fn direct_calls_only_on_the_global_wx_network_apis() {
@@ -530,4 +531,17 @@ fn class_instance_created_in_another_module() {
         json!(["utils/http.js#Http.get", "utils/http.js#Http.request"])
     );
     assert_eq!(c[1]["method"], "DELETE");
+}
+
+#[test]
+fn app_methods_reached_through_get_app() {
+    let v = run("app-methods");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.app.example.com/banners",
+            "https://api.app.example.com/notices"
+        ]
+    );
+    assert_eq!(wrapper_ids(&v), ["app.js#App.request"]);
 }

@@ -348,7 +348,14 @@ impl<'w, 'a> Ev<'w, 'a> {
         let f = &self.w.files[fi];
         let def = &f.fns[owner];
         let Some(class) = &def.class else {
-            return self.unknown(fi, e);
+            // A method of an object literal (`App({ globalData, request() { this.globalData… } })`).
+            return match def.object.as_ref().and_then(|o| f.objects.get(o)) {
+                Some(obj) => {
+                    let v = self.expr(fi, obj, None, d);
+                    self.member(fi, &v, key, e, d)
+                }
+                None => self.unknown(fi, e),
+            };
         };
         let Some((expr, ctor)) = f.this_assigns.get(&(class.clone(), key.to_string())) else {
             return self.unknown(fi, e);

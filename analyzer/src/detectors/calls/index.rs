@@ -95,6 +95,8 @@ pub struct FileIndex<'a> {
     pub wx_aliases: HashSet<BindingId>,
     /// The argument of `App({…})`.
     pub app_object: Option<&'a Expr>,
+    /// Object literals whose members are registered, by dotted name (for `this.x` inside them).
+    pub objects: HashMap<String, &'a Expr>,
     /// `new C(args)` with an identifier callee, first one per class.
     pub news: HashMap<Atom, &'a [ExprOrSpread]>,
     pub calls: Vec<CallSite<'a>>,
@@ -128,6 +130,7 @@ pub fn build(js: &JsFile) -> FileIndex<'_> {
         this_assigns: HashMap::new(),
         wx_aliases: HashSet::new(),
         app_object: None,
+        objects: HashMap::new(),
         news: HashMap::new(),
         calls: Vec::new(),
     };
@@ -213,6 +216,7 @@ impl<'a> FileIndex<'a> {
             }
             Expr::Class(c) => self.class(name, &c.class),
             Expr::Object(o) if depth < MAX_OBJECT_DEPTH => {
+                self.objects.entry(name.to_string()).or_insert(e);
                 for p in &o.props {
                     let PropOrSpread::Prop(p) = p else { continue };
                     match &**p {

@@ -304,13 +304,18 @@ impl<'a> World<'a> {
                 _ => None,
             },
             Expr::Call(c) => {
-                // require('x')
+                // require('x'), getApp()
                 let Callee::Expr(callee) = &c.callee else {
                     return None;
                 };
                 let Expr::Ident(i) = unwrap_expr(callee) else {
                     return None;
                 };
+                if f.js.is_global_named(i, "getApp") {
+                    let mut p = vec!["App".to_string()];
+                    p.extend(rest);
+                    return Some((self.app?.0, p));
+                }
                 if !f.js.is_global_named(i, "require") {
                     return None;
                 }
