@@ -349,10 +349,19 @@ impl<'w, 'a> Ev<'w, 'a> {
         let def = &f.fns[owner];
         let Some(class) = &def.class else {
             // A method of an object literal (`App({ globalData, request() { this.globalData… } })`).
-            return match def.object.as_ref().and_then(|o| f.objects.get(o)) {
+            // Not pages and components: their `this.data` and `this.x` change at run time.
+            let object = def.object.as_deref().filter(|o| {
+                !["Page", "Component", "Behavior"]
+                    .iter()
+                    .any(|p| o == p || o.starts_with(&format!("{p}.")))
+            });
+            return match object.and_then(|o| f.objects.get(o)) {
                 Some(obj) => {
                     let v = self.expr(fi, obj, None, d);
-                    self.member(fi, &v, key, e, d)
+                    match self.member(fi, &v, key, e, d) {
+                        Val::Missing => self.unknown(fi, e),
+                        v => v,
+                    }
                 }
                 None => self.unknown(fi, e),
             };
