@@ -338,7 +338,11 @@ impl<'w, 'a> Ev<'w, 'a> {
                 Val::Param(*i, path, key.to_string(), self.span(fi, e.span()))
             }
             Val::Alt(vs) => Val::Alt(vs.iter().map(|v| self.member(fi, v, key, e, d)).collect()),
-            other => get_simple(other, key).unwrap_or_else(|| self.unknown(fi, e)),
+            // A key the object does not have (`config.baseUrll`) is not an empty string.
+            other => match get_simple(other, key) {
+                None | Some(Val::Missing) => self.unknown(fi, e),
+                Some(v) => v,
+            },
         }
     }
 
