@@ -586,7 +586,8 @@ impl<'a> Visit for Walker<'_, 'a> {
     fn visit_call_expr(&mut self, c: &CallExpr) {
         c.visit_children_with(self);
         if let Callee::Expr(callee) = &c.callee {
-            let (callee, args) = extend(callee, &c.args[..]);
+            // SAFETY: a node of the walked program (see `extend`).
+            let (callee, args) = unsafe { extend(callee, &c.args[..]) };
             self.call(c.span, callee, args);
         }
     }
@@ -594,7 +595,8 @@ impl<'a> Visit for Walker<'_, 'a> {
     fn visit_opt_chain_expr(&mut self, o: &OptChainExpr) {
         o.visit_children_with(self);
         if let OptChainBase::Call(c) = &*o.base {
-            let (callee, args) = extend(&c.callee, &c.args[..]);
+            // SAFETY: a node of the walked program (see `extend`).
+            let (callee, args) = unsafe { extend(&c.callee, &c.args[..]) };
             self.call(c.span, callee, args);
         }
     }
@@ -602,7 +604,8 @@ impl<'a> Visit for Walker<'_, 'a> {
     fn visit_new_expr(&mut self, n: &NewExpr) {
         n.visit_children_with(self);
         if let (Expr::Ident(i), Some(args)) = (unwrap_expr(&n.callee), &n.args) {
-            let (_, args) = extend(&n.callee, &args[..]);
+            // SAFETY: a node of the walked program (see `extend`).
+            let (_, args) = unsafe { extend(&n.callee, &args[..]) };
             self.ix.news.entry(i.sym.clone()).or_insert(args);
         }
     }
@@ -610,7 +613,8 @@ impl<'a> Visit for Walker<'_, 'a> {
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
         d.visit_children_with(self);
         if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
-            let (init, _) = extend(init, &[]);
+            // SAFETY: a node of the walked program (see `extend`).
+            let (init, _) = unsafe { extend(init, &[]) };
             self.ix.vars.insert((b.id.sym.clone(), b.id.ctxt), init);
         }
     }
@@ -630,7 +634,8 @@ impl<'a> Visit for Walker<'_, 'a> {
             && let MemberProp::Ident(p) = &m.prop
             && a.op == AssignOp::Assign
         {
-            let (right, _) = extend(&a.right, &[]);
+            // SAFETY: a node of the walked program (see `extend`).
+            let (right, _) = unsafe { extend(&a.right, &[]) };
             // The constructor's assignment wins over a field initialiser.
             let slot = self
                 .ix
@@ -646,8 +651,11 @@ impl<'a> Visit for Walker<'_, 'a> {
 
 /// `Visit` hands out node references with an anonymous lifetime. The walker is only run over
 /// `ix.js.program` (see [`build`]), borrowed for `'a`, so every node it sees lives for `'a`.
-fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrSpread]) {
-    // SAFETY: the nodes belong to the `JsFile` borrowed for `'a` (see above); nothing is
-    // mutated while the index exists.
+///
+/// # Safety
+/// `e` and `args` must be nodes of the program the walker was built over (borrowed for `'a`).
+unsafe fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrSpread]) {
+    // SAFETY: the caller guarantees the nodes belong to the `JsFile` borrowed for `'a`; nothing
+    // is mutated while the index exists.
     unsafe { (&*(e as *const Expr), &*(args as *const [ExprOrSpread])) }
 }
