@@ -238,6 +238,12 @@ pub struct BackendCall {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     pub endpoint: Endpoint,
+    /// The function the call is written in (`path#name`), when it is a named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inside: Option<String>,
+    /// Where that function is called from (e.g. the pages calling `api.getLineDetail(id)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callers: Vec<Loc>,
 }
 
 #[derive(Debug, Clone, Serialize)]

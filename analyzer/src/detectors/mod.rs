@@ -2,6 +2,10 @@
 //! [`Context`] and pushes typed facts into [`Findings`]; adding one is its file, a line in
 //! [`registry`], and a fixture folder under `analyzer/tests/fixtures/<detector>/`.
 
+pub mod assets;
+pub mod calls;
+pub mod data;
+
 use crate::analysis::{FileData, Options, Parsed};
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
@@ -59,9 +63,6 @@ impl<'a> Context<'a> {
     }
 }
 
-pub mod assets;
-pub mod data;
-
 pub trait Detector: Sync {
     fn name(&self) -> &'static str;
     fn run(&self, cx: &Context<'_>, out: &mut Findings);
@@ -70,6 +71,7 @@ pub trait Detector: Sync {
 /// All detectors, in the order they run.
 pub fn registry() -> Vec<Box<dyn Detector>> {
     vec![
+        Box::new(calls::BackendCalls),
         Box::new(data::StaticDataDetector),
         Box::new(assets::LargeAssetDetector),
     ]

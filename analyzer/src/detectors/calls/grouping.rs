@@ -1,0 +1,177 @@
+//! Proposed cloud functions: backend calls grouped by host and the first path segment after
+//! the host's common prefix (`/v2/lines/*`, `/v2/stations/*` → `lines`, `stations`), one
+//! routing function per resource group.
+
+use std::collections::BTreeMap;
+
+use crate::findings::{BackendCall, NetworkApi, ProposedFunction};
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// Segments that version or mount an API rather than name a resource.
+fn is_api_prefix(seg: &str) -> bool {
+    let s = seg.to_ascii_lowercase();
+    let version =
+        s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    version
+        || matches!(
+            s.as_str(),
+            "api"
+                | "apis"
+                | "rest"
+                | "public"
+                | "open"
+                | "openapi"
+                | "wx"
+                | "wxapp"
+                | "mp"
+                | "miniapp"
+                | "miniprogram"
+                | "app"
+                | "service"
+                | "services"
+                | "gateway"
+        )
+}
+
+/// Placeholder names differ between call sites (`{id}`, `{orderNo}`): compare routes without.
+fn route_key(route: &str) -> String {
+    let mut out = String::with_capacity(route.len());
+    let mut depth = 0;
+    for c in route.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push_str("{}");
+                }
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_placeholder(seg: &str) -> bool {
+    seg.contains('{')
+}
+
+/// A cloud function name from a path segment: `ride-code` → `rideCode`.
+fn function_name(seg: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in seg.chars() {
+        if c.is_ascii_alphanumeric() {
+            if upper && !out.is_empty() {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "api");
+    }
+    out
+}
+
+pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
+    // host → indices of calls with a known path
+    let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, c) in calls.iter().enumerate() {
+        if c.api == NetworkApi::ConnectSocket || c.endpoint.path.is_none() {
+            continue;
+        }
+        by_host
+            .entry(c.endpoint.host.clone().unwrap_or_default())
+            .or_default()
+            .push(i);
+    }
+    let mut out: Vec<ProposedFunction> = Vec::new();
+    for (host, idx) in by_host {
+        let paths: Vec<Vec<&str>> = idx
+            .iter()
+            .map(|&i| segments(calls[i].endpoint.path.as_deref().unwrap_or("")))
+            .collect();
+        // The host's common API prefix (`/v2`, `/api/public/v1`), never a whole path.
+        let min_len = paths.iter().map(Vec::len).min().unwrap_or(0);
+        let mut prefix = 0;
+        while prefix + 1 < min_len
+            && is_api_prefix(paths[0][prefix])
+            && paths.iter().all(|p| p[prefix] == paths[0][prefix])
+        {
+            prefix += 1;
+        }
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (k, &i) in idx.iter().enumerate() {
+            let seg = paths[k]
+                .get(prefix)
+                .filter(|s| !is_placeholder(s))
+                .copied()
+                .unwrap_or("");
+            groups.entry(seg.to_string()).or_default().push(i);
+        }
+        let common: String = paths
+            .first()
+            .map(|p| p[..prefix].iter().map(|s| format!("/{s}")).collect())
+            .unwrap_or_default();
+        for (seg, members) in groups {
+            let mut routes: Vec<String> = members
+                .iter()
+                .map(|&i| {
+                    let c = &calls[i];
+                    format!(
+                        "{} {}",
+                        c.method.as_deref().unwrap_or("GET"),
+                        c.endpoint.path.as_deref().unwrap_or("/")
+                    )
+                })
+                .collect();
+            routes.sort();
+            routes.dedup_by_key(|r| route_key(r));
+            let name = if seg.is_empty() {
+                "api".to_string()
+            } else {
+                function_name(&seg)
+            };
+            let path_prefix = if seg.is_empty() {
+                if common.is_empty() {
+                    "/".to_string()
+                } else {
+                    common.clone()
+                }
+            } else {
+                format!("{common}/{seg}")
+            };
+            out.push(ProposedFunction {
+                name,
+                host: host.clone(),
+                path_prefix,
+                routes,
+                calls: members.iter().map(|i| base + i).collect(),
+            });
+        }
+    }
+    // Names are unique: a clash between hosts gets the host's first label.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &out {
+        *counts.entry(p.name.clone()).or_default() += 1;
+    }
+    for p in &mut out {
+        if counts[&p.name] > 1 {
+            let label = p.host.split('.').next().unwrap_or("");
+            if !label.is_empty() {
+                p.name = format!("{}-{}", p.name, label);
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.host, &a.path_prefix).cmp(&(&b.host, &b.path_prefix)));
+    out
+}

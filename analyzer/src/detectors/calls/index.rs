@@ -1,0 +1,661 @@
+//! Per-file summary (built in parallel, one walk per file): the functions a file declares at
+//! top level (functions, arrow constants, object-literal members, class methods), their
+//! parameters, every call with the function it sits in, local constants, exports, and the
+//! `this.x = …` assignments of constructors.
+
+use std::collections::{HashMap, HashSet};
+
+use swc_atoms::Atom;
+use swc_common::BytePos;
+use swc_ecma_ast::*;
+use swc_ecma_visit::{Visit, VisitWith};
+
+use crate::findings::WrapperKind;
+use crate::js::value::unwrap_expr;
+use crate::js::{BindingId, Imported, JsFile};
+
+/// Nested object literals registered as `a.b.c` members, at most this deep.
+const MAX_OBJECT_DEPTH: u32 = 4;
+
+pub struct FnDef<'a> {
+    /// Dotted name inside the file: `request`, `Http.get`, `goodsApi.list`, `default.list`.
+    pub name: String,
+    pub kind: WrapperKind,
+    pub span: swc_common::Span,
+    /// The class a method belongs to (for `this.x`).
+    pub class: Option<Atom>,
+    /// The dotted name of the object literal a member belongs to (for `this.x`).
+    pub object: Option<String>,
+    pub params: Vec<&'a Pat>,
+    /// The returned expression of a one-expression function (`(id) => `${base}/a/${id}``).
+    pub ret: Option<&'a Expr>,
+}
+
+/// The value a function body returns when it ends in `return expr` and returns nowhere else
+/// at its top level (or an arrow's expression body). Locals it reads are in `vars`.
+fn returned(body: Option<&FunctionBody>) -> Option<&Expr> {
+    let (last, rest) = body?.stmts.split_last()?;
+    if rest.iter().any(|s| matches!(s, Stmt::Return(_))) {
+        return None;
+    }
+    match last {
+        Stmt::Return(r) => r.arg.as_deref(),
+        _ => None,
+    }
+}
+
+fn arrow_ret(a: &ArrowExpr) -> Option<&Expr> {
+    match &*a.body {
+        ArrowFunctionBody::Expr(e) => Some(e),
+        ArrowFunctionBody::FunctionBody(b) => returned(Some(b)),
+    }
+}
+
+/// Where a parameter binding comes from: the function, the position and the property path
+/// (for destructured parameters), and its default.
+pub struct ParamRef<'a> {
+    pub owner: usize,
+    pub index: u32,
+    pub path: Vec<String>,
+    pub default: Option<&'a Expr>,
+    pub name: String,
+}
+
+pub enum ExportDef<'a> {
+    /// `export { a }`, `export const a`, `export default a`.
+    Local(Atom),
+    /// `module.exports = expr`, `exports.a = expr`, `export default expr`.
+    Expr(&'a Expr),
+    /// `export { a } from 'x'`: specifier and name there.
+    From(String, String),
+}
+
+pub struct CallSite<'a> {
+    /// The registered function the call sits in (`None`: module top level, `Page({…})` methods).
+    pub owner: Option<usize>,
+    pub span: swc_common::Span,
+    pub callee: &'a Expr,
+    pub args: &'a [ExprOrSpread],
+}
+
+pub struct FileIndex<'a> {
+    pub js: &'a JsFile,
+    pub fns: Vec<FnDef<'a>>,
+    pub fn_by_name: HashMap<String, usize>,
+    fn_by_span: HashMap<(BytePos, BytePos), usize>,
+    /// Every `const/let/var x = init` of the file, in any scope.
+    pub vars: HashMap<BindingId, &'a Expr>,
+    pub params: HashMap<BindingId, ParamRef<'a>>,
+    pub imports: HashMap<BindingId, (String, Imported)>,
+    pub exports: HashMap<String, ExportDef<'a>>,
+    /// `this.x = expr` inside a constructor, or a field `x = expr`: (class, x) → (expr,
+    /// constructor fn whose parameters it may read).
+    pub this_assigns: HashMap<(Atom, String), (&'a Expr, Option<usize>)>,
+    /// Bindings filled by `promisifyAll(wx, wxp)`-style calls.
+    pub wx_aliases: HashSet<BindingId>,
+    /// The argument of `App({…})`.
+    pub app_object: Option<&'a Expr>,
+    /// Object literals whose members are registered, by dotted name (for `this.x` inside them).
+    pub objects: HashMap<String, &'a Expr>,
+    /// `new C(args)` with an identifier callee, first one per class.
+    pub news: HashMap<Atom, &'a [ExprOrSpread]>,
+    pub calls: Vec<CallSite<'a>>,
+}
+
+impl<'a> FileIndex<'a> {
+    pub fn top(&self, name: &str) -> BindingId {
+        (Atom::from(name), self.js.top_level)
+    }
+}
+
+pub fn prop_name(p: &PropName) -> Option<String> {
+    match p {
+        PropName::Ident(i) => Some(i.sym.to_string()),
+        PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
+        PropName::Num(n) => Some(n.value.to_string()),
+        _ => None,
+    }
+}
+
+pub fn build(js: &JsFile) -> FileIndex<'_> {
+    let mut ix = FileIndex {
+        js,
+        fns: Vec::new(),
+        fn_by_name: HashMap::new(),
+        fn_by_span: HashMap::new(),
+        vars: HashMap::new(),
+        params: HashMap::new(),
+        imports: HashMap::new(),
+        exports: HashMap::new(),
+        this_assigns: HashMap::new(),
+        wx_aliases: HashSet::new(),
+        app_object: None,
+        objects: HashMap::new(),
+        news: HashMap::new(),
+        calls: Vec::new(),
+    };
+    for imp in &js.module.imports {
+        for b in &imp.bindings {
+            ix.imports
+                .insert(b.local.clone(), (imp.specifier.clone(), b.imported.clone()));
+        }
+    }
+    match &js.program {
+        Program::Module(m) => {
+            for item in &m.body {
+                match item {
+                    ModuleItem::ModuleDecl(d) => ix.module_decl(d),
+                    ModuleItem::Stmt(s) => ix.top_stmt(s),
+                }
+            }
+        }
+        Program::Script(s) => {
+            for stmt in &s.body {
+                ix.top_stmt(stmt);
+            }
+        }
+    }
+    // Parameters of registered functions.
+    for owner in 0..ix.fns.len() {
+        let params = ix.fns[owner].params.clone();
+        for (i, pat) in params.into_iter().enumerate() {
+            ix.param(owner, i as u32, pat, Vec::new(), None);
+        }
+    }
+    let mut w = Walker {
+        ix: &mut ix,
+        owner: None,
+    };
+    js.program.visit_with(&mut w);
+    ix
+}
+
+impl<'a> FileIndex<'a> {
+    fn register(&mut self, def: FnDef<'a>) {
+        let idx = self.fns.len();
+        self.fn_by_span.insert((def.span.lo, def.span.hi), idx);
+        self.fn_by_name.entry(def.name.clone()).or_insert(idx);
+        self.fns.push(def);
+    }
+
+    fn function(&mut self, name: String, kind: WrapperKind, f: &'a Function, obj: Option<String>) {
+        let params = f.params.iter().map(|p| &p.pat).collect();
+        self.register(FnDef {
+            name,
+            kind,
+            span: f.span,
+            class: None,
+            object: obj,
+            params,
+            ret: returned(f.body.as_ref()),
+        });
+    }
+
+    /// A value bound to `name` at top level: a function, an object of functions, a class.
+    fn value(&mut self, name: &str, e: &'a Expr, obj: Option<&str>, depth: u32) {
+        let kind = if obj.is_some() {
+            WrapperKind::ObjectMember
+        } else {
+            WrapperKind::Function
+        };
+        match unwrap_expr(e) {
+            Expr::Arrow(a) => {
+                let params = a.params.iter().collect();
+                self.register(FnDef {
+                    name: name.to_string(),
+                    kind,
+                    span: a.span,
+                    class: None,
+                    object: obj.map(str::to_string),
+                    params,
+                    ret: arrow_ret(a),
+                });
+            }
+            Expr::Fn(f) => {
+                self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
+            }
+            Expr::Class(c) => self.class(name, &c.class),
+            Expr::Object(o) if depth < MAX_OBJECT_DEPTH => {
+                self.objects.entry(name.to_string()).or_insert(e);
+                for p in &o.props {
+                    let PropOrSpread::Prop(p) = p else { continue };
+                    match &**p {
+                        Prop::KeyValue(kv) => {
+                            if let Some(k) = prop_name(&kv.key) {
+                                self.value(
+                                    &format!("{name}.{k}"),
+                                    &kv.value,
+                                    Some(name),
+                                    depth + 1,
+                                );
+                            }
+                        }
+                        Prop::Method(m) => {
+                            if let Some(k) = prop_name(&m.key) {
+                                self.function(
+                                    format!("{name}.{k}"),
+                                    WrapperKind::ObjectMember,
+                                    &m.function,
+                                    Some(name.to_string()),
+                                );
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn class(&mut self, cname: &str, class: &'a Class) {
+        let catom = Atom::from(cname);
+        for m in &class.body {
+            match m {
+                ClassMember::Constructor(c) => {
+                    let params = c
+                        .params
+                        .iter()
+                        .filter_map(|p| match p {
+                            ParamOrTsParamProp::Param(p) => Some(&p.pat),
+                            ParamOrTsParamProp::TsParamProp(_) => None,
+                        })
+                        .collect();
+                    self.register(FnDef {
+                        name: format!("{cname}.constructor"),
+                        kind: WrapperKind::Method,
+                        span: c.span,
+                        class: Some(catom.clone()),
+                        object: None,
+                        params,
+                        ret: None,
+                    });
+                }
+                ClassMember::Method(m) if m.kind == MethodKind::Method => {
+                    if let Some(k) = prop_name(&m.key) {
+                        let params = m.function.params.iter().map(|p| &p.pat).collect();
+                        self.register(FnDef {
+                            name: format!("{cname}.{k}"),
+                            kind: WrapperKind::Method,
+                            span: m.function.span,
+                            class: Some(catom.clone()),
+                            object: None,
+                            params,
+                            ret: returned(m.function.body.as_ref()),
+                        });
+                    }
+                }
+                ClassMember::ClassProp(p) => {
+                    if let (Some(k), Some(v)) = (prop_name(&p.key), &p.value)
+                        && !p.is_static
+                        && !matches!(unwrap_expr(v), Expr::Arrow(_))
+                    {
+                        self.this_assigns
+                            .entry((catom.clone(), k))
+                            .or_insert((v, None));
+                    } else if let (Some(k), Some(v)) = (prop_name(&p.key), &p.value)
+                        && let Expr::Arrow(a) = unwrap_expr(v)
+                    {
+                        let params = a.params.iter().collect();
+                        self.register(FnDef {
+                            name: format!("{cname}.{k}"),
+                            kind: WrapperKind::Method,
+                            span: a.span,
+                            class: Some(catom.clone()),
+                            object: None,
+                            params,
+                            ret: arrow_ret(a),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn decl(&mut self, d: &'a Decl, exported: bool) {
+        match d {
+            Decl::Fn(f) => {
+                self.function(
+                    f.ident.sym.to_string(),
+                    WrapperKind::Function,
+                    &f.function,
+                    None,
+                );
+                if exported {
+                    self.exports.insert(
+                        f.ident.sym.to_string(),
+                        ExportDef::Local(f.ident.sym.clone()),
+                    );
+                }
+            }
+            Decl::Class(c) => {
+                self.class(&c.ident.sym, &c.class);
+                if exported {
+                    self.exports.insert(
+                        c.ident.sym.to_string(),
+                        ExportDef::Local(c.ident.sym.clone()),
+                    );
+                }
+            }
+            Decl::Var(v) => {
+                for d in &v.decls {
+                    if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+                        self.value(&b.id.sym, init, None, 0);
+                        if exported {
+                            self.exports
+                                .insert(b.id.sym.to_string(), ExportDef::Local(b.id.sym.clone()));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn top_stmt(&mut self, s: &'a Stmt) {
+        match s {
+            Stmt::Decl(d) => self.decl(d, false),
+            Stmt::Expr(e) => self.top_expr(&e.expr),
+            _ => {}
+        }
+    }
+
+    fn is_global(&self, e: &Expr, name: &str) -> bool {
+        matches!(unwrap_expr(e), Expr::Ident(i) if self.js.is_global_named(i, name))
+    }
+
+    fn top_expr(&mut self, e: &'a Expr) {
+        match unwrap_expr(e) {
+            Expr::Assign(a) if a.op == AssignOp::Assign => {
+                let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+                    return;
+                };
+                let MemberProp::Ident(prop) = &t.prop else {
+                    return;
+                };
+                let name = if self.is_global(&t.obj, "module") && prop.sym == *"exports" {
+                    "default".to_string()
+                } else if self.is_global(&t.obj, "exports")
+                    || matches!(unwrap_expr(&t.obj), Expr::Member(m)
+                        if self.is_global(&m.obj, "module")
+                        && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports"))
+                {
+                    prop.sym.to_string()
+                } else {
+                    return;
+                };
+                self.value(&name, &a.right, None, 0);
+                self.exports.insert(name, ExportDef::Expr(&a.right));
+            }
+            Expr::Call(c) => {
+                let (Callee::Expr(callee), Some(arg)) = (&c.callee, c.args.first()) else {
+                    return;
+                };
+                if self.is_global(callee, "App") {
+                    self.app_object = Some(&arg.expr);
+                }
+                // Page/Component/App/Behavior methods, so that `this.helper(url)` resolves.
+                for ctor in ["Page", "Component", "App", "Behavior"] {
+                    if self.is_global(callee, ctor) {
+                        self.value(ctor, &arg.expr, None, 0);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn module_decl(&mut self, d: &'a ModuleDecl) {
+        match d {
+            ModuleDecl::ExportDecl(ed) => self.decl(&ed.decl, true),
+            ModuleDecl::ExportDefaultDecl(d) => match &d.decl {
+                DefaultDecl::Fn(f) => {
+                    let name = f
+                        .ident
+                        .as_ref()
+                        .map_or("default".to_string(), |i| i.sym.to_string());
+                    self.function(name.clone(), WrapperKind::Function, &f.function, None);
+                    if name != "default" {
+                        self.exports
+                            .insert("default".into(), ExportDef::Local(Atom::from(name)));
+                    }
+                }
+                DefaultDecl::Class(c) => {
+                    let name = c
+                        .ident
+                        .as_ref()
+                        .map_or("default".to_string(), |i| i.sym.to_string());
+                    self.class(&name, &c.class);
+                    if name != "default" {
+                        self.exports
+                            .insert("default".into(), ExportDef::Local(Atom::from(name)));
+                    }
+                }
+                DefaultDecl::TsInterfaceDecl(_) => {}
+            },
+            ModuleDecl::ExportDefaultExpr(e) => {
+                self.value("default", &e.expr, None, 0);
+                self.exports
+                    .insert("default".into(), ExportDef::Expr(&e.expr));
+            }
+            ModuleDecl::ExportNamed(n) => {
+                for s in &n.specifiers {
+                    let ExportSpecifier::Named(s) = s else {
+                        continue;
+                    };
+                    let orig = match &s.orig {
+                        ModuleExportName::Ident(i) => i.sym.to_string(),
+                        ModuleExportName::Str(s) => s.value.to_string_lossy().into_owned(),
+                    };
+                    let name = match &s.exported {
+                        Some(ModuleExportName::Ident(i)) => i.sym.to_string(),
+                        Some(ModuleExportName::Str(s)) => s.value.to_string_lossy().into_owned(),
+                        None => orig.clone(),
+                    };
+                    let def = match &n.src {
+                        Some(src) => {
+                            ExportDef::From(src.value.to_string_lossy().into_owned(), orig)
+                        }
+                        None => ExportDef::Local(Atom::from(orig)),
+                    };
+                    self.exports.insert(name, def);
+                }
+            }
+            ModuleDecl::Import(_) => {}
+            _ => {}
+        }
+    }
+
+    fn param(
+        &mut self,
+        owner: usize,
+        index: u32,
+        pat: &'a Pat,
+        path: Vec<String>,
+        default: Option<&'a Expr>,
+    ) {
+        match pat {
+            Pat::Ident(b) => {
+                self.params.insert(
+                    (b.id.sym.clone(), b.id.ctxt),
+                    ParamRef {
+                        owner,
+                        index,
+                        path,
+                        default,
+                        name: b.id.sym.to_string(),
+                    },
+                );
+            }
+            Pat::Assign(a) => self.param(owner, index, &a.left, path, Some(&a.right)),
+            Pat::Object(o) if path.len() < 4 => {
+                for p in &o.props {
+                    match p {
+                        ObjectPatProp::Assign(a) => {
+                            let mut path = path.clone();
+                            path.push(a.key.id.sym.to_string());
+                            self.params.insert(
+                                (a.key.id.sym.clone(), a.key.id.ctxt),
+                                ParamRef {
+                                    owner,
+                                    index,
+                                    path,
+                                    default: a.value.as_deref(),
+                                    name: a.key.id.sym.to_string(),
+                                },
+                            );
+                        }
+                        ObjectPatProp::KeyValue(kv) => {
+                            if let Some(k) = prop_name(&kv.key) {
+                                let mut path = path.clone();
+                                path.push(k);
+                                self.param(owner, index, &kv.value, path, None);
+                            }
+                        }
+                        ObjectPatProp::Rest(_) => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The one walk over a file: calls with their enclosing registered function, variables,
+/// constructor `this` assignments, `new C()` and `promisifyAll(wx, x)` aliases.
+struct Walker<'i, 'a> {
+    ix: &'i mut FileIndex<'a>,
+    owner: Option<usize>,
+}
+
+impl<'a> Walker<'_, 'a> {
+    fn enter(&mut self, span: swc_common::Span) -> Option<Option<usize>> {
+        let idx = *self.ix.fn_by_span.get(&(span.lo, span.hi))?;
+        Some(self.owner.replace(idx))
+    }
+
+    fn call(&mut self, span: swc_common::Span, callee: &'a Expr, args: &'a [ExprOrSpread]) {
+        self.ix.calls.push(CallSite {
+            owner: self.owner,
+            span,
+            callee,
+            args,
+        });
+        // promisifyAll(wx, wxp): `wxp` becomes an alias of `wx`.
+        if args
+            .iter()
+            .any(|a| matches!(unwrap_expr(&a.expr), Expr::Ident(i) if self.ix.js.is_global_named(i, "wx")))
+        {
+            for a in args {
+                if let Expr::Ident(i) = unwrap_expr(&a.expr)
+                    && !self.ix.js.is_global(i)
+                {
+                    self.ix.wx_aliases.insert((i.sym.clone(), i.ctxt));
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Visit for Walker<'_, 'a> {
+    fn visit_function(&mut self, f: &Function) {
+        let saved = self.enter(f.span);
+        f.visit_children_with(self);
+        if let Some(s) = saved {
+            self.owner = s;
+        }
+    }
+
+    fn visit_arrow_expr(&mut self, a: &ArrowExpr) {
+        let saved = self.enter(a.span);
+        a.visit_children_with(self);
+        if let Some(s) = saved {
+            self.owner = s;
+        }
+    }
+
+    fn visit_constructor(&mut self, c: &Constructor) {
+        let saved = self.enter(c.span);
+        c.visit_children_with(self);
+        if let Some(s) = saved {
+            self.owner = s;
+        }
+    }
+
+    fn visit_call_expr(&mut self, c: &CallExpr) {
+        c.visit_children_with(self);
+        if let Callee::Expr(callee) = &c.callee {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (callee, args) = unsafe { extend(callee, &c.args[..]) };
+            self.call(c.span, callee, args);
+        }
+    }
+
+    fn visit_opt_chain_expr(&mut self, o: &OptChainExpr) {
+        o.visit_children_with(self);
+        if let OptChainBase::Call(c) = &*o.base {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (callee, args) = unsafe { extend(&c.callee, &c.args[..]) };
+            self.call(c.span, callee, args);
+        }
+    }
+
+    fn visit_new_expr(&mut self, n: &NewExpr) {
+        n.visit_children_with(self);
+        if let (Expr::Ident(i), Some(args)) = (unwrap_expr(&n.callee), &n.args) {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (_, args) = unsafe { extend(&n.callee, &args[..]) };
+            self.ix.news.entry(i.sym.clone()).or_insert(args);
+        }
+    }
+
+    fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        d.visit_children_with(self);
+        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (init, _) = unsafe { extend(init, &[]) };
+            self.ix.vars.insert((b.id.sym.clone(), b.id.ctxt), init);
+        }
+    }
+
+    fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        a.visit_children_with(self);
+        let Some(owner) = self.owner else { return };
+        let def = &self.ix.fns[owner];
+        if !def.name.ends_with(".constructor") {
+            return;
+        }
+        let Some(class) = def.class.clone() else {
+            return;
+        };
+        if let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left
+            && matches!(&*m.obj, Expr::This(_))
+            && let MemberProp::Ident(p) = &m.prop
+            && a.op == AssignOp::Assign
+        {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (right, _) = unsafe { extend(&a.right, &[]) };
+            // The constructor's assignment wins over a field initialiser.
+            let slot = self
+                .ix
+                .this_assigns
+                .entry((class, p.sym.to_string()))
+                .or_insert((right, Some(owner)));
+            if slot.1.is_none() {
+                *slot = (right, Some(owner));
+            }
+        }
+    }
+}
+
+/// `Visit` hands out node references with an anonymous lifetime. The walker is only run over
+/// `ix.js.program` (see [`build`]), borrowed for `'a`, so every node it sees lives for `'a`.
+///
+/// # Safety
+/// `e` and `args` must be nodes of the program the walker was built over (borrowed for `'a`).
+unsafe fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrSpread]) {
+    // SAFETY: the caller guarantees the nodes belong to the `JsFile` borrowed for `'a`; nothing
+    // is mutated while the index exists.
+    unsafe { (&*(e as *const Expr), &*(args as *const [ExprOrSpread])) }
+}

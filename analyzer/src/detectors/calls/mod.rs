@@ -1,0 +1,456 @@
+//! Backend calls: `wx.request`, `wx.uploadFile`, `wx.downloadFile`, `wx.connectSocket` on the
+//! real global `wx` (and promisified aliases, `Taro`, `uni`), the wrappers built around them
+//! across modules, every call site with its reconstructed endpoint, and proposed cloud
+//! functions grouped by host and path prefix.
+//!
+//! Steps: [`index`] summarises each file in parallel (functions, parameters, calls, constants,
+//! exports); this module resolves callees across modules; [`endpoint`] evaluates values;
+//! [`wrappers`] finds wrappers by a fixpoint over the summaries and emits the calls;
+//! [`grouping`] proposes functions.
+
+mod endpoint;
+mod grouping;
+mod index;
+mod value;
+mod wrappers;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use swc_ecma_ast::*;
+
+use super::{Context, Detector};
+use crate::findings::{Findings, NetworkApi};
+use crate::js::value::unwrap_expr;
+use crate::js::{Imported, JsFile};
+use crate::span::FileId;
+use index::{ExportDef, FileIndex};
+
+pub struct BackendCalls;
+
+impl Detector for BackendCalls {
+    fn name(&self) -> &'static str {
+        "backend-calls"
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Findings) {
+        let world = World::build(cx);
+        wrappers::run(&world, out);
+    }
+}
+
+/// A registered function: (file index in the world, function index in the file).
+pub type Gfn = (usize, usize);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Sink(NetworkApi),
+    Fn(Gfn),
+}
+
+const MAX_HOPS: usize = 24;
+
+pub struct World<'a> {
+    pub cx: &'a Context<'a>,
+    pub files: Vec<FileIndex<'a>>,
+    pub by_file: HashMap<FileId, usize>,
+    /// The file with `App({…})` and its argument.
+    pub app: Option<(usize, &'a Expr)>,
+    /// Constructor → the first `new C(args)` of its class (file of the `new`, arguments).
+    pub instances: HashMap<Gfn, (usize, &'a [ExprOrSpread])>,
+}
+
+fn sink_api(name: &str) -> Option<NetworkApi> {
+    Some(match name {
+        "request" => NetworkApi::Request,
+        "uploadFile" => NetworkApi::UploadFile,
+        "downloadFile" => NetworkApi::DownloadFile,
+        "connectSocket" => NetworkApi::ConnectSocket,
+        _ => return None,
+    })
+}
+
+/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
+fn as_member(e: &Expr) -> Option<(&Expr, String)> {
+    let m = match unwrap_expr(e) {
+        Expr::Member(m) => m,
+        Expr::OptChain(o) => match &*o.base {
+            OptChainBase::Member(m) => m,
+            OptChainBase::Call(_) => return None,
+        },
+        _ => return None,
+    };
+    let name = match &m.prop {
+        MemberProp::Ident(p) => p.sym.to_string(),
+        MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+            Expr::Lit(Lit::Str(s)) => s.value.to_string_lossy().into_owned(),
+            _ => return None,
+        },
+        MemberProp::PrivateName(_) => return None,
+    };
+    Some((&m.obj, name))
+}
+
+impl<'a> World<'a> {
+    pub fn build(cx: &'a Context<'a>) -> World<'a> {
+        let scripts: Vec<&'a JsFile> = cx.scripts().collect();
+        let files: Vec<FileIndex<'a>> = scripts.par_iter().map(|js| index::build(js)).collect();
+        let by_file = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.js.file, i))
+            .collect();
+        let app_paths = [
+            cx.project.mp_to_project("app.js"),
+            cx.project.mp_to_project("app.ts"),
+        ];
+        let mut apps: Vec<(usize, &'a Expr)> = files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.app_object.map(|o| (i, o)))
+            .collect();
+        apps.sort_by_key(|(i, _)| {
+            let path = &cx.project.file(files[*i].js.file).path;
+            (!app_paths.contains(path), path.clone())
+        });
+        let mut w = World {
+            cx,
+            app: apps.first().copied(),
+            files,
+            by_file,
+            instances: HashMap::new(),
+        };
+        let mut instances = HashMap::new();
+        for (j, f) in w.files.iter().enumerate() {
+            let mut news: Vec<_> = f.news.iter().collect();
+            news.sort_by(|a, b| a.0.cmp(b.0));
+            for (class, args) in news {
+                if let Some(g) = w.lookup(j, vec![class.to_string(), "constructor".to_string()]) {
+                    instances.entry(g).or_insert((j, *args));
+                }
+            }
+        }
+        w.instances = instances;
+        w
+    }
+
+    pub fn resolve_spec(&self, fi: usize, spec: &str) -> Option<usize> {
+        let id = self.cx.resolve(self.files[fi].js.file, spec)?;
+        self.by_file.get(&id).copied()
+    }
+
+    pub fn fn_id(&self, g: Gfn) -> String {
+        let f = &self.files[g.0];
+        format!(
+            "{}#{}",
+            self.cx.project.file(f.js.file).path,
+            f.fns[g.1].name
+        )
+    }
+
+    /// Whether `e` is the global `wx` (or `uni`, `Taro`), a member of it (`wx.pro`), or a value
+    /// made from it (`promisifyAll(wx)`, the `wxp` filled by `promisifyAll(wx, wxp)`).
+    pub fn is_wx_like(&self, fi: usize, e: &Expr, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        let f = &self.files[fi];
+        match unwrap_expr(e) {
+            Expr::Ident(i) => {
+                if f.js.is_global_named(i, "wx") || f.js.is_global_named(i, "uni") {
+                    return true;
+                }
+                let b = (i.sym.clone(), i.ctxt);
+                if f.wx_aliases.contains(&b) {
+                    return true;
+                }
+                if let Some((spec, imported)) = f.imports.get(&b) {
+                    if spec == "@tarojs/taro" {
+                        return true;
+                    }
+                    let Some(t) = self.resolve_spec(fi, spec) else {
+                        return false;
+                    };
+                    let name = match imported {
+                        Imported::Whole | Imported::Default => "default",
+                        Imported::Named(n) => n.as_str(),
+                    };
+                    return self.export_is_wx_like(t, name, depth + 1);
+                }
+                if let Some(init) = f.vars.get(&b) {
+                    return self.is_wx_like(fi, init, depth + 1);
+                }
+                false
+            }
+            // `wx.pro`, but not `wx.cloud` (already cloud: `wx.cloud.downloadFile`).
+            Expr::Member(m) => {
+                !matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"cloud")
+                    && self.is_wx_like(fi, &m.obj, depth + 1)
+            }
+            Expr::Call(c) => c.args.iter().any(
+                |a| matches!(unwrap_expr(&a.expr), Expr::Ident(i) if f.js.is_global_named(i, "wx")),
+            ),
+            _ => false,
+        }
+    }
+
+    fn export_is_wx_like(&self, fi: usize, name: &str, depth: u32) -> bool {
+        let f = &self.files[fi];
+        match f.exports.get(name) {
+            Some(ExportDef::Local(a)) => {
+                let b = f.top(a);
+                f.wx_aliases.contains(&b)
+                    || f.vars
+                        .get(&b)
+                        .is_some_and(|init| self.is_wx_like(fi, init, depth + 1))
+            }
+            Some(ExportDef::Expr(e)) => self.is_wx_like(fi, e, depth + 1),
+            _ => false,
+        }
+    }
+
+    /// What a call's callee is: a network API or a registered function.
+    pub fn resolve_callee(&self, fi: usize, callee: &Expr, owner: Option<usize>) -> Option<Target> {
+        if let Some((obj, name)) = as_member(callee)
+            && let Some(api) = sink_api(&name)
+            && self.is_wx_like(fi, obj, 0)
+        {
+            return Some(Target::Sink(api));
+        }
+        // const request = promisify(wx.request), here or imported
+        if let Some(api) = self.promisified_sink(fi, callee, 0) {
+            return Some(Target::Sink(api));
+        }
+        let (f, path) = self.expr_path(fi, callee, owner, Vec::new(), 0)?;
+        self.lookup(f, path).map(Target::Fn)
+    }
+
+    /// `promisify(wx.request)` (through constants and imports): the network API it wraps.
+    fn promisified_sink(&self, fi: usize, e: &Expr, depth: u32) -> Option<NetworkApi> {
+        if depth > 8 {
+            return None;
+        }
+        let f = &self.files[fi];
+        match unwrap_expr(e) {
+            Expr::Ident(i) => {
+                let b = (i.sym.clone(), i.ctxt);
+                let Some((spec, imported)) = f.imports.get(&b) else {
+                    return self.promisified_sink(fi, f.vars.get(&b)?, depth + 1);
+                };
+                let Imported::Named(name) = imported else {
+                    return None;
+                };
+                let t = self.resolve_spec(fi, spec)?;
+                let tf = &self.files[t];
+                match tf.exports.get(name)? {
+                    ExportDef::Local(a) => {
+                        let init = tf.vars.get(&tf.top(a))?;
+                        self.promisified_sink(t, init, depth + 1)
+                    }
+                    ExportDef::Expr(e) => self.promisified_sink(t, e, depth + 1),
+                    ExportDef::From(..) => None,
+                }
+            }
+            Expr::Call(c) => {
+                let arg = c.args.first()?;
+                let (obj, name) = as_member(&arg.expr)?;
+                let api = sink_api(&name)?;
+                self.is_wx_like(fi, obj, 0).then_some(api)
+            }
+            _ => None,
+        }
+    }
+
+    /// A callee expression as a dotted path of names in some file.
+    fn expr_path(
+        &self,
+        fi: usize,
+        e: &Expr,
+        owner: Option<usize>,
+        rest: Vec<String>,
+        depth: u32,
+    ) -> Option<(usize, Vec<String>)> {
+        if depth > 12 {
+            return None;
+        }
+        let f = &self.files[fi];
+        let with = |head: String| {
+            let mut p = vec![head];
+            p.extend(rest.iter().cloned());
+            p
+        };
+        match unwrap_expr(e) {
+            Expr::Ident(i) => {
+                let b = (i.sym.clone(), i.ctxt);
+                if i.ctxt == f.js.top_level || f.imports.contains_key(&b) {
+                    return Some((fi, with(i.sym.to_string())));
+                }
+                // A local alias: `const h = this.http`, `const api = require('…')` in a function.
+                let init = f.vars.get(&b)?;
+                self.expr_with_rest(fi, init, owner, rest, depth + 1)
+            }
+            Expr::This(_) => {
+                let def = &f.fns[owner?];
+                if let Some(c) = &def.class {
+                    return Some((fi, with(c.to_string())));
+                }
+                let obj = def.object.as_ref()?;
+                let mut p: Vec<String> = obj.split('.').map(str::to_string).collect();
+                p.extend(rest);
+                Some((fi, p))
+            }
+            Expr::New(n) => match unwrap_expr(&n.callee) {
+                Expr::Ident(i) => Some((fi, with(i.sym.to_string()))),
+                _ => None,
+            },
+            Expr::Call(c) => {
+                // require('x'), getApp()
+                let Callee::Expr(callee) = &c.callee else {
+                    return None;
+                };
+                let Expr::Ident(i) = unwrap_expr(callee) else {
+                    return None;
+                };
+                if f.js.is_global_named(i, "getApp") {
+                    let mut p = vec!["App".to_string()];
+                    p.extend(rest);
+                    return Some((self.app?.0, p));
+                }
+                if !f.js.is_global_named(i, "require") {
+                    return None;
+                }
+                let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
+                else {
+                    return None;
+                };
+                let t = self.resolve_spec(fi, &s.value.to_string_lossy())?;
+                let mut p = vec!["*".to_string()];
+                p.extend(rest);
+                Some((t, p))
+            }
+            _ => {
+                let (obj, name) = as_member(e)?;
+                let mut r = vec![name];
+                r.extend(rest);
+                self.expr_path(fi, obj, owner, r, depth + 1)
+            }
+        }
+    }
+
+    /// Like [`expr_path`](Self::expr_path), but an object literal is entered by the first name
+    /// of `rest`.
+    fn expr_with_rest(
+        &self,
+        fi: usize,
+        e: &Expr,
+        owner: Option<usize>,
+        rest: Vec<String>,
+        depth: u32,
+    ) -> Option<(usize, Vec<String>)> {
+        if let Expr::Object(o) = unwrap_expr(e) {
+            let (first, more) = rest.split_first()?;
+            for p in o.props.iter().rev() {
+                let PropOrSpread::Prop(p) = p else { continue };
+                match &**p {
+                    Prop::KeyValue(kv) if index::prop_name(&kv.key).as_deref() == Some(first) => {
+                        return self.expr_with_rest(fi, &kv.value, owner, more.to_vec(), depth + 1);
+                    }
+                    Prop::Shorthand(i) if i.sym == **first => {
+                        let mut path = vec![i.sym.to_string()];
+                        path.extend(more.iter().cloned());
+                        return Some((fi, path));
+                    }
+                    _ => {}
+                }
+            }
+            return None;
+        }
+        self.expr_path(fi, e, owner, rest, depth)
+    }
+
+    /// Follows a dotted path through aliases, imports and exports to a registered function.
+    fn lookup(&self, mut fi: usize, mut path: Vec<String>) -> Option<Gfn> {
+        let mut tried_default = false;
+        for _ in 0..MAX_HOPS {
+            let f = &self.files[fi];
+            if path.is_empty() {
+                return None;
+            }
+            if let Some(&i) = f.fn_by_name.get(&path.join(".")) {
+                return Some((fi, i));
+            }
+            let head = path[0].clone();
+            let rest = path[1..].to_vec();
+            if head == "*" {
+                let first = rest.first()?;
+                path = if f.exports.contains_key(first) {
+                    rest
+                } else {
+                    let mut p = vec!["default".to_string()];
+                    p.extend(rest);
+                    p
+                };
+                continue;
+            }
+            let b = f.top(&head);
+            if let Some((spec, imported)) = f.imports.get(&b) {
+                let t = self.resolve_spec(fi, spec)?;
+                let mut p = match imported {
+                    Imported::Whole => vec!["*".to_string()],
+                    Imported::Default => vec!["default".to_string()],
+                    Imported::Named(n) => vec![n.clone()],
+                };
+                p.extend(rest);
+                fi = t;
+                path = p;
+                tried_default = false;
+                continue;
+            }
+            if let Some(init) = f.vars.get(&b) {
+                let (nf, np) = self.expr_with_rest(fi, init, None, rest, 0)?;
+                if nf == fi && np == path {
+                    return None;
+                }
+                fi = nf;
+                path = np;
+                continue;
+            }
+            match f.exports.get(&head) {
+                Some(ExportDef::Local(a)) if **a != *head => {
+                    let mut p = vec![a.to_string()];
+                    p.extend(rest);
+                    path = p;
+                    continue;
+                }
+                Some(ExportDef::Expr(e)) => {
+                    let (nf, np) = self.expr_with_rest(fi, e, None, rest, 0)?;
+                    if nf == fi && np == path {
+                        return None;
+                    }
+                    fi = nf;
+                    path = np;
+                    continue;
+                }
+                Some(ExportDef::From(spec, orig)) => {
+                    let t = self.resolve_spec(fi, spec)?;
+                    let mut p = vec![orig.clone()];
+                    p.extend(rest);
+                    fi = t;
+                    path = p;
+                    continue;
+                }
+                _ => {}
+            }
+            // A CommonJS module read by name: `module.exports = { a }` then `require(…).a`.
+            if head != "default" && !tried_default && f.exports.contains_key("default") {
+                tried_default = true;
+                let mut p = vec!["default".to_string()];
+                p.extend(path);
+                path = p;
+                continue;
+            }
+            return None;
+        }
+        None
+    }
+}

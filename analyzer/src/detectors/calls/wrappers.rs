@@ -1,0 +1,369 @@
+//! Wrappers and call sites.
+//!
+//! Every call whose callee resolves to a network API or a registered function is prepared once
+//! (target + argument values, in parallel). A function is a *wrapper* when a URL it sends
+//! comes from one of its parameters (`config.baseUrl + url`, `opts.url`, `{...params}`): its
+//! summary is the list of routes it forwards, in terms of its parameters. Summaries are
+//! computed by a fixpoint (a wrapper of a wrapper is found on the next round). Then every call
+//! whose route does not forward a parameter of its own function is a backend call: the place
+//! where the endpoint becomes known.
+
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rayon::prelude::*;
+
+use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
+use super::value::{Part, Val, get_simple, subst, to_parts};
+use super::{Gfn, Target, World, grouping};
+use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
+use crate::span::Span;
+
+/// Rounds of the fixpoint; a chain of wrappers deeper than this is cut.
+const MAX_ROUNDS: usize = 12;
+/// Routes kept per function, and wrappers per chain.
+const MAX_ROUTES: usize = 32;
+const MAX_VIA: usize = 8;
+
+struct Prepared {
+    fi: usize,
+    /// Index of the call in its file's summary.
+    ci: usize,
+    owner: Option<usize>,
+    span: Span,
+    target: Target,
+    /// Argument values, evaluated the first time a route needs them (most calls resolve to
+    /// functions that are not wrappers and never do).
+    args: OnceCell<Vec<Val>>,
+}
+
+impl Prepared {
+    fn args(&self, w: &World<'_>) -> &[Val] {
+        self.args.get_or_init(|| {
+            let f = &w.files[self.fi];
+            let c = &f.calls[self.ci];
+            let ev = Ev::new(w);
+            c.args
+                .iter()
+                .map(|a| {
+                    if a.spread.is_some() {
+                        Val::Unknown("args".into(), f.js.span(a.expr_span()))
+                    } else {
+                        ev.expr(self.fi, &a.expr, c.owner, 0)
+                    }
+                })
+                .collect()
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Route {
+    api: NetworkApi,
+    sink: Span,
+    via: Vec<Gfn>,
+    url: Val,
+    method: Option<Val>,
+}
+
+fn api_name(api: NetworkApi) -> &'static str {
+    match api {
+        NetworkApi::Request => "wx.request",
+        NetworkApi::UploadFile => "wx.uploadFile",
+        NetworkApi::DownloadFile => "wx.downloadFile",
+        NetworkApi::ConnectSocket => "wx.connectSocket",
+    }
+}
+
+fn prepare(w: &World<'_>) -> Vec<Prepared> {
+    let per_file: Vec<Vec<Prepared>> = (0..w.files.len())
+        .into_par_iter()
+        .map(|fi| {
+            let f = &w.files[fi];
+            let mut out = Vec::new();
+            for (ci, c) in f.calls.iter().enumerate() {
+                let Some(target) = w.resolve_callee(fi, c.callee, c.owner) else {
+                    continue;
+                };
+                out.push(Prepared {
+                    fi,
+                    ci,
+                    owner: c.owner,
+                    span: f.js.span(c.span),
+                    target,
+                    args: OnceCell::new(),
+                });
+            }
+            out
+        })
+        .collect();
+    per_file.into_iter().flatten().collect()
+}
+
+trait ExprSpan {
+    fn expr_span(&self) -> swc_common::Span;
+}
+
+impl ExprSpan for swc_ecma_ast::ExprOrSpread {
+    fn expr_span(&self) -> swc_common::Span {
+        swc_common::Spanned::span(&*self.expr)
+    }
+}
+
+/// The routes a call takes, in terms of the calling function's parameters.
+fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
+    match p.target {
+        Target::Sink(api) => {
+            let opts = p.args(w).first().cloned().unwrap_or(Val::Missing);
+            let (url, method) = match &opts {
+                // Old-style `request(url)` helpers are not sinks; options objects are.
+                Val::Str(_) => (opts.clone(), None),
+                _ => (
+                    get_simple(&opts, "url").unwrap_or(Val::Missing),
+                    get_simple(&opts, "method"),
+                ),
+            };
+            vec![Route {
+                api,
+                sink: p.span,
+                via: Vec::new(),
+                url,
+                method,
+            }]
+        }
+        Target::Fn(g) => {
+            let me = p.owner.map(|o| (p.fi, o));
+            if Some(g) == me {
+                return Vec::new();
+            }
+            let Some(routes) = summaries.get(&g) else {
+                return Vec::new();
+            };
+            let args = p.args(w);
+            routes
+                .iter()
+                .filter(|r| r.via.len() < MAX_VIA && !me.is_some_and(|m| r.via.contains(&m)))
+                .map(|r| {
+                    let mut via = vec![g];
+                    via.extend(r.via.iter().copied());
+                    Route {
+                        api: r.api,
+                        sink: r.sink,
+                        via,
+                        url: subst(&r.url, args, 0),
+                        method: r.method.as_ref().map(|m| subst(m, args, 0)),
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Whether a parameter is named like a whole URL or path.
+fn url_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "url", "uri", "path", "api", "endpoint", "href", "link", "address",
+    ]
+    .iter()
+    .any(|w| n == *w || n.ends_with(w))
+}
+
+/// Whether a route forwards a parameter as the URL (or its path after a base), which makes
+/// the function a wrapper, rather than filling one segment of a path written here
+/// (`'/lines/' + lineId`), which makes it an endpoint.
+fn forwards(r: &Route, span: Span) -> bool {
+    let url = collapse_alt(r.url.clone());
+    if !url.has_param() {
+        return false;
+    }
+    let parts = to_parts(&url, "url", span);
+    let Some(k) = parts.iter().position(|p| matches!(p, Part::Param(..))) else {
+        // The URL is an object or alternative carrying a parameter: forwarded as a whole.
+        return true;
+    };
+    if let Part::Param(_, path, name, _) = &parts[k]
+        && (url_like(name) || path.last().is_some_and(|l| url_like(l)))
+    {
+        return true;
+    }
+    let prefix: String = parts[..k]
+        .iter()
+        .filter_map(|p| match p {
+            Part::Lit(l) | Part::Fallback(l, ..) => Some(l.as_str()),
+            _ => None,
+        })
+        .collect();
+    let path = match prefix.find("://") {
+        Some(i) => prefix[i + 3..]
+            .find('/')
+            .map_or("", |j| &prefix[i + 3 + j..]),
+        None => prefix.as_str(),
+    };
+    !(path.contains('?') || path.contains('=') || (path.ends_with('/') && path.len() > 1))
+}
+
+fn dedupe(routes: Vec<Route>) -> Vec<Route> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in routes {
+        if seen.insert((r.sink, r.via.clone())) {
+            out.push(r);
+        }
+        if out.len() >= MAX_ROUTES {
+            break;
+        }
+    }
+    out
+}
+
+pub fn run(w: &World<'_>, out: &mut Findings) {
+    let prepared = prepare(w);
+    let mut by_owner: BTreeMap<Gfn, Vec<usize>> = BTreeMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if let Some(o) = p.owner {
+            by_owner.entry((p.fi, o)).or_default().push(i);
+        }
+    }
+    // Fixpoint: summaries only grow along call chains, so a few rounds settle them.
+    let mut summaries: HashMap<Gfn, Vec<Route>> = HashMap::new();
+    for _ in 0..MAX_ROUNDS {
+        let mut changed = false;
+        for (&g, calls) in &by_owner {
+            let routes: Vec<Route> = calls
+                .iter()
+                .flat_map(|&i| {
+                    let p = &prepared[i];
+                    routes_of(w, p, &summaries)
+                        .into_iter()
+                        .filter(|r| forwards(r, p.span))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let routes = dedupe(routes);
+            let old = summaries.get(&g).map_or(&[][..], |v| &v[..]);
+            if old != routes.as_slice() {
+                changed = true;
+                if routes.is_empty() {
+                    summaries.remove(&g);
+                } else {
+                    summaries.insert(g, routes);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    // Who calls each function (for endpoint functions like `getLineDetail(id)`).
+    let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::new();
+    for p in &prepared {
+        if let Target::Fn(g) = p.target
+            && p.owner.map(|o| (p.fi, o)) != Some(g)
+        {
+            callers.entry(g).or_default().push(w.cx.loc(p.span));
+        }
+    }
+
+    // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
+    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
+    let mut calls: Vec<(BackendCall, Span)> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in &prepared {
+        for r in routes_of(w, p, &summaries) {
+            if let Some(o) = p.owner
+                && callers.contains_key(&(p.fi, o))
+                && forwards(&r, p.span)
+            {
+                continue;
+            }
+            if !seen.insert((p.span, r.sink, r.via.clone())) {
+                continue;
+            }
+            let file = w.files[p.fi].js.file;
+            let url = collapse_alt(r.url.clone());
+            let method = match r.method.as_ref().map(|m| collapse_alt(m.clone())) {
+                None | Some(Val::Missing) => default_method(r.api),
+                // A method only known at run time stays unknown (`None`), never a guess.
+                Some(m) => method_text(&m),
+            };
+            let inside = p.owner.map(|o| w.fn_id((p.fi, o)));
+            let mut call_callers = p
+                .owner
+                .and_then(|o| callers.get(&(p.fi, o)))
+                .cloned()
+                .unwrap_or_default();
+            call_callers.sort();
+            call_callers.dedup();
+            calls.push((
+                BackendCall {
+                    loc: w.cx.loc(p.span),
+                    api: r.api,
+                    package: w.cx.package_name(file),
+                    via: r.via.iter().map(|g| w.fn_id(*g)).collect(),
+                    method,
+                    endpoint: endpoint(w, &url, p.span),
+                    inside,
+                    callers: call_callers,
+                },
+                r.sink,
+            ));
+        }
+    }
+    calls.sort_by(|(a, sa), (b, sb)| {
+        (&a.loc.path, a.loc.start, &a.via, sa).cmp(&(&b.loc.path, b.loc.start, &b.via, sb))
+    });
+    let base = out.backend_calls.len();
+    let calls: Vec<BackendCall> = calls.into_iter().map(|(c, _)| c).collect();
+
+    // Wrappers, each with the calls made through it.
+    let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in calls.iter().enumerate() {
+        for id in &c.via {
+            let v = sites.entry(id.as_str()).or_default();
+            if v.last() != Some(&(base + i)) {
+                v.push(base + i);
+            }
+        }
+    }
+    let mut wrappers: Vec<Wrapper> = summaries
+        .iter()
+        .filter_map(|(&g, routes)| {
+            let id = w.fn_id(g);
+            let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
+            let calls_what = match first.via.first() {
+                Some(&h) => w.fn_id(h),
+                None => api_name(first.api).to_string(),
+            };
+            let def = &w.files[g.0].fns[g.1];
+            // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
+            let framework = ["Page.", "Component.", "App.", "Behavior."];
+            if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
+                return None;
+            }
+            let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
+            Some(Wrapper {
+                loc: w.cx.loc(w.files[g.0].js.span(def.span)),
+                id,
+                kind: def.kind,
+                calls: calls_what,
+                call_sites,
+            })
+        })
+        .collect();
+    wrappers.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let proposed = grouping::propose(&calls, base);
+    out.backend_calls.extend(calls);
+    out.wrappers.extend(wrappers);
+    out.proposed_functions.extend(proposed);
+}
+
+fn default_method(api: NetworkApi) -> Option<String> {
+    match api {
+        NetworkApi::Request | NetworkApi::DownloadFile => Some("GET".into()),
+        NetworkApi::UploadFile => Some("POST".into()),
+        NetworkApi::ConnectSocket => None,
+    }
+}

@@ -1,0 +1,547 @@
+//! Backend-call detector: one small mini-program per request-wrapper pattern under
+//! `tests/fixtures/calls/<case>/`, each snapshotted (`backendCalls`, `wrappers`,
+//! `proposedFunctions`), plus targeted asserts.
+
+use std::path::{Path, PathBuf};
+
+use analyzer::{Options, Project, analyze};
+use serde_json::{Value, json};
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/calls")
+        .join(case)
+}
+
+/// Runs the analysis on a directory and returns the backend-call part of the findings.
+fn run_dir(dir: &Path) -> Value {
+    let project = Project::discover(dir).expect("fixture project is discoverable");
+    let analysis = analyze(project, Options::default());
+    let f = &analysis.findings;
+    json!({
+        "backendCalls": f.backend_calls,
+        "wrappers": f.wrappers,
+        "proposedFunctions": f.proposed_functions,
+    })
+}
+
+fn run(case: &str) -> Value {
+    run_dir(&fixture(case))
+}
+
+fn calls(v: &Value) -> &Vec<Value> {
+    v["backendCalls"]
+        .as_array()
+        .expect("backendCalls is an array")
+}
+
+fn urls(v: &Value) -> Vec<String> {
+    calls(v)
+        .iter()
+        .map(|c| c["endpoint"]["url"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+#[ignore = "prints the findings of the sample apps; run with --ignored --nocapture"]
+fn dump_sample_apps() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
+    let only = std::env::var("APP").ok();
+    let mut dirs: Vec<(String, PathBuf)> = ["bus-ride", "shop", "ts-news", "messy", "half-cloud"]
+        .iter()
+        .map(|a| (a.to_string(), root.join(a)))
+        .collect();
+    for e in std::fs::read_dir(fixture(""))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        dirs.push((e.file_name().to_string_lossy().into_owned(), e.path()));
+    }
+    for (app, dir) in dirs {
+        if only.as_deref().is_some_and(|o| o != app) {
+            continue;
+        }
+        if !dir.join("project.config.json").exists() {
+            continue;
+        }
+        let v = run_dir(&dir);
+        println!("==== {app}: {} calls", calls(&v).len());
+        for c in calls(&v) {
+            let callers: Vec<String> = c["callers"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|l| format!("{}:{}", l["path"], l["line"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            println!(
+                "{}:{} {} {} {} [{}] via {} callers {}",
+                c["loc"]["path"].as_str().unwrap_or(""),
+                c["loc"]["line"],
+                c["api"],
+                c["method"],
+                c["endpoint"]["url"].as_str().unwrap_or(""),
+                c["endpoint"]["resolution"],
+                c["via"],
+                callers.join(" ")
+            );
+        }
+        for wr in v["wrappers"].as_array().into_iter().flatten() {
+            println!(
+                "wrapper {} {} -> {} sites {}",
+                wr["id"], wr["kind"], wr["calls"], wr["callSites"]
+            );
+        }
+        for p in v["proposedFunctions"].as_array().into_iter().flatten() {
+            println!(
+                "fn {} {} {} {}",
+                p["name"], p["host"], p["pathPrefix"], p["routes"]
+            );
+        }
+    }
+}
+
+fn wrapper_ids(v: &Value) -> Vec<String> {
+    v["wrappers"]
+        .as_array()
+        .expect("wrappers is an array")
+        .iter()
+        .map(|w| w["id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+macro_rules! snapshot_case {
+    ($test:ident, $case:literal) => {
+        #[test]
+        fn $test() {
+            insta::assert_json_snapshot!($case, run($case));
+        }
+    };
+}
+
+snapshot_case!(snapshot_direct, "direct");
+snapshot_case!(snapshot_promisified_config, "promisified-config");
+snapshot_case!(snapshot_params_spread, "params-spread");
+snapshot_case!(snapshot_global_data, "global-data");
+snapshot_case!(snapshot_class_verbs, "class-verbs");
+snapshot_case!(snapshot_api_object, "api-object");
+snapshot_case!(snapshot_promisify_all, "promisify-all");
+snapshot_case!(snapshot_ts_async, "ts-async");
+snapshot_case!(snapshot_shadowed_wx, "shadowed-wx");
+snapshot_case!(snapshot_dynamic_url, "dynamic-url");
+snapshot_case!(snapshot_upload_download_socket, "upload-download-socket");
+snapshot_case!(snapshot_ext_json, "ext-json");
+snapshot_case!(snapshot_taro_uni, "taro-uni");
+snapshot_case!(snapshot_page_methods, "page-methods");
+snapshot_case!(snapshot_class_instance, "class-instance");
+snapshot_case!(snapshot_app_methods, "app-methods");
+
+#[test]
+fn direct_calls_only_on_the_global_wx_network_apis() {
+    let v = run("direct");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.example.com/v1/items",
+            "https://api.example.com/v1/banners",
+            "https://api.example.com/v1/notices?page=1",
+        ]
+    );
+    let c = calls(&v);
+    assert_eq!(c[0]["method"], "POST", "method literals are upper-cased");
+    assert_eq!(c[1]["method"], "GET", "wx.request defaults to GET");
+    assert_eq!(
+        c[2]["endpoint"]["path"], "/v1/notices",
+        "the query is not part of the path"
+    );
+    assert!(
+        c.iter()
+            .all(|c| c["via"].as_array().is_some_and(Vec::is_empty))
+    );
+    assert!(wrapper_ids(&v).is_empty());
+}
+
+#[test]
+fn a_local_wx_is_not_the_global_one() {
+    let v = run("shadowed-wx");
+    assert!(calls(&v).is_empty(), "{v:#}");
+    assert!(wrapper_ids(&v).is_empty());
+}
+
+#[test]
+fn config_module_constants_resolve_through_the_promisified_wrapper() {
+    let v = run("promisified-config");
+    assert_eq!(wrapper_ids(&v), ["utils/util.js#request"]);
+    let c = calls(&v);
+    assert_eq!(c.len(), 3);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://api.mall.example.com/cart/add"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(c[0]["method"], "GET", "the wrapper's default parameter");
+    assert!(c.iter().all(|c| c["endpoint"]["resolution"] == "static"));
+    assert_eq!(v["wrappers"][0]["callSites"], json!([0, 1, 2]));
+}
+
+#[test]
+fn params_spread_takes_url_and_method_from_the_argument_object() {
+    let v = run("params-spread");
+    let c = calls(&v);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://api-hmugo-web.example.net/api/public/v1/my/orders/create"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(c[0]["method"], "GET");
+}
+
+#[test]
+fn app_global_data_base_url() {
+    let v = run("global-data");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.club.example.com/activities",
+            "https://api.club.example.com/news"
+        ]
+    );
+}
+
+#[test]
+fn class_verb_methods_chain_through_this_and_the_class_name() {
+    let v = run("class-verbs");
+    let c = calls(&v);
+    assert_eq!(
+        c[2]["via"],
+        json!([
+            "utils/request.js#Request.post",
+            "utils/request.js#Request.request"
+        ])
+    );
+    assert_eq!(c[2]["method"], "POST");
+    assert_eq!(
+        c[1]["endpoint"]["url"],
+        "https://api.shop.example.com/v3/products/{id}"
+    );
+    assert_eq!(c[1]["endpoint"]["resolution"], "partial");
+    assert!(
+        v["wrappers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["kind"] == "method")
+    );
+}
+
+#[test]
+fn api_objects_are_endpoint_functions_with_their_callers() {
+    let v = run("api-object");
+    let c = calls(&v);
+    assert_eq!(c.len(), 4, "one call per endpoint, written in api/index.js");
+    assert!(c.iter().all(|c| c["loc"]["path"] == "api/index.js"));
+    assert_eq!(
+        c[0]["endpoint"]["url"],
+        "https://api.busride.example.com/v2/lines/{id}"
+    );
+    assert_eq!(c[0]["inside"], "api/index.js#default.bus.getLine");
+    assert_eq!(c[0]["callers"][0]["path"], "pages/index/index.js");
+    assert_eq!(c[0]["callers"][0]["line"], 6);
+    assert_eq!(c[3]["method"], "PUT");
+    assert!(
+        c[3].get("callers").is_none(),
+        "`api.user.update` is never called"
+    );
+}
+
+#[test]
+fn promisified_aliases_count_as_request_sites() {
+    let v = run("promisify-all");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.example.com/feed",
+            "https://api.example.com/profile",
+            "https://api.example.com/settings"
+        ]
+    );
+    assert_eq!(calls(&v)[2]["method"], "PUT");
+}
+
+#[test]
+fn typescript_es_modules_with_async_await() {
+    let v = run("ts-async");
+    assert_eq!(wrapper_ids(&v), ["services/http.ts#request"]);
+    let c = calls(&v);
+    assert_eq!(c.len(), 3);
+    assert_eq!(
+        c[2]["endpoint"]["url"],
+        "https://news.example.com/api/news/{id}/like"
+    );
+    assert_eq!(c[2]["method"], "POST");
+    let p = v["proposedFunctions"].as_array().unwrap();
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0]["name"], "news");
+    assert_eq!(p[0]["pathPrefix"], "/api/news");
+}
+
+#[test]
+fn unknown_urls_are_dynamic_with_the_expression_span() {
+    let v = run("dynamic-url");
+    let c = calls(&v);
+    assert_eq!(c[0]["endpoint"]["url"], "{target}");
+    assert_eq!(c[0]["endpoint"]["resolution"], "dynamic");
+    let d = &c[0]["endpoint"]["dynamic"][0];
+    assert_eq!(d["line"], 7);
+    let text =
+        std::fs::read_to_string(fixture("dynamic-url").join("pages/index/index.js")).unwrap();
+    let (s, e) = (
+        d["start"].as_u64().unwrap() as usize,
+        d["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&text[s..e], "options.target");
+    assert_eq!(c[1]["endpoint"]["resolution"], "dynamic");
+    assert_eq!(c[2]["endpoint"]["resolution"], "partial");
+    assert_eq!(c[2]["endpoint"]["host"], "api.example.com");
+}
+
+#[test]
+fn upload_download_and_socket() {
+    let v = run("upload-download-socket");
+    let apis: Vec<&str> = calls(&v)
+        .iter()
+        .map(|c| c["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(apis, ["uploadFile", "downloadFile", "connectSocket"]);
+    assert_eq!(
+        calls(&v)[0]["endpoint"]["url"],
+        "https://files.example.com/upload"
+    );
+    assert_eq!(calls(&v)[2]["endpoint"]["url"], "wss://rt.example.com/ws");
+    let grouped: Vec<u64> = v["proposedFunctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_u64)
+        })
+        .collect();
+    assert!(
+        !grouped.contains(&2),
+        "a socket cannot become a cloud function as is"
+    );
+}
+
+#[test]
+fn ext_json_base_url() {
+    let v = run("ext-json");
+    assert_eq!(urls(&v), ["https://tenant-42.saas.example.com/shop/home"]);
+}
+
+/// Speed check (not a timed assertion): builds a ~20 MB mini-program from copies of the sample
+/// apps' scripts and prints parse-only time against the whole analysis. Run with
+/// `cargo test --release -p analyzer --test calls -- --ignored --nocapture bench_`.
+#[test]
+#[ignore = "benchmark; prints timings"]
+fn bench_twenty_megabytes() {
+    use std::time::Instant;
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/apps");
+    let dir = std::env::temp_dir().join(format!("calls-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("project.config.json"),
+        r#"{"appid":"wx0","compileType":"miniprogram"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.json"),
+        r#"{"pages":["c0/pages/index/index"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "App({ globalData: { baseUrl: 'https://x.example.com' } })\n",
+    )
+    .unwrap();
+    // Script sources of the sample apps (relative imports stay valid inside each copy).
+    let mut sources: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for app in [
+        "bus-ride/miniprogram",
+        "shop/miniprogram",
+        "ts-news/miniprogram",
+        "half-cloud/miniprogram",
+        "messy/client",
+    ] {
+        let root = apps.join(app);
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_symlink() {
+                    continue;
+                }
+                if ft.is_dir() {
+                    stack.push(p);
+                } else if matches!(p.extension().and_then(|x| x.to_str()), Some("js" | "ts")) {
+                    let rel = Path::new(app).join(p.strip_prefix(&root).unwrap());
+                    sources.push((rel, std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+    }
+    let per_copy: usize = sources.iter().map(|(_, b)| b.len()).sum();
+    let copies = (20 * 1024 * 1024 / per_copy.max(1)).max(1);
+    for c in 0..copies {
+        for (rel, bytes) in &sources {
+            let p = dir.join(format!("c{c}")).join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+    }
+    // Best of three of each, alternating, so that the file cache and a noisy machine favour
+    // neither side.
+    let mut parse = std::time::Duration::MAX;
+    let mut full = std::time::Duration::MAX;
+    let mut found = (0, 0);
+    for _ in 0..3 {
+        let project = Project::discover(&dir).unwrap();
+        let t = Instant::now();
+        let (files, _) = analyzer::analysis::load_all(&project);
+        parse = parse.min(t.elapsed());
+        drop(files);
+        let project = Project::discover(&dir).unwrap();
+        let t = Instant::now();
+        let a = analyze(project, Options::default());
+        full = full.min(t.elapsed());
+        found = (a.findings.backend_calls.len(), a.findings.wrappers.len());
+    }
+    println!(
+        "{} MB in {} copies: parse only {:?}, full analysis {:?} (ratio {:.2}); {} backend calls, {} wrappers",
+        per_copy * copies / (1024 * 1024),
+        copies,
+        parse,
+        full,
+        full.as_secs_f64() / parse.as_secs_f64(),
+        found.0,
+        found.1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn taro_and_uni_requests() {
+    let v = run("taro-uni");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.taro.example.com/posts",
+            "https://api.uni.example.com/items"
+        ]
+    );
+    assert_eq!(calls(&v)[1]["method"], "POST");
+    assert_eq!(wrapper_ids(&v), ["pages/index/index.js#createRequest"]);
+}
+
+#[test]
+fn page_methods_called_through_this_and_uncalled_handlers() {
+    let v = run("page-methods");
+    let c = calls(&v);
+    assert_eq!(urls(&v), ["https://api.page.example.com/home", "{url}"]);
+    assert_eq!(c[0]["via"], json!(["pages/index/index.js#Page.request"]));
+    assert_eq!(c[1]["endpoint"]["resolution"], "dynamic");
+    assert_eq!(c[1]["inside"], "pages/index/index.js#Page.openLink");
+    assert_eq!(wrapper_ids(&v), ["pages/index/index.js#Page.request"]);
+}
+
+/// Hostile input: deep expressions, self-referencing constants, mutual recursion between
+/// wrappers, calls without arguments or with spreads. The analysis must finish and stay sane.
+#[test]
+fn pathological_input_does_not_hang_or_panic() {
+    let dir = std::env::temp_dir().join(format!("calls-hostile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pages/index")).unwrap();
+    std::fs::write(dir.join("project.config.json"), r#"{"appid":"wx0"}"#).unwrap();
+    std::fs::write(dir.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    std::fs::write(
+        dir.join("app.js"),
+        "App({ globalData: getApp().globalData })\n",
+    )
+    .unwrap();
+    let deep = vec!["'/a'"; 3000].join(" + ");
+    let doubling: String = (0..60)
+        .map(|i| format!("const c{i} = c{} + c{};\n", i + 1, i + 1))
+        .collect();
+    let js = format!(
+        r#"
+{doubling}const c60 = c0
+const loop = loop + '/x'
+function ping(url) {{ return pong(url) }}
+function pong(url) {{ wx.request({{ url: 'https://h.example.com' + url }}); return ping(url) }}
+function self(u) {{ return self(u) }}
+const mk = (u) => mk(u)
+Page({{
+  onLoad(o) {{
+    wx.request({{ url: 'https://h.example.com' + {deep} }})
+    wx.request({{ url: c0 }})
+    wx.request({{ url: loop }})
+    wx.request()
+    wx.request(...o.args)
+    wx.downloadFile({{ url: mk('/m') }})
+    ping('/p')
+    self('/s')
+  }}
+}})
+"#
+    );
+    std::fs::write(dir.join("pages/index/index.js"), js).unwrap();
+    let v = run_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = calls(&v);
+    // 6 direct calls in onLoad, plus the one through ping → pong.
+    assert_eq!(c.len(), 7, "{v:#}");
+    assert!(
+        c.iter()
+            .any(|c| c["endpoint"]["url"] == "https://h.example.com/p"
+                && c["via"].as_array().is_some_and(|v| v.len() == 2)),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn class_instance_created_in_another_module() {
+    let v = run("class-instance");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.instance.example.com/v1/orders",
+            "https://api.instance.example.com/v1/orders/1"
+        ]
+    );
+    let c = calls(&v);
+    assert_eq!(
+        c[0]["via"],
+        json!(["utils/http.js#Http.get", "utils/http.js#Http.request"])
+    );
+    assert_eq!(c[1]["method"], "DELETE");
+}
+
+#[test]
+fn app_methods_reached_through_get_app() {
+    let v = run("app-methods");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.app.example.com/banners",
+            "https://api.app.example.com/notices"
+        ]
+    );
+    assert_eq!(wrapper_ids(&v), ["app.js#App.request"]);
+}
