@@ -62,6 +62,7 @@ fn references_targets_and_savings() {
             "images/bg.jpg",
             "images/ctrl.png",
             "images/guide.png",
+            "images/hero.jpg",
             "images/inline-bg.png",
             "images/tab/home.png",
             "images/toast.png",
@@ -74,7 +75,7 @@ fn references_targets_and_savings() {
     // Traced binding: the data literal and the WXML mustache both count.
     let banner = asset(f, "images/banner.jpg");
     let r = refs(banner);
-    assert!(r.contains(&("index.js".into(), 4, AssetTarget::CloudFileId, None)));
+    assert!(r.contains(&("index.js".into(), 6, AssetTarget::CloudFileId, None)));
     assert!(r.contains(&(
         "index.wxml".into(),
         3,
@@ -82,7 +83,7 @@ fn references_targets_and_savings() {
         Some("banners[].image".into())
     )));
     // The share image needs an HTTPS URL, so the asset as a whole does.
-    assert!(r.contains(&("index.js".into(), 26, AssetTarget::HttpsUrl, None)));
+    assert!(r.contains(&("index.js".into(), 29, AssetTarget::HttpsUrl, None)));
     assert_eq!(banner.target, AssetTarget::HttpsUrl);
     assert_eq!(banner.duplicates, vec!["sub/images/banner-copy.jpg"]);
     assert_eq!((banner.saves, banner.used), (2000, true));
@@ -113,6 +114,16 @@ fn references_targets_and_savings() {
             .iter()
             .any(|r| r.3.as_deref() == Some("controls[].iconPath"))
     );
+
+    // A top-level const put into page data by `setData` is traced to its WXML binding.
+    let hero = refs(asset(f, "images/hero.jpg"));
+    assert!(hero.contains(&("index.js".into(), 1, AssetTarget::CloudFileId, None)));
+    assert!(hero.contains(&(
+        "index.wxml".into(),
+        11,
+        AssetTarget::CloudFileId,
+        Some("hero".into())
+    )));
 
     let unused = asset(f, "images/unused.jpg");
     assert!(unused.references.is_empty() && !unused.used);

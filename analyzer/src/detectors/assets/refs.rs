@@ -13,9 +13,10 @@ use swc_ecma_visit::{Visit, VisitWith};
 
 use super::trace;
 use crate::analysis::{FileData, Parsed};
-use crate::detectors::data::literal::{prop_name, str_value, unwrap};
+use crate::detectors::data::literal::{str_value, top_level_inits, unwrap};
 use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
+use crate::js::BindingId;
 use crate::js::JsFile;
 use crate::json::{Json, JsonKind};
 use crate::project::Project;
@@ -62,6 +63,20 @@ const MEDIA_EXTS: &[&str] = &[
     "flac", "mp4", "mov", "m4v", "webm", "ttf", "otf", "woff", "woff2", "eot",
 ];
 
+/// A media extension (any case), checked without allocating.
+fn is_media_ext(word: &[u8]) -> bool {
+    if word.len() < 3 || word.len() > 5 {
+        return false;
+    }
+    let mut low = [0u8; 5];
+    for (l, c) in low.iter_mut().zip(word) {
+        *l = c.to_ascii_lowercase();
+    }
+    MEDIA_EXTS
+        .iter()
+        .any(|m| m.as_bytes() == &low[..word.len()])
+}
+
 /// A string that looks like a path to a package asset (not a URL, not a data URI).
 pub fn looks_like_asset(s: &str) -> bool {
     let s = s.trim();
@@ -88,33 +103,34 @@ pub fn looks_like_asset(s: &str) -> bool {
     MEDIA_EXTS.contains(&source::extension(path))
 }
 
-/// Whether a text may mention an asset path or a `data:` URI at all: a quick byte scan that lets
-/// files without any (most code, most data tables) skip the syntax-tree walk.
-pub fn mentions_assets(text: &str) -> bool {
+/// Byte offsets where a text may mention an asset (a `.png`-like extension or `data:`): a quick
+/// scan that lets the syntax-tree walk skip every subtree without one. With `first`, stops at
+/// the first.
+fn asset_mentions(text: &str, first: bool) -> Vec<u32> {
     let b = text.as_bytes();
+    let mut out = Vec::new();
     let mut i = 0;
     while let Some(k) = b[i..].iter().position(|&c| c == b'.' || c == b':') {
         let at = i + k;
-        if b[at] == b':' {
-            if at >= 4 && b[at - 4..at].eq_ignore_ascii_case(b"data") {
-                return true;
-            }
+        let hit = if b[at] == b':' {
+            at >= 4 && b[at - 4..at].eq_ignore_ascii_case(b"data")
         } else {
             let rest = &b[at + 1..b.len().min(at + 6)];
             let word = rest
                 .iter()
                 .position(|c| !c.is_ascii_alphanumeric())
                 .map_or(rest, |e| &rest[..e]);
-            if MEDIA_EXTS
-                .iter()
-                .any(|m| m.as_bytes().eq_ignore_ascii_case(word))
-            {
-                return true;
+            is_media_ext(word)
+        };
+        if hit {
+            out.push(at as u32);
+            if first {
+                break;
             }
         }
         i = at + 1;
     }
-    false
+    out
 }
 
 fn default_target(kind: FileKind) -> AssetTarget {
@@ -150,7 +166,9 @@ pub fn collect(project: &Project, files: &[FileData], resolver: &Resolver) -> Co
             let mut c = new();
             let id = FileId(i as u32);
             match &files[i].parsed {
-                Parsed::Wxml(doc) => c.wxml(id, doc),
+                // A page's WXML is handled with its script (which traces its bindings).
+                Parsed::Wxml(doc) if c.sibling_script(id).is_none() => c.wxml(id, doc, &[]),
+                Parsed::Wxml(_) => {}
                 Parsed::Wxss(sheet) => {
                     for u in &sheet.urls {
                         c.css_url(id, u, RefVia::WxssUrl);
@@ -259,17 +277,9 @@ impl Collector<'_> {
         })
     }
 
-    fn wxml(&mut self, id: FileId, doc: &Document) {
-        let leaves = self
-            .sibling_script(id)
-            .filter(|js| {
-                self.files[js.file.index()]
-                    .text
-                    .as_ref()
-                    .is_some_and(|t| mentions_assets(&t.text))
-            })
-            .map(trace::data_leaves)
-            .unwrap_or_default();
+    /// A WXML document; `leaves` are its script's data (empty without a script).
+    fn wxml(&mut self, id: FileId, doc: &Document, leaves: &[trace::Leaf]) {
+        let script = self.sibling_script(id).map(|js| js.file);
         let path = self.project.file(id).path.clone();
         for (ei, el) in doc.elements.iter().enumerate() {
             for attr in &el.attrs {
@@ -335,11 +345,10 @@ impl Collector<'_> {
                         let Some(dp) = trace::data_path(doc, ei, p) else {
                             continue;
                         };
-                        let Some(js) = self.sibling_script(id) else {
+                        let Some(js_file) = script else {
                             continue;
                         };
-                        let js_file = js.file;
-                        let hits: Vec<trace::Leaf> = trace::lookup(&leaves, &dp)
+                        let hits: Vec<trace::Leaf> = trace::lookup(leaves, &dp)
                             .filter(|l| looks_like_asset(&l.value))
                             .cloned()
                             .collect();
@@ -428,20 +437,53 @@ impl Collector<'_> {
         }
     }
 
+    /// A script, and the WXML whose bindings it feeds (a page or component).
     fn script(&mut self, js: &JsFile) {
-        if !self.files[js.file.index()]
+        let wxml = self
+            .project
+            .file(js.file)
+            .mp_path
+            .as_deref()
+            .and_then(|mp| mp.rsplit_once('.'))
+            .and_then(|(base, _)| self.project.mp_file(&format!("{base}.wxml")))
+            .filter(|w| self.sibling_script(*w).map(|s| s.file) == Some(js.file));
+        let mentions = self.files[js.file.index()]
             .text
             .as_ref()
-            .is_some_and(|t| mentions_assets(&t.text))
-        {
+            .map(|t| asset_mentions(&t.text, false))
+            .unwrap_or_default();
+        if mentions.is_empty() {
+            // No asset path in the script: its WXML's bindings cannot lead to one.
+            if let Some(w) = wxml
+                && let Parsed::Wxml(doc) = &self.files[w.index()].parsed
+            {
+                self.wxml(w, doc, &[]);
+            }
             return;
         }
+        // `setData({ pic: PIC })` may carry a path declared elsewhere: its calls are visited too.
+        let mut mentions = mentions;
+        if wxml.is_some()
+            && let Some(t) = &self.files[js.file.index()].text
+        {
+            mentions.extend(t.text.match_indices("setData").map(|(i, _)| i as u32));
+            mentions.sort_unstable();
+        }
+        let inits = top_level_inits(js);
         let mut v = JsStrings {
             js,
             ctx: Vec::new(),
             found: Vec::new(),
+            leaves: wxml.map(|_| (&inits, trace::options_leaves(js, &inits))),
+            mentions: &mentions,
         };
         js.program.visit_with(&mut v);
+        if let Some(w) = wxml
+            && let Parsed::Wxml(doc) = &self.files[w.index()].parsed
+        {
+            let leaves = v.leaves.take().map(|(_, l)| l).unwrap_or_default();
+            self.wxml(w, doc, &leaves);
+        }
         for (value, span, target) in v.found {
             if let Some(data) = DataUri::parse(&value) {
                 let t = if data.kind() == FileKind::Font {
@@ -585,6 +627,11 @@ struct JsStrings<'a> {
     /// Targets imposed by enclosing calls / methods.
     ctx: Vec<AssetTarget>,
     found: Vec<(String, Span, Option<AssetTarget>)>,
+    /// For a page/component script: its top-level consts and the data leaves gathered so far
+    /// (options, then every `setData`), for tracing its WXML bindings in the same walk.
+    leaves: Option<(&'a HashMap<BindingId, &'a Expr>, Vec<trace::Leaf>)>,
+    /// Sorted offsets of possible asset mentions: subtrees without one are skipped.
+    mentions: &'a [u32],
 }
 
 impl JsStrings<'_> {
@@ -615,10 +662,38 @@ impl JsStrings<'_> {
     fn target(&self) -> Option<AssetTarget> {
         self.ctx.last().copied()
     }
+
+    /// Whether a node's source range holds a possible asset mention.
+    fn worth(&self, sp: swc_common::Span) -> bool {
+        let s = self.js.span(sp);
+        let i = self.mentions.partition_point(|&m| m < s.start);
+        self.mentions.get(i).is_some_and(|&m| m < s.end)
+    }
 }
 
 impl Visit for JsStrings<'_> {
+    fn visit_stmt(&mut self, s: &Stmt) {
+        if self.worth(s.span()) {
+            s.visit_children_with(self);
+        }
+    }
+
+    fn visit_expr(&mut self, e: &Expr) {
+        if self.worth(e.span()) {
+            e.visit_children_with(self);
+        }
+    }
+
+    fn visit_prop_or_spread(&mut self, p: &PropOrSpread) {
+        if self.worth(p.span()) {
+            p.visit_children_with(self);
+        }
+    }
+
     fn visit_call_expr(&mut self, call: &CallExpr) {
+        if let Some((inits, leaves)) = &mut self.leaves {
+            trace::setdata_leaves(self.js, inits, call, leaves);
+        }
         match self.api_target(call) {
             Some(t) => {
                 self.ctx.push(t);
@@ -630,10 +705,7 @@ impl Visit for JsStrings<'_> {
     }
 
     fn visit_method_prop(&mut self, m: &MethodProp) {
-        let share = matches!(
-            prop_name(&m.key).as_deref(),
-            Some("onShareAppMessage" | "onShareTimeline")
-        );
+        let share = is_share_key(&m.key);
         if share {
             self.ctx.push(AssetTarget::HttpsUrl);
         }
@@ -644,10 +716,8 @@ impl Visit for JsStrings<'_> {
     }
 
     fn visit_key_value_prop(&mut self, kv: &KeyValueProp) {
-        let share = matches!(
-            prop_name(&kv.key).as_deref(),
-            Some("onShareAppMessage" | "onShareTimeline")
-        ) && matches!(unwrap(&kv.value), Expr::Fn(_) | Expr::Arrow(_));
+        let share =
+            is_share_key(&kv.key) && matches!(unwrap(&kv.value), Expr::Fn(_) | Expr::Arrow(_));
         if share {
             self.ctx.push(AssetTarget::HttpsUrl);
         }
@@ -721,6 +791,19 @@ fn css_url_value(s: &str) -> Option<(&str, usize)> {
     Some((q, at))
 }
 
+/// `onShareAppMessage` / `onShareTimeline` as a property key, without allocating.
+fn is_share_key(k: &PropName) -> bool {
+    let name: &str = match k {
+        PropName::Ident(i) => &i.sym,
+        PropName::Str(s) => match s.value.as_str() {
+            Some(v) => v,
+            None => return false,
+        },
+        _ => return false,
+    };
+    matches!(name, "onShareAppMessage" | "onShareTimeline")
+}
+
 /// A string literal's span without its quotes.
 fn inner(s: Span) -> Span {
     if s.len() >= 2 {
@@ -743,9 +826,12 @@ mod tests {
         assert!(!looks_like_asset("data:image/png;base64,AAAA"));
         assert!(!looks_like_asset("a.js"));
         assert!(!looks_like_asset("/images/{{x}}.png"));
-        assert!(mentions_assets("const a = '/x/Y.PNG'"));
-        assert!(mentions_assets("url(data:font/woff;base64,AA)"));
-        assert!(!mentions_assets("const a = b.c; x.js: 1"));
+        assert_eq!(asset_mentions("const a = '/x/Y.PNG'", false), vec![14]);
+        assert_eq!(
+            asset_mentions("url(data:font/woff;base64,AA) a.jpg b.mp3", true),
+            vec![8]
+        );
+        assert!(asset_mentions("const a = b.c; x.js: 1 .pngx", false).is_empty());
         assert_eq!(
             relative("pages/index", "images/a.png").as_deref(),
             Some("../../images/a.png")

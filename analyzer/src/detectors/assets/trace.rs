@@ -7,11 +7,8 @@
 use std::collections::HashMap;
 
 use swc_ecma_ast::*;
-use swc_ecma_visit::{Visit, VisitWith};
 
-use crate::detectors::data::literal::{
-    options_objects, prop_name, str_value, top_level_inits, unwrap,
-};
+use crate::detectors::data::literal::{options_objects, prop_name, str_value, unwrap};
 use crate::js::{BindingId, JsFile};
 use crate::span::Span;
 use crate::wxml::{Document, Element};
@@ -24,9 +21,8 @@ pub struct Leaf {
     pub span: Span,
 }
 
-/// The string leaves of a page or component script's data.
-pub fn data_leaves(js: &JsFile) -> Vec<Leaf> {
-    let inits = top_level_inits(js);
+/// The leaves of `Page`/`Component`/`Behavior` options: `data` and `properties` defaults.
+pub fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Leaf> {
     let mut out = Vec::new();
     for (kind, obj) in options_objects(js) {
         if !matches!(kind, "Page" | "Component" | "Behavior") {
@@ -40,7 +36,7 @@ pub fn data_leaves(js: &JsFile) -> Vec<Leaf> {
                 continue;
             };
             match key.as_str() {
-                "data" => flatten_object(js, &inits, o, "", &mut out, 0),
+                "data" => flatten_object(js, inits, o, "", &mut out, 0),
                 // properties: { icon: { type: String, value: '/images/x.png' } }
                 "properties" => {
                     for p in &o.props {
@@ -52,7 +48,7 @@ pub fn data_leaves(js: &JsFile) -> Vec<Leaf> {
                         if let Expr::Object(def) = unwrap(&kv.value)
                             && let Some(v) = crate::detectors::data::obj_get(def, "value")
                         {
-                            flatten(js, &inits, v, &name, &mut out, 0);
+                            flatten(js, inits, v, &name, &mut out, 0);
                         }
                     }
                 }
@@ -60,32 +56,22 @@ pub fn data_leaves(js: &JsFile) -> Vec<Leaf> {
             }
         }
     }
-    // this.setData({ key: literal }) anywhere in the file.
-    let mut v = SetData {
-        js,
-        inits: &inits,
-        out: &mut out,
-    };
-    js.program.visit_with(&mut v);
     out
 }
 
-struct SetData<'a, 'b> {
-    js: &'a JsFile,
-    inits: &'a HashMap<BindingId, &'a Expr>,
-    out: &'b mut Vec<Leaf>,
-}
-
-impl Visit for SetData<'_, '_> {
-    fn visit_call_expr(&mut self, call: &CallExpr) {
-        if let Callee::Expr(c) = &call.callee
-            && let Expr::Member(m) = unwrap(c)
-            && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"setData")
-            && let Some(Expr::Object(o)) = call.args.first().map(|a| unwrap(&a.expr))
-        {
-            flatten_object(self.js, self.inits, o, "", self.out, 0);
-        }
-        call.visit_children_with(self);
+/// The leaves of one `x.setData({…})` call, if `call` is one.
+pub fn setdata_leaves(
+    js: &JsFile,
+    inits: &HashMap<BindingId, &Expr>,
+    call: &CallExpr,
+    out: &mut Vec<Leaf>,
+) {
+    if let Callee::Expr(c) = &call.callee
+        && let Expr::Member(m) = unwrap(c)
+        && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"setData")
+        && let Some(Expr::Object(o)) = call.args.first().map(|a| unwrap(&a.expr))
+    {
+        flatten_object(js, inits, o, "", out, 0);
     }
 }
 
