@@ -826,7 +826,7 @@ mod tests {
         assert!(!looks_like_asset("data:image/png;base64,AAAA"));
         assert!(!looks_like_asset("a.js"));
         assert!(!looks_like_asset("/images/{{x}}.png"));
-        assert_eq!(asset_mentions("const a = '/x/Y.PNG'", false), vec![14]);
+        assert_eq!(asset_mentions("const a = '/x/Y.PNG'", false), vec![15]);
         assert_eq!(
             asset_mentions("url(data:font/woff;base64,AA) a.jpg b.mp3", true),
             vec![8]
