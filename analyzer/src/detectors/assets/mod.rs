@@ -5,8 +5,22 @@
 //!
 //! Graph hook: [`asset_references`] lists every (referencing file, asset file, span) found by the
 //! same pass, for the module graph to count assets as reached. It needs only the parsed files
-//! and the resolver, so it can run before the detectors (between `ModuleGraph::build` and
-//! `compute_reach`), adding `EdgeKind::Asset` edges.
+//! and the resolver; `analysis::analyze` calls it between `ModuleGraph::build` and
+//! `compute_reach` and adds `EdgeKind::Asset` edges (the detector then collects once more, with
+//! the targets and bindings it reports).
+//!
+//! How references are found (`refs`): WXML attributes (static paths, inline `style` `url()`,
+//! string literals inside `{{ }}`, `{{ }}` paths traced through `wx:for` items into the page
+//! script's `data`/`properties`/`setData` literals (`trace`), `/dir/{{x}}.png` patterns matched
+//! against the package's files); WXSS `url()`; script string literals that look like asset
+//! paths, with the API they feed (`previewImage` → file ID, `loadFontFace` / share `imageUrl`
+//! → HTTPS, `showToast` / `setTabBarItem` / `readFile` → local, `x.src =` → file ID); JSON
+//! strings; tabBar icons (through theme variables) → local. Relative paths resolve against the
+//! referencing file (a script's data against the page folder), `/` from the mini-program root.
+//!
+//! Known limits: bindings passed into components or templates from a parent (`data="{{…}}"`,
+//! component properties) and values computed at run time are not traced; an asset reached only
+//! that way has no reference here.
 
 mod refs;
 pub(crate) mod trace;
