@@ -140,6 +140,29 @@ fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
             .help("save the file as UTF-8 (DevTools expects UTF-8 too)"),
         );
     }
+    let nested = matches!(
+        f.kind,
+        FileKind::Js | FileKind::Ts | FileKind::Wxs | FileKind::Json
+    )
+    .then(|| source::nesting_depth(&text.text))
+    .filter(|(depth, _)| *depth > MAX_NESTING);
+    if let Some((depth, at)) = nested {
+        diags.push(
+            Diagnostic::warning(
+                "fs/too-deeply-nested",
+                format!("`{}` nests {depth} levels deep; files nested over {MAX_NESTING} levels are measured but not parsed", f.path),
+            )
+            .at(f.path.clone(), Some(Span::new(id, at, at + 1)))
+            .help("flatten the data, or load it from a JSON file in cloud storage"),
+        );
+        return (
+            FileData {
+                text: Some(text),
+                parsed: Parsed::None,
+            },
+            diags,
+        );
+    }
     let parsed = match f.kind {
         FileKind::Js | FileKind::Ts | FileKind::Wxs => {
             let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
@@ -186,10 +209,12 @@ fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
 
 /// Reads and parses every file in parallel; the parse-only part of [`analyze`].
 pub fn load_all(project: &Project) -> (Vec<FileData>, Vec<Diagnostic>) {
-    let results: Vec<(FileData, Vec<Diagnostic>)> = (0..project.files.len())
-        .into_par_iter()
-        .map(|i| load(project, FileId(i as u32)))
-        .collect();
+    let results: Vec<(FileData, Vec<Diagnostic>)> = pool().install(|| {
+        (0..project.files.len())
+            .into_par_iter()
+            .map(|i| load(project, FileId(i as u32)))
+            .collect()
+    });
     let mut files = Vec::with_capacity(results.len());
     let mut diags = Vec::new();
     for (f, d) in results {
@@ -199,8 +224,37 @@ pub fn load_all(project: &Project) -> (Vec<FileData>, Vec<Diagnostic>) {
     (files, diags)
 }
 
+/// Stack size of the analysis threads. Syntax trees are walked recursively (scope resolution,
+/// visitors, dropping), so a deeply nested literal needs a deep stack; [`MAX_NESTING`] bounds
+/// what is parsed at all. The memory is only reserved, not committed.
+pub const STACK_SIZE: usize = 256 * 1024 * 1024;
+
+/// Scripts and JSON nested deeper than this (brackets, braces, parentheses) are not parsed.
+pub const MAX_NESTING: usize = 1000;
+
+/// The thread pool the analysis runs on: rayon's default size, with deep stacks.
+pub fn pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(STACK_SIZE)
+            .thread_name(|i| format!("analyze-{i}"))
+            .build()
+            .unwrap_or_else(|_| {
+                // Threads could not be started with deep stacks: fall back to rayon's defaults.
+                rayon::ThreadPoolBuilder::new()
+                    .build()
+                    .expect("a thread pool")
+            })
+    })
+}
+
 /// Runs the whole analysis on a discovered project.
-pub fn analyze(mut project: Project, options: Options) -> Analysis {
+pub fn analyze(project: Project, options: Options) -> Analysis {
+    pool().install(|| analyze_in_pool(project, options))
+}
+
+fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     let (files, load_diags) = load_all(&project);
     diagnostics.extend(load_diags);

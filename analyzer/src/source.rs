@@ -199,6 +199,51 @@ fn decode_preserving_offsets(bytes: Vec<u8>) -> (String, Option<u32>) {
     }
 }
 
+/// The deepest bracket nesting in a script or JSON text, and the offset where it is first
+/// reached. Strings, template literals and comments are skipped; it is a cheap guard run
+/// before parsing, not a parser.
+pub fn nesting_depth(text: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    let (mut depth, mut max, mut at) = (0usize, 0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    max = depth;
+                    at = i;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            q @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q && !(q != b'`' && b[i] == b'\n') {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (max, at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +256,16 @@ mod tests {
         assert_eq!(t.text.len(), bytes.len());
         assert_eq!(t.first_invalid, Some(3));
         assert_eq!(&t.text[8..], "x");
+    }
+
+    #[test]
+    fn nesting_depth_skips_strings_and_comments() {
+        assert_eq!(nesting_depth("a([{x}])").0, 3);
+        assert_eq!(nesting_depth("'((((' // ((((\n /* [[[ */ `{{{` [1]").0, 1);
+        assert_eq!(
+            nesting_depth(&format!("{}1{}", "[".repeat(1500), "]".repeat(1500))),
+            (1500, 1499)
+        );
     }
 
     #[test]

@@ -118,3 +118,44 @@ fn random_and_truncated_files_are_reported_per_file() {
         "broken files must each be reported ({diags} diagnostics)"
     );
 }
+
+#[test]
+fn deep_nesting_is_reported_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("app.json"), r#"{"pages":["index"]}"#).unwrap();
+    fs::write(root.join("index.js"), "Page({})").unwrap();
+    for (name, n) in [
+        ("deep.js", 5000usize),
+        ("edge.js", analyzer::analysis::MAX_NESTING - 1),
+    ] {
+        let text = format!(
+            "module.exports = {}1{}\nconst o = {}1{}\n",
+            "[".repeat(n),
+            "]".repeat(n),
+            "{a:".repeat(n),
+            "}".repeat(n)
+        );
+        fs::write(root.join(name), text).unwrap();
+    }
+    fs::write(
+        root.join("deep.json"),
+        format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    fs::write(
+        root.join("deep.wxml"),
+        format!("{}{}", "<view>".repeat(100_000), "</view>".repeat(100_000)),
+    )
+    .unwrap();
+    let project = Project::discover(root).unwrap();
+    let a = analyze(project, Options::default());
+    let nested: Vec<&str> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "fs/too-deeply-nested")
+        .filter_map(|d| d.path.as_deref())
+        .collect();
+    assert_eq!(nested, ["deep.js", "deep.json"]);
+    run_all_formats(root);
+}

@@ -121,7 +121,10 @@ impl ModuleGraph {
             if let Parsed::Script(js) = &f.parsed {
                 for imp in &js.module.imports {
                     match g.resolver.resolve_script(project, from, &imp.specifier) {
-                        Some(to) => g.add(from, to, EdgeKind::Script(imp.kind), Some(imp.span)),
+                        Some(to) => {
+                            g.add(from, to, EdgeKind::Script(imp.kind), Some(imp.span));
+                            g.npm_manifest(project, to);
+                        }
                         None if is_relative(&imp.specifier) => diags.push(
                             Diagnostic::warning(
                                 "graph/unresolved",
@@ -168,6 +171,30 @@ impl ModuleGraph {
                 .at(project.file(from).path.clone(), Some(span))
                 .help("check the path; the page will fail to load it too"),
             ),
+        }
+    }
+
+    /// A file inside `miniprogram_npm/<package>/` uses that package's `package.json` (its
+    /// `main` decides what `require('<package>')` loads).
+    fn npm_manifest(&mut self, project: &Project, file: FileId) {
+        let Some(mp) = project.file(file).mp_path.as_deref() else {
+            return;
+        };
+        let Some((before, after)) = mp.split_once("miniprogram_npm/") else {
+            return;
+        };
+        let mut parts = after.split('/');
+        let name = match parts.next() {
+            Some(scope) if scope.starts_with('@') => {
+                format!("{scope}/{}", parts.next().unwrap_or(""))
+            }
+            Some(name) => name.to_string(),
+            None => return,
+        };
+        if let Some(manifest) =
+            project.mp_file(&format!("{before}miniprogram_npm/{name}/package.json"))
+        {
+            self.add(file, manifest, EdgeKind::Config, None);
         }
     }
 
@@ -258,6 +285,7 @@ impl ModuleGraph {
             );
             return;
         };
+        self.npm_manifest(project, id);
         let mp = project.file(id).mp_path.clone().unwrap_or_default();
         let base = mp
             .rsplit_once('.')
@@ -284,8 +312,11 @@ impl ModuleGraph {
                 self.add(app_id, id, EdgeKind::Config, None);
             }
         }
-        if let Some(ext) = project.mp_file("ext.json") {
-            self.root(ext);
+        // npm metadata DevTools reads to build `miniprogram_npm`.
+        for name in ["ext.json", "package.json"] {
+            if let Some(id) = project.mp_file(name) {
+                self.root(id);
+            }
         }
         let pages: Vec<(String, Span)> = project
             .app

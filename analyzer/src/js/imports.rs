@@ -98,6 +98,7 @@ pub(super) fn collect(js: &JsFile, path: &str) -> (ModuleInfo, Vec<Diagnostic>) 
         diags: Vec::new(),
         handled_requires: Vec::new(),
         inits: Vec::new(),
+        require_aliases: Vec::new(),
     };
     match &js.program {
         Program::Module(m) => {
@@ -129,6 +130,8 @@ struct Collector<'a> {
     diags: Vec<Diagnostic>,
     /// Spans of `require` calls already recorded with their bindings.
     handled_requires: Vec<swc_common::Span>,
+    /// Local names bound to `require` itself (`var r = require`).
+    require_aliases: Vec<BindingId>,
     /// Variable initialisers seen so far, for reading the static part of a computed path.
     inits: Vec<(BindingId, Box<Expr>)>,
 }
@@ -518,9 +521,9 @@ impl Visit for Collector<'_> {
                     return;
                 }
                 let Expr::Ident(id) = callee else { return };
-                if !self.js.is_global_named(id, "require")
-                    || self.handled_requires.contains(&call.span)
-                {
+                let is_require = self.js.is_global_named(id, "require")
+                    || self.require_aliases.contains(&self.binding(id));
+                if !is_require || self.handled_requires.contains(&call.span) {
                     return;
                 }
                 match call.args.first().map(|a| unwrap_expr(&a.expr)) {
@@ -562,13 +565,16 @@ impl Visit for Collector<'_> {
             && let Expr::Ident(i) = unwrap_expr(init)
             && self.js.is_global_named(i, "require")
         {
+            if let Pat::Ident(b) = &d.name {
+                self.require_aliases.push(self.binding(&b.id));
+            }
             self.diags.push(
                 Diagnostic::warning(
                     "js/aliased-require",
-                    "`require` is aliased; modules loaded through the alias are not followed",
+                    "`require` is aliased; DevTools cannot follow modules loaded through the alias",
                 )
                 .at(self.path, Some(self.js.span(d.span)))
-                .help("call `require` directly with a literal path"),
+                .help("call `require` directly with a literal path (this analysis follows the alias, the DevTools dependency analysis does not)"),
             );
         }
     }

@@ -49,11 +49,11 @@ impl Renderer<'_> {
             diag = diag.with_help(h);
         }
         let source = loc.and_then(|l| self.source(l));
-        if let (Some(l), Some(_)) = (loc, &source) {
+        if let (Some(l), Some(src)) = (loc, &source) {
             diag = diag.with_label(LabeledSpan::new(
                 label,
                 l.start as usize,
-                (l.end - l.start) as usize,
+                clipped_len(src.inner(), l),
             ));
         }
         let report = match source {
@@ -195,6 +195,22 @@ pub fn render(analysis: &Analysis, report: &Report<'_>, opts: &HumanOptions) -> 
 
     summary(&mut r.out, report);
     r.out
+}
+
+/// Lines of a span the report shows; a longer span (a whole data table) is cut to its first line.
+const MAX_LABEL_LINES: usize = 8;
+
+/// The length of the label for `loc`: the span itself, or up to the end of its first line when it
+/// covers more than [`MAX_LABEL_LINES`] lines.
+fn clipped_len(text: &str, loc: &Loc) -> usize {
+    let (start, end) = (loc.start as usize, (loc.end as usize).min(text.len()));
+    let Some(span) = text.get(start..end) else {
+        return end.saturating_sub(start);
+    };
+    if span.matches('\n').count() < MAX_LABEL_LINES {
+        return span.len();
+    }
+    span.find('\n').unwrap_or(span.len())
 }
 
 fn more(out: &mut String, total: usize, shown: usize, what: &str) {
