@@ -598,3 +598,70 @@ async fn functions_without_a_functions_dir() {
     .await;
     assert_error(&v, "INVALID_PARAM");
 }
+
+#[tokio::test]
+async fn legacy_dialect_round_trip() {
+    // The bodies tcb-admin-node 1.23.0 sends (sdk-wire-protocol.md §4.4).
+    let s = shim().await;
+    action(
+        &s.app,
+        json!({"action": "database.addCollection", "collectionName": "todos"}),
+    )
+    .await;
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos",
+            "data": {"title": "hi", "n": 1, "due": {"$date": 1704164645678i64},
+                     "createdAt": {"$date": {"offset": 0}}, "re": {"$regex": "^h", "$options": "i"}},
+            "action": "database.addDocument", "envName": "test-env", "timestamp": 1795467544597i64,
+            "eventId": "1795467544597_1_71885", "sdk_version": "1.23.0",
+            "authorization": "q-sign-algorithm=sha1&q-ak=AKIDfake&q-signature=7aba"
+        }),
+    )
+    .await;
+    let id = v["data"]["_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos", "queryType": "WHERE",
+            "query": {"title": {"$regex": "^h", "$options": "i"}, "$and": [{"n": {"$gt": 0}}, {"n": {"$lt": 5}}]},
+            "order": [{"field": "n", "direction": "desc"}], "offset": 0, "limit": 10, "projection": {},
+            "action": "database.queryDocument"
+        }),
+    )
+    .await;
+    let doc = &v["data"]["list"][0];
+    assert_eq!(doc["_id"], id.as_str(), "{v}");
+    assert_eq!(doc["n"], 1);
+    assert_eq!(doc["due"], json!({"$date": 1704164645678i64}));
+    assert!(
+        doc["createdAt"]["$date"].as_i64().is_some(),
+        "serverDate resolved: {doc}"
+    );
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos", "data": {"$inc": {"n": 1}, "$set": {"o.p": 1}},
+            "query": {"_id": id}, "queryType": "DOC", "multi": false, "merge": true, "upsert": false,
+            "action": "database.updateDocument"
+        }),
+    )
+    .await;
+    assert_eq!(v["data"]["updated"], 1, "{v}");
+    let v = action(
+        &s.app,
+        json!({"collectionName": "todos", "queryType": "WHERE", "query": {"n": {"$gte": 2}}, "action": "database.countDocument"}),
+    )
+    .await;
+    assert_eq!(v["data"]["total"], 1, "{v}");
+    let v = action(
+        &s.app,
+        json!({"collectionName": "todos", "query": {"_id": id}, "queryType": "DOC", "multi": false, "action": "database.deleteDocument"}),
+    )
+    .await;
+    assert_eq!(v["data"]["deleted"], 1, "{v}");
+}

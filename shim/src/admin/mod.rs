@@ -9,6 +9,7 @@
 
 pub mod database;
 pub mod functions;
+pub mod legacy;
 pub mod storage;
 
 use std::sync::Arc;
@@ -44,7 +45,7 @@ pub async fn respond(
         }
         Err(e) => (String::new(), Err(e)),
     };
-    tracing::debug!(
+    tracing::info!(
         request_id,
         action,
         ok = result.is_ok(),
@@ -106,6 +107,9 @@ async fn dispatch(
     }
     let (module, _) = action.split_once('.').unwrap_or((action, ""));
     match module {
+        "database" if legacy::is_legacy(action) => {
+            legacy::handle(&state.db, caller, action, body).await
+        }
         "database" => database::handle(&state.db, caller, action, body).await,
         "storage" => {
             let base = base_url(state, headers);
