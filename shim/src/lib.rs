@@ -2,7 +2,8 @@
 //!
 //! Layout: [`db`] is the database engine (EJSON values, query, update, aggregation, the
 //! CloudBase-semantics [`db::Database`] service and permissions); [`store`] is the persistence
-//! boundary ([`store::Store`]) with the embedded SQLite implementation; [`functions`] runs the
+//! boundary ([`store::Store`]) with the embedded SQLite implementation; [`seed`] loads and
+//! exports `cloud/database/*.json`; [`functions`] runs the
 //! project's Node.js cloud functions in warm worker processes. The HTTP side: [`server`] holds
 //! the shared state, the router and [`run`]; [`admin`] speaks the CloudBase action protocol
 //! (`/admin`, what the Node SDKs call); [`client`] is the endpoint of the mini-program
@@ -16,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod functions;
+pub mod seed;
 pub mod server;
 pub mod storage;
 pub mod store;

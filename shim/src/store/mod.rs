@@ -62,6 +62,16 @@ pub struct UpdateResult {
     pub doc: Option<Document>,
 }
 
+/// Outcome of [`Store::upsert_by_id`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    /// Replaced with different content.
+    pub updated: u64,
+    /// Already stored exactly so.
+    pub unchanged: u64,
+}
+
 /// The persistence interface. Implementations are shared between threads; reads may run in
 /// parallel, writes are serialised by the implementation.
 pub trait Store: Send + Sync {
@@ -95,6 +105,9 @@ pub trait Store: Send + Sync {
     ) -> DbResult<UpdateResult>;
     /// Remove matching documents (all when `multi`, else the first). Returns how many.
     fn remove(&self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64>;
+    /// Write documents by `_id` in one transaction: replace the stored document with the same
+    /// `_id`, or insert it. Every document must have an `_id`. Used to load seeds idempotently.
+    fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts>;
     /// Run an aggregation pipeline (`[{ "$match": {...} }, ...]`).
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>>;
 }

@@ -17,7 +17,7 @@
 //! parallel reads; prepared statements are cached per connection.
 
 use super::keys;
-use super::{Find, Store, UpdateOpts, UpdateResult, new_id};
+use super::{Find, Store, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::projection::Projection;
@@ -49,7 +49,42 @@ pub struct PlanStats {
     pub index_sorts: AtomicU64,
     /// Queries that scanned a whole collection.
     pub full_scans: AtomicU64,
+    /// Documents read and decoded to answer queries (before the Rust filter).
+    pub docs_examined: AtomicU64,
 }
+
+/// The statements the planner uses, by name (for [`SqliteStore::explain_plans`]).
+const PLANNED: &[(&str, &str)] = &[
+    (
+        "get_by_id",
+        "SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2",
+    ),
+    (
+        "by_openid",
+        "SELECT seq, body FROM docs WHERE cid = ?1 AND openid = ?2 ORDER BY seq",
+    ),
+    (
+        "index_range",
+        "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3",
+    ),
+    ("by_seq", "SELECT body FROM docs WHERE seq = ?1"),
+    (
+        "index_order_asc",
+        "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
+    ),
+    (
+        "index_order_desc",
+        "SELECT i.key, i.seq FROM idx i WHERE i.iid = ?1 ORDER BY i.key DESC, i.seq DESC",
+    ),
+    (
+        "collection_scan",
+        "SELECT seq, body FROM docs INDEXED BY docs_cid WHERE cid = ?1 ORDER BY seq",
+    ),
+    (
+        "index_delete",
+        "DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3",
+    ),
+];
 
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
@@ -67,6 +102,7 @@ CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS docs(seq INTEGER PRIMARY KEY, cid INTEGER NOT NULL, id BLOB NOT NULL, openid TEXT, body BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS docs_id ON docs(cid, id);
 CREATE INDEX IF NOT EXISTS docs_openid ON docs(cid, openid);
+CREATE INDEX IF NOT EXISTS docs_cid ON docs(cid);
 CREATE TABLE IF NOT EXISTS idx(iid INTEGER NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(iid, key, seq)) WITHOUT ROWID;
 ";
 
@@ -127,15 +163,29 @@ fn index_keys(doc: &Document, path: &str) -> BTreeSet<Vec<u8>> {
 enum Source {
     Ids(Vec<Bson>),
     Openid(String),
-    /// iid, ranges (inclusive)
-    Index(i64, Vec<(Vec<u8>, Vec<u8>)>),
+    /// iid, key ranges
+    Index(i64, Vec<KeyRange>),
     IndexOrder(i64, bool),
     Scan,
 }
 
-fn eq_range(v: &Bson) -> (Vec<u8>, Vec<u8>) {
+/// A range of index keys. Key equality is value equality for indexable scalars, so exclusive
+/// bounds are exact.
+struct KeyRange {
+    lo: Vec<u8>,
+    lo_incl: bool,
+    hi: Vec<u8>,
+    hi_incl: bool,
+}
+
+fn eq_range(v: &Bson) -> KeyRange {
     let k = keys::encode(v);
-    (k.clone(), k)
+    KeyRange {
+        lo: k.clone(),
+        lo_incl: true,
+        hi: k,
+        hi_incl: true,
+    }
 }
 
 fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -> Source {
@@ -207,8 +257,8 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
     // 4. range on a declared index (all bounds on that path combined)
     for (p, _) in &conj {
         let Some(iid) = iid_of(p) else { continue };
-        let mut lo: Option<Vec<u8>> = None;
-        let mut hi: Option<Vec<u8>> = None;
+        let mut lo: Option<(Vec<u8>, bool)> = None;
+        let mut hi: Option<(Vec<u8>, bool)> = None;
         let mut bracket: Option<(Vec<u8>, Vec<u8>)> = None;
         for (q, c) in &conj {
             if q != p {
@@ -216,15 +266,21 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             }
             match c {
                 Cond::Gt(v) | Cond::Gte(v) if keys::indexable(v) => {
-                    let k = keys::encode(v);
-                    if lo.as_ref().is_none_or(|l| k > *l) {
+                    let k = (keys::encode(v), matches!(c, Cond::Gte(_)));
+                    if lo
+                        .as_ref()
+                        .is_none_or(|l| k.0 > l.0 || (k.0 == l.0 && !k.1))
+                    {
                         lo = Some(k);
                     }
                     bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
                 }
                 Cond::Lt(v) | Cond::Lte(v) if keys::indexable(v) => {
-                    let k = keys::encode(v);
-                    if hi.as_ref().is_none_or(|h| k < *h) {
+                    let k = (keys::encode(v), matches!(c, Cond::Lte(_)));
+                    if hi
+                        .as_ref()
+                        .is_none_or(|h| k.0 < h.0 || (k.0 == h.0 && !k.1))
+                    {
                         hi = Some(k);
                     }
                     bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
@@ -233,7 +289,19 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             }
         }
         if let Some((bs, be)) = bracket {
-            return Source::Index(iid, vec![(lo.unwrap_or(bs), hi.unwrap_or(be))]);
+            // Mixed brackets (e.g. `$gt: 1, $lt: "z"`) fall back to the bracket bounds; the
+            // Rust filter decides.
+            let (lo, lo_incl) = lo.unwrap_or((bs, true));
+            let (hi, hi_incl) = hi.unwrap_or((be, false));
+            return Source::Index(
+                iid,
+                vec![KeyRange {
+                    lo,
+                    lo_incl,
+                    hi,
+                    hi_incl,
+                }],
+            );
         }
     }
     // 5. single-key sort on a declared index
@@ -295,6 +363,23 @@ impl SqliteStore {
     /// How queries have been answered so far.
     pub fn stats(&self) -> &PlanStats {
         &self.stats
+    }
+
+    /// `EXPLAIN QUERY PLAN` of each statement the planner uses: `(name, plan)`. Lets tests
+    /// and benchmarks check that lookups are index searches, not scans.
+    pub fn explain_plans(&self) -> DbResult<Vec<(String, String)>> {
+        let w = self.writer.lock();
+        let mut out = Vec::new();
+        for (name, sql) in PLANNED {
+            let mut st = w.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let n = st.parameter_count();
+            let args: Vec<rusqlite::types::Value> =
+                (0..n).map(|_| rusqlite::types::Value::Null).collect();
+            let rows = st.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?;
+            let plan: Vec<String> = rows.collect::<Result<_, _>>()?;
+            out.push((name.to_string(), plan.join("; ")));
+        }
+        Ok(out)
     }
 
     /// A pragma's current value on the writer connection (e.g. `synchronous`, `journal_mode`).
@@ -374,6 +459,25 @@ impl SqliteStore {
         source: &Source,
         visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
     ) -> DbResult<()> {
+        let mut examined = 0u64;
+        let mut visit = |seq: i64, d: Document| {
+            examined += 1;
+            visit(seq, d)
+        };
+        let r = self.scan_inner(conn, meta, source, &mut visit);
+        self.stats
+            .docs_examined
+            .fetch_add(examined, Ordering::Relaxed);
+        r
+    }
+
+    fn scan_inner(
+        &self,
+        conn: &Connection,
+        meta: &CollMeta,
+        source: &Source,
+        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+    ) -> DbResult<()> {
         match source {
             Source::Ids(ids) => {
                 self.stats.id_lookups.fetch_add(1, Ordering::Relaxed);
@@ -416,15 +520,25 @@ impl SqliteStore {
             Source::Index(iid, ranges) => {
                 self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
                 let mut seqs = BTreeSet::new();
-                {
-                    let mut st = conn.prepare_cached(
-                        "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3",
-                    )?;
-                    for (lo, hi) in ranges {
-                        let rows = st.query_map(params![iid, lo, hi], |r| r.get::<_, i64>(0))?;
-                        for s in rows {
-                            seqs.insert(s?);
+                for r in ranges {
+                    let sql = match (r.lo_incl, r.hi_incl) {
+                        (true, true) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3"
                         }
+                        (true, false) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key < ?3"
+                        }
+                        (false, true) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key <= ?3"
+                        }
+                        (false, false) => {
+                            "SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key < ?3"
+                        }
+                    };
+                    let mut st = conn.prepare_cached(sql)?;
+                    let rows = st.query_map(params![iid, r.lo, r.hi], |r| r.get::<_, i64>(0))?;
+                    for s in rows {
+                        seqs.insert(s?);
                     }
                 }
                 let mut st = conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
@@ -440,29 +554,72 @@ impl SqliteStore {
             }
             Source::IndexOrder(iid, desc) => {
                 self.stats.index_sorts.fetch_add(1, Ordering::Relaxed);
-                let sql = if *desc {
-                    "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key DESC, i.seq"
-                } else {
-                    "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq"
-                };
-                let mut st = conn.prepare_cached(sql)?;
-                let mut rows = st.query(params![iid])?;
                 let mut seen = std::collections::HashSet::new();
-                while let Some(r) = rows.next()? {
-                    let seq: i64 = r.get(0)?;
-                    if !seen.insert(seq) {
-                        continue;
+                if !*desc {
+                    let mut st = conn.prepare_cached(
+                        "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
+                    )?;
+                    let mut rows = st.query(params![iid])?;
+                    while let Some(r) = rows.next()? {
+                        let seq: i64 = r.get(0)?;
+                        if !seen.insert(seq) {
+                            continue;
+                        }
+                        let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                        if !visit(seq, decode(body)?)? {
+                            break;
+                        }
                     }
-                    let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(seq, decode(body)?)? {
-                        break;
+                } else {
+                    // Walk keys descending; within one key, keep natural (ascending) order,
+                    // like a stable sort would.
+                    let mut st = conn.prepare_cached(
+                        "SELECT i.key, i.seq FROM idx i WHERE i.iid = ?1 ORDER BY i.key DESC, i.seq DESC",
+                    )?;
+                    let mut body_st =
+                        conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
+                    let mut rows = st.query(params![iid])?;
+                    let mut group: Vec<i64> = Vec::new();
+                    let mut group_key: Option<Vec<u8>> = None;
+                    let mut stop = false;
+                    let mut flush = |group: &mut Vec<i64>,
+                                     seen: &mut std::collections::HashSet<i64>|
+                     -> DbResult<bool> {
+                        while let Some(seq) = group.pop() {
+                            if !seen.insert(seq) {
+                                continue;
+                            }
+                            let body: Option<Vec<u8>> =
+                                body_st.query_row(params![seq], |r| r.get(0)).optional()?;
+                            if let Some(b) = body
+                                && !visit(seq, decode(&b)?)? {
+                                    return Ok(false);
+                                }
+                        }
+                        Ok(true)
+                    };
+                    while let Some(r) = rows.next()? {
+                        let key: Vec<u8> = r.get(0)?;
+                        let seq: i64 = r.get(1)?;
+                        if group_key.as_ref().is_some_and(|k| *k != key)
+                            && !flush(&mut group, &mut seen)?
+                        {
+                            stop = true;
+                            break;
+                        }
+                        group_key = Some(key);
+                        group.push(seq);
+                    }
+                    if !stop {
+                        flush(&mut group, &mut seen)?;
                     }
                 }
             }
             Source::Scan => {
                 self.stats.full_scans.fetch_add(1, Ordering::Relaxed);
-                let mut st =
-                    conn.prepare_cached("SELECT seq, body FROM docs WHERE cid = ?1 ORDER BY seq")?;
+                let mut st = conn.prepare_cached(
+                    "SELECT seq, body FROM docs INDEXED BY docs_cid WHERE cid = ?1 ORDER BY seq",
+                )?;
                 let mut rows = st.query(params![meta.cid])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
@@ -838,6 +995,41 @@ impl Store for SqliteStore {
                 Self::delete_row(c, &meta, *seq, old)?;
             }
             Ok(found.len() as u64)
+        })
+    }
+
+    fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts> {
+        let meta = self.coll(coll)?;
+        self.write(|c| {
+            let mut counts = UpsertCounts::default();
+            let mut st =
+                c.prepare_cached("SELECT seq, body FROM docs WHERE cid = ?1 AND id = ?2")?;
+            for d in &docs {
+                let id = d
+                    .get("_id")
+                    .ok_or_else(|| DbError::invalid("upsert_by_id: document without _id"))?;
+                let row: Option<(i64, Vec<u8>)> = st
+                    .query_row(params![meta.cid, keys::encode(id)], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                match row {
+                    Some((seq, body)) => {
+                        let old = decode(&body)?;
+                        if old == *d {
+                            counts.unchanged += 1;
+                        } else {
+                            Self::replace_row(c, &meta, seq, &old, d)?;
+                            counts.updated += 1;
+                        }
+                    }
+                    None => {
+                        Self::insert_one(c, &meta, d)?;
+                        counts.inserted += 1;
+                    }
+                }
+            }
+            Ok(counts)
         })
     }
 
