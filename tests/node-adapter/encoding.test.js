@@ -352,3 +352,14 @@ test('aggregate lookup with a sub-pipeline (output of @cloudbase/database 1.4.3 
     stageValue: '{"from":"books","let":{"aid":"$_id"},"pipeline":[{"$match":{"n":{"$gt":{"$numberInt":"1"}}}},{"$project":{"_id":{"$numberInt":"0"}}}],"as":"books"}',
   }]);
 });
+
+test('the adapter stays plain ES5 + CommonJS with no Node APIs (it ships inside the mini-program)', () => {
+  const fs = require('fs');
+  const src = fs.readFileSync(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'), 'utf8');
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+  for (const [what, re] of [['arrow function', /=>/], ['const', /\bconst\s/], ['let', /\blet\s/],
+    ['template literal', /`/], ['class', /\bclass\s+\w/], ['spread', /\.\.\.\w/], ['require', /\brequire\s*\(/],
+    ['process', /\bprocess\./], ['Buffer', /\bBuffer\b/]]) {
+    assert.ok(!re.test(code), `found ${what} in wx-cloud-shim.js`);
+  }
+});

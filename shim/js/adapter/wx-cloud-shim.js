@@ -1514,8 +1514,8 @@ function deleteFile(conf, transport, options) {
 function install(opts) {
   opts = opts || {};
   var wxObj = opts.wx || (typeof wx !== 'undefined' ? wx : null); // eslint-disable-line no-undef
-  if (!wxObj) throw new Error('wx-cloud-shim: no `wx` object to install into');
-  if (!opts.url) throw new Error('wx-cloud-shim: `url` of the shim is required');
+  if (!wxObj) throw new Error('wx-cloud-shim: no wx object to install into');
+  if (!opts.url) throw new Error('wx-cloud-shim: the url of the shim is required');
   var conf = {
     wx: wxObj,
     url: String(opts.url).replace(/\/+$/, ''),
