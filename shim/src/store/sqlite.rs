@@ -591,11 +591,10 @@ impl SqliteStore {
                             }
                             let body: Option<Vec<u8>> =
                                 body_st.query_row(params![seq], |r| r.get(0)).optional()?;
-                            if let Some(b) = body {
-                                if !visit(seq, decode(&b)?)? {
+                            if let Some(b) = body
+                                && !visit(seq, decode(&b)?)? {
                                     return Ok(false);
                                 }
-                            }
                         }
                         Ok(true)
                     };
