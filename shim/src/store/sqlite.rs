@@ -69,6 +69,10 @@ const PLANNED: &[(&str, &str)] = &[
     ),
     ("by_seq", "SELECT body FROM docs WHERE seq = ?1"),
     (
+        "index_range_docs",
+        "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3) ORDER BY seq",
+    ),
+    (
         "index_order_asc",
         "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
     ),
@@ -111,7 +115,15 @@ fn configure(c: &Connection) -> DbResult<()> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
     c.pragma_update(None, "foreign_keys", "OFF")?;
+    tune(c)
+}
+
+/// Per-connection read tuning: memory-mapped I/O (no read() syscall per page) and a larger
+/// page cache.
+fn tune(c: &Connection) -> DbResult<()> {
     c.set_prepared_statement_cache_capacity(64);
+    c.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    c.pragma_update(None, "cache_size", -32_000i64)?;
     Ok(())
 }
 
@@ -340,7 +352,7 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
             c.busy_timeout(std::time::Duration::from_secs(10))?;
-            c.set_prepared_statement_cache_capacity(64);
+            tune(&c)?;
             rs.push(Mutex::new(c));
         }
         let store = SqliteStore {
@@ -443,11 +455,22 @@ impl SqliteStore {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             if let Some(c) = self.readers[(start + i) % n].try_lock() {
-                return f(&c);
+                return Self::in_read_txn(&c, f);
             }
         }
         let c = self.readers[start % n].lock();
-        f(&c)
+        Self::in_read_txn(&c, f)
+    }
+
+    /// One read transaction per request: a consistent snapshot, and one WAL lock round trip
+    /// instead of one per statement.
+    fn in_read_txn<T>(c: &Connection, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        c.prepare_cached("BEGIN")?.execute([])?;
+        let r = f(c);
+        let end = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+        let v = r?;
+        end?;
+        Ok(v)
     }
 
     /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
@@ -519,6 +542,31 @@ impl SqliteStore {
             }
             Source::Index(iid, ranges) => {
                 self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
+                if let [r] = ranges.as_slice() {
+                    let sql = match (r.lo_incl, r.hi_incl) {
+                        (true, true) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3) ORDER BY seq"
+                        }
+                        (true, false) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key < ?3) ORDER BY seq"
+                        }
+                        (false, true) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key <= ?3) ORDER BY seq"
+                        }
+                        (false, false) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key < ?3) ORDER BY seq"
+                        }
+                    };
+                    let mut st = conn.prepare_cached(sql)?;
+                    let mut rows = st.query(params![iid, r.lo, r.hi])?;
+                    while let Some(row) = rows.next()? {
+                        let body: &[u8] = row.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                        if !visit(row.get(0)?, decode(body)?)? {
+                            break;
+                        }
+                    }
+                    return Ok(());
+                }
                 let mut seqs = BTreeSet::new();
                 for r in ranges {
                     let sql = match (r.lo_incl, r.hi_incl) {
@@ -592,9 +640,10 @@ impl SqliteStore {
                             let body: Option<Vec<u8>> =
                                 body_st.query_row(params![seq], |r| r.get(0)).optional()?;
                             if let Some(b) = body
-                                && !visit(seq, decode(&b)?)? {
-                                    return Ok(false);
-                                }
+                                && !visit(seq, decode(&b)?)?
+                            {
+                                return Ok(false);
+                            }
                         }
                         Ok(true)
                     };
