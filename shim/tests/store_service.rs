@@ -420,6 +420,27 @@ fn server_date_everywhere() {
     );
     let got = get(&db, &Caller::Admin, &f, None).remove(0);
     assert_eq!(got.get_datetime("at").unwrap().timestamp_millis(), NOW + 7);
+    // serverDate inside a filter
+    assert_eq!(
+        get(
+            &db,
+            &Caller::Admin,
+            r#"{"at":{"$lt":{"$tcb_server_date":{"offset":{"$numberInt":"8"}}}}}"#,
+            None
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        get(
+            &db,
+            &Caller::Admin,
+            r#"{"at":{"$lt":{"$tcb_server_date":{"offset":{"$numberInt":"7"}}}}}"#,
+            None
+        )
+        .len(),
+        0
+    );
     // legacy dialect serverDate {"$date":{"offset":0}}
     let legacy = shim::db::ejson::legacy_document(
         serde_json::json!({"when": {"$date": {"offset": 0}}, "n": 1, "d": {"$date": 1000}}),
@@ -648,4 +669,24 @@ fn errors_have_cloudbase_codes() {
         ids(&get(&db, &Caller::Admin, r#"{"a.b":1,"n":1}"#, None)),
         ["dup"]
     );
+}
+
+#[test]
+fn legacy_dialect_helpers() {
+    use shim::db::ejson;
+    let q = ejson::legacy_document(serde_json::json!({"name": {"$regex": "^h", "$options": "i"}, "n": 12345678901i64, "f": 1.5})).unwrap();
+    assert!(
+        matches!(q.get("name"), Some(Bson::RegularExpression(r)) if r.pattern.as_str() == "^h")
+    );
+    assert_eq!(
+        (q.get("n"), q.get("f")),
+        (Some(&Bson::Int64(12345678901)), Some(&Bson::Double(1.5)))
+    );
+    let o = ejson::legacy_order(&serde_json::json!([{"field": "n", "direction": "desc"}, {"field": "t", "direction": "asc"}])).unwrap();
+    assert_eq!(o, doc! {"n": -1, "t": 1});
+    assert!(ejson::legacy_order(&serde_json::json!([{"field": "n", "direction": "up"}])).is_err());
+    let back = ejson::to_legacy_json(&Bson::Document(
+        doc! {"d": bson::DateTime::from_millis(5), "n": 1},
+    ));
+    assert_eq!(back, serde_json::json!({"d": {"$date": 5}, "n": 1}));
 }

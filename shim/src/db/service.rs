@@ -13,7 +13,7 @@
 //! * permissions (§2.9): presets enforced for clients only, as an implicit `_openid` filter
 //!   (see [`crate::db::permissions`]);
 //! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
-//!   documents, set documents and update values;
+//!   documents, set documents, update values, and query filters/stages;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
 
 use crate::db::aggregate::has_limit;
@@ -204,7 +204,7 @@ impl Database {
                 projection,
             } => {
                 let limit = self.read_limit(caller, limit);
-                let filter = self.read_filter(caller, &collection, filter)?;
+                let filter = self.read_filter(caller, &collection, with_dates(filter, now))?;
                 let list = self.store.find(
                     &collection,
                     &Find {
@@ -222,7 +222,7 @@ impl Database {
                 })
             }
             DbOp::Count { collection, filter } => {
-                let filter = self.read_filter(caller, &collection, filter)?;
+                let filter = self.read_filter(caller, &collection, with_dates(filter, now))?;
                 Ok(DbReply::Count {
                     total: self.store.count(&collection, &filter)?,
                 })
@@ -240,7 +240,7 @@ impl Database {
                     return Err(DbError::invalid("update data must not contain _id"));
                 }
                 let (filter, update) =
-                    self.prepare_write(caller, &collection, filter, data, merge)?;
+                    self.prepare_write(caller, &collection, with_dates(filter, now), data, merge)?;
                 let r = self.store.update(
                     &collection,
                     &filter,
@@ -267,7 +267,7 @@ impl Database {
                     return Err(DbError::invalid("update data must not contain _id"));
                 }
                 let (filter, update) =
-                    self.prepare_write(caller, &collection, filter, data, true)?;
+                    self.prepare_write(caller, &collection, with_dates(filter, now), data, true)?;
                 let r = self.store.update(
                     &collection,
                     &filter,
@@ -288,6 +288,7 @@ impl Database {
                 filter,
                 multi,
             } => {
+                let filter = with_dates(filter, now);
                 let filter = match caller {
                     Caller::Admin => filter,
                     Caller::Client { openid, .. } => {
@@ -303,6 +304,9 @@ impl Database {
                 collection,
                 mut stages,
             } => {
+                for st in &mut stages {
+                    resolve_server_dates(st, now);
+                }
                 if let Caller::Client { openid, .. } = caller {
                     match self.permissions.read().preset(&collection).read() {
                         Access::All => {}
@@ -399,6 +403,12 @@ impl Database {
             }
         }
     }
+}
+
+/// Filters may carry `db.serverDate()` too (e.g. `_.lt(db.serverDate())`).
+fn with_dates(mut filter: Document, now: i64) -> Document {
+    resolve_server_dates(&mut filter, now);
+    filter
 }
 
 fn doc_openid(openid: &str) -> Document {
