@@ -57,6 +57,7 @@ conformance!(
         persistence_across_reopen,
         concurrent_reads_and_writes,
         sdk_captured_payloads,
+        transactions,
     ]
 );
 
@@ -1265,4 +1266,67 @@ fn find_one_in(s: &Arc<dyn Store>, coll: &str, id: &str) -> Document {
         .into_iter()
         .next()
         .expect("doc")
+}
+
+fn transactions(open: Opener, dir: &Path) {
+    let s = setup(open, dir, &[r#"{"_id":"alice","bal":10}"#]);
+    // commit: all changes appear together
+    let mut t = s.begin().unwrap();
+    let u = Update::operators(d(r#"{"$inc":{"bal":-1}}"#)).unwrap();
+    assert_eq!(
+        t.update("c", &doc! {"_id": "alice"}, &u, UpdateOpts::default())
+            .unwrap()
+            .updated,
+        1
+    );
+    t.insert("c", vec![doc! {"_id": "bob", "bal": 1}]).unwrap();
+    assert_eq!(
+        t.find("c", &Find::filter(doc! {"_id": "bob"}))
+            .unwrap()
+            .len(),
+        1,
+        "own writes visible"
+    );
+    assert_eq!(t.count("c", &doc! {}).unwrap(), 2);
+    assert_eq!(
+        s.count("c", &doc! {}).unwrap(),
+        1,
+        "others see the state before the transaction"
+    );
+    assert_eq!(find_one(s.as_ref(), "alice").get_i32("bal").unwrap(), 10);
+    // a failed operation leaves no partial writes and the transaction goes on
+    assert!(
+        t.insert("c", vec![doc! {"_id": "carol"}, doc! {"_id": "bob"}])
+            .is_err()
+    );
+    assert_eq!(t.count("c", &doc! {"_id": "carol"}).unwrap(), 0);
+    // a writer outside waits for the commit
+    std::thread::scope(|sc| {
+        let s2 = s.clone();
+        let h = sc.spawn(move || s2.insert("c", vec![doc! {"_id": "dave"}]));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        t.commit().unwrap();
+        h.join().unwrap().unwrap();
+    });
+    assert_eq!(find_one(s.as_ref(), "alice").get_i32("bal").unwrap(), 9);
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    // abort and drop discard everything
+    let mut t = s.begin().unwrap();
+    t.remove("c", &doc! {}, true).unwrap();
+    assert_eq!(t.count("c", &doc! {}).unwrap(), 0);
+    t.abort().unwrap();
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    {
+        let mut t = s.begin().unwrap();
+        t.insert("c", vec![doc! {"_id": "eve"}]).unwrap();
+    }
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    assert_eq!(
+        s.begin()
+            .unwrap()
+            .find("nope", &Find::default())
+            .unwrap_err()
+            .code(),
+        "DATABASE_COLLECTION_NOT_EXIST"
+    );
 }

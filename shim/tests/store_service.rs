@@ -690,3 +690,129 @@ fn legacy_dialect_helpers() {
     ));
     assert_eq!(back, serde_json::json!({"d": {"$date": 5}, "n": 1}));
 }
+
+#[test]
+fn transactions_follow_the_captured_flow() {
+    let (_t, db) = db();
+    insert(
+        &db,
+        &Caller::Admin,
+        &[r#"{"_id":"alice","bal":{"$numberInt":"10"}}"#],
+    );
+    // §4.5 txn:runTransaction
+    let id = match db.execute(&Caller::Admin, DbOp::StartTransaction).unwrap() {
+        DbReply::TransactionStarted { id } => id,
+        other => panic!("{other:?}"),
+    };
+    let tx = |op: DbOp| {
+        db.execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(op),
+            },
+        )
+    };
+    let got = tx(DbOp::Get {
+        collection: "todos".into(),
+        filter: d(r#"{"_id":"alice"}"#),
+        order: None,
+        offset: 0,
+        limit: None,
+        projection: None,
+    })
+    .unwrap();
+    assert!(matches!(got, DbReply::Documents { ref list, .. } if list.len() == 1));
+    tx(DbOp::Modify {
+        collection: "todos".into(),
+        filter: d(r#"{"_id":"alice"}"#),
+        data: d(r#"{"$inc":{"bal":{"$numberInt":"-1"}}}"#),
+        multi: false,
+        merge: true,
+        upsert: false,
+    })
+    .unwrap();
+    tx(DbOp::Insert {
+        collection: "todos".into(),
+        docs: vec![d(r#"{"_id":"bob","bal":{"$numberInt":"1"}}"#)],
+    })
+    .unwrap();
+    assert!(matches!(
+        tx(DbOp::Remove {
+            collection: "todos".into(),
+            filter: d(r#"{"_id":"bob"}"#),
+            multi: false
+        })
+        .unwrap(),
+        DbReply::Removed { deleted: 1 }
+    ));
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        10,
+        "not visible before commit"
+    );
+    assert_eq!(
+        db.execute(&Caller::Admin, DbOp::CommitTransaction { id: id.clone() })
+            .unwrap(),
+        DbReply::TransactionEnded
+    );
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        9
+    );
+    // the id is gone after commit
+    let e = db
+        .execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(DbOp::Count {
+                    collection: "todos".into(),
+                    filter: doc! {},
+                }),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "INVALID_PARAM");
+    // §4.5 txn:startTransaction+rollback (doc.set inside, then abort)
+    let id = match db.execute(&Caller::Admin, DbOp::StartTransaction).unwrap() {
+        DbReply::TransactionStarted { id } => id,
+        other => panic!("{other:?}"),
+    };
+    let r = db
+        .execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(DbOp::Modify {
+                    collection: "todos".into(),
+                    filter: d(r#"{"_id":"alice"}"#),
+                    data: d(r#"{"bal":{"$numberInt":"0"}}"#),
+                    multi: false,
+                    merge: false,
+                    upsert: true,
+                }),
+            },
+        )
+        .unwrap();
+    assert!(matches!(r, DbReply::Modified { updated: 1, .. }));
+    db.execute(&Caller::Admin, DbOp::AbortTransaction { id })
+        .unwrap();
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        9
+    );
+    // clients cannot use transactions
+    assert_eq!(
+        db.execute(&alice(), DbOp::StartTransaction)
+            .unwrap_err()
+            .code(),
+        "DATABASE_PERMISSION_DENIED"
+    );
+}

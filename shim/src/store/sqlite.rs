@@ -17,7 +17,7 @@
 //! parallel reads; prepared statements are cached per connection.
 
 use super::keys;
-use super::{Find, Store, UpdateOpts, UpdateResult, UpsertCounts, new_id};
+use super::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::projection::Projection;
@@ -29,6 +29,7 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Debug, Clone)]
@@ -93,9 +94,87 @@ const PLANNED: &[(&str, &str)] = &[
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    shared: Arc<Shared>,
+}
+
+/// How long a write waits for an open transaction to finish.
+const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn busy() -> DbError {
+    DbError::Transaction("the database is busy: a transaction holds the write lock".into())
+}
+
+/// An open SQLite transaction: owns the writer connection until commit/abort/drop.
+struct SqliteTxn {
+    conn: parking_lot::ArcMutexGuard<parking_lot::RawMutex, Connection>,
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl SqliteTxn {
+    /// Each operation runs in a savepoint so a failed one leaves no partial writes.
+    fn op<T>(&mut self, f: impl FnOnce(&Shared, &Connection) -> DbResult<T>) -> DbResult<T> {
+        self.conn.execute_batch("SAVEPOINT op")?;
+        match f(&self.shared, &self.conn) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE op")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO op; RELEASE op");
+                Err(e)
+            }
+        }
+    }
+}
+
+impl StoreTxn for SqliteTxn {
+    fn insert(&mut self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        self.op(|s, c| s.insert_on(c, coll, docs))
+    }
+    fn find(&mut self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        self.op(|s, c| s.find_on(c, coll, find))
+    }
+    fn count(&mut self, coll: &str, filter: &Document) -> DbResult<u64> {
+        self.op(|s, c| s.count_on(c, coll, filter))
+    }
+    fn update(
+        &mut self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        self.op(|s, c| s.update_on(c, coll, filter, update, opts))
+    }
+    fn remove(&mut self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
+        self.op(|s, c| s.remove_on(c, coll, filter, multi))
+    }
+    fn commit(mut self: Box<Self>) -> DbResult<()> {
+        self.done = true;
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+    fn abort(mut self: Box<Self>) -> DbResult<()> {
+        self.done = true;
+        self.conn.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTxn {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// State shared by the store and its open transactions.
+struct Shared {
     meta: RwLock<HashMap<String, CollMeta>>,
     stats: PlanStats,
 }
@@ -357,11 +436,13 @@ impl SqliteStore {
         }
         let store = SqliteStore {
             path,
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             readers: rs,
             next_reader: AtomicUsize::new(0),
-            meta: RwLock::new(HashMap::new()),
-            stats: PlanStats::default(),
+            shared: Arc::new(Shared {
+                meta: RwLock::new(HashMap::new()),
+                stats: PlanStats::default(),
+            }),
         };
         store.reload_meta()?;
         Ok(store)
@@ -374,7 +455,7 @@ impl SqliteStore {
 
     /// How queries have been answered so far.
     pub fn stats(&self) -> &PlanStats {
-        &self.stats
+        &self.shared.stats
     }
 
     /// `EXPLAIN QUERY PLAN` of each statement the planner uses: `(name, plan)`. Lets tests
@@ -406,7 +487,7 @@ impl SqliteStore {
     }
 
     fn reload_meta(&self) -> DbResult<()> {
-        let w = self.writer.lock();
+        let w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
         let mut m = HashMap::new();
         {
             let mut st = w.prepare("SELECT cid, name FROM collections")?;
@@ -438,16 +519,8 @@ impl SqliteStore {
                 }
             }
         }
-        *self.meta.write() = m;
+        *self.shared.meta.write() = m;
         Ok(())
-    }
-
-    fn coll(&self, name: &str) -> DbResult<CollMeta> {
-        self.meta
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| DbError::CollectionNotExist(name.to_string()))
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
@@ -471,6 +544,96 @@ impl SqliteStore {
         let v = r?;
         end?;
         Ok(v)
+    }
+
+    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
+        let id = doc
+            .get("_id")
+            .ok_or_else(|| DbError::internal("document without _id"))?;
+        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
+            return Err(DbError::invalid(
+                "_id must not be an array, null or a regex",
+            ));
+        }
+        let body = encode_doc(doc)?;
+        let mut st =
+            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
+        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(DbError::DuplicateId(id_display(id)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let seq = conn.last_insert_rowid();
+        let mut ist =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            for k in index_keys(doc, path) {
+                ist.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(seq)
+    }
+
+    fn replace_row(
+        conn: &Connection,
+        meta: &CollMeta,
+        seq: i64,
+        old: &Document,
+        new: &Document,
+    ) -> DbResult<()> {
+        let body = encode_doc(new)?;
+        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
+            .execute(params![openid_of(new), body, seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        let mut ins =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
+            for k in ok.difference(&nk) {
+                del.execute(params![iid, k, seq])?;
+            }
+            for k in nk.difference(&ok) {
+                ins.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
+        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
+            .execute(params![seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        for (path, iid) in &meta.indexes {
+            for k in index_keys(old, path) {
+                del.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `f` in an immediate transaction on the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        let mut w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
+    }
+}
+
+impl Shared {
+    fn coll(&self, name: &str) -> DbResult<CollMeta> {
+        self.meta
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DbError::CollectionNotExist(name.to_string()))
     }
 
     /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
@@ -735,86 +898,6 @@ impl SqliteStore {
         })
     }
 
-    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
-        let id = doc
-            .get("_id")
-            .ok_or_else(|| DbError::internal("document without _id"))?;
-        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
-            return Err(DbError::invalid(
-                "_id must not be an array, null or a regex",
-            ));
-        }
-        let body = encode_doc(doc)?;
-        let mut st =
-            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
-        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(DbError::DuplicateId(id_display(id)));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let seq = conn.last_insert_rowid();
-        let mut ist =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            for k in index_keys(doc, path) {
-                ist.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(seq)
-    }
-
-    fn replace_row(
-        conn: &Connection,
-        meta: &CollMeta,
-        seq: i64,
-        old: &Document,
-        new: &Document,
-    ) -> DbResult<()> {
-        let body = encode_doc(new)?;
-        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
-            .execute(params![openid_of(new), body, seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        let mut ins =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
-            for k in ok.difference(&nk) {
-                del.execute(params![iid, k, seq])?;
-            }
-            for k in nk.difference(&ok) {
-                ins.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
-    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
-        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
-            .execute(params![seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        for (path, iid) in &meta.indexes {
-            for k in index_keys(old, path) {
-                del.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Run `f` in an immediate transaction on the writer connection.
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
-        let mut w = self.writer.lock();
-        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let r = f(&tx)?;
-        tx.commit()?;
-        Ok(r)
-    }
-
     fn matching(
         &self,
         conn: &Connection,
@@ -835,12 +918,123 @@ impl SqliteStore {
         })?;
         Ok(out)
     }
+    fn insert_on(&self, c: &Connection, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        let meta = self.coll(coll)?;
+        let mut prepared = Vec::with_capacity(docs.len());
+        for mut d in docs {
+            if !d.contains_key("_id") {
+                let mut nd = Document::new();
+                nd.insert("_id", new_id());
+                nd.extend(d);
+                d = nd;
+            }
+            prepared.push(d);
+        }
+        let mut ids = Vec::with_capacity(prepared.len());
+        for d in &prepared {
+            SqliteStore::insert_one(c, &meta, d)?;
+            ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
+        }
+        Ok(ids)
+    }
+    fn count_on(&self, c: &Connection, coll: &str, filter: &Document) -> DbResult<u64> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        if matches!(f, Filter::All) {
+            let n: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM docs WHERE cid = ?1")?
+                .query_row(params![meta.cid], |r| r.get(0))?;
+            return Ok(n as u64);
+        }
+        let source = plan(&meta, &f, None);
+        let mut n = 0u64;
+        self.scan(c, &meta, &source, &mut |_, d| {
+            if f.matches(&d) {
+                n += 1;
+            }
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+    fn update_on(
+        &self,
+        c: &Connection,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        {
+            let found = self.matching(c, &meta, &f, opts.multi)?;
+            let mut res = UpdateResult {
+                matched: found.len() as u64,
+                ..UpdateResult::default()
+            };
+            for (seq, old) in found {
+                let mut new = old.clone();
+                if update.apply(&mut new)? {
+                    SqliteStore::replace_row(c, &meta, seq, &old, &new)?;
+                    res.updated += 1;
+                }
+                if opts.return_doc {
+                    res.doc = Some(new);
+                }
+            }
+            if res.matched == 0 && opts.upsert {
+                let mut base = upsert_base(filter)?;
+                update.apply(&mut base)?;
+                if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
+                    && let Some(id) = b.get("_id")
+                {
+                    let mut nd = Document::new();
+                    nd.insert("_id", id.clone());
+                    for (k, v) in base {
+                        if k != "_id" {
+                            nd.insert(k, v);
+                        }
+                    }
+                    base = nd;
+                }
+                if !base.contains_key("_id") {
+                    let mut nd = Document::new();
+                    nd.insert("_id", new_id());
+                    nd.extend(base);
+                    base = nd;
+                }
+                SqliteStore::insert_one(c, &meta, &base)?;
+                res.upserted_id = base.get("_id").cloned();
+                if opts.return_doc {
+                    res.doc = Some(base);
+                }
+            }
+            Ok(res)
+        }
+    }
+    fn remove_on(
+        &self,
+        c: &Connection,
+        coll: &str,
+        filter: &Document,
+        multi: bool,
+    ) -> DbResult<u64> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        {
+            let found = self.matching(c, &meta, &f, multi)?;
+            for (seq, old) in &found {
+                SqliteStore::delete_row(c, &meta, *seq, old)?;
+            }
+            Ok(found.len() as u64)
+        }
+    }
 }
 
 impl Store for SqliteStore {
     fn create_collection(&self, name: &str) -> DbResult<bool> {
         validate_collection_name(name)?;
-        if self.meta.read().contains_key(name) {
+        if self.shared.meta.read().contains_key(name) {
             return Ok(false);
         }
         let created = self.write(|c| {
@@ -855,7 +1049,7 @@ impl Store for SqliteStore {
     }
 
     fn drop_collection(&self, name: &str) -> DbResult<bool> {
-        let Ok(meta) = self.coll(name) else {
+        let Ok(meta) = self.shared.coll(name) else {
             return Ok(false);
         };
         self.write(|c| {
@@ -873,13 +1067,13 @@ impl Store for SqliteStore {
     }
 
     fn list_collections(&self) -> DbResult<Vec<String>> {
-        let mut v: Vec<String> = self.meta.read().keys().cloned().collect();
+        let mut v: Vec<String> = self.shared.meta.read().keys().cloned().collect();
         v.sort();
         Ok(v)
     }
 
     fn has_collection(&self, name: &str) -> DbResult<bool> {
-        Ok(self.meta.read().contains_key(name))
+        Ok(self.shared.meta.read().contains_key(name))
     }
 
     fn ensure_index(&self, coll: &str, field_path: &str) -> DbResult<bool> {
@@ -892,7 +1086,7 @@ impl Store for SqliteStore {
                 "invalid index field \"{field_path}\""
             )));
         }
-        let meta = self.coll(coll)?;
+        let meta = self.shared.coll(coll)?;
         if meta.indexes.iter().any(|(p, _)| p == field_path) {
             return Ok(false);
         }
@@ -922,6 +1116,7 @@ impl Store for SqliteStore {
 
     fn list_indexes(&self, coll: &str) -> DbResult<Vec<String>> {
         Ok(self
+            .shared
             .coll(coll)?
             .indexes
             .into_iter()
@@ -930,53 +1125,16 @@ impl Store for SqliteStore {
     }
 
     fn insert(&self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
-        let meta = self.coll(coll)?;
-        let mut prepared = Vec::with_capacity(docs.len());
-        for mut d in docs {
-            if !d.contains_key("_id") {
-                let mut nd = Document::new();
-                nd.insert("_id", new_id());
-                nd.extend(d);
-                d = nd;
-            }
-            prepared.push(d);
-        }
-        self.write(|c| {
-            let mut ids = Vec::with_capacity(prepared.len());
-            for d in &prepared {
-                Self::insert_one(c, &meta, d)?;
-                ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
-            }
-            Ok(ids)
-        })
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.insert_on(c, coll, docs))
     }
 
     fn find(&self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
-        self.with_reader(|c| self.find_on(c, coll, find))
+        self.with_reader(|c| self.shared.find_on(c, coll, find))
     }
 
     fn count(&self, coll: &str, filter: &Document) -> DbResult<u64> {
-        let meta = self.coll(coll)?;
-        let f = Filter::parse(filter)?;
-        if matches!(f, Filter::All) {
-            return self.with_reader(|c| {
-                let n: i64 = c
-                    .prepare_cached("SELECT COUNT(*) FROM docs WHERE cid = ?1")?
-                    .query_row(params![meta.cid], |r| r.get(0))?;
-                Ok(n as u64)
-            });
-        }
-        self.with_reader(|c| {
-            let source = plan(&meta, &f, None);
-            let mut n = 0u64;
-            self.scan(c, &meta, &source, &mut |_, d| {
-                if f.matches(&d) {
-                    n += 1;
-                }
-                Ok(true)
-            })?;
-            Ok(n)
-        })
+        self.with_reader(|c| self.shared.count_on(c, coll, filter))
     }
 
     fn update(
@@ -986,69 +1144,17 @@ impl Store for SqliteStore {
         update: &Update,
         opts: UpdateOpts,
     ) -> DbResult<UpdateResult> {
-        let meta = self.coll(coll)?;
-        let f = Filter::parse(filter)?;
-        self.write(|c| {
-            let found = self.matching(c, &meta, &f, opts.multi)?;
-            let mut res = UpdateResult {
-                matched: found.len() as u64,
-                ..UpdateResult::default()
-            };
-            for (seq, old) in found {
-                let mut new = old.clone();
-                if update.apply(&mut new)? {
-                    Self::replace_row(c, &meta, seq, &old, &new)?;
-                    res.updated += 1;
-                }
-                if opts.return_doc {
-                    res.doc = Some(new);
-                }
-            }
-            if res.matched == 0 && opts.upsert {
-                let mut base = upsert_base(filter)?;
-                update.apply(&mut base)?;
-                if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
-                    && let Some(id) = b.get("_id")
-                {
-                    let mut nd = Document::new();
-                    nd.insert("_id", id.clone());
-                    for (k, v) in base {
-                        if k != "_id" {
-                            nd.insert(k, v);
-                        }
-                    }
-                    base = nd;
-                }
-                if !base.contains_key("_id") {
-                    let mut nd = Document::new();
-                    nd.insert("_id", new_id());
-                    nd.extend(base);
-                    base = nd;
-                }
-                Self::insert_one(c, &meta, &base)?;
-                res.upserted_id = base.get("_id").cloned();
-                if opts.return_doc {
-                    res.doc = Some(base);
-                }
-            }
-            Ok(res)
-        })
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.update_on(c, coll, filter, update, opts))
     }
 
     fn remove(&self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
-        let meta = self.coll(coll)?;
-        let f = Filter::parse(filter)?;
-        self.write(|c| {
-            let found = self.matching(c, &meta, &f, multi)?;
-            for (seq, old) in &found {
-                Self::delete_row(c, &meta, *seq, old)?;
-            }
-            Ok(found.len() as u64)
-        })
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.remove_on(c, coll, filter, multi))
     }
 
     fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts> {
-        let meta = self.coll(coll)?;
+        let meta = self.shared.coll(coll)?;
         self.write(|c| {
             let mut counts = UpsertCounts::default();
             let mut st =
@@ -1082,8 +1188,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn begin(&self) -> DbResult<Box<dyn StoreTxn>> {
+        let conn = self.writer.try_lock_arc_for(WRITE_WAIT).ok_or_else(busy)?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteTxn {
+            conn,
+            shared: self.shared.clone(),
+            done: false,
+        }))
+    }
+
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
-        self.coll(coll)?;
+        self.shared.coll(coll)?;
         // A leading $match goes through the planner.
         let (first_match, rest) = match pipeline.first() {
             Some(s) if s.len() == 1 && s.contains_key("$match") => match s.get("$match") {
