@@ -313,6 +313,33 @@ fn presets_behave_like_cloudbase() {
         .unwrap_err();
     assert_eq!(e.code(), "DATABASE_PERMISSION_DENIED");
 
+    // a client $lookup may not read a collection it could not read directly
+    db.store().create_collection("secret").unwrap();
+    p.set("secret", Preset::AdminOnly);
+    db.set_permissions(p.clone());
+    let lookup =
+        d(r#"{"$lookup":{"from":"secret","localField":"_id","foreignField":"ref","as":"j"}}"#);
+    let e = db
+        .execute(
+            &alice(),
+            DbOp::Aggregate {
+                collection: "todos".into(),
+                stages: vec![lookup.clone()],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "DATABASE_PERMISSION_DENIED");
+    assert!(
+        db.execute(
+            &Caller::Admin,
+            DbOp::Aggregate {
+                collection: "todos".into(),
+                stages: vec![lookup]
+            }
+        )
+        .is_ok()
+    );
+
     p.set("todos", Preset::AdminOnly);
     db.set_permissions(p);
     let e = db

@@ -469,6 +469,18 @@ impl Database {
                     resolve_server_dates(st, now);
                 }
                 if let Caller::Client { openid, .. } = caller {
+                    // `$lookup` reads another collection: a client may only join collections
+                    // everyone can read (the implicit `_openid` filter cannot reach inside it).
+                    for st in &stages {
+                        if let Some(Bson::Document(l)) = st.get("$lookup") {
+                            let from = l.get_str("from").unwrap_or_default();
+                            if self.permissions.read().preset(from).read() != Access::All {
+                                return Err(DbError::PermissionDenied(format!(
+                                    "$lookup from collection {from} needs it to be readable by all users"
+                                )));
+                            }
+                        }
+                    }
                     match self.permissions.read().preset(&collection).read() {
                         Access::All => {}
                         Access::Own => {
