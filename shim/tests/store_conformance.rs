@@ -548,6 +548,8 @@ fn projections(open: Opener, dir: &Path) {
     };
     assert_eq!(p(r#"{"a":1}"#).unwrap(), doc! {"_id": "1", "a": 1});
     assert_eq!(p(r#"{"a":true,"_id":false}"#).unwrap(), doc! {"a": 1});
+    assert_eq!(p(r#"{"_id":1}"#).unwrap(), doc! {"_id": "1"});
+    assert_eq!(p(r#"{"_id":0}"#).unwrap().len(), 4);
     assert_eq!(p(r#"{"b.c":1}"#).unwrap(), doc! {"_id": "1", "b": {"c": 2}});
     assert_eq!(
         p(r#"{"items.x":1,"_id":0}"#).unwrap(),

@@ -112,3 +112,58 @@ fn indexed_queries_do_not_scan() {
     assert_eq!(e, n as u64);
     assert_eq!(st.full_scans.load(Ordering::Relaxed), 1);
 }
+
+/// Child half of `acknowledged_writes_survive_a_killed_process`: inserts until killed,
+/// printing each acknowledged id. Does nothing unless the parent set the variable.
+#[test]
+fn crash_child() {
+    let Ok(dir) = std::env::var("SHIM_CRASH_CHILD_DIR") else {
+        return;
+    };
+    let s = SqliteStore::open(std::path::Path::new(&dir).join("db.sqlite")).unwrap();
+    s.create_collection("c").unwrap();
+    for i in 0.. {
+        s.insert(
+            "c",
+            vec![doc! {"_id": format!("k{i}"), "pad": "x".repeat(500)}],
+        )
+        .unwrap();
+        println!("acked k{i}");
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_a_killed_process() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .env("SHIM_CRASH_CHILD_DIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut acked = Vec::new();
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("acked ") {
+            acked.push(id.to_string());
+            if acked.len() == 50 {
+                child.kill().unwrap(); // SIGKILL: no destructors, no checkpoint
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert_eq!(acked.len(), 50);
+    let s = SqliteStore::open(tmp.path().join("db.sqlite")).unwrap();
+    for id in &acked {
+        assert_eq!(
+            s.count("c", &doc! {"_id": id}).unwrap(),
+            1,
+            "{id} was acknowledged but lost"
+        );
+    }
+}
