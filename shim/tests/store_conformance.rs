@@ -1057,6 +1057,11 @@ fn indexes_agree_with_scans(open: Opener, dir: &Path) {
         (r#"{"n":-1}"#, 5, Some(20)),
         (r#"{"city":1}"#, 0, None),
         (r#"{"city":-1}"#, 3, Some(7)),
+        (r#"{"city":1,"n":-1}"#, 0, Some(25)),
+        (r#"{"city":-1,"n":1}"#, 10, Some(30)),
+        (r#"{"city":1,"_id":1}"#, 40, Some(3)),
+        (r#"{"tags":1,"n":1}"#, 0, Some(50)),
+        (r#"{"tags":-1,"city":1,"n":-1}"#, 5, None),
     ] {
         let f = |s: &Arc<dyn Store>| {
             ids(&s

@@ -8,9 +8,10 @@
 //! [`super::keys`] so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
-//! `_openid` → index lookups; range on a declared index → index range; a single-key sort on a
-//! declared index → index-ordered scan that stops at skip+limit; otherwise a scan of the
-//! collection. The full filter always runs in Rust after the SQL prefilter.
+//! `_openid` → index lookups; range on a declared index → index range; a sort whose first key
+//! is a declared index → index-ordered walk that stops once skip+limit results (and the rest
+//! of their first-key group) are found; otherwise a scan of the collection. The full filter
+//! always runs in Rust after the SQL prefilter.
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
@@ -395,8 +396,8 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             );
         }
     }
-    // 5. single-key sort on a declared index
-    if let Some([(path, dir)]) = sort
+    // 5. sort whose first key is a declared index (later keys order each group in memory)
+    if let Some([(path, dir), ..]) = sort
         && let Some(iid) = iid_of(path)
     {
         return Source::IndexOrder(iid, *dir < 0);
@@ -858,12 +859,32 @@ impl Shared {
             .transpose()?;
         let near = if sort.is_none() { filter.near() } else { None };
         let source = plan(&meta, &filter, sort.as_deref());
-        let ordered_by_source =
-            sort.is_none() && near.is_none() || matches!(source, Source::IndexOrder(..));
+        let index_ordered = matches!(source, Source::IndexOrder(..));
+        let ordered_by_source = sort.is_none() && near.is_none() || index_ordered;
         let want = find.limit.map(|l| l.saturating_add(find.skip));
+        // With an index walk on the first sort key, documents arrive grouped by that key;
+        // extra sort keys only reorder within a group, so stop at a group boundary.
+        let first_key = match (&sort, index_ordered) {
+            (Some(spec), true) if spec.len() > 1 => Some(&spec[0]),
+            _ => None,
+        };
+        let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
         self.scan(conn, &meta, &source, &mut |_, d| {
             if filter.matches(&d) {
+                if let Some((path, dir)) = first_key {
+                    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                    let k = crate::db::value::sort_key(&d, &p, *dir);
+                    let new_group = last_group
+                        .as_ref()
+                        .is_none_or(|g| !crate::db::value::values_equal(g, &k));
+                    if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+                        return Ok(false);
+                    }
+                    last_group = Some(k);
+                    out.push(d);
+                    return Ok(true);
+                }
                 out.push(d);
                 if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
                     return Ok(false);
@@ -871,6 +892,11 @@ impl Shared {
             }
             Ok(true)
         })?;
+        if first_key.is_some()
+            && let Some(spec) = &sort
+        {
+            out.sort_by(|a, b| compare_by_sort(a, b, spec));
+        }
         if !ordered_by_source {
             if let Some(spec) = &sort {
                 out.sort_by(|a, b| compare_by_sort(a, b, spec));
