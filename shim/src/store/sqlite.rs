@@ -38,6 +38,9 @@ struct CollMeta {
     cid: i64,
     /// (path, iid)
     indexes: Vec<(String, i64)>,
+    /// Indexes where some document has several keys (an array value): range bounds on them
+    /// cannot be combined into one key range. Shared by every clone of this metadata.
+    multikey: Arc<RwLock<std::collections::HashSet<i64>>>,
 }
 
 /// Counters of how queries were answered (for tests and benchmarks).
@@ -182,7 +185,7 @@ struct Shared {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, UNIQUE(cid, path));
+CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, multikey INTEGER NOT NULL DEFAULT 0, UNIQUE(cid, path));
 CREATE TABLE IF NOT EXISTS docs(seq INTEGER PRIMARY KEY, cid INTEGER NOT NULL, id BLOB NOT NULL, openid TEXT, body BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS docs_id ON docs(cid, id);
 CREATE INDEX IF NOT EXISTS docs_openid ON docs(cid, openid);
@@ -251,12 +254,28 @@ fn index_keys(doc: &Document, path: &str) -> BTreeSet<Vec<u8>> {
     out
 }
 
+/// Flag an index as multikey (before the entries are written, so a concurrent planner that
+/// could see them also sees the flag).
+fn note_multikey(conn: &Connection, meta: &CollMeta, iid: i64, keys: usize) -> DbResult<()> {
+    if keys > 1 && !meta.multikey.read().contains(&iid) {
+        meta.multikey.write().insert(iid);
+        conn.prepare_cached("UPDATE indexes SET multikey = 1 WHERE iid = ?1")?
+            .execute(params![iid])?;
+    }
+    Ok(())
+}
+
 /// Where candidate documents come from.
 enum Source {
     Ids(Vec<Bson>),
     Openid(String),
-    /// iid, key ranges
-    Index(i64, Vec<KeyRange>),
+    /// Documents with a key in any of the ranges (`intersect` false) or in every range
+    /// (`intersect` true: separate bounds on a multikey index).
+    Index {
+        iid: i64,
+        ranges: Vec<KeyRange>,
+        intersect: bool,
+    },
     IndexOrder(i64, bool),
     Scan,
 }
@@ -278,6 +297,11 @@ fn eq_range(v: &Bson) -> KeyRange {
         hi: k,
         hi_incl: true,
     }
+}
+
+/// The bracket end matching an upper-bound half-range (its `lo` is the bracket start).
+fn keys_bracket_end_of(h: &KeyRange) -> Vec<u8> {
+    h.lo.first().map(|t| vec![t + 1]).unwrap_or_default()
 }
 
 fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -> Source {
@@ -316,23 +340,30 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
     for (p, c) in &conj {
         let Some(iid) = iid_of(p) else { continue };
         match c {
-            Cond::Eq(v) if keys::indexable(v) => return Source::Index(iid, vec![eq_range(v)]),
+            Cond::Eq(v) if keys::indexable(v) => {
+                return Source::Index {
+                    iid,
+                    ranges: vec![eq_range(v)],
+                    intersect: false,
+                };
+            }
             Cond::In(items)
                 if !items.is_empty()
                     && items
                         .iter()
                         .all(|i| matches!(i, InItem::Value(v) if keys::indexable(v))) =>
             {
-                return Source::Index(
+                return Source::Index {
                     iid,
-                    items
+                    ranges: items
                         .iter()
                         .filter_map(|i| match i {
                             InItem::Value(v) => Some(eq_range(v)),
                             _ => None,
                         })
                         .collect(),
-                );
+                    intersect: false,
+                };
             }
             _ => {}
         }
@@ -346,55 +377,70 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             return Source::Openid(s.clone());
         }
     }
-    // 4. range on a declared index (all bounds on that path combined)
+    // 4. range on a declared index. Each bound is a half-range within its type bracket; on a
+    //    single-valued index both bounds make one key range, on a multikey index (different
+    //    array elements may satisfy different bounds, as in MongoDB) the half-ranges are
+    //    intersected per document.
     for (p, _) in &conj {
         let Some(iid) = iid_of(p) else { continue };
-        let mut lo: Option<(Vec<u8>, bool)> = None;
-        let mut hi: Option<(Vec<u8>, bool)> = None;
-        let mut bracket: Option<(Vec<u8>, Vec<u8>)> = None;
+        let mut lo: Option<KeyRange> = None;
+        let mut hi: Option<KeyRange> = None;
         for (q, c) in &conj {
             if q != p {
                 continue;
             }
             match c {
                 Cond::Gt(v) | Cond::Gte(v) if keys::indexable(v) => {
-                    let k = (keys::encode(v), matches!(c, Cond::Gte(_)));
+                    let r = KeyRange {
+                        lo: keys::encode(v),
+                        lo_incl: matches!(c, Cond::Gte(_)),
+                        hi: keys::bracket_end(v),
+                        hi_incl: false,
+                    };
                     if lo
                         .as_ref()
-                        .is_none_or(|l| k.0 > l.0 || (k.0 == l.0 && !k.1))
+                        .is_none_or(|l| r.lo > l.lo || (r.lo == l.lo && !r.lo_incl))
                     {
-                        lo = Some(k);
+                        lo = Some(r);
                     }
-                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
                 }
                 Cond::Lt(v) | Cond::Lte(v) if keys::indexable(v) => {
-                    let k = (keys::encode(v), matches!(c, Cond::Lte(_)));
+                    let r = KeyRange {
+                        lo: keys::bracket_start(v),
+                        lo_incl: true,
+                        hi: keys::encode(v),
+                        hi_incl: matches!(c, Cond::Lte(_)),
+                    };
                     if hi
                         .as_ref()
-                        .is_none_or(|h| k.0 < h.0 || (k.0 == h.0 && !k.1))
+                        .is_none_or(|h| r.hi < h.hi || (r.hi == h.hi && !r.hi_incl))
                     {
-                        hi = Some(k);
+                        hi = Some(r);
                     }
-                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
                 }
                 _ => {}
             }
         }
-        if let Some((bs, be)) = bracket {
-            // Mixed brackets (e.g. `$gt: 1, $lt: "z"`) fall back to the bracket bounds; the
-            // Rust filter decides.
-            let (lo, lo_incl) = lo.unwrap_or((bs, true));
-            let (hi, hi_incl) = hi.unwrap_or((be, false));
-            return Source::Index(
-                iid,
+        let multikey = meta.multikey.read().contains(&iid);
+        let (ranges, intersect) = match (lo, hi) {
+            (None, None) => continue,
+            (Some(r), None) | (None, Some(r)) => (vec![r], false),
+            (Some(l), Some(h)) if !multikey && l.hi == keys_bracket_end_of(&h) => (
                 vec![KeyRange {
-                    lo,
-                    lo_incl,
-                    hi,
-                    hi_incl,
+                    lo: l.lo,
+                    lo_incl: l.lo_incl,
+                    hi: h.hi,
+                    hi_incl: h.hi_incl,
                 }],
-            );
-        }
+                false,
+            ),
+            (Some(l), Some(h)) => (vec![l, h], true),
+        };
+        return Source::Index {
+            iid,
+            ranges,
+            intersect,
+        };
     }
     // 5. sort whose first key is a declared index (later keys order each group in memory)
     if let Some([(path, dir), ..]) = sort
@@ -423,6 +469,15 @@ impl SqliteStore {
         let writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.execute_batch(SCHEMA)?;
+        // Files from before the multikey flag: mark their indexes multikey (always safe).
+        let has_flag = writer
+            .prepare("SELECT 1 FROM pragma_table_info('indexes') WHERE name = 'multikey'")?
+            .exists([])?;
+        if !has_flag {
+            writer.execute_batch(
+                "ALTER TABLE indexes ADD COLUMN multikey INTEGER NOT NULL DEFAULT 1",
+            )?;
+        }
         let mut rs = Vec::new();
         for _ in 0..readers.max(1) {
             let c = Connection::open_with_flags(
@@ -500,23 +555,28 @@ impl SqliteStore {
                     CollMeta {
                         cid,
                         indexes: Vec::new(),
+                        multikey: Arc::default(),
                     },
                 );
             }
             let mut st = w.prepare(
-                "SELECT i.iid, i.path, c.name FROM indexes i JOIN collections c ON c.cid = i.cid",
+                "SELECT i.iid, i.path, c.name, i.multikey FROM indexes i JOIN collections c ON c.cid = i.cid",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
                 ))
             })?;
             for row in rows {
-                let (iid, path, name) = row?;
+                let (iid, path, name, multi) = row?;
                 if let Some(c) = m.get_mut(&name) {
                     c.indexes.push((path, iid));
+                    if multi {
+                        c.multikey.write().insert(iid);
+                    }
                 }
             }
         }
@@ -540,7 +600,12 @@ impl SqliteStore {
     /// instead of one per statement.
     fn in_read_txn<T>(c: &Connection, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
         c.prepare_cached("BEGIN")?.execute([])?;
-        let r = f(c);
+        // Pin the snapshot now, before planning reads the in-memory multikey flags.
+        let r = c
+            .prepare_cached("SELECT 1 FROM collections LIMIT 1")
+            .and_then(|mut st| st.exists([]))
+            .map_err(DbError::from)
+            .and_then(|_| f(c));
         let end = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
         let v = r?;
         end?;
@@ -572,7 +637,9 @@ impl SqliteStore {
         let mut ist =
             conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
         for (path, iid) in &meta.indexes {
-            for k in index_keys(doc, path) {
+            let ks = index_keys(doc, path);
+            note_multikey(conn, meta, *iid, ks.len())?;
+            for k in ks {
                 ist.execute(params![iid, k, seq])?;
             }
         }
@@ -595,6 +662,7 @@ impl SqliteStore {
             conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
         for (path, iid) in &meta.indexes {
             let (ok, nk) = (index_keys(old, path), index_keys(new, path));
+            note_multikey(conn, meta, *iid, nk.len())?;
             for k in ok.difference(&nk) {
                 del.execute(params![iid, k, seq])?;
             }
@@ -704,7 +772,11 @@ impl Shared {
                     }
                 }
             }
-            Source::Index(iid, ranges) => {
+            Source::Index {
+                iid,
+                ranges,
+                intersect,
+            } => {
                 self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
                 if let [r] = ranges.as_slice() {
                     let sql = match (r.lo_incl, r.hi_incl) {
@@ -731,7 +803,7 @@ impl Shared {
                     }
                     return Ok(());
                 }
-                let mut seqs = BTreeSet::new();
+                let mut seqs: Option<BTreeSet<i64>> = None;
                 for r in ranges {
                     let sql = match (r.lo_incl, r.hi_incl) {
                         (true, true) => {
@@ -749,10 +821,20 @@ impl Shared {
                     };
                     let mut st = conn.prepare_cached(sql)?;
                     let rows = st.query_map(params![iid, r.lo, r.hi], |r| r.get::<_, i64>(0))?;
+                    let mut these = BTreeSet::new();
                     for s in rows {
-                        seqs.insert(s?);
+                        these.insert(s?);
                     }
+                    seqs = Some(match seqs {
+                        None => these,
+                        Some(prev) if *intersect => prev.intersection(&these).copied().collect(),
+                        Some(mut prev) => {
+                            prev.extend(these);
+                            prev
+                        }
+                    });
                 }
+                let seqs = seqs.unwrap_or_default();
                 let mut st = conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
                 for seq in seqs {
                     let body: Option<Vec<u8>> =
@@ -1122,6 +1204,7 @@ impl Store for SqliteStore {
                 params![meta.cid, field_path],
             )?;
             let iid = c.last_insert_rowid();
+            let mut multikey = false;
             let mut st = c.prepare("SELECT seq, body FROM docs WHERE cid = ?1")?;
             let mut ins =
                 c.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
@@ -1130,9 +1213,19 @@ impl Store for SqliteStore {
                 let seq: i64 = r.get(0)?;
                 let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
                 let d = decode(body)?;
-                for k in index_keys(&d, field_path) {
+                let ks = index_keys(&d, field_path);
+                if ks.len() > 1 {
+                    multikey = true;
+                }
+                for k in ks {
                     ins.execute(params![iid, k, seq])?;
                 }
+            }
+            if multikey {
+                c.execute(
+                    "UPDATE indexes SET multikey = 1 WHERE iid = ?1",
+                    params![iid],
+                )?;
             }
             Ok(())
         })?;
