@@ -180,7 +180,7 @@ fn indexed_and_unindexed_agree_on_random_queries() {
             .wrapping_add(1442695040888963407);
         (seed >> 33) % n
     };
-    let mut value = |r: &mut dyn FnMut(u64) -> u64| -> Option<Bson> {
+    let value = |r: &mut dyn FnMut(u64) -> u64| -> Option<Bson> {
         Some(match r(12) {
             0 => return None,
             1 => Bson::Null,
