@@ -933,6 +933,41 @@ fn aggregate_more_stages(open: Opener, dir: &Path) {
     ]);
     assert_eq!(l[0].get_array("joined").unwrap().len(), 2);
     assert_eq!(l[1].get_array("joined").unwrap().len(), 0);
+    assert_eq!(run(&[r#"{"$sample":{"size":1}}"#]).len(), 1);
+    assert_eq!(run(&[r#"{"$sample":{"size":5}}"#]).len(), 2);
+    let b = run(&[
+        r#"{"$bucket":{"groupBy":"$n","boundaries":[0,3,10],"default":"other","output":{"c":{"$sum":1},"t":{"$push":"$title"}}}}"#,
+    ]);
+    assert_eq!(
+        b,
+        vec![
+            doc! {"_id": 0, "c": 1, "t": ["ab"]},
+            doc! {"_id": 3, "c": 1, "t": ["cd"]}
+        ]
+    );
+    assert_eq!(
+        s.aggregate(
+            "c",
+            &[d(r#"{"$bucket":{"groupBy":"$n","boundaries":[0,1]}}"#)]
+        )
+        .unwrap_err()
+        .code(),
+        "INVALID_PARAM"
+    );
+    s.create_collection("places").unwrap();
+    s.insert(
+        "places",
+        vec![
+            d(r#"{"_id":"far","loc":{"type":"Point","coordinates":[114.0,23.1]}}"#),
+            d(r#"{"_id":"near","loc":{"type":"Point","coordinates":[113.3,23.1]},"open":true}"#),
+            d(r#"{"_id":"mid","loc":{"type":"Point","coordinates":[113.31,23.1]},"open":true}"#),
+        ],
+    )
+    .unwrap();
+    let g = s.aggregate("places", &[d(r#"{"$geoNear":{"near":{"type":"Point","coordinates":[113.3,23.1]},"distanceField":"dist","spherical":true,"query":{"open":true},"maxDistance":5000}}"#)]).unwrap();
+    assert_eq!(ids(&g), ["near", "mid"]);
+    let dist = g[1].get_f64("dist").unwrap();
+    assert!((1000.0..1030.0).contains(&dist), "{dist}");
     let e = s.aggregate("c", &[d(r#"{"$facet":{}}"#)]).unwrap_err();
     assert_eq!(e.code(), "INVALID_PARAM");
     let e = s
