@@ -19,7 +19,8 @@ pub enum DbError {
     InvalidParam(String),
     /// A document with this `_id` already exists (`DATABASE_DUPLICATE_WRITE`).
     DuplicateId(String),
-    /// A transaction id that is unknown or already finished (`DATABASE_TRANSACTION_FAIL`).
+    /// The write lock is held by an open transaction, or a transaction could not proceed
+    /// (`DATABASE_TRANSACTION_CONFLICT`, which the SDK's `runTransaction` retries).
     Transaction(String),
     /// Anything else: storage failure, corrupt data (`SYS_ERR`, SDK −501001). The public message
     /// is generic; `detail` is for the server log.
@@ -34,7 +35,7 @@ impl DbError {
             DbError::PermissionDenied(_) => "DATABASE_PERMISSION_DENIED",
             DbError::InvalidParam(_) => "INVALID_PARAM",
             DbError::DuplicateId(_) => "DATABASE_DUPLICATE_WRITE",
-            DbError::Transaction(_) => "DATABASE_TRANSACTION_FAIL",
+            DbError::Transaction(_) => "DATABASE_TRANSACTION_CONFLICT",
             DbError::Internal { .. } => "SYS_ERR",
         }
     }
