@@ -55,6 +55,8 @@ const STEPS: &[&str] = &[
     "deleteFile",
     "downloadFile of a deleted file fails",
     "node-sdk: add / get / update / count / remove",
+    "node-sdk: runTransaction commits",
+    "node-sdk: startTransaction + rollback",
     "node-sdk: missing collection error code",
     "node-sdk: callFunction",
     "node-sdk: uploadFile / getTempFileURL / downloadFile / deleteFile",

@@ -317,6 +317,29 @@ async function main () {
     assert.equal(rm.deleted, 3)
   })
 
+  await step('node-sdk: runTransaction commits', async () => {
+    await adb.createCollection('acct')
+    await adb.collection('acct').add({ _id: 'alice', bal: 10 })
+    const result = await adb.runTransaction(async (t) => {
+      const alice = await t.collection('acct').doc('alice').get()
+      await t.collection('acct').doc('alice').update({ bal: ac.inc(-1) })
+      await t.collection('acct').add({ _id: 'bob', bal: 1 })
+      return alice.data.bal
+    })
+    assert.equal(result, 10)
+    assert.equal((await adb.collection('acct').doc('alice').get()).data[0].bal, 9)
+    assert.equal((await adb.collection('acct').doc('bob').get()).data[0].bal, 1)
+  })
+
+  await step('node-sdk: startTransaction + rollback', async () => {
+    const t = await adb.startTransaction()
+    await t.collection('acct').doc('alice').set({ bal: 0 })
+    await t.collection('acct').doc('bob').remove()
+    await t.rollback()
+    assert.equal((await adb.collection('acct').doc('alice').get()).data[0].bal, 9)
+    assert.equal((await adb.collection('acct').doc('bob').get()).data[0].bal, 1)
+  })
+
   await step('node-sdk: missing collection error code', async () => {
     const e = await rejects(adb.collection('no_such_collection').get())
     assert.equal(e.code, 'DATABASE_COLLECTION_NOT_EXIST', String(e.message))

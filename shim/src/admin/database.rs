@@ -30,15 +30,40 @@ pub async fn handle(
 
 /// Decode the body of a `database.*` action.
 pub fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
-    let collection = || str_field(body, "collectionName").map(str::to_string);
-    if body
-        .get("transactionId")
-        .is_some_and(|v| !v.is_null() && v != "")
-    {
-        return Err(ShimError::InvalidParam(
-            "transactions are not supported by the local shim".into(),
-        ));
+    let transaction = match body.get("transactionId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(ShimError::InvalidParam(
+                "`transactionId` must be a string".into(),
+            ));
+        }
+    };
+    match action {
+        "database.startTransaction" => return Ok(DbOp::StartTransaction),
+        "database.commitTransaction" | "database.abortTransaction" => {
+            let id = transaction.ok_or_else(|| missing("transactionId"))?;
+            return Ok(if action == "database.commitTransaction" {
+                DbOp::CommitTransaction { id }
+            } else {
+                DbOp::AbortTransaction { id }
+            });
+        }
+        _ => {}
     }
+    let op = decode_plain(action, body)?;
+    Ok(match transaction {
+        Some(id) => DbOp::InTransaction {
+            id,
+            op: Box::new(op),
+        },
+        None => op,
+    })
+}
+
+fn decode_plain(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
+    let collection = || str_field(body, "collectionName").map(str::to_string);
     Ok(match action {
         "database.insertDocument" => {
             let data = body
@@ -176,6 +201,9 @@ pub fn encode(reply: DbReply) -> Value {
             "list": list.into_iter().map(ejson::into_canonical_string).collect::<Vec<_>>(),
         }),
         DbReply::CollectionAdded { created } => json!({ "created": created }),
+        // The SDK reads the id from the top level; `admin::respond` copies it there.
+        DbReply::TransactionStarted { id } => json!({ "transactionId": id }),
+        DbReply::TransactionEnded => json!({}),
     }
 }
 

@@ -176,6 +176,8 @@ pub fn encode(reply: DbReply) -> Value {
             "list": list.iter().map(|d| ejson::to_legacy_json(&Bson::Document(d.clone()))).collect::<Vec<_>>(),
         }),
         DbReply::CollectionAdded { created } => json!({ "created": created }),
+        DbReply::TransactionStarted { id } => json!({ "transactionId": id }),
+        DbReply::TransactionEnded => json!({}),
     }
 }
 

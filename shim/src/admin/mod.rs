@@ -54,8 +54,14 @@ pub async fn respond(
     );
     match result {
         Ok(data) => {
-            let mut m = Map::with_capacity(2);
+            let mut m = Map::with_capacity(3);
             m.insert("requestId".into(), Value::String(request_id));
+            // `database.startTransaction`: the SDK reads `transactionId` at the top level.
+            if action == "database.startTransaction"
+                && let Some(id) = data.get("transactionId")
+            {
+                m.insert("transactionId".into(), id.clone());
+            }
             m.insert("data".into(), data);
             json_response(axum::http::StatusCode::OK, Value::Object(m).to_string())
         }
