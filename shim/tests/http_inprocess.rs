@@ -116,6 +116,11 @@ async fn malformed_requests_get_the_envelope() {
         assert_eq!(r.status, StatusCode::OK, "{body}");
         assert_error(&r.json(), "INVALID_PARAM");
     }
+    let req = Request::post("/admin")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=xx")
+        .body(Body::from("--xx--\r\n"))
+        .unwrap();
+    assert_error(&send(&s.app, req).await.json(), "INVALID_ACTION");
     let v = action(&s.app, json!({"action": "nosuch.thing"})).await;
     assert_error(&v, "INVALID_ACTION");
     let v = action(

@@ -33,7 +33,20 @@ pub async fn respond(
 ) -> Response {
     let request_id = state.next_request_id();
     let started = std::time::Instant::now();
-    let (action, result) = match parse_body(&body) {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let parsed = if multipart {
+        // wx.openApi / wx.wxPayApi / wx.wxCallContainerApi: protobuf payloads for WeChat's
+        // servers, which a local shim cannot answer.
+        Err(ShimError::InvalidAction(
+            "multipart actions (wx.openApi, wx.wxPayApi, wx.wxCallContainerApi)".into(),
+        ))
+    } else {
+        parse_body(&body)
+    };
+    let (action, result) = match parsed {
         Ok(map) => {
             let action = map
                 .get("action")
