@@ -10,6 +10,7 @@
 const assert = require('node:assert/strict')
 const cloud = require('wx-server-sdk')
 const tcb = require('@cloudbase/node-sdk')
+const admin = require('tcb-admin-node')
 
 const SHIM_URL = process.env.SHIM_URL
 if (!SHIM_URL) {
@@ -359,6 +360,50 @@ async function main () {
     const res = await fetch(t.fileList[0].tempFileURL)
     assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [0, 1, 2, 255])
     const del = await app.deleteFile({ fileList: [up.fileID] })
+    assert.equal(del.fileList[0].code, 'SUCCESS')
+  })
+
+  // tcb-admin-node 1.x: the legacy plain-JSON database dialect and multipart POST uploads.
+  const legacy = admin.init({
+    env: ENV,
+    secretId: 'AKIDlocalshim',
+    secretKey: 'localshimkey',
+    serviceUrl: `${SHIM_URL}/admin`,
+    timeout: 15000
+  })
+  const ldb = legacy.database()
+  const lc = ldb.command
+
+  await step('tcb-admin-node: add / get / update / count / remove', async () => {
+    const coll = ldb.collection('legacy')
+    await ldb.createCollection('legacy')
+    const a = await coll.add({ name: 'a', n: 1, at: new Date(Date.UTC(2024, 1, 2)), made: ldb.serverDate() })
+    assert.equal(typeof a.id, 'string', JSON.stringify(a))
+    await coll.add({ name: 'b', n: 2 })
+    const g = await coll.where({ n: lc.gte(1) }).orderBy('n', 'desc').get()
+    assert.deepEqual(g.data.map(d => d.name), ['b', 'a'])
+    const one = await coll.doc(a.id).get()
+    assert.ok(one.data[0].at instanceof Date, JSON.stringify(one.data[0]))
+    assert.equal(one.data[0].at.toISOString(), '2024-02-02T00:00:00.000Z')
+    const u = await coll.doc(a.id).update({ n: lc.inc(10) })
+    assert.equal(u.updated, 1, JSON.stringify(u))
+    assert.equal((await coll.where({ n: lc.gt(5) }).count()).total, 1)
+    const r = await coll.doc(a.id).remove()
+    assert.equal(r.deleted, 1, JSON.stringify(r))
+  })
+
+  await step('tcb-admin-node: callFunction', async () => {
+    const r = await legacy.callFunction({ name: 'sum', data: { a: 20, b: 22 } })
+    assert.equal(r.result.sum, 42)
+  })
+
+  await step('tcb-admin-node: uploadFile (multipart POST) / getTempFileURL / deleteFile', async () => {
+    const up = await legacy.uploadFile({ cloudPath: 'legacy/up.txt', fileContent: Buffer.from('multipart upload') })
+    assert.match(up.fileID, /legacy\/up\.txt$/)
+    const t = await legacy.getTempFileURL({ fileList: [up.fileID] })
+    const res = await fetch(t.fileList[0].tempFileURL)
+    assert.equal(await res.text(), 'multipart upload')
+    const del = await legacy.deleteFile({ fileList: [up.fileID] })
     assert.equal(del.fileList[0].code, 'SUCCESS')
   })
 
