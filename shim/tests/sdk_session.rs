@@ -63,6 +63,7 @@ const STEPS: &[&str] = &[
     "tcb-admin-node: add / get / update / count / remove",
     "tcb-admin-node: callFunction",
     "tcb-admin-node: uploadFile (multipart POST) / getTempFileURL / deleteFile",
+    "tcb-admin-node: SCF mode through HTTP_PROXY (absolute-form requests)",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

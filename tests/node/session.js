@@ -407,6 +407,19 @@ async function main () {
     assert.equal(del.fileList[0].code, 'SUCCESS')
   })
 
+  await step('tcb-admin-node: SCF mode through HTTP_PROXY (absolute-form requests)', async () => {
+    // No serviceUrl: in SCF mode the SDK posts to http://tcb-admin.tencentyun.com/admin, and
+    // `request` sends it to the proxy as an absolute-form request target.
+    process.env.HTTP_PROXY = SHIM_URL
+    try {
+      const viaProxy = admin.init({ env: ENV, secretId: 'AKIDlocalshim', secretKey: 'localshimkey', timeout: 15000 })
+      const r = await viaProxy.database().collection('books').where({ year: viaProxy.database().command.gt(1700) }).get()
+      assert.deepEqual(r.data.map(b => b._id), ['book-1'])
+    } finally {
+      delete process.env.HTTP_PROXY
+    }
+  })
+
   console.log(`session: ${passed} steps ok, ${failed} failed`)
   process.exit(failed === 0 ? 0 : 1)
 }
