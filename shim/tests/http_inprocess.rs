@@ -670,3 +670,46 @@ async fn legacy_dialect_round_trip() {
     .await;
     assert_eq!(v["data"]["deleted"], 1, "{v}");
 }
+
+#[tokio::test]
+async fn storage_over_a_non_local_object_store() {
+    // Any object_store backend works (S3 later); the download path without the local fast path.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ShimConfig::from_project(dir.path()).unwrap();
+    config.public_url = Some("http://shim.test".into());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let store = shim::store::sqlite::SqliteStore::open(config.database_file()).unwrap();
+    let db = Arc::new(shim::db::Database::new(Arc::new(store)));
+    let storage = shim::storage::Storage::new(
+        Arc::new(object_store::memory::InMemory::new()),
+        shim::storage::Signer::new([3; 32]),
+        "mem-env".into(),
+        1 << 20,
+    );
+    let app = shim::router(Arc::new(AppState::new(config, db, storage, None)));
+    let (url, file_id) = upload_url(&app, "m/file.json").await;
+    assert_eq!(
+        put(&app, &url, b"{\"a\":1}".to_vec()).await.status,
+        StatusCode::OK
+    );
+    let dl = temp_url(&app, &file_id, None).await["tempFileURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = get(&app, &dl, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, b"{\"a\":1}");
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+    let etag = r.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(
+        get(&app, &dl, &[("if-none-match", &etag)]).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+    let r = get(&app, &dl, &[("range", "bytes=1-3")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.body, b"\"a\"");
+    assert_eq!(
+        get(&app, &dl, &[("range", "bytes=50-")]).await.status,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
+}

@@ -61,7 +61,7 @@ pub async fn respond(
     tracing::info!(
         request_id,
         action,
-        ok = result.is_ok(),
+        code = result.as_ref().err().map_or("", ShimError::code),
         micros = started.elapsed().as_micros() as u64,
         "action"
     );

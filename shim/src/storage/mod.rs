@@ -68,6 +68,9 @@ pub struct ObjectInfo {
 #[derive(Debug, Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is the local file system: downloads then read metadata and bytes
+    /// in one blocking call instead of three ([`Storage::read_local`]).
+    local: Option<Arc<LocalFileSystem>>,
     signer: Signer,
     env: String,
     max_upload: u64,
@@ -78,6 +81,7 @@ impl Storage {
     pub fn new(store: Arc<dyn ObjectStore>, signer: Signer, env: String, max_upload: u64) -> Self {
         Storage {
             store,
+            local: None,
             signer,
             env,
             max_upload,
@@ -95,7 +99,15 @@ impl Storage {
         let fs = LocalFileSystem::new_with_prefix(root)
             .map_err(ShimError::internal)?
             .with_automatic_cleanup(true);
-        Ok(Storage::new(Arc::new(fs), signer, env, max_upload))
+        let fs = Arc::new(fs);
+        let mut storage = Storage::new(
+            Arc::clone(&fs) as Arc<dyn ObjectStore>,
+            signer,
+            env,
+            max_upload,
+        );
+        storage.local = Some(fs);
+        Ok(storage)
     }
 
     /// The env id used in fileIDs.
@@ -176,6 +188,25 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => Ok(ObjectInfo::default()),
             Err(e) => Err(ShimError::internal(e)),
         }
+    }
+
+    /// Serve a download from the local backend in one blocking call: stat, decide (304, 206,
+    /// 416, HEAD) and read the span when it is small. `None` when the backend is not local.
+    /// The third element is `None` when no body was read (HEAD, 304, or a span too large to
+    /// read whole, which the caller streams through [`Storage::get`]).
+    pub(crate) async fn read_local(
+        &self,
+        key: &CloudPath,
+        conditions: http::Conditions,
+    ) -> Option<ShimResult<(http::FileMeta, http::Decision, Option<Bytes>)>> {
+        let fs = self.local.as_ref()?;
+        let path = match fs.path_to_filesystem(&Self::object_path(key)) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(ShimError::internal(e))),
+        };
+        let key = key.clone();
+        let joined = tokio::task::spawn_blocking(move || read_file(&path, &key, &conditions)).await;
+        Some(joined.unwrap_or_else(|e| Err(ShimError::internal(e))))
     }
 
     /// Read `key` (whole object or a range).
@@ -302,6 +333,63 @@ impl Storage {
         }
         Ok(copied)
     }
+}
+
+fn read_file(
+    path: &std::path::Path,
+    key: &CloudPath,
+    conditions: &http::Conditions,
+) -> ShimResult<(http::FileMeta, http::Decision, Option<Bytes>)> {
+    let not_found = || ShimError::FileNotExist(key.to_string());
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+        Err(e) => return Err(ShimError::internal(e)),
+    };
+    let md = file.metadata().map_err(ShimError::internal)?;
+    if !md.is_file() {
+        return Err(not_found());
+    }
+    let modified = md.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let mtime = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&md);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    // The same ETag scheme as object_store's local backend.
+    let meta = http::FileMeta {
+        size: md.len(),
+        etag: format!("\"{inode:x}-{mtime:x}-{:x}\"", md.len()),
+        modified,
+    };
+    let decision = conditions.decide(&meta)?;
+    let body = match &decision {
+        http::Decision::Serve {
+            span, body: true, ..
+        } if span.end - span.start <= http::READ_WHOLE_LIMIT => {
+            let mut buf = vec![0u8; (span.end - span.start) as usize];
+            read_exact_at(&file, &mut buf, span.start).map_err(ShimError::internal)?;
+            Some(Bytes::from(buf))
+        }
+        _ => None,
+    };
+    Ok((meta, decision, body))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
 }
 
 fn not_found_or_internal(e: object_store::Error, key: &CloudPath) -> ShimError {
