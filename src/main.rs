@@ -1,8 +1,9 @@
 //! `migrate`: move a WeChat mini-program onto cloud development.
 //!
 //! Layout: this file parses the command line and hands each subcommand to its module
-//! (`serve.rs`); the work itself lives in the workspace crates.
+//! (`analyze.rs`, `serve.rs`); the work itself lives in the workspace crates.
 
+mod analyze;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Report what could move to the cloud: static data, large assets, backend calls, package sizes.
+    Analyze(analyze::AnalyzeArgs),
     /// Run a local cloud (database, storage, functions) for a rewritten project.
     Serve(serve::ServeArgs),
 }
@@ -29,6 +32,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Analyze(args) => analyze::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

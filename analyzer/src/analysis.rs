@@ -1,0 +1,248 @@
+//! The analysis run: read and parse every file once (in parallel), build the module graph, run
+//! the detectors, account the packages.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::detectors::{self, Context};
+use crate::diagnostic::Diagnostic;
+use crate::findings::{Findings, Loc};
+use crate::graph::ModuleGraph;
+use crate::js::{self, JsFile};
+use crate::json::{self, Json};
+use crate::project::{Limits, Project};
+use crate::source::{self, FileKind, Text};
+use crate::span::{FileId, Span};
+use crate::{wxml, wxss};
+
+/// Thresholds and limits; the CLI fills them from flags.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Options {
+    pub limits: Limits,
+    /// An image over this many bytes is a large asset (DevTools' quality scan uses 200 KB).
+    pub image_threshold: u64,
+    pub audio_threshold: u64,
+    pub video_threshold: u64,
+    pub font_threshold: u64,
+    /// A data literal or JSON data file of at least this many bytes is reported.
+    pub data_threshold: u64,
+    /// An inline `data:` URI of at least this many decoded bytes is reported.
+    pub inline_threshold: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            image_threshold: 200 * 1024,
+            audio_threshold: 200 * 1024,
+            video_threshold: 200 * 1024,
+            font_threshold: 50 * 1024,
+            data_threshold: 4 * 1024,
+            inline_threshold: 8 * 1024,
+        }
+    }
+}
+
+impl Options {
+    pub fn asset_threshold(&self, kind: FileKind) -> Option<u64> {
+        match kind {
+            FileKind::Image => Some(self.image_threshold),
+            FileKind::Audio => Some(self.audio_threshold),
+            FileKind::Video => Some(self.video_threshold),
+            FileKind::Font => Some(self.font_threshold),
+            _ => None,
+        }
+    }
+}
+
+/// A file's parse.
+pub enum Parsed {
+    /// Not a text kind, too big, unreadable, or failed to parse (see the diagnostics).
+    None,
+    Script(JsFile),
+    Json(Json),
+    Wxml(wxml::Document),
+    /// A `.wxss` sheet, or a `.less`/`.scss` one scanned for `@import` and `url()`.
+    Wxss(wxss::Stylesheet),
+}
+
+/// One file's text and parse.
+pub struct FileData {
+    pub text: Option<Text>,
+    pub parsed: Parsed,
+}
+
+/// Everything `analyze` found; the reports read this.
+pub struct Analysis {
+    pub project: Project,
+    pub options: Options,
+    pub files: Vec<FileData>,
+    pub graph: ModuleGraph,
+    pub findings: Findings,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and parses one file.
+fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
+    let f = project.file(id);
+    let mut diags = Vec::new();
+    let none = FileData {
+        text: None,
+        parsed: Parsed::None,
+    };
+    // Only files of the mini-program itself are read (not cloud functions or tool folders).
+    if !f.kind.is_text() || f.mp_path.is_none() {
+        return (none, diags);
+    }
+    if f.bytes > source::MAX_PARSE_BYTES {
+        diags.push(
+            Diagnostic::warning(
+                "fs/too-large",
+                format!(
+                    "`{}` is {} bytes; files over {} bytes are measured but not parsed",
+                    f.path,
+                    f.bytes,
+                    source::MAX_PARSE_BYTES
+                ),
+            )
+            .at(f.path.clone(), None),
+        );
+        return (none, diags);
+    }
+    let text = match source::read_text(&f.abs) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    "fs/unreadable",
+                    format!("`{}` could not be read: {e}", f.path),
+                )
+                .at(f.path.clone(), None),
+            );
+            return (none, diags);
+        }
+    };
+    if let Some(at) = text.first_invalid {
+        diags.push(
+            Diagnostic::warning(
+                "fs/not-utf8",
+                format!(
+                    "`{}` is not valid UTF-8; it is analysed but will not be rewritten",
+                    f.path
+                ),
+            )
+            .at(
+                f.path.clone(),
+                Some(Span::new(id, at as usize, at as usize + 1)),
+            )
+            .help("save the file as UTF-8 (DevTools expects UTF-8 too)"),
+        );
+    }
+    let parsed = match f.kind {
+        FileKind::Js | FileKind::Ts | FileKind::Wxs => {
+            let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
+            diags.extend(d);
+            js.map_or(Parsed::None, Parsed::Script)
+        }
+        FileKind::Json => match json::parse(&text.text) {
+            Ok(j) => Parsed::Json(j),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(
+                        "json/syntax-error",
+                        format!("`{}` is not valid JSON: {}", f.path, e.message),
+                    )
+                    .at(
+                        f.path.clone(),
+                        Some(Span::new(id, e.start as usize, e.end as usize)),
+                    )
+                    .help("fix the JSON syntax; DevTools will not compile it either"),
+                );
+                Parsed::None
+            }
+        },
+        FileKind::Wxml => {
+            let (doc, d) = wxml::parse(id, &f.path, &text.text);
+            diags.extend(d);
+            Parsed::Wxml(doc)
+        }
+        FileKind::Wxss | FileKind::Style => {
+            let (sheet, d) = wxss::parse(id, &f.path, &text.text, f.kind == FileKind::Style);
+            diags.extend(d);
+            Parsed::Wxss(sheet)
+        }
+        _ => Parsed::None,
+    };
+    (
+        FileData {
+            text: Some(text),
+            parsed,
+        },
+        diags,
+    )
+}
+
+/// Reads and parses every file in parallel; the parse-only part of [`analyze`].
+pub fn load_all(project: &Project) -> (Vec<FileData>, Vec<Diagnostic>) {
+    let results: Vec<(FileData, Vec<Diagnostic>)> = (0..project.files.len())
+        .into_par_iter()
+        .map(|i| load(project, FileId(i as u32)))
+        .collect();
+    let mut files = Vec::with_capacity(results.len());
+    let mut diags = Vec::new();
+    for (f, d) in results {
+        files.push(f);
+        diags.extend(d);
+    }
+    (files, diags)
+}
+
+/// Runs the whole analysis on a discovered project.
+pub fn analyze(mut project: Project, options: Options) -> Analysis {
+    let mut diagnostics = std::mem::take(&mut project.diagnostics);
+    let (files, load_diags) = load_all(&project);
+    diagnostics.extend(load_diags);
+    let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
+    graph.compute_reach();
+    let mut findings = Findings::default();
+    {
+        let cx = Context {
+            project: &project,
+            files: &files,
+            graph: &graph,
+            options: &options,
+        };
+        for d in detectors::registry() {
+            d.run(&cx, &mut findings);
+        }
+    }
+    diagnostics.sort_by(|a, b| {
+        (&a.path, a.span.map(|s| s.start), a.code).cmp(&(&b.path, b.span.map(|s| s.start), b.code))
+    });
+    Analysis {
+        project,
+        options,
+        files,
+        graph,
+        findings,
+        diagnostics,
+    }
+}
+
+/// A span as a report location.
+pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {
+    let (line, column) = files
+        .get(span.file.index())
+        .and_then(|f| f.text.as_ref())
+        .map_or((0, 0), |t| t.line_col(span.start));
+    Loc {
+        path: project.file(span.file).path.clone(),
+        start: span.start,
+        end: span.end,
+        line,
+        column,
+        span: Some(span),
+    }
+}

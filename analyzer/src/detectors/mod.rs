@@ -1,0 +1,70 @@
+//! Detectors: one file each, named after what it finds. Each reads the parsed project through
+//! [`Context`] and pushes typed facts into [`Findings`]; adding one is its file, a line in
+//! [`registry`], and a fixture folder under `analyzer/tests/fixtures/<detector>/`.
+
+use crate::analysis::{FileData, Options, Parsed};
+use crate::findings::{Findings, Loc};
+use crate::graph::ModuleGraph;
+use crate::js::JsFile;
+use crate::project::Project;
+use crate::source::Text;
+use crate::span::{FileId, Span};
+
+/// What a detector can see: the project, every file's text and parse, the module graph.
+pub struct Context<'a> {
+    pub project: &'a Project,
+    pub files: &'a [FileData],
+    pub graph: &'a ModuleGraph,
+    pub options: &'a Options,
+}
+
+impl<'a> Context<'a> {
+    pub fn js(&self, id: FileId) -> Option<&'a JsFile> {
+        match &self.files[id.index()].parsed {
+            Parsed::Script(js) => Some(js),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, id: FileId) -> Option<&'a Text> {
+        self.files[id.index()].text.as_ref()
+    }
+
+    /// Every parsed JS/TS/WXS file.
+    pub fn scripts(&self) -> impl Iterator<Item = &'a JsFile> + 'a {
+        self.files.iter().filter_map(|f| match &f.parsed {
+            Parsed::Script(js) => Some(js),
+            _ => None,
+        })
+    }
+
+    /// A span as a report location (path, byte range, line and column).
+    pub fn loc(&self, span: Span) -> Loc {
+        crate::analysis::loc(self.project, self.files, span)
+    }
+
+    /// The name of the package a file lands in (`main`, a subpackage name, or `-` outside).
+    pub fn package_name(&self, id: FileId) -> String {
+        self.project.file(id).package.map_or_else(
+            || "-".to_string(),
+            |p| self.project.packages[p].name.clone(),
+        )
+    }
+
+    /// Resolves a `require`/`import` specifier written in `from` to a file of the project.
+    pub fn resolve(&self, from: FileId, specifier: &str) -> Option<FileId> {
+        self.graph
+            .resolver
+            .resolve_script(self.project, from, specifier)
+    }
+}
+
+pub trait Detector: Sync {
+    fn name(&self) -> &'static str;
+    fn run(&self, cx: &Context<'_>, out: &mut Findings);
+}
+
+/// All detectors, in the order they run.
+pub fn registry() -> Vec<Box<dyn Detector>> {
+    vec![]
+}

@@ -1,0 +1,379 @@
+//! The module graph of the whole app: which file reaches which, by what kind of reference, and
+//! so which files nothing reaches. Roots are what the framework loads by itself: `app.*`,
+//! every page listed in app.json, global components, tabBar icons, the sitemap and theme files,
+//! workers.
+
+pub mod resolve;
+
+use serde::Serialize;
+
+use crate::analysis::{FileData, Parsed};
+use crate::diagnostic::Diagnostic;
+use crate::js::ImportKind;
+use crate::json::Json;
+use crate::project::{Project, components};
+use crate::span::{FileId, Span};
+use crate::{wxml, wxss};
+
+pub use resolve::Resolver;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgeKind {
+    Script(ImportKind),
+    /// A page or component's sibling file (`.js`, `.wxml`, `.wxss`, `.json`).
+    Sibling,
+    Component,
+    WxmlImport,
+    WxmlInclude,
+    Wxs,
+    WxssImport,
+    /// A reference to an asset (image, audio, …) by path.
+    Asset,
+    /// Listed in app.json (page, sitemap, theme, tabBar icon, worker).
+    Config,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    pub from: FileId,
+    pub to: FileId,
+    pub kind: EdgeKind,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// What building the graph reads, and the diagnostics it writes.
+struct BuildCx<'a> {
+    project: &'a Project,
+    files: &'a [FileData],
+    diags: &'a mut Vec<Diagnostic>,
+    /// Page and component bases already followed (components may be shared or cyclic).
+    seen: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ModuleGraph {
+    pub resolver: Resolver,
+    pub edges: Vec<Edge>,
+    /// Outgoing edge indices per file.
+    pub out: Vec<Vec<usize>>,
+    /// Incoming edge indices per file.
+    pub incoming: Vec<Vec<usize>>,
+    /// Files the framework loads by itself.
+    pub roots: Vec<FileId>,
+    /// Whether a file is reachable from a root.
+    pub reached: Vec<bool>,
+}
+
+const PAGE_EXTS: &[&str] = &[".js", ".ts", ".wxml", ".wxss", ".json", ".less", ".scss"];
+
+impl ModuleGraph {
+    /// Builds the graph from the project config and every parsed file; `extra` holds
+    /// references found by other passes (WXML/WXSS dependencies, asset references).
+    pub fn build(
+        project: &Project,
+        files: &[FileData],
+        diags: &mut Vec<Diagnostic>,
+    ) -> ModuleGraph {
+        let mut g = ModuleGraph {
+            resolver: Resolver::new(project),
+            out: vec![Vec::new(); project.files.len()],
+            incoming: vec![Vec::new(); project.files.len()],
+            reached: vec![false; project.files.len()],
+            ..ModuleGraph::default()
+        };
+        g.config_roots(&mut BuildCx {
+            project,
+            files,
+            diags,
+            seen: Vec::new(),
+        });
+        for (i, f) in files.iter().enumerate() {
+            let from = FileId(i as u32);
+            match &f.parsed {
+                Parsed::Wxml(doc) => {
+                    for (kind, src, span) in wxml::dependencies(doc) {
+                        let (edge, exts): (EdgeKind, &[&str]) = match kind {
+                            wxml::DepKind::Import => (EdgeKind::WxmlImport, &["", ".wxml"]),
+                            wxml::DepKind::Include => (EdgeKind::WxmlInclude, &["", ".wxml"]),
+                            wxml::DepKind::Wxs => (EdgeKind::Wxs, &["", ".wxs"]),
+                        };
+                        g.edge_or_warn(project, from, &src, exts, edge, span, diags);
+                    }
+                }
+                Parsed::Wxss(sheet) => {
+                    for (src, span) in wxss::imports(sheet) {
+                        let exts: &[&str] = &["", ".wxss", ".less", ".scss"];
+                        g.edge_or_warn(
+                            project,
+                            from,
+                            &src,
+                            exts,
+                            EdgeKind::WxssImport,
+                            span,
+                            diags,
+                        );
+                    }
+                }
+                _ => {}
+            }
+            if let Parsed::Script(js) = &f.parsed {
+                for imp in &js.module.imports {
+                    match g.resolver.resolve_script(project, from, &imp.specifier) {
+                        Some(to) => g.add(from, to, EdgeKind::Script(imp.kind), Some(imp.span)),
+                        None if is_relative(&imp.specifier) => diags.push(
+                            Diagnostic::warning(
+                                "graph/unresolved",
+                                format!(
+                                    "`{}` cannot be resolved from `{}`",
+                                    imp.specifier,
+                                    project.file(from).path
+                                ),
+                            )
+                            .at(project.file(from).path.clone(), Some(imp.span))
+                            .help("check the path; the runtime will fail to load it too"),
+                        ),
+                        None => {}
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// Adds an edge for a path written in WXML/WXSS, or warns that it leads nowhere.
+    #[allow(clippy::too_many_arguments)]
+    fn edge_or_warn(
+        &mut self,
+        project: &Project,
+        from: FileId,
+        spec: &str,
+        exts: &[&str],
+        kind: EdgeKind,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        match self.resolver.resolve_with(project, from, spec, exts) {
+            Some(to) => self.add(from, to, kind, Some(span)),
+            None if spec.contains("://") || spec.contains("{{") => {}
+            None => diags.push(
+                Diagnostic::warning(
+                    "graph/unresolved",
+                    format!(
+                        "`{spec}` cannot be resolved from `{}`",
+                        project.file(from).path
+                    ),
+                )
+                .at(project.file(from).path.clone(), Some(span))
+                .help("check the path; the page will fail to load it too"),
+            ),
+        }
+    }
+
+    pub fn add(&mut self, from: FileId, to: FileId, kind: EdgeKind, span: Option<Span>) {
+        if from == to {
+            return;
+        }
+        let i = self.edges.len();
+        self.edges.push(Edge {
+            from,
+            to,
+            kind,
+            span,
+        });
+        self.out[from.index()].push(i);
+        self.incoming[to.index()].push(i);
+    }
+
+    fn root(&mut self, id: FileId) {
+        if !self.roots.contains(&id) {
+            self.roots.push(id);
+        }
+    }
+
+    /// Adds the files of a page or component (`base` relative to the mini-program root, no
+    /// extension) with an edge from `from`, and follows its JSON's `usingComponents`.
+    fn unit(
+        &mut self,
+        cx: &mut BuildCx<'_>,
+        from: Option<FileId>,
+        base: &str,
+        kind: EdgeKind,
+        span: Option<Span>,
+    ) -> bool {
+        let project = cx.project;
+        let mut found = false;
+        let mut json_file = None;
+        for ext in PAGE_EXTS {
+            if let Some(id) = project.mp_file(&format!("{base}{ext}")) {
+                found = true;
+                match from {
+                    Some(f) => self.add(f, id, kind, span),
+                    None => self.root(id),
+                }
+                if *ext == ".json" {
+                    json_file = Some(id);
+                }
+            }
+        }
+        if cx.seen.iter().any(|s| s == base) {
+            return found;
+        }
+        cx.seen.push(base.to_string());
+        if let Some(jid) = json_file
+            && let Parsed::Json(json) = &cx.files[jid.index()].parsed
+            && let Some(comps) = json.get("usingComponents")
+        {
+            let path = project.file(jid).path.clone();
+            for (_, target) in components(jid, &path, comps, cx.diags) {
+                self.component(cx, jid, &target.value, target.span);
+            }
+        }
+        found
+    }
+
+    fn component(&mut self, cx: &mut BuildCx<'_>, from: FileId, spec: &str, span: Span) {
+        let project = cx.project;
+        if spec.starts_with("plugin://") || spec.starts_with("plugin-private://") {
+            return;
+        }
+        // Resolve through the `.json` of the component, then take its folder + name as base.
+        let resolved = self.resolver.resolve_with(
+            project,
+            from,
+            spec,
+            &[".json", "/index.json", ".js", ".ts", ".wxml"],
+        );
+        let Some(id) = resolved else {
+            cx.diags.push(
+                Diagnostic::warning(
+                    "graph/missing-component",
+                    format!("component `{spec}` cannot be found"),
+                )
+                .at(project.file(from).path.clone(), Some(span))
+                .help(
+                    "fix the path in usingComponents, or build npm in DevTools if it is a package",
+                ),
+            );
+            return;
+        };
+        let mp = project.file(id).mp_path.clone().unwrap_or_default();
+        let base = mp
+            .rsplit_once('.')
+            .map_or(mp.as_str(), |(b, _)| b)
+            .to_string();
+        self.unit(cx, Some(from), &base, EdgeKind::Component, Some(span));
+    }
+
+    fn config_roots(&mut self, cx: &mut BuildCx<'_>) {
+        let project = cx.project;
+        let Some(app_id) = project.app_json else {
+            return;
+        };
+        self.root(app_id);
+        let app_path = project.file(app_id).path.clone();
+        for name in ["app", "sitemap"] {
+            self.unit(cx, None, name, EdgeKind::Config, None);
+        }
+        for f in [&project.app.sitemap_location, &project.app.theme_location]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = project.mp_file(f) {
+                self.add(app_id, id, EdgeKind::Config, None);
+            }
+        }
+        if let Some(ext) = project.mp_file("ext.json") {
+            self.root(ext);
+        }
+        let pages: Vec<(String, Span)> = project
+            .app
+            .pages
+            .iter()
+            .map(|p| (p.value.clone(), p.span))
+            .chain(project.app.subpackages.iter().flat_map(|s| {
+                s.pages
+                    .iter()
+                    .map(move |p| (format!("{}/{}", s.root.value, p.value), p.span))
+            }))
+            .collect();
+        for (page, span) in pages {
+            if !self.unit(cx, Some(app_id), &page, EdgeKind::Config, Some(span)) {
+                cx.diags.push(
+                    Diagnostic::error(
+                        "config/missing-page",
+                        format!("page `{page}` is listed in app.json but has no files"),
+                    )
+                    .at(app_path.clone(), Some(span))
+                    .help("create the page, or remove it from app.json"),
+                );
+            }
+        }
+        // Global `usingComponents` were followed with app.json itself, in `unit("app")`.
+        if let Some(tab) = &project.app.tab_bar {
+            for icon in tab.items.iter().flat_map(|i| &i.icons) {
+                match self.resolver.resolve_with(
+                    project,
+                    app_id,
+                    &format!("/{}", icon.path.trim_start_matches('/')),
+                    &[""],
+                ) {
+                    Some(id) => self.add(app_id, id, EdgeKind::Config, Some(icon.span)),
+                    None => cx.diags.push(
+                        Diagnostic::error(
+                            "config/missing-icon",
+                            format!("tabBar icon `{}` does not exist", icon.path),
+                        )
+                        .at(app_path.clone(), Some(icon.span)),
+                    ),
+                }
+            }
+            if tab.custom {
+                self.unit(
+                    cx,
+                    Some(app_id),
+                    "custom-tab-bar/index",
+                    EdgeKind::Config,
+                    None,
+                );
+            }
+        }
+        if let Some(workers) = &project.app.workers {
+            let prefix = format!("{workers}/");
+            for f in &project.files {
+                if f.mp_path.as_deref().is_some_and(|p| p.starts_with(&prefix)) {
+                    self.add(app_id, f.id, EdgeKind::Config, None);
+                }
+            }
+        }
+    }
+
+    /// Marks everything reachable from the roots.
+    pub fn compute_reach(&mut self) {
+        let mut stack: Vec<FileId> = self.roots.clone();
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut self.reached[id.index()], true) {
+                continue;
+            }
+            for &e in &self.out[id.index()] {
+                let to = self.edges[e].to;
+                if !self.reached[to.index()] {
+                    stack.push(to);
+                }
+            }
+        }
+    }
+}
+
+fn is_relative(spec: &str) -> bool {
+    spec.starts_with("./") || spec.starts_with("../") || spec.starts_with('/')
+}
+
+/// Reads a JSON file's value if it parsed.
+pub fn json_of(files: &[FileData], id: FileId) -> Option<&Json> {
+    match &files[id.index()].parsed {
+        Parsed::Json(j) => Some(j),
+        _ => None,
+    }
+}
