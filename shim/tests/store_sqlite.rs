@@ -266,6 +266,16 @@ fn indexed_and_unindexed_agree_on_random_queries() {
             .find("c", &f)
             .map(|v| v.iter().map(|d| d.get("_id").cloned()).collect::<Vec<_>>());
         assert_eq!(a, b, "filter {filter} sort {sort:?} limit {limit:?}");
+        if sort.is_none() && limit.is_none() {
+            // and both equal the bare engine over the documents in memory
+            let f = shim::db::query::Filter::parse(&filter).unwrap();
+            let expected: Vec<Option<Bson>> = docs
+                .iter()
+                .filter(|d| f.matches(d))
+                .map(|d| d.get("_id").cloned())
+                .collect();
+            assert_eq!(a.unwrap(), expected, "filter {filter}");
+        }
     }
     // and with no filter, only a sort
     for dir in [1, -1] {

@@ -265,6 +265,50 @@ fn note_multikey(conn: &Connection, meta: &CollMeta, iid: i64, keys: usize) -> D
     Ok(())
 }
 
+/// Cheap rejection on the stored bytes before decoding: top-level `field: scalar` equalities
+/// of the filter, checked with `RawDocument::get`. Arrays and documents are left to the full
+/// filter (an array may contain the value).
+struct RawPrefilter {
+    /// (top-level field, condition) pairs; conditions are `$eq` and comparisons on scalars.
+    conds: Vec<(String, Cond)>,
+}
+
+impl RawPrefilter {
+    fn new(filter: &Filter) -> Self {
+        let conds = filter
+            .conjuncts()
+            .into_iter()
+            .filter_map(|(p, c)| match c {
+                Cond::Eq(v) | Cond::Gt(v) | Cond::Gte(v) | Cond::Lt(v) | Cond::Lte(v)
+                    if p.len() == 1 && keys::indexable(v) =>
+                {
+                    Some((p[0].clone(), c.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        RawPrefilter { conds }
+    }
+
+    /// True when the document certainly does not match.
+    fn rejects(&self, raw: &[u8]) -> bool {
+        if self.conds.is_empty() {
+            return false;
+        }
+        let Ok(doc) = RawDocument::from_bytes(raw) else {
+            return false;
+        };
+        self.conds.iter().any(|(k, c)| match doc.get(k) {
+            Ok(None) => true,
+            Ok(Some(bson::RawBsonRef::Array(_) | bson::RawBsonRef::Document(_))) | Err(_) => false,
+            Ok(Some(r)) => match Bson::try_from(r) {
+                Ok(b) => !crate::db::query::cond_matches_scalar(c, &b),
+                Err(_) => false,
+            },
+        })
+    }
+}
+
 /// Where candidate documents come from.
 enum Source {
     Ids(Vec<Bson>),
@@ -712,12 +756,17 @@ impl Shared {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
+        filter: &Filter,
         visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
     ) -> DbResult<()> {
         let mut examined = 0u64;
-        let mut visit = |seq: i64, d: Document| {
+        let pre = RawPrefilter::new(filter);
+        let mut visit = |seq: i64, raw: &[u8]| {
             examined += 1;
-            visit(seq, d)
+            if pre.rejects(raw) {
+                return Ok(true);
+            }
+            visit(seq, decode(raw)?)
         };
         let r = self.scan_inner(conn, meta, source, &mut visit);
         self.stats
@@ -731,7 +780,7 @@ impl Shared {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
-        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+        visit: &mut dyn FnMut(i64, &[u8]) -> DbResult<bool>,
     ) -> DbResult<()> {
         match source {
             Source::Ids(ids) => {
@@ -754,7 +803,7 @@ impl Shared {
                 }
                 found.sort_by_key(|r| r.0);
                 for (seq, body) in found {
-                    if !visit(seq, decode(&body)?)? {
+                    if !visit(seq, &body)? {
                         break;
                     }
                 }
@@ -767,7 +816,7 @@ impl Shared {
                 let mut rows = st.query(params![meta.cid, o])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
@@ -797,7 +846,7 @@ impl Shared {
                     let mut rows = st.query(params![iid, r.lo, r.hi])?;
                     while let Some(row) = rows.next()? {
                         let body: &[u8] = row.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                        if !visit(row.get(0)?, decode(body)?)? {
+                        if !visit(row.get(0)?, body)? {
                             break;
                         }
                     }
@@ -840,7 +889,7 @@ impl Shared {
                     let body: Option<Vec<u8>> =
                         st.query_row(params![seq], |r| r.get(0)).optional()?;
                     if let Some(b) = body
-                        && !visit(seq, decode(&b)?)?
+                        && !visit(seq, &b)?
                     {
                         break;
                     }
@@ -860,7 +909,7 @@ impl Shared {
                             continue;
                         }
                         let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                        if !visit(seq, decode(body)?)? {
+                        if !visit(seq, body)? {
                             break;
                         }
                     }
@@ -886,7 +935,7 @@ impl Shared {
                             let body: Option<Vec<u8>> =
                                 body_st.query_row(params![seq], |r| r.get(0)).optional()?;
                             if let Some(b) = body
-                                && !visit(seq, decode(&b)?)?
+                                && !visit(seq, &b)?
                             {
                                 return Ok(false);
                             }
@@ -918,7 +967,7 @@ impl Shared {
                 let mut rows = st.query(params![meta.cid])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
@@ -952,7 +1001,7 @@ impl Shared {
         };
         let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
-        self.scan(conn, &meta, &source, &mut |_, d| {
+        self.scan(conn, &meta, &source, &filter, &mut |_, d| {
             if filter.matches(&d) {
                 if let Some((path, dir)) = first_key {
                     let p: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -1015,7 +1064,7 @@ impl Shared {
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
-        self.scan(conn, meta, &source, &mut |seq, d| {
+        self.scan(conn, meta, &source, filter, &mut |seq, d| {
             if filter.matches(&d) {
                 out.push((seq, d));
                 if !multi {
@@ -1056,7 +1105,7 @@ impl Shared {
         }
         let source = plan(&meta, &f, None);
         let mut n = 0u64;
-        self.scan(c, &meta, &source, &mut |_, d| {
+        self.scan(c, &meta, &source, &f, &mut |_, d| {
             if f.matches(&d) {
                 n += 1;
             }
