@@ -1012,6 +1012,29 @@ fn bad_input_is_an_error(open: Opener, dir: &Path) {
             "{bad}"
         );
     }
+    // extreme numbers never panic
+    s.insert(
+        "c",
+        vec![doc! {"_id": "x", "arr": [1, 2, 3], "d": bson::DateTime::from_millis(i64::MAX)}],
+    )
+    .unwrap();
+    let p = Find {
+        filter: doc! {"_id": "x"},
+        projection: Some(doc! {"arr": {"$slice": i64::MIN}}),
+        ..Find::default()
+    };
+    assert_eq!(
+        s.find("c", &p).unwrap()[0].get_array("arr").unwrap().len(),
+        3
+    );
+    let u = Update::operators(
+        doc! {"$push": {"arr": {"$each": [4], "$slice": i64::MIN, "$position": i64::MIN}}},
+    )
+    .unwrap();
+    s.update("c", &doc! {"_id": "x"}, &u, UpdateOpts::default())
+        .unwrap();
+    let agg = s.aggregate("c", &[d(r#"{"$match":{"_id":"x"}}"#), doc! {"$project": {"s": {"$slice": ["$arr", i64::MIN]}, "t": {"$add": ["$d", i64::MAX]}, "u": {"$subtract": ["$d", i64::MIN]}}}]).unwrap();
+    assert_eq!(agg.len(), 1);
     let e = s
         .find(
             "c",

@@ -202,9 +202,11 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
             if let Some(d) = date {
                 let sub = f.first().copied().unwrap_or(0.0);
                 if matches!(vals.get(1), Some(Bson::DateTime(_))) {
-                    return Ok(Bson::Int64(d - sub as i64));
+                    return Ok(Bson::Int64(d.saturating_sub(sub as i64)));
                 }
-                return Ok(Bson::DateTime(bson::DateTime::from_millis(d - sub as i64)));
+                return Ok(Bson::DateTime(bson::DateTime::from_millis(
+                    d.saturating_sub(sub as i64),
+                )));
             }
             f.first().copied().unwrap_or(0.0) - f.get(1).copied().unwrap_or(0.0)
         }
@@ -225,7 +227,9 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
         _ => 0.0,
     };
     if let Some(d) = date {
-        return Ok(Bson::DateTime(bson::DateTime::from_millis(d + r as i64)));
+        return Ok(Bson::DateTime(bson::DateTime::from_millis(
+            d.saturating_add(r as i64),
+        )));
     }
     Ok(num_result(r, all_int))
 }
@@ -501,7 +505,7 @@ fn eval_op(op: &str, arg: &Bson, doc: &Document) -> DbResult<Bson> {
                 .unwrap_or(0);
             let (skip, n) = match a.get(2).and_then(as_num) {
                 Some(n) => (n1, n.as_f64() as i64),
-                None if n1 < 0 => (arr.len() as i64 + n1, -n1),
+                None if n1 < 0 => (arr.len() as i64 + n1, n1.saturating_neg()),
                 None => (0, n1),
             };
             let skip = if skip < 0 {

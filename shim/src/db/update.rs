@@ -494,7 +494,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
                 if n >= 0 {
                     arr.truncate(n as usize);
                 } else {
-                    let keep = (-n) as usize;
+                    let keep = n.saturating_neg() as usize;
                     if arr.len() > keep {
                         arr.drain(..arr.len() - keep);
                     }
