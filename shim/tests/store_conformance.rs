@@ -954,6 +954,15 @@ fn aggregate_more_stages(open: Opener, dir: &Path) {
         .code(),
         "INVALID_PARAM"
     );
+    let b = run(&[
+        r#"{"$bucket":{"groupBy":"$n","boundaries":[0,10],"output":{"docs":{"$push":"$$ROOT"}}}}"#,
+    ]);
+    let first = b[0].get_array("docs").unwrap()[0].as_document().unwrap();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        ["_id", "title", "n", "tags", "o"],
+        "no helper field leaks"
+    );
     s.create_collection("places").unwrap();
     s.insert(
         "places",

@@ -1021,15 +1021,15 @@ fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
             o
         }
     };
-    // Tag each document with its bucket, then reuse $group.
-    let mut tagged = Vec::with_capacity(docs.len());
-    for d in docs {
-        let v = eval_expr(group_by, &d)?;
+    // Compute each document's bucket, then reuse $group with those keys.
+    let mut bucket_keys = Vec::with_capacity(docs.len());
+    for d in &docs {
+        let v = eval_expr(group_by, d)?;
         let slot = bounds
             .windows(2)
             .find(|w| compare(&v, &w[0]) != Ordering::Less && compare(&v, &w[1]) == Ordering::Less)
             .map(|w| w[0].clone());
-        let b = match (slot, &default) {
+        bucket_keys.push(match (slot, &default) {
             (Some(b), _) => b,
             (None, Some(def)) => def.clone(),
             (None, None) => {
@@ -1037,20 +1037,12 @@ fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
                     "$bucket: a value falls outside the boundaries and there is no default",
                 ));
             }
-        };
-        tagged.push((b, d));
+        });
     }
     let mut g = Document::new();
-    g.insert("_id", "$__bucket");
+    g.insert("_id", Bson::Null);
     g.extend(output);
-    let docs: Vec<Document> = tagged
-        .into_iter()
-        .map(|(b, mut d)| {
-            d.insert("__bucket", b);
-            d
-        })
-        .collect();
-    let mut out = group(docs, &g)?;
+    let mut out = group_keyed(docs, Some(bucket_keys), &g)?;
     out.sort_by(|a, b| {
         compare(
             a.get("_id").unwrap_or(&Bson::Null),
@@ -1072,6 +1064,15 @@ fn expand(vals: &[&Bson]) -> Vec<Bson> {
 }
 
 fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+    group_keyed(docs, None, spec)
+}
+
+/// `$group`, with the group keys precomputed when `keys` is given (one per document).
+fn group_keyed(
+    docs: Vec<Document>,
+    precomputed: Option<Vec<Bson>>,
+    spec: &Document,
+) -> DbResult<Vec<Document>> {
     let id_expr = spec
         .get("_id")
         .ok_or_else(|| DbError::invalid("$group needs an _id"))?;
@@ -1110,8 +1111,11 @@ fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
     }
     let mut order: Vec<(Bson, Vec<Acc>)> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-    for d in &docs {
-        let mut key = eval_expr(id_expr, d)?;
+    for (n, d) in docs.iter().enumerate() {
+        let mut key = match &precomputed {
+            Some(k) => k.get(n).cloned().unwrap_or(Bson::Null),
+            None => eval_expr(id_expr, d)?,
+        };
         if matches!(key, Bson::Undefined) {
             key = Bson::Null;
         }
