@@ -752,14 +752,14 @@ fn update_errors(open: Opener, dir: &Path) {
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$set":{"n.x":1}}"#)).unwrap();
     assert_eq!(
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$push":{"t":1}}"#)).unwrap();
     assert!(s.update("c", &doc! {}, &u, UpdateOpts::default()).is_err());

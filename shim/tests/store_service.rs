@@ -592,6 +592,15 @@ fn replies_are_shaped_for_the_sdk() {
             serde_json::json!({})
         )
     );
+    let e = db
+        .execute(
+            &Caller::Admin,
+            DbOp::AddCollection {
+                collection: "newcoll".into(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "DATABASE_COLLECTION_ALREADY_EXIST");
     let stages = vec![
         shim::db::aggregate::stage_from_wire("$group", r#"{"_id":"$n","c":{"$sum":1}}"#).unwrap(),
     ];

@@ -130,7 +130,8 @@ pub enum DbReply {
     Removed { deleted: u64 },
     /// `list` of an aggregation.
     Aggregated { list: Vec<Document> },
-    /// `database.addCollection` (`created` false when it already existed).
+    /// `database.addCollection` (always `created: true`; an existing collection is the error
+    /// `DATABASE_COLLECTION_ALREADY_EXIST`, as in CloudBase).
     CollectionAdded { created: bool },
     /// A transaction was opened; put `id` in the reply's top-level `transactionId`.
     TransactionStarted { id: String },
@@ -514,9 +515,11 @@ impl Database {
                         "collections can only be created from the server side".into(),
                     ));
                 }
-                Ok(DbReply::CollectionAdded {
-                    created: exec.store()?.create_collection(&collection)?,
-                })
+                // Real createCollection fails when the collection exists.
+                if !exec.store()?.create_collection(&collection)? {
+                    return Err(DbError::CollectionExists(collection));
+                }
+                Ok(DbReply::CollectionAdded { created: true })
             }
         }
     }
