@@ -455,6 +455,8 @@ impl Database {
                     Caller::Admin => filter,
                     Caller::Client { openid, .. } => {
                         self.check_write(&collection)?;
+                        let mut filter = filter;
+                        substitute_openid(&mut filter, openid);
                         and_openid(filter, openid)
                     }
                 };
@@ -535,10 +537,11 @@ impl Database {
         }
     }
 
-    fn read_filter(&self, caller: &Caller, coll: &str, filter: Document) -> DbResult<Document> {
+    fn read_filter(&self, caller: &Caller, coll: &str, mut filter: Document) -> DbResult<Document> {
         let Caller::Client { openid, .. } = caller else {
             return Ok(filter);
         };
+        substitute_openid(&mut filter, openid);
         match self.permissions.read().preset(coll).read() {
             Access::All => Ok(filter),
             Access::Own => Ok(and_openid(filter, openid)),
@@ -569,6 +572,8 @@ impl Database {
             Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
             Caller::Client { openid, .. } => {
                 self.check_write(coll)?;
+                let mut filter = filter;
+                substitute_openid(&mut filter, openid);
                 if !merge {
                     // A client `set` keeps the record the caller's.
                     data.insert("_openid", openid.clone());
@@ -583,6 +588,21 @@ impl Database {
             }
         }
     }
+}
+
+/// Replace the literal string `'{openid}'` with the caller's openid anywhere in a client
+/// filter, as CloudBase does for queries written against security rules
+/// (`where({_openid: '{openid}'})`, cloud-api.md §2.9).
+fn substitute_openid(filter: &mut Document, openid: &str) {
+    fn walk(v: &mut Bson, openid: &str) {
+        match v {
+            Bson::String(s) if s == "{openid}" => *s = openid.to_string(),
+            Bson::Document(d) => d.iter_mut().for_each(|(_, x)| walk(x, openid)),
+            Bson::Array(a) => a.iter_mut().for_each(|x| walk(x, openid)),
+            _ => {}
+        }
+    }
+    filter.iter_mut().for_each(|(_, x)| walk(x, openid));
 }
 
 /// Filters may carry `db.serverDate()` too (e.g. `_.lt(db.serverDate())`).
