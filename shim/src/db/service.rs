@@ -15,6 +15,11 @@
 //! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
 //!   documents, set documents, update values, and query filters/stages;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
+//! * the literal `'{openid}'` in a client filter means the caller's openid (security-rules
+//!   style queries, §2.9);
+//! * `createCollection` on an existing collection fails (`DATABASE_COLLECTION_ALREADY_EXIST`);
+//! * transactions (server side only) hold the single writer; one left open longer than
+//!   [`Database::TRANSACTION_TIMEOUT`] is rolled back.
 
 use crate::db::aggregate::has_limit;
 use crate::db::ejson::{resolve_server_dates, to_canonical_string};
