@@ -1110,6 +1110,11 @@ fn indexes_agree_with_scans(open: Opener, dir: &Path) {
         r#"{"tags":"all","n":{"$lt":60}}"#,
         r#"{"n":1031.5}"#,
         r#"{"n":{"$numberLong":"18"}}"#,
+        r#"{"city":{"$regex":"^c1"}}"#,
+        r#"{"city":{"$regex":"^c1$"}}"#,
+        r#"{"city":{"$regex":"^c|^x"}}"#,
+        r#"{"city":{"$regex":"^cx?1"}}"#,
+        r#"{"city":{"$regex":"^C1","$options":"i"}}"#,
     ] {
         let a = q(plain.as_ref(), f);
         let b = q(indexed.as_ref(), f);

@@ -88,6 +88,14 @@ fn indexed_queries_do_not_scan() {
         )
     });
     assert_eq!(e, 40);
+    // an anchored regex is a prefix range: c7, c70..c79, c700..c799
+    let e = examined(&|| {
+        assert_eq!(
+            s.count("lines", &doc! {"city": {"$regex": "^c7"}}).unwrap(),
+            20 * 111
+        )
+    });
+    assert_eq!(e, 20 * 111);
     // sort on an indexed field with a limit stops early
     let e = examined(&|| {
         let got = s

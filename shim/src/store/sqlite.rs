@@ -8,7 +8,8 @@
 //! [`super::keys`] so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
-//! `_openid` → index lookups; range on a declared index → index range; a sort whose first key
+//! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
+//! range; a sort whose first key
 //! is a declared index → index-ordered walk that stops once skip+limit results (and the rest
 //! of their first-key group) are found; otherwise a scan of the collection. The full filter
 //! always runs in Rust after the SQL prefilter.
@@ -343,6 +344,33 @@ fn eq_range(v: &Bson) -> KeyRange {
     }
 }
 
+/// The literal prefix of an anchored, case-sensitive, single-line regex (`^abc...`), if it has
+/// one of at least one character.
+fn literal_prefix(pattern: &str, options: &str) -> Option<String> {
+    // `|` anywhere may be a top-level alternative without the anchor.
+    if options.contains('i')
+        || options.contains('m')
+        || options.contains('x')
+        || pattern.contains('|')
+    {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            break;
+        }
+        // A char followed by `*`, `?` or `{` is optional: the prefix stops before it.
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        out.push(c);
+    }
+    (!out.is_empty() && !out.contains('\0')).then_some(out)
+}
+
 /// The bracket end matching an upper-bound half-range (its `lo` is the bracket start).
 fn keys_bracket_end_of(h: &KeyRange) -> Vec<u8> {
     h.lo.first().map(|t| vec![t + 1]).unwrap_or_default()
@@ -485,6 +513,33 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             ranges,
             intersect,
         };
+    }
+    // 4b. anchored case-sensitive regex (`/^abc/`) on a declared index: a prefix range
+    for (p, c) in &conj {
+        let Some(iid) = iid_of(p) else { continue };
+        if let Cond::Regex(r) = c
+            && let Some(prefix) = literal_prefix(&r.pattern, &r.options)
+        {
+            let mut lo = keys::bracket_start(&Bson::String(String::new()));
+            lo.extend_from_slice(prefix.as_bytes());
+            let mut hi = lo.clone();
+            hi.push(0xFF); // UTF-8 never contains 0xFF; the terminator is 0x00
+            let mut ranges = vec![KeyRange {
+                lo,
+                lo_incl: true,
+                hi,
+                hi_incl: false,
+            }];
+            // A stored regex value equal to the query regex matches too.
+            if let Ok(re) = crate::db::ejson::make_regex(&r.pattern, &r.options) {
+                ranges.push(eq_range(&Bson::RegularExpression(re)));
+            }
+            return Source::Index {
+                iid,
+                ranges,
+                intersect: false,
+            };
+        }
     }
     // 5. sort whose first key is a declared index (later keys order each group in memory)
     if let Some([(path, dir), ..]) = sort
