@@ -9,9 +9,10 @@
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
 //! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
-//! range; a sort whose first key
-//! is a declared index → index-ordered walk that stops once skip+limit results (and the rest
-//! of their first-key group) are found; otherwise a scan of the collection. The full filter
+//! range (bounds intersected per document on multikey indexes); a sort whose first key is a
+//! declared index → index-ordered walk that stops once skip+limit results (and the rest of
+//! their first-key group) are found; otherwise a scan of the collection, where top-level
+//! scalar conditions reject documents on their raw BSON before decoding. The full filter
 //! always runs in Rust after the SQL prefilter.
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
