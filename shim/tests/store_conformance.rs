@@ -752,14 +752,14 @@ fn update_errors(open: Opener, dir: &Path) {
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$set":{"n.x":1}}"#)).unwrap();
     assert_eq!(
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$push":{"t":1}}"#)).unwrap();
     assert!(s.update("c", &doc! {}, &u, UpdateOpts::default()).is_err());
@@ -954,6 +954,15 @@ fn aggregate_more_stages(open: Opener, dir: &Path) {
         .code(),
         "INVALID_PARAM"
     );
+    let b = run(&[
+        r#"{"$bucket":{"groupBy":"$n","boundaries":[0,10],"output":{"docs":{"$push":"$$ROOT"}}}}"#,
+    ]);
+    let first = b[0].get_array("docs").unwrap()[0].as_document().unwrap();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        ["_id", "title", "n", "tags", "o"],
+        "no helper field leaks"
+    );
     s.create_collection("places").unwrap();
     s.insert(
         "places",
@@ -1012,6 +1021,29 @@ fn bad_input_is_an_error(open: Opener, dir: &Path) {
             "{bad}"
         );
     }
+    // extreme numbers never panic
+    s.insert(
+        "c",
+        vec![doc! {"_id": "x", "arr": [1, 2, 3], "d": bson::DateTime::from_millis(i64::MAX)}],
+    )
+    .unwrap();
+    let p = Find {
+        filter: doc! {"_id": "x"},
+        projection: Some(doc! {"arr": {"$slice": i64::MIN}}),
+        ..Find::default()
+    };
+    assert_eq!(
+        s.find("c", &p).unwrap()[0].get_array("arr").unwrap().len(),
+        3
+    );
+    let u = Update::operators(
+        doc! {"$push": {"arr": {"$each": [4], "$slice": i64::MIN, "$position": i64::MIN}}},
+    )
+    .unwrap();
+    s.update("c", &doc! {"_id": "x"}, &u, UpdateOpts::default())
+        .unwrap();
+    let agg = s.aggregate("c", &[d(r#"{"$match":{"_id":"x"}}"#), doc! {"$project": {"s": {"$slice": ["$arr", i64::MIN]}, "t": {"$add": ["$d", i64::MAX]}, "u": {"$subtract": ["$d", i64::MIN]}}}]).unwrap();
+    assert_eq!(agg.len(), 1);
     let e = s
         .find(
             "c",
@@ -1078,6 +1110,11 @@ fn indexes_agree_with_scans(open: Opener, dir: &Path) {
         r#"{"tags":"all","n":{"$lt":60}}"#,
         r#"{"n":1031.5}"#,
         r#"{"n":{"$numberLong":"18"}}"#,
+        r#"{"city":{"$regex":"^c1"}}"#,
+        r#"{"city":{"$regex":"^c1$"}}"#,
+        r#"{"city":{"$regex":"^c|^x"}}"#,
+        r#"{"city":{"$regex":"^cx?1"}}"#,
+        r#"{"city":{"$regex":"^C1","$options":"i"}}"#,
     ] {
         let a = q(plain.as_ref(), f);
         let b = q(indexed.as_ref(), f);

@@ -217,6 +217,16 @@ fn presets_behave_like_cloudbase() {
 
     // default preset: creator read/write
     assert_eq!(get(&db, &alice(), "{}", None).len(), 1);
+    // the '{openid}' placeholder of security-rule style queries means the caller
+    assert_eq!(
+        get(&db, &alice(), r#"{"_openid":"{openid}"}"#, None).len(),
+        1
+    );
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_openid":"{openid}"}"#, None).len(),
+        0,
+        "not for admin"
+    );
     assert_eq!(get(&db, &bob(), &a_filter, None).len(), 0);
     match db
         .execute(
@@ -592,6 +602,15 @@ fn replies_are_shaped_for_the_sdk() {
             serde_json::json!({})
         )
     );
+    let e = db
+        .execute(
+            &Caller::Admin,
+            DbOp::AddCollection {
+                collection: "newcoll".into(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "DATABASE_COLLECTION_ALREADY_EXIST");
     let stages = vec![
         shim::db::aggregate::stage_from_wire("$group", r#"{"_id":"$n","c":{"$sum":1}}"#).unwrap(),
     ];

@@ -88,6 +88,14 @@ fn indexed_queries_do_not_scan() {
         )
     });
     assert_eq!(e, 40);
+    // an anchored regex is a prefix range: c7, c70..c79, c700..c799
+    let e = examined(&|| {
+        assert_eq!(
+            s.count("lines", &doc! {"city": {"$regex": "^c7"}}).unwrap(),
+            20 * 111
+        )
+    });
+    assert_eq!(e, 20 * 111);
     // sort on an indexed field with a limit stops early
     let e = examined(&|| {
         let got = s
@@ -266,6 +274,16 @@ fn indexed_and_unindexed_agree_on_random_queries() {
             .find("c", &f)
             .map(|v| v.iter().map(|d| d.get("_id").cloned()).collect::<Vec<_>>());
         assert_eq!(a, b, "filter {filter} sort {sort:?} limit {limit:?}");
+        if sort.is_none() && limit.is_none() {
+            // and both equal the bare engine over the documents in memory
+            let f = shim::db::query::Filter::parse(&filter).unwrap();
+            let expected: Vec<Option<Bson>> = docs
+                .iter()
+                .filter(|d| f.matches(d))
+                .map(|d| d.get("_id").cloned())
+                .collect();
+            assert_eq!(a.unwrap(), expected, "filter {filter}");
+        }
     }
     // and with no filter, only a sort
     for dir in [1, -1] {

@@ -202,9 +202,11 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
             if let Some(d) = date {
                 let sub = f.first().copied().unwrap_or(0.0);
                 if matches!(vals.get(1), Some(Bson::DateTime(_))) {
-                    return Ok(Bson::Int64(d - sub as i64));
+                    return Ok(Bson::Int64(d.saturating_sub(sub as i64)));
                 }
-                return Ok(Bson::DateTime(bson::DateTime::from_millis(d - sub as i64)));
+                return Ok(Bson::DateTime(bson::DateTime::from_millis(
+                    d.saturating_sub(sub as i64),
+                )));
             }
             f.first().copied().unwrap_or(0.0) - f.get(1).copied().unwrap_or(0.0)
         }
@@ -225,7 +227,9 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
         _ => 0.0,
     };
     if let Some(d) = date {
-        return Ok(Bson::DateTime(bson::DateTime::from_millis(d + r as i64)));
+        return Ok(Bson::DateTime(bson::DateTime::from_millis(
+            d.saturating_add(r as i64),
+        )));
     }
     Ok(num_result(r, all_int))
 }
@@ -501,7 +505,7 @@ fn eval_op(op: &str, arg: &Bson, doc: &Document) -> DbResult<Bson> {
                 .unwrap_or(0);
             let (skip, n) = match a.get(2).and_then(as_num) {
                 Some(n) => (n1, n.as_f64() as i64),
-                None if n1 < 0 => (arr.len() as i64 + n1, -n1),
+                None if n1 < 0 => (arr.len() as i64 + n1, n1.saturating_neg()),
                 None => (0, n1),
             };
             let skip = if skip < 0 {
@@ -1017,15 +1021,15 @@ fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
             o
         }
     };
-    // Tag each document with its bucket, then reuse $group.
-    let mut tagged = Vec::with_capacity(docs.len());
-    for d in docs {
-        let v = eval_expr(group_by, &d)?;
+    // Compute each document's bucket, then reuse $group with those keys.
+    let mut bucket_keys = Vec::with_capacity(docs.len());
+    for d in &docs {
+        let v = eval_expr(group_by, d)?;
         let slot = bounds
             .windows(2)
             .find(|w| compare(&v, &w[0]) != Ordering::Less && compare(&v, &w[1]) == Ordering::Less)
             .map(|w| w[0].clone());
-        let b = match (slot, &default) {
+        bucket_keys.push(match (slot, &default) {
             (Some(b), _) => b,
             (None, Some(def)) => def.clone(),
             (None, None) => {
@@ -1033,20 +1037,12 @@ fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
                     "$bucket: a value falls outside the boundaries and there is no default",
                 ));
             }
-        };
-        tagged.push((b, d));
+        });
     }
     let mut g = Document::new();
-    g.insert("_id", "$__bucket");
+    g.insert("_id", Bson::Null);
     g.extend(output);
-    let docs: Vec<Document> = tagged
-        .into_iter()
-        .map(|(b, mut d)| {
-            d.insert("__bucket", b);
-            d
-        })
-        .collect();
-    let mut out = group(docs, &g)?;
+    let mut out = group_keyed(docs, Some(bucket_keys), &g)?;
     out.sort_by(|a, b| {
         compare(
             a.get("_id").unwrap_or(&Bson::Null),
@@ -1068,6 +1064,15 @@ fn expand(vals: &[&Bson]) -> Vec<Bson> {
 }
 
 fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+    group_keyed(docs, None, spec)
+}
+
+/// `$group`, with the group keys precomputed when `keys` is given (one per document).
+fn group_keyed(
+    docs: Vec<Document>,
+    precomputed: Option<Vec<Bson>>,
+    spec: &Document,
+) -> DbResult<Vec<Document>> {
     let id_expr = spec
         .get("_id")
         .ok_or_else(|| DbError::invalid("$group needs an _id"))?;
@@ -1106,8 +1111,11 @@ fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
     }
     let mut order: Vec<(Bson, Vec<Acc>)> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-    for d in &docs {
-        let mut key = eval_expr(id_expr, d)?;
+    for (n, d) in docs.iter().enumerate() {
+        let mut key = match &precomputed {
+            Some(k) => k.get(n).cloned().unwrap_or(Bson::Null),
+            None => eval_expr(id_expr, d)?,
+        };
         if matches!(key, Bson::Undefined) {
             key = Bson::Null;
         }

@@ -171,7 +171,7 @@ fn slice(a: &mut Vec<Bson>, s: i64, n: Option<i64>) {
     let len = a.len() as i64;
     let (start, count) = match n {
         None if s >= 0 => (0, s),
-        None => ((len + s).max(0), -s),
+        None => ((len + s).max(0), s.saturating_neg()),
         Some(n) => (if s < 0 { (len + s).max(0) } else { s.min(len) }, n),
     };
     let v: Vec<Bson> = a

@@ -15,6 +15,11 @@
 //! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
 //!   documents, set documents, update values, and query filters/stages;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
+//! * the literal `'{openid}'` in a client filter means the caller's openid (security-rules
+//!   style queries, §2.9);
+//! * `createCollection` on an existing collection fails (`DATABASE_COLLECTION_ALREADY_EXIST`);
+//! * transactions (server side only) hold the single writer; one left open longer than
+//!   [`Database::TRANSACTION_TIMEOUT`] is rolled back.
 
 use crate::db::aggregate::has_limit;
 use crate::db::ejson::{resolve_server_dates, to_canonical_string};
@@ -130,7 +135,8 @@ pub enum DbReply {
     Removed { deleted: u64 },
     /// `list` of an aggregation.
     Aggregated { list: Vec<Document> },
-    /// `database.addCollection` (`created` false when it already existed).
+    /// `database.addCollection` (always `created: true`; an existing collection is the error
+    /// `DATABASE_COLLECTION_ALREADY_EXIST`, as in CloudBase).
     CollectionAdded { created: bool },
     /// A transaction was opened; put `id` in the reply's top-level `transactionId`.
     TransactionStarted { id: String },
@@ -454,6 +460,8 @@ impl Database {
                     Caller::Admin => filter,
                     Caller::Client { openid, .. } => {
                         self.check_write(&collection)?;
+                        let mut filter = filter;
+                        substitute_openid(&mut filter, openid);
                         and_openid(filter, openid)
                     }
                 };
@@ -514,9 +522,11 @@ impl Database {
                         "collections can only be created from the server side".into(),
                     ));
                 }
-                Ok(DbReply::CollectionAdded {
-                    created: exec.store()?.create_collection(&collection)?,
-                })
+                // Real createCollection fails when the collection exists.
+                if !exec.store()?.create_collection(&collection)? {
+                    return Err(DbError::CollectionExists(collection));
+                }
+                Ok(DbReply::CollectionAdded { created: true })
             }
         }
     }
@@ -532,10 +542,11 @@ impl Database {
         }
     }
 
-    fn read_filter(&self, caller: &Caller, coll: &str, filter: Document) -> DbResult<Document> {
+    fn read_filter(&self, caller: &Caller, coll: &str, mut filter: Document) -> DbResult<Document> {
         let Caller::Client { openid, .. } = caller else {
             return Ok(filter);
         };
+        substitute_openid(&mut filter, openid);
         match self.permissions.read().preset(coll).read() {
             Access::All => Ok(filter),
             Access::Own => Ok(and_openid(filter, openid)),
@@ -566,6 +577,8 @@ impl Database {
             Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
             Caller::Client { openid, .. } => {
                 self.check_write(coll)?;
+                let mut filter = filter;
+                substitute_openid(&mut filter, openid);
                 if !merge {
                     // A client `set` keeps the record the caller's.
                     data.insert("_openid", openid.clone());
@@ -580,6 +593,21 @@ impl Database {
             }
         }
     }
+}
+
+/// Replace the literal string `'{openid}'` with the caller's openid anywhere in a client
+/// filter, as CloudBase does for queries written against security rules
+/// (`where({_openid: '{openid}'})`, cloud-api.md §2.9).
+fn substitute_openid(filter: &mut Document, openid: &str) {
+    fn walk(v: &mut Bson, openid: &str) {
+        match v {
+            Bson::String(s) if s == "{openid}" => *s = openid.to_string(),
+            Bson::Document(d) => d.iter_mut().for_each(|(_, x)| walk(x, openid)),
+            Bson::Array(a) => a.iter_mut().for_each(|x| walk(x, openid)),
+            _ => {}
+        }
+    }
+    filter.iter_mut().for_each(|(_, x)| walk(x, openid));
 }
 
 /// Filters may carry `db.serverDate()` too (e.g. `_.lt(db.serverDate())`).

@@ -8,9 +8,11 @@
 //! [`super::keys`] so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
-//! `_openid` → index lookups; range on a declared index → index range; a sort whose first key
-//! is a declared index → index-ordered walk that stops once skip+limit results (and the rest
-//! of their first-key group) are found; otherwise a scan of the collection. The full filter
+//! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
+//! range (bounds intersected per document on multikey indexes); a sort whose first key is a
+//! declared index → index-ordered walk that stops once skip+limit results (and the rest of
+//! their first-key group) are found; otherwise a scan of the collection, where top-level
+//! scalar conditions reject documents on their raw BSON before decoding. The full filter
 //! always runs in Rust after the SQL prefilter.
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
@@ -265,6 +267,50 @@ fn note_multikey(conn: &Connection, meta: &CollMeta, iid: i64, keys: usize) -> D
     Ok(())
 }
 
+/// Cheap rejection on the stored bytes before decoding: top-level `field: scalar` equalities
+/// of the filter, checked with `RawDocument::get`. Arrays and documents are left to the full
+/// filter (an array may contain the value).
+struct RawPrefilter {
+    /// (top-level field, condition) pairs; conditions are `$eq` and comparisons on scalars.
+    conds: Vec<(String, Cond)>,
+}
+
+impl RawPrefilter {
+    fn new(filter: &Filter) -> Self {
+        let conds = filter
+            .conjuncts()
+            .into_iter()
+            .filter_map(|(p, c)| match c {
+                Cond::Eq(v) | Cond::Gt(v) | Cond::Gte(v) | Cond::Lt(v) | Cond::Lte(v)
+                    if p.len() == 1 && keys::indexable(v) =>
+                {
+                    Some((p[0].clone(), c.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        RawPrefilter { conds }
+    }
+
+    /// True when the document certainly does not match.
+    fn rejects(&self, raw: &[u8]) -> bool {
+        if self.conds.is_empty() {
+            return false;
+        }
+        let Ok(doc) = RawDocument::from_bytes(raw) else {
+            return false;
+        };
+        self.conds.iter().any(|(k, c)| match doc.get(k) {
+            Ok(None) => true,
+            Ok(Some(bson::RawBsonRef::Array(_) | bson::RawBsonRef::Document(_))) | Err(_) => false,
+            Ok(Some(r)) => match Bson::try_from(r) {
+                Ok(b) => !crate::db::query::cond_matches_scalar(c, &b),
+                Err(_) => false,
+            },
+        })
+    }
+}
+
 /// Where candidate documents come from.
 enum Source {
     Ids(Vec<Bson>),
@@ -297,6 +343,33 @@ fn eq_range(v: &Bson) -> KeyRange {
         hi: k,
         hi_incl: true,
     }
+}
+
+/// The literal prefix of an anchored, case-sensitive, single-line regex (`^abc...`), if it has
+/// one of at least one character.
+fn literal_prefix(pattern: &str, options: &str) -> Option<String> {
+    // `|` anywhere may be a top-level alternative without the anchor.
+    if options.contains('i')
+        || options.contains('m')
+        || options.contains('x')
+        || pattern.contains('|')
+    {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            break;
+        }
+        // A char followed by `*`, `?` or `{` is optional: the prefix stops before it.
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        out.push(c);
+    }
+    (!out.is_empty() && !out.contains('\0')).then_some(out)
 }
 
 /// The bracket end matching an upper-bound half-range (its `lo` is the bracket start).
@@ -441,6 +514,33 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             ranges,
             intersect,
         };
+    }
+    // 4b. anchored case-sensitive regex (`/^abc/`) on a declared index: a prefix range
+    for (p, c) in &conj {
+        let Some(iid) = iid_of(p) else { continue };
+        if let Cond::Regex(r) = c
+            && let Some(prefix) = literal_prefix(&r.pattern, &r.options)
+        {
+            let mut lo = keys::bracket_start(&Bson::String(String::new()));
+            lo.extend_from_slice(prefix.as_bytes());
+            let mut hi = lo.clone();
+            hi.push(0xFF); // UTF-8 never contains 0xFF; the terminator is 0x00
+            let mut ranges = vec![KeyRange {
+                lo,
+                lo_incl: true,
+                hi,
+                hi_incl: false,
+            }];
+            // A stored regex value equal to the query regex matches too.
+            if let Ok(re) = crate::db::ejson::make_regex(&r.pattern, &r.options) {
+                ranges.push(eq_range(&Bson::RegularExpression(re)));
+            }
+            return Source::Index {
+                iid,
+                ranges,
+                intersect: false,
+            };
+        }
     }
     // 5. sort whose first key is a declared index (later keys order each group in memory)
     if let Some([(path, dir), ..]) = sort
@@ -712,12 +812,17 @@ impl Shared {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
+        filter: &Filter,
         visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
     ) -> DbResult<()> {
         let mut examined = 0u64;
-        let mut visit = |seq: i64, d: Document| {
+        let pre = RawPrefilter::new(filter);
+        let mut visit = |seq: i64, raw: &[u8]| {
             examined += 1;
-            visit(seq, d)
+            if pre.rejects(raw) {
+                return Ok(true);
+            }
+            visit(seq, decode(raw)?)
         };
         let r = self.scan_inner(conn, meta, source, &mut visit);
         self.stats
@@ -731,7 +836,7 @@ impl Shared {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
-        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+        visit: &mut dyn FnMut(i64, &[u8]) -> DbResult<bool>,
     ) -> DbResult<()> {
         match source {
             Source::Ids(ids) => {
@@ -754,7 +859,7 @@ impl Shared {
                 }
                 found.sort_by_key(|r| r.0);
                 for (seq, body) in found {
-                    if !visit(seq, decode(&body)?)? {
+                    if !visit(seq, &body)? {
                         break;
                     }
                 }
@@ -767,7 +872,7 @@ impl Shared {
                 let mut rows = st.query(params![meta.cid, o])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
@@ -797,7 +902,7 @@ impl Shared {
                     let mut rows = st.query(params![iid, r.lo, r.hi])?;
                     while let Some(row) = rows.next()? {
                         let body: &[u8] = row.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                        if !visit(row.get(0)?, decode(body)?)? {
+                        if !visit(row.get(0)?, body)? {
                             break;
                         }
                     }
@@ -840,7 +945,7 @@ impl Shared {
                     let body: Option<Vec<u8>> =
                         st.query_row(params![seq], |r| r.get(0)).optional()?;
                     if let Some(b) = body
-                        && !visit(seq, decode(&b)?)?
+                        && !visit(seq, &b)?
                     {
                         break;
                     }
@@ -860,7 +965,7 @@ impl Shared {
                             continue;
                         }
                         let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                        if !visit(seq, decode(body)?)? {
+                        if !visit(seq, body)? {
                             break;
                         }
                     }
@@ -886,7 +991,7 @@ impl Shared {
                             let body: Option<Vec<u8>> =
                                 body_st.query_row(params![seq], |r| r.get(0)).optional()?;
                             if let Some(b) = body
-                                && !visit(seq, decode(&b)?)?
+                                && !visit(seq, &b)?
                             {
                                 return Ok(false);
                             }
@@ -918,7 +1023,7 @@ impl Shared {
                 let mut rows = st.query(params![meta.cid])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
@@ -952,7 +1057,7 @@ impl Shared {
         };
         let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
-        self.scan(conn, &meta, &source, &mut |_, d| {
+        self.scan(conn, &meta, &source, &filter, &mut |_, d| {
             if filter.matches(&d) {
                 if let Some((path, dir)) = first_key {
                     let p: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -1015,7 +1120,7 @@ impl Shared {
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
-        self.scan(conn, meta, &source, &mut |seq, d| {
+        self.scan(conn, meta, &source, filter, &mut |seq, d| {
             if filter.matches(&d) {
                 out.push((seq, d));
                 if !multi {
@@ -1056,7 +1161,7 @@ impl Shared {
         }
         let source = plan(&meta, &f, None);
         let mut n = 0u64;
-        self.scan(c, &meta, &source, &mut |_, d| {
+        self.scan(c, &meta, &source, &f, &mut |_, d| {
             if f.matches(&d) {
                 n += 1;
             }
