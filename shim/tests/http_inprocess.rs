@@ -184,6 +184,9 @@ async fn any_path_and_absolute_form_reach_the_action_protocol() {
         let v = r.json();
         assert!(v["data"].is_object(), "{path}: {v}");
     }
+    let r = get(&s.app, "/", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("env test-env"), "{}", r.text());
     let r = get(&s.app, "/admin", &[]).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&r.json(), "INVALID_PARAM");
