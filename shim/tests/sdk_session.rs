@@ -60,6 +60,7 @@ const STEPS: &[&str] = &[
     "node-sdk: missing collection error code",
     "node-sdk: callFunction",
     "node-sdk: uploadFile / getTempFileURL / downloadFile / deleteFile",
+    "node-sdk: copyFile",
     "tcb-admin-node: add / get / update / count / remove",
     "tcb-admin-node: callFunction",
     "tcb-admin-node: uploadFile (multipart POST) / getTempFileURL / deleteFile",

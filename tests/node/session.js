@@ -363,6 +363,18 @@ async function main () {
     assert.equal(del.fileList[0].code, 'SUCCESS')
   })
 
+  await step('node-sdk: copyFile', async () => {
+    const up = await app.uploadFile({ cloudPath: 'copy/src/same.txt', fileContent: Buffer.from('copy me') })
+    const dst = up.fileID.replace('copy/src/', 'copy/dst/')
+    const c = await app.copyFile({ fileList: [{ srcPath: up.fileID, dstPath: dst, removeOriginal: true }] })
+    assert.equal(c.fileList[0].code, 'SUCCESS', JSON.stringify(c))
+    assert.equal(c.fileList[0].fileId, dst)
+    const dl = await app.downloadFile({ fileID: dst })
+    assert.equal(dl.fileContent.toString(), 'copy me')
+    const gone = await app.getTempFileURL({ fileList: [up.fileID] })
+    assert.equal(gone.fileList[0].code, 'STORAGE_FILE_NONEXIST')
+  })
+
   // tcb-admin-node 1.x: the legacy plain-JSON database dialect and multipart POST uploads.
   const legacy = admin.init({
     env: ENV,
