@@ -21,11 +21,23 @@ pub async fn handle(
     body: &Map<String, Value>,
 ) -> ShimResult<Value> {
     let op = decode(action, body)?;
+    Ok(encode(execute(db, caller, op).await?))
+}
+
+/// Run a database operation (synchronous SQLite work) without stalling the async workers:
+/// in place on a multi-threaded runtime (`block_in_place`, no hand-off of the work to another
+/// thread), on the blocking pool otherwise. Measured with `benches/http.rs` on 2 cores:
+/// `block_in_place` gave 1.4-2x the throughput of `spawn_blocking` and a lower p50 for gets and
+/// inserts, at the cost of a longer p99 tail (tens of ms instead of ~5 ms at 64 connections).
+pub(crate) async fn execute(db: &Arc<Database>, caller: Caller, op: DbOp) -> ShimResult<DbReply> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return Ok(tokio::task::block_in_place(|| db.execute(&caller, op))?);
+    }
     let db = Arc::clone(db);
-    let reply = tokio::task::spawn_blocking(move || db.execute(&caller, op))
+    Ok(tokio::task::spawn_blocking(move || db.execute(&caller, op))
         .await
-        .map_err(ShimError::internal)??;
-    Ok(encode(reply))
+        .map_err(ShimError::internal)??)
 }
 
 /// Decode the body of a `database.*` action.

@@ -32,11 +32,7 @@ pub async fn handle(
     body: &Map<String, Value>,
 ) -> ShimResult<Value> {
     let op = decode(action, body)?;
-    let db = Arc::clone(db);
-    let reply = tokio::task::spawn_blocking(move || db.execute(&caller, op))
-        .await
-        .map_err(ShimError::internal)??;
-    Ok(encode(reply))
+    Ok(encode(super::database::execute(db, caller, op).await?))
 }
 
 fn collection(body: &Map<String, Value>) -> ShimResult<String> {
