@@ -295,3 +295,31 @@ pub async fn run(
     let state = AppState::open(config).await?;
     serve(listener, shutdown, state).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_of_listeners() {
+        assert_eq!(
+            url_of("0.0.0.0:8721".parse().unwrap()),
+            "http://127.0.0.1:8721"
+        );
+        assert_eq!(url_of("[::]:80".parse().unwrap()), "http://[::1]:80");
+        assert_eq!(url_of("192.0.2.7:9".parse().unwrap()), "http://192.0.2.7:9");
+    }
+
+    #[test]
+    fn query_params() {
+        let q = Some("env=e1&seqId=abc-1a2_3&x");
+        assert_eq!(query_param(q, "seqId").as_deref(), Some("abc-1a2_3"));
+        assert_eq!(query_param(q, "env").as_deref(), Some("e1"));
+        assert_eq!(query_param(q, "x"), None);
+        assert_eq!(
+            query_param(Some("&eventId=1&seqId=a%20b"), "seqId").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(query_param(None, "seqId"), None);
+    }
+}
