@@ -11,7 +11,9 @@
 //! Loading is idempotent: each record is upserted by `_id` (replaced if it changed, inserted if
 //! new, never duplicated). A record without `_id` gets a deterministic one: the first 32 hex
 //! digits of a BLAKE3 hash of the collection name, the record's line and its canonical
-//! content, so loading the same file again finds the same ids. A bad record is reported with
+//! content, so loading the same file again finds the same ids. (Editing such a record gives it
+//! a new id, so the old version stays in the database: give records an `_id` to edit them in
+//! place; [`export`] writes every `_id` out.) A bad record is reported with
 //! `file:line` and skipped; the rest of the file and the other files still load.
 //!
 //! # `cloud/database/_indexes.json`

@@ -6,7 +6,8 @@
 //! * `GET|HEAD /storage/file/<key>?sign=&t=`: signed downloads;
 //! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint ([`crate::client`]);
 //! * `POST` on any other path (`/admin` by default, absolute-form targets too): the `/admin`
-//!   action protocol ([`crate::admin`]).
+//!   action protocol ([`crate::admin`]);
+//! * `GET /`: a plain-text line naming the env and the endpoints (a readiness check).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -189,6 +190,23 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if req.method() == Method::GET && req.uri().path() == "/" {
+        // A readiness check and a hint for someone opening the URL in a browser.
+        let c = &state.config;
+        return (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            format!(
+                "migrate serve: local CloudBase for env {}\n\
+                 POST /admin   the action protocol of wx-server-sdk / @cloudbase/node-sdk\n\
+                 POST /client  the mini-program wx.cloud adapter\n",
+                c.env_id
+            ),
+        )
+            .into_response();
+    }
     if req.method() != Method::POST {
         let request_id = state.next_request_id();
         let mut resp = ShimError::InvalidParam(format!(
@@ -276,4 +294,32 @@ pub async fn run(
     }
     let state = AppState::open(config).await?;
     serve(listener, shutdown, state).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_of_listeners() {
+        assert_eq!(
+            url_of("0.0.0.0:8721".parse().unwrap()),
+            "http://127.0.0.1:8721"
+        );
+        assert_eq!(url_of("[::]:80".parse().unwrap()), "http://[::1]:80");
+        assert_eq!(url_of("192.0.2.7:9".parse().unwrap()), "http://192.0.2.7:9");
+    }
+
+    #[test]
+    fn query_params() {
+        let q = Some("env=e1&seqId=abc-1a2_3&x");
+        assert_eq!(query_param(q, "seqId").as_deref(), Some("abc-1a2_3"));
+        assert_eq!(query_param(q, "env").as_deref(), Some("e1"));
+        assert_eq!(query_param(q, "x"), None);
+        assert_eq!(
+            query_param(Some("&eventId=1&seqId=a%20b"), "seqId").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(query_param(None, "seqId"), None);
+    }
 }

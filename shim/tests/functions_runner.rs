@@ -377,6 +377,18 @@ async fn concurrent_calls_run_in_parallel_workers_up_to_the_limit() {
     assert!(distinct.len() <= 3, "{pids:?}");
     r.shutdown().await;
     assert_eq!(r.idle_workers("slow"), 0);
+    #[cfg(target_os = "linux")]
+    for pid in distinct {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid),
+            "worker {pid} survived shutdown"
+        );
+    }
+    // After shutdown the runner refuses work instead of spawning new processes.
+    let err = call(&r, "slow", json!({"ms": 1}), caller("o", "late"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "SYS_ERR", "{err:?}");
 }
 
 async fn futures_join(r: &FunctionRunner, n: usize, ms: u64) -> Vec<i64> {

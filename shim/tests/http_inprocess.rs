@@ -116,6 +116,11 @@ async fn malformed_requests_get_the_envelope() {
         assert_eq!(r.status, StatusCode::OK, "{body}");
         assert_error(&r.json(), "INVALID_PARAM");
     }
+    let req = Request::post("/admin")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=xx")
+        .body(Body::from("--xx--\r\n"))
+        .unwrap();
+    assert_error(&send(&s.app, req).await.json(), "INVALID_ACTION");
     let v = action(&s.app, json!({"action": "nosuch.thing"})).await;
     assert_error(&v, "INVALID_ACTION");
     let v = action(
@@ -163,18 +168,25 @@ async fn oversized_body_is_rejected_in_the_envelope() {
 #[tokio::test]
 async fn any_path_and_absolute_form_reach_the_action_protocol() {
     let s = shim().await;
-    let body = json!({"action": "database.addCollection", "collectionName": "todos"}).to_string();
-    for path in [
+    for (i, path) in [
         "/admin?env=e&seqId=1",
         "/",
         "/some/prefix/admin",
         "http://tcb-admin.tencentyun.com/admin?&eventId=1&seqId=2",
-    ] {
-        let r = post(&s.app, path, body.clone()).await;
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({"action": "database.addCollection", "collectionName": format!("c{i}")})
+            .to_string();
+        let r = post(&s.app, path, body).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         let v = r.json();
         assert!(v["data"].is_object(), "{path}: {v}");
     }
+    let r = get(&s.app, "/", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("env test-env"), "{}", r.text());
     let r = get(&s.app, "/admin", &[]).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&r.json(), "INVALID_PARAM");
@@ -597,4 +609,114 @@ async fn functions_without_a_functions_dir() {
     )
     .await;
     assert_error(&v, "INVALID_PARAM");
+}
+
+#[tokio::test]
+async fn legacy_dialect_round_trip() {
+    // The bodies tcb-admin-node 1.23.0 sends (sdk-wire-protocol.md §4.4).
+    let s = shim().await;
+    action(
+        &s.app,
+        json!({"action": "database.addCollection", "collectionName": "todos"}),
+    )
+    .await;
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos",
+            "data": {"title": "hi", "n": 1, "due": {"$date": 1704164645678i64},
+                     "createdAt": {"$date": {"offset": 0}}, "re": {"$regex": "^h", "$options": "i"}},
+            "action": "database.addDocument", "envName": "test-env", "timestamp": 1795467544597i64,
+            "eventId": "1795467544597_1_71885", "sdk_version": "1.23.0",
+            "authorization": "q-sign-algorithm=sha1&q-ak=AKIDfake&q-signature=7aba"
+        }),
+    )
+    .await;
+    let id = v["data"]["_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos", "queryType": "WHERE",
+            "query": {"title": {"$regex": "^h", "$options": "i"}, "$and": [{"n": {"$gt": 0}}, {"n": {"$lt": 5}}]},
+            "order": [{"field": "n", "direction": "desc"}], "offset": 0, "limit": 10, "projection": {},
+            "action": "database.queryDocument"
+        }),
+    )
+    .await;
+    let doc = &v["data"]["list"][0];
+    assert_eq!(doc["_id"], id.as_str(), "{v}");
+    assert_eq!(doc["n"], 1);
+    assert_eq!(doc["due"], json!({"$date": 1704164645678i64}));
+    assert!(
+        doc["createdAt"]["$date"].as_i64().is_some(),
+        "serverDate resolved: {doc}"
+    );
+    let v = action(
+        &s.app,
+        json!({
+            "collectionName": "todos", "data": {"$inc": {"n": 1}, "$set": {"o.p": 1}},
+            "query": {"_id": id}, "queryType": "DOC", "multi": false, "merge": true, "upsert": false,
+            "action": "database.updateDocument"
+        }),
+    )
+    .await;
+    assert_eq!(v["data"]["updated"], 1, "{v}");
+    let v = action(
+        &s.app,
+        json!({"collectionName": "todos", "queryType": "WHERE", "query": {"n": {"$gte": 2}}, "action": "database.countDocument"}),
+    )
+    .await;
+    assert_eq!(v["data"]["total"], 1, "{v}");
+    let v = action(
+        &s.app,
+        json!({"collectionName": "todos", "query": {"_id": id}, "queryType": "DOC", "multi": false, "action": "database.deleteDocument"}),
+    )
+    .await;
+    assert_eq!(v["data"]["deleted"], 1, "{v}");
+}
+
+#[tokio::test]
+async fn storage_over_a_non_local_object_store() {
+    // Any object_store backend works (S3 later); the download path without the local fast path.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ShimConfig::from_project(dir.path()).unwrap();
+    config.public_url = Some("http://shim.test".into());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let store = shim::store::sqlite::SqliteStore::open(config.database_file()).unwrap();
+    let db = Arc::new(shim::db::Database::new(Arc::new(store)));
+    let storage = shim::storage::Storage::new(
+        Arc::new(object_store::memory::InMemory::new()),
+        shim::storage::Signer::new([3; 32]),
+        "mem-env".into(),
+        1 << 20,
+    );
+    let app = shim::router(Arc::new(AppState::new(config, db, storage, None)));
+    let (url, file_id) = upload_url(&app, "m/file.json").await;
+    assert_eq!(
+        put(&app, &url, b"{\"a\":1}".to_vec()).await.status,
+        StatusCode::OK
+    );
+    let dl = temp_url(&app, &file_id, None).await["tempFileURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = get(&app, &dl, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, b"{\"a\":1}");
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
+    let etag = r.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(
+        get(&app, &dl, &[("if-none-match", &etag)]).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+    let r = get(&app, &dl, &[("range", "bytes=1-3")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.body, b"\"a\"");
+    assert_eq!(
+        get(&app, &dl, &[("range", "bytes=50-")]).await.status,
+        StatusCode::RANGE_NOT_SATISFIABLE
+    );
 }

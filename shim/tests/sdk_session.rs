@@ -1,7 +1,7 @@
 //! The real npm SDKs against the shim: starts `shim::run` on `127.0.0.1:0` over a temporary copy
-//! of `shim/tests/project` and runs `node tests/node/session.js` (wx-server-sdk 4.0.2 and
-//! @cloudbase/node-sdk 3.18.3, unmodified, pointed at the shim through `TCB_CONTEXT_CNFG` and
-//! `serviceUrl`). Needs `npm ci --prefix tests/node` first; fails (never skips) without it.
+//! of `shim/tests/project` and runs `node tests/node/session.js` (wx-server-sdk 4.0.2,
+//! @cloudbase/node-sdk 3.18.3 and tcb-admin-node 1.23.0, unmodified, pointed at the shim through
+//! `TCB_CONTEXT_CNFG` and `serviceUrl`). Needs `npm ci --prefix tests/node` first; fails (never skips) without it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,9 +55,16 @@ const STEPS: &[&str] = &[
     "deleteFile",
     "downloadFile of a deleted file fails",
     "node-sdk: add / get / update / count / remove",
+    "node-sdk: runTransaction commits",
+    "node-sdk: startTransaction + rollback",
     "node-sdk: missing collection error code",
     "node-sdk: callFunction",
     "node-sdk: uploadFile / getTempFileURL / downloadFile / deleteFile",
+    "node-sdk: copyFile",
+    "tcb-admin-node: add / get / update / count / remove",
+    "tcb-admin-node: callFunction",
+    "tcb-admin-node: uploadFile (multipart POST) / getTempFileURL / deleteFile",
+    "tcb-admin-node: SCF mode through HTTP_PROXY (absolute-form requests)",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,7 @@ conformance!(
         persistence_across_reopen,
         concurrent_reads_and_writes,
         sdk_captured_payloads,
+        transactions,
     ]
 );
 
@@ -547,6 +548,8 @@ fn projections(open: Opener, dir: &Path) {
     };
     assert_eq!(p(r#"{"a":1}"#).unwrap(), doc! {"_id": "1", "a": 1});
     assert_eq!(p(r#"{"a":true,"_id":false}"#).unwrap(), doc! {"a": 1});
+    assert_eq!(p(r#"{"_id":1}"#).unwrap(), doc! {"_id": "1"});
+    assert_eq!(p(r#"{"_id":0}"#).unwrap().len(), 4);
     assert_eq!(p(r#"{"b.c":1}"#).unwrap(), doc! {"_id": "1", "b": {"c": 2}});
     assert_eq!(
         p(r#"{"items.x":1,"_id":0}"#).unwrap(),
@@ -749,14 +752,14 @@ fn update_errors(open: Opener, dir: &Path) {
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$set":{"n.x":1}}"#)).unwrap();
     assert_eq!(
         s.update("c", &doc! {}, &u, UpdateOpts::default())
             .unwrap_err()
             .code(),
-        "INVALID_PARAM"
+        "DATABASE_REQUEST_FAILED"
     );
     let u = Update::operators(d(r#"{"$push":{"t":1}}"#)).unwrap();
     assert!(s.update("c", &doc! {}, &u, UpdateOpts::default()).is_err());
@@ -930,6 +933,50 @@ fn aggregate_more_stages(open: Opener, dir: &Path) {
     ]);
     assert_eq!(l[0].get_array("joined").unwrap().len(), 2);
     assert_eq!(l[1].get_array("joined").unwrap().len(), 0);
+    assert_eq!(run(&[r#"{"$sample":{"size":1}}"#]).len(), 1);
+    assert_eq!(run(&[r#"{"$sample":{"size":5}}"#]).len(), 2);
+    let b = run(&[
+        r#"{"$bucket":{"groupBy":"$n","boundaries":[0,3,10],"default":"other","output":{"c":{"$sum":1},"t":{"$push":"$title"}}}}"#,
+    ]);
+    assert_eq!(
+        b,
+        vec![
+            doc! {"_id": 0, "c": 1, "t": ["ab"]},
+            doc! {"_id": 3, "c": 1, "t": ["cd"]}
+        ]
+    );
+    assert_eq!(
+        s.aggregate(
+            "c",
+            &[d(r#"{"$bucket":{"groupBy":"$n","boundaries":[0,1]}}"#)]
+        )
+        .unwrap_err()
+        .code(),
+        "INVALID_PARAM"
+    );
+    let b = run(&[
+        r#"{"$bucket":{"groupBy":"$n","boundaries":[0,10],"output":{"docs":{"$push":"$$ROOT"}}}}"#,
+    ]);
+    let first = b[0].get_array("docs").unwrap()[0].as_document().unwrap();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        ["_id", "title", "n", "tags", "o"],
+        "no helper field leaks"
+    );
+    s.create_collection("places").unwrap();
+    s.insert(
+        "places",
+        vec![
+            d(r#"{"_id":"far","loc":{"type":"Point","coordinates":[114.0,23.1]}}"#),
+            d(r#"{"_id":"near","loc":{"type":"Point","coordinates":[113.3,23.1]},"open":true}"#),
+            d(r#"{"_id":"mid","loc":{"type":"Point","coordinates":[113.31,23.1]},"open":true}"#),
+        ],
+    )
+    .unwrap();
+    let g = s.aggregate("places", &[d(r#"{"$geoNear":{"near":{"type":"Point","coordinates":[113.3,23.1]},"distanceField":"dist","spherical":true,"query":{"open":true},"maxDistance":5000}}"#)]).unwrap();
+    assert_eq!(ids(&g), ["near", "mid"]);
+    let dist = g[1].get_f64("dist").unwrap();
+    assert!((1000.0..1030.0).contains(&dist), "{dist}");
     let e = s.aggregate("c", &[d(r#"{"$facet":{}}"#)]).unwrap_err();
     assert_eq!(e.code(), "INVALID_PARAM");
     let e = s
@@ -974,6 +1021,29 @@ fn bad_input_is_an_error(open: Opener, dir: &Path) {
             "{bad}"
         );
     }
+    // extreme numbers never panic
+    s.insert(
+        "c",
+        vec![doc! {"_id": "x", "arr": [1, 2, 3], "d": bson::DateTime::from_millis(i64::MAX)}],
+    )
+    .unwrap();
+    let p = Find {
+        filter: doc! {"_id": "x"},
+        projection: Some(doc! {"arr": {"$slice": i64::MIN}}),
+        ..Find::default()
+    };
+    assert_eq!(
+        s.find("c", &p).unwrap()[0].get_array("arr").unwrap().len(),
+        3
+    );
+    let u = Update::operators(
+        doc! {"$push": {"arr": {"$each": [4], "$slice": i64::MIN, "$position": i64::MIN}}},
+    )
+    .unwrap();
+    s.update("c", &doc! {"_id": "x"}, &u, UpdateOpts::default())
+        .unwrap();
+    let agg = s.aggregate("c", &[d(r#"{"$match":{"_id":"x"}}"#), doc! {"$project": {"s": {"$slice": ["$arr", i64::MIN]}, "t": {"$add": ["$d", i64::MAX]}, "u": {"$subtract": ["$d", i64::MIN]}}}]).unwrap();
+    assert_eq!(agg.len(), 1);
     let e = s
         .find(
             "c",
@@ -1040,6 +1110,11 @@ fn indexes_agree_with_scans(open: Opener, dir: &Path) {
         r#"{"tags":"all","n":{"$lt":60}}"#,
         r#"{"n":1031.5}"#,
         r#"{"n":{"$numberLong":"18"}}"#,
+        r#"{"city":{"$regex":"^c1"}}"#,
+        r#"{"city":{"$regex":"^c1$"}}"#,
+        r#"{"city":{"$regex":"^c|^x"}}"#,
+        r#"{"city":{"$regex":"^cx?1"}}"#,
+        r#"{"city":{"$regex":"^C1","$options":"i"}}"#,
     ] {
         let a = q(plain.as_ref(), f);
         let b = q(indexed.as_ref(), f);
@@ -1054,6 +1129,11 @@ fn indexes_agree_with_scans(open: Opener, dir: &Path) {
         (r#"{"n":-1}"#, 5, Some(20)),
         (r#"{"city":1}"#, 0, None),
         (r#"{"city":-1}"#, 3, Some(7)),
+        (r#"{"city":1,"n":-1}"#, 0, Some(25)),
+        (r#"{"city":-1,"n":1}"#, 10, Some(30)),
+        (r#"{"city":1,"_id":1}"#, 40, Some(3)),
+        (r#"{"tags":1,"n":1}"#, 0, Some(50)),
+        (r#"{"tags":-1,"city":1,"n":-1}"#, 5, None),
     ] {
         let f = |s: &Arc<dyn Store>| {
             ids(&s
@@ -1265,4 +1345,67 @@ fn find_one_in(s: &Arc<dyn Store>, coll: &str, id: &str) -> Document {
         .into_iter()
         .next()
         .expect("doc")
+}
+
+fn transactions(open: Opener, dir: &Path) {
+    let s = setup(open, dir, &[r#"{"_id":"alice","bal":10}"#]);
+    // commit: all changes appear together
+    let mut t = s.begin().unwrap();
+    let u = Update::operators(d(r#"{"$inc":{"bal":-1}}"#)).unwrap();
+    assert_eq!(
+        t.update("c", &doc! {"_id": "alice"}, &u, UpdateOpts::default())
+            .unwrap()
+            .updated,
+        1
+    );
+    t.insert("c", vec![doc! {"_id": "bob", "bal": 1}]).unwrap();
+    assert_eq!(
+        t.find("c", &Find::filter(doc! {"_id": "bob"}))
+            .unwrap()
+            .len(),
+        1,
+        "own writes visible"
+    );
+    assert_eq!(t.count("c", &doc! {}).unwrap(), 2);
+    assert_eq!(
+        s.count("c", &doc! {}).unwrap(),
+        1,
+        "others see the state before the transaction"
+    );
+    assert_eq!(find_one(s.as_ref(), "alice").get_i32("bal").unwrap(), 10);
+    // a failed operation leaves no partial writes and the transaction goes on
+    assert!(
+        t.insert("c", vec![doc! {"_id": "carol"}, doc! {"_id": "bob"}])
+            .is_err()
+    );
+    assert_eq!(t.count("c", &doc! {"_id": "carol"}).unwrap(), 0);
+    // a writer outside waits for the commit
+    std::thread::scope(|sc| {
+        let s2 = s.clone();
+        let h = sc.spawn(move || s2.insert("c", vec![doc! {"_id": "dave"}]));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        t.commit().unwrap();
+        h.join().unwrap().unwrap();
+    });
+    assert_eq!(find_one(s.as_ref(), "alice").get_i32("bal").unwrap(), 9);
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    // abort and drop discard everything
+    let mut t = s.begin().unwrap();
+    t.remove("c", &doc! {}, true).unwrap();
+    assert_eq!(t.count("c", &doc! {}).unwrap(), 0);
+    t.abort().unwrap();
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    {
+        let mut t = s.begin().unwrap();
+        t.insert("c", vec![doc! {"_id": "eve"}]).unwrap();
+    }
+    assert_eq!(s.count("c", &doc! {}).unwrap(), 3);
+    assert_eq!(
+        s.begin()
+            .unwrap()
+            .find("nope", &Find::default())
+            .unwrap_err()
+            .code(),
+        "DATABASE_COLLECTION_NOT_EXIST"
+    );
 }

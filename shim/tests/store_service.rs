@@ -217,6 +217,16 @@ fn presets_behave_like_cloudbase() {
 
     // default preset: creator read/write
     assert_eq!(get(&db, &alice(), "{}", None).len(), 1);
+    // the '{openid}' placeholder of security-rule style queries means the caller
+    assert_eq!(
+        get(&db, &alice(), r#"{"_openid":"{openid}"}"#, None).len(),
+        1
+    );
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_openid":"{openid}"}"#, None).len(),
+        0,
+        "not for admin"
+    );
     assert_eq!(get(&db, &bob(), &a_filter, None).len(), 0);
     match db
         .execute(
@@ -312,6 +322,33 @@ fn presets_behave_like_cloudbase() {
         )
         .unwrap_err();
     assert_eq!(e.code(), "DATABASE_PERMISSION_DENIED");
+
+    // a client $lookup may not read a collection it could not read directly
+    db.store().create_collection("secret").unwrap();
+    p.set("secret", Preset::AdminOnly);
+    db.set_permissions(p.clone());
+    let lookup =
+        d(r#"{"$lookup":{"from":"secret","localField":"_id","foreignField":"ref","as":"j"}}"#);
+    let e = db
+        .execute(
+            &alice(),
+            DbOp::Aggregate {
+                collection: "todos".into(),
+                stages: vec![lookup.clone()],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "DATABASE_PERMISSION_DENIED");
+    assert!(
+        db.execute(
+            &Caller::Admin,
+            DbOp::Aggregate {
+                collection: "todos".into(),
+                stages: vec![lookup]
+            }
+        )
+        .is_ok()
+    );
 
     p.set("todos", Preset::AdminOnly);
     db.set_permissions(p);
@@ -420,6 +457,27 @@ fn server_date_everywhere() {
     );
     let got = get(&db, &Caller::Admin, &f, None).remove(0);
     assert_eq!(got.get_datetime("at").unwrap().timestamp_millis(), NOW + 7);
+    // serverDate inside a filter
+    assert_eq!(
+        get(
+            &db,
+            &Caller::Admin,
+            r#"{"at":{"$lt":{"$tcb_server_date":{"offset":{"$numberInt":"8"}}}}}"#,
+            None
+        )
+        .len(),
+        1
+    );
+    assert_eq!(
+        get(
+            &db,
+            &Caller::Admin,
+            r#"{"at":{"$lt":{"$tcb_server_date":{"offset":{"$numberInt":"7"}}}}}"#,
+            None
+        )
+        .len(),
+        0
+    );
     // legacy dialect serverDate {"$date":{"offset":0}}
     let legacy = shim::db::ejson::legacy_document(
         serde_json::json!({"when": {"$date": {"offset": 0}}, "n": 1, "d": {"$date": 1000}}),
@@ -544,6 +602,15 @@ fn replies_are_shaped_for_the_sdk() {
             serde_json::json!({})
         )
     );
+    let e = db
+        .execute(
+            &Caller::Admin,
+            DbOp::AddCollection {
+                collection: "newcoll".into(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "DATABASE_COLLECTION_ALREADY_EXIST");
     let stages = vec![
         shim::db::aggregate::stage_from_wire("$group", r#"{"_id":"$n","c":{"$sum":1}}"#).unwrap(),
     ];
@@ -647,5 +714,151 @@ fn errors_have_cloudbase_codes() {
     assert_eq!(
         ids(&get(&db, &Caller::Admin, r#"{"a.b":1,"n":1}"#, None)),
         ["dup"]
+    );
+}
+
+#[test]
+fn legacy_dialect_helpers() {
+    use shim::db::ejson;
+    let q = ejson::legacy_document(serde_json::json!({"name": {"$regex": "^h", "$options": "i"}, "n": 12345678901i64, "f": 1.5})).unwrap();
+    assert!(
+        matches!(q.get("name"), Some(Bson::RegularExpression(r)) if r.pattern.as_str() == "^h")
+    );
+    assert_eq!(
+        (q.get("n"), q.get("f")),
+        (Some(&Bson::Int64(12345678901)), Some(&Bson::Double(1.5)))
+    );
+    let o = ejson::legacy_order(&serde_json::json!([{"field": "n", "direction": "desc"}, {"field": "t", "direction": "asc"}])).unwrap();
+    assert_eq!(o, doc! {"n": -1, "t": 1});
+    assert!(ejson::legacy_order(&serde_json::json!([{"field": "n", "direction": "up"}])).is_err());
+    let back = ejson::to_legacy_json(&Bson::Document(
+        doc! {"d": bson::DateTime::from_millis(5), "n": 1},
+    ));
+    assert_eq!(back, serde_json::json!({"d": {"$date": 5}, "n": 1}));
+}
+
+#[test]
+fn transactions_follow_the_captured_flow() {
+    let (_t, db) = db();
+    insert(
+        &db,
+        &Caller::Admin,
+        &[r#"{"_id":"alice","bal":{"$numberInt":"10"}}"#],
+    );
+    // §4.5 txn:runTransaction
+    let id = match db.execute(&Caller::Admin, DbOp::StartTransaction).unwrap() {
+        DbReply::TransactionStarted { id } => id,
+        other => panic!("{other:?}"),
+    };
+    let tx = |op: DbOp| {
+        db.execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(op),
+            },
+        )
+    };
+    let got = tx(DbOp::Get {
+        collection: "todos".into(),
+        filter: d(r#"{"_id":"alice"}"#),
+        order: None,
+        offset: 0,
+        limit: None,
+        projection: None,
+    })
+    .unwrap();
+    assert!(matches!(got, DbReply::Documents { ref list, .. } if list.len() == 1));
+    tx(DbOp::Modify {
+        collection: "todos".into(),
+        filter: d(r#"{"_id":"alice"}"#),
+        data: d(r#"{"$inc":{"bal":{"$numberInt":"-1"}}}"#),
+        multi: false,
+        merge: true,
+        upsert: false,
+    })
+    .unwrap();
+    tx(DbOp::Insert {
+        collection: "todos".into(),
+        docs: vec![d(r#"{"_id":"bob","bal":{"$numberInt":"1"}}"#)],
+    })
+    .unwrap();
+    assert!(matches!(
+        tx(DbOp::Remove {
+            collection: "todos".into(),
+            filter: d(r#"{"_id":"bob"}"#),
+            multi: false
+        })
+        .unwrap(),
+        DbReply::Removed { deleted: 1 }
+    ));
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        10,
+        "not visible before commit"
+    );
+    assert_eq!(
+        db.execute(&Caller::Admin, DbOp::CommitTransaction { id: id.clone() })
+            .unwrap(),
+        DbReply::TransactionEnded
+    );
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        9
+    );
+    // the id is gone after commit
+    let e = db
+        .execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(DbOp::Count {
+                    collection: "todos".into(),
+                    filter: doc! {},
+                }),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "INVALID_PARAM");
+    // §4.5 txn:startTransaction+rollback (doc.set inside, then abort)
+    let id = match db.execute(&Caller::Admin, DbOp::StartTransaction).unwrap() {
+        DbReply::TransactionStarted { id } => id,
+        other => panic!("{other:?}"),
+    };
+    let r = db
+        .execute(
+            &Caller::Admin,
+            DbOp::InTransaction {
+                id: id.clone(),
+                op: Box::new(DbOp::Modify {
+                    collection: "todos".into(),
+                    filter: d(r#"{"_id":"alice"}"#),
+                    data: d(r#"{"bal":{"$numberInt":"0"}}"#),
+                    multi: false,
+                    merge: false,
+                    upsert: true,
+                }),
+            },
+        )
+        .unwrap();
+    assert!(matches!(r, DbReply::Modified { updated: 1, .. }));
+    db.execute(&Caller::Admin, DbOp::AbortTransaction { id })
+        .unwrap();
+    assert_eq!(
+        get(&db, &Caller::Admin, r#"{"_id":"alice"}"#, None)[0]
+            .get_i32("bal")
+            .unwrap(),
+        9
+    );
+    // clients cannot use transactions
+    assert_eq!(
+        db.execute(&alice(), DbOp::StartTransaction)
+            .unwrap_err()
+            .code(),
+        "DATABASE_PERMISSION_DENIED"
     );
 }

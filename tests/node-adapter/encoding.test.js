@@ -352,3 +352,50 @@ test('aggregate lookup with a sub-pipeline (output of @cloudbase/database 1.4.3 
     stageValue: '{"from":"books","let":{"aid":"$_id"},"pipeline":[{"$match":{"n":{"$gt":{"$numberInt":"1"}}}},{"$project":{"_id":{"$numberInt":"0"}}}],"as":"books"}',
   }]);
 });
+
+test('the adapter stays plain ES5 + CommonJS with no Node APIs (it ships inside the mini-program)', () => {
+  const fs = require('fs');
+  const src = fs.readFileSync(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'), 'utf8');
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+  for (const [what, re] of [['arrow function', /=>/], ['const', /\bconst\s/], ['let', /\blet\s/],
+    ['template literal', /`/], ['class', /\bclass\s+\w/], ['spread', /\.\.\.\w/], ['require', /\brequire\s*\(/],
+    ['process', /\bprocess\./], ['Buffer', /\bBuffer\b/]]) {
+    assert.ok(!re.test(code), `found ${what} in wx-cloud-shim.js`);
+  }
+});
+
+test('watch() polls and reports init, add, update and remove snapshots until closed', async () => {
+  let docs = [{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }];
+  const wx = captureWx((body) => ({ requestId: 'r', data: { list: docs.map((d) => JSON.stringify(d)) } }));
+  shim.install({ wx, url: 'http://x', openid: 'o', env: 'e', watchInterval: 15 });
+  const db = wx.cloud.database();
+  const snapshots = [];
+  const waitFor = async (n) => {
+    for (let i = 0; i < 200 && snapshots.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(snapshots.length >= n, `expected ${n} snapshots, got ${snapshots.length}`);
+  };
+  const watcher = db.collection('c').where({ n: db.command.gt(0) }).watch({ onChange: (s) => snapshots.push(s), onError: (e) => { throw e; } });
+  await waitFor(1);
+  assert.equal(snapshots[0].type, 'init');
+  assert.deepEqual(snapshots[0].docChanges.map((c) => [c.dataType, c.queueType, c.docId]), [['init', 'init', 'a'], ['init', 'init', 'b']]);
+  assert.equal(wx.sent[0].body.query, '{"n":{"$gt":{"$numberInt":"0"}}}');
+
+  docs = [{ _id: 'a', n: 5 }, { _id: 'c', n: 3 }];
+  await waitFor(2);
+  const changes = snapshots[1].docChanges.map((c) => [c.dataType, c.docId]);
+  assert.deepEqual(changes, [['update', 'a'], ['add', 'c'], ['remove', 'b']]);
+  assert.equal(snapshots[1].type, undefined);
+  assert.deepEqual(snapshots[1].docs, docs);
+  assert.ok(snapshots[1].docChanges.every((c) => c.id === snapshots[1].id));
+
+  await watcher.close();
+  const sent = wx.sent.length;
+  await new Promise((r) => setTimeout(r, 60));
+  assert.ok(wx.sent.length <= sent + 1, 'polling stops after close()');
+
+  const docSnaps = [];
+  const w2 = db.collection('c').doc('a').watch({ onChange: (s) => docSnaps.push(s) });
+  for (let i = 0; i < 100 && !docSnaps.length; i++) await new Promise((r) => setTimeout(r, 5));
+  await w2.close();
+  assert.equal(wx.sent[wx.sent.length - 1].body.query, '{"_id":"a"}');
+});

@@ -143,3 +143,22 @@ test('storage: upload, temp URL, download, delete', { skip }, async () => {
     return true;
   });
 });
+
+test('watch: a second user sees a new post through polling', { skip }, async () => {
+  const alice = client('o-alice');
+  const bob = client('o-bob');
+  shim.install({ wx: bob, url: SHIM_URL, openid: 'o-bob', appid: 'wxsessiontest0001', env: ENV, watchInterval: 50 });
+  const seen = [];
+  const watcher = bob.cloud.database().collection('posts').where({ topic: 'watch' })
+    .watch({ onChange: (s) => seen.push(s), onError: (e) => seen.push(e) });
+  for (let i = 0; i < 100 && !seen.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(seen[0].type, 'init');
+  assert.deepEqual(seen[0].docs, []);
+  const { _id } = await alice.cloud.database().collection('posts').add({ data: { topic: 'watch', text: 'hi bob' } });
+  for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await watcher.close();
+  assert.equal(seen.length >= 2, true, 'a change snapshot arrived');
+  assert.deepEqual(seen[1].docChanges.map((c) => [c.dataType, c.docId]), [['add', _id]]);
+  assert.equal(seen[1].docs[0].text, 'hi bob');
+  await alice.cloud.database().collection('posts').doc(_id).remove();
+});

@@ -10,6 +10,7 @@
 const assert = require('node:assert/strict')
 const cloud = require('wx-server-sdk')
 const tcb = require('@cloudbase/node-sdk')
+const admin = require('tcb-admin-node')
 
 const SHIM_URL = process.env.SHIM_URL
 if (!SHIM_URL) {
@@ -317,6 +318,29 @@ async function main () {
     assert.equal(rm.deleted, 3)
   })
 
+  await step('node-sdk: runTransaction commits', async () => {
+    await adb.createCollection('acct')
+    await adb.collection('acct').add({ _id: 'alice', bal: 10 })
+    const result = await adb.runTransaction(async (t) => {
+      const alice = await t.collection('acct').doc('alice').get()
+      await t.collection('acct').doc('alice').update({ bal: ac.inc(-1) })
+      await t.collection('acct').add({ _id: 'bob', bal: 1 })
+      return alice.data.bal
+    })
+    assert.equal(result, 10)
+    assert.equal((await adb.collection('acct').doc('alice').get()).data[0].bal, 9)
+    assert.equal((await adb.collection('acct').doc('bob').get()).data[0].bal, 1)
+  })
+
+  await step('node-sdk: startTransaction + rollback', async () => {
+    const t = await adb.startTransaction()
+    await t.collection('acct').doc('alice').set({ bal: 0 })
+    await t.collection('acct').doc('bob').remove()
+    await t.rollback()
+    assert.equal((await adb.collection('acct').doc('alice').get()).data[0].bal, 9)
+    assert.equal((await adb.collection('acct').doc('bob').get()).data[0].bal, 1)
+  })
+
   await step('node-sdk: missing collection error code', async () => {
     const e = await rejects(adb.collection('no_such_collection').get())
     assert.equal(e.code, 'DATABASE_COLLECTION_NOT_EXIST', String(e.message))
@@ -337,6 +361,75 @@ async function main () {
     assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [0, 1, 2, 255])
     const del = await app.deleteFile({ fileList: [up.fileID] })
     assert.equal(del.fileList[0].code, 'SUCCESS')
+  })
+
+  await step('node-sdk: copyFile', async () => {
+    const up = await app.uploadFile({ cloudPath: 'copy/src/same.txt', fileContent: Buffer.from('copy me') })
+    const dst = up.fileID.replace('copy/src/', 'copy/dst/')
+    const c = await app.copyFile({ fileList: [{ srcPath: up.fileID, dstPath: dst, removeOriginal: true }] })
+    assert.equal(c.fileList[0].code, 'SUCCESS', JSON.stringify(c))
+    assert.equal(c.fileList[0].fileId, dst)
+    const dl = await app.downloadFile({ fileID: dst })
+    assert.equal(dl.fileContent.toString(), 'copy me')
+    const gone = await app.getTempFileURL({ fileList: [up.fileID] })
+    assert.equal(gone.fileList[0].code, 'STORAGE_FILE_NONEXIST')
+  })
+
+  // tcb-admin-node 1.x: the legacy plain-JSON database dialect and multipart POST uploads.
+  const legacy = admin.init({
+    env: ENV,
+    secretId: 'AKIDlocalshim',
+    secretKey: 'localshimkey',
+    serviceUrl: `${SHIM_URL}/admin`,
+    timeout: 15000
+  })
+  const ldb = legacy.database()
+  const lc = ldb.command
+
+  await step('tcb-admin-node: add / get / update / count / remove', async () => {
+    const coll = ldb.collection('legacy')
+    await ldb.createCollection('legacy')
+    const a = await coll.add({ name: 'a', n: 1, at: new Date(Date.UTC(2024, 1, 2)), made: ldb.serverDate() })
+    assert.equal(typeof a.id, 'string', JSON.stringify(a))
+    await coll.add({ name: 'b', n: 2 })
+    const g = await coll.where({ n: lc.gte(1) }).orderBy('n', 'desc').get()
+    assert.deepEqual(g.data.map(d => d.name), ['b', 'a'])
+    const one = await coll.doc(a.id).get()
+    assert.ok(one.data[0].at instanceof Date, JSON.stringify(one.data[0]))
+    assert.equal(one.data[0].at.toISOString(), '2024-02-02T00:00:00.000Z')
+    const u = await coll.doc(a.id).update({ n: lc.inc(10) })
+    assert.equal(u.updated, 1, JSON.stringify(u))
+    assert.equal((await coll.where({ n: lc.gt(5) }).count()).total, 1)
+    const r = await coll.doc(a.id).remove()
+    assert.equal(r.deleted, 1, JSON.stringify(r))
+  })
+
+  await step('tcb-admin-node: callFunction', async () => {
+    const r = await legacy.callFunction({ name: 'sum', data: { a: 20, b: 22 } })
+    assert.equal(r.result.sum, 42)
+  })
+
+  await step('tcb-admin-node: uploadFile (multipart POST) / getTempFileURL / deleteFile', async () => {
+    const up = await legacy.uploadFile({ cloudPath: 'legacy/up.txt', fileContent: Buffer.from('multipart upload') })
+    assert.match(up.fileID, /legacy\/up\.txt$/)
+    const t = await legacy.getTempFileURL({ fileList: [up.fileID] })
+    const res = await fetch(t.fileList[0].tempFileURL)
+    assert.equal(await res.text(), 'multipart upload')
+    const del = await legacy.deleteFile({ fileList: [up.fileID] })
+    assert.equal(del.fileList[0].code, 'SUCCESS')
+  })
+
+  await step('tcb-admin-node: SCF mode through HTTP_PROXY (absolute-form requests)', async () => {
+    // No serviceUrl: in SCF mode the SDK posts to http://tcb-admin.tencentyun.com/admin, and
+    // `request` sends it to the proxy as an absolute-form request target.
+    process.env.HTTP_PROXY = SHIM_URL
+    try {
+      const viaProxy = admin.init({ env: ENV, secretId: 'AKIDlocalshim', secretKey: 'localshimkey', timeout: 15000 })
+      const r = await viaProxy.database().collection('books').where({ year: viaProxy.database().command.gt(1700) }).get()
+      assert.deepEqual(r.data.map(b => b._id), ['book-1'])
+    } finally {
+      delete process.env.HTTP_PROXY
+    }
   })
 
   console.log(`session: ${passed} steps ok, ${failed} failed`)

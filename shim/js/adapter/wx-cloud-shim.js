@@ -17,6 +17,9 @@
  * `cloud.callFunction:ok`, `<api>:fail <errCode> <description>. <message>`), and every API
  * takes `success/fail/complete` callbacks (then it returns no Promise) or returns a Promise.
  *
+ * `watch()` is emulated by polling `get()` every `watchInterval` ms (install option, default
+ * 1000), reporting snapshots in the real shape.
+ *
  * Plain ES5 + CommonJS, no Node APIs: it runs in the mini-program runtime as it is.
  * The query serialisers below are ports of `@cloudbase/database` 1.4.3 (src/serializer/*,
  * src/commands/*), kept operation-for-operation so key order and quirks match byte for byte.
@@ -992,6 +995,7 @@ hide(Transport.prototype, 'send', function (api, action, params, envOverride) {
 // database (client flavour: limit ≤ 20, `{data}` wrappers, errMsg strings)
 
 var CLIENT_MAX_LIMIT = 20;
+var DEFAULT_WATCH_INTERVAL = 1000;
 
 function Database(transport, config) {
   this._transport = transport;
@@ -1111,6 +1115,76 @@ hide(Query.prototype, 'remove', function (options) {
       return { stats: { removed: res.data.deleted }, errMsg: 'collection.remove:ok' };
     });
   });
+});
+
+// Realtime `watch()`, emulated by polling `get()` (the real client keeps a WebSocket to the
+// backend; the shim has none). Snapshots have the real shape: `{id, type?: 'init', docs,
+// docChanges: [{id, dataType, queueType, docId, doc}]}`, with `dataType` 'init' | 'add' |
+// 'update' | 'remove'. Only changes are reported after the first snapshot.
+function pollingWatch(query, options, interval) {
+  options = options || {};
+  if (typeof options.onChange !== 'function') throw new Error('watch: options.onChange must be a function');
+  var closed = false;
+  var timer = null;
+  var seq = 0;
+  var known = null; // _id -> {json, doc}
+  function idOf(doc) {
+    return typeof doc._id === 'string' ? doc._id : JSON.stringify(doc._id);
+  }
+  function emit(changes, docs, first) {
+    var id = seq++;
+    for (var i = 0; i < changes.length; i++) changes[i].id = id;
+    var snapshot = { id: id, docChanges: changes, docs: docs };
+    if (first) snapshot.type = 'init';
+    options.onChange(snapshot);
+  }
+  function poll() {
+    if (closed) return;
+    query.get().then(function (res) {
+      if (closed) return;
+      var docs = res.data;
+      var now = {};
+      var changes = [];
+      for (var i = 0; i < docs.length; i++) {
+        var d = docs[i];
+        var k = idOf(d);
+        now[k] = { json: JSON.stringify(d), doc: d };
+        if (known === null) {
+          changes.push({ dataType: 'init', queueType: 'init', docId: d._id, doc: d });
+        } else if (!hasOwn(known, k)) {
+          changes.push({ dataType: 'add', queueType: 'enqueue', docId: d._id, doc: d });
+        } else if (known[k].json !== now[k].json) {
+          changes.push({ dataType: 'update', queueType: 'update', docId: d._id, doc: d });
+        }
+      }
+      if (known !== null) {
+        for (var old in known) {
+          if (hasOwn(known, old) && !hasOwn(now, old)) {
+            changes.push({ dataType: 'remove', queueType: 'dequeue', docId: known[old].doc._id, doc: known[old].doc });
+          }
+        }
+      }
+      var first = known === null;
+      known = now;
+      if (first || changes.length) emit(changes, docs, first);
+      if (!closed) timer = setTimeout(poll, interval);
+    }, function (err) {
+      if (closed) return;
+      closed = true;
+      if (typeof options.onError === 'function') options.onError(err);
+    });
+  }
+  poll();
+  return {
+    close: function () {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      return Promise.resolve();
+    }
+  };
+}
+hide(Query.prototype, 'watch', function (options) {
+  return pollingWatch(this, options, this._db.config.watchInterval || DEFAULT_WATCH_INTERVAL);
 });
 
 function transformProjection(projection) {
@@ -1238,6 +1312,10 @@ hide(DocumentReference.prototype, 'update', function (options) {
       return { stats: { updated: res.data.updated }, errMsg: 'document.update:ok' };
     });
   });
+});
+hide(DocumentReference.prototype, 'watch', function (options) {
+  var q = new Query(this._db, this._coll, encodeQueryEJSON({ _id: this.id }, false), {});
+  return q.watch(options);
 });
 hide(DocumentReference.prototype, 'remove', function (options) {
   var self = this;
@@ -1514,15 +1592,16 @@ function deleteFile(conf, transport, options) {
 function install(opts) {
   opts = opts || {};
   var wxObj = opts.wx || (typeof wx !== 'undefined' ? wx : null); // eslint-disable-line no-undef
-  if (!wxObj) throw new Error('wx-cloud-shim: no `wx` object to install into');
-  if (!opts.url) throw new Error('wx-cloud-shim: `url` of the shim is required');
+  if (!wxObj) throw new Error('wx-cloud-shim: no wx object to install into');
+  if (!opts.url) throw new Error('wx-cloud-shim: the url of the shim is required');
   var conf = {
     wx: wxObj,
     url: String(opts.url).replace(/\/+$/, ''),
     openid: opts.openid || '',
     appid: opts.appid || '',
     env: opts.env || '',
-    initEnv: null
+    initEnv: null,
+    watchInterval: opts.watchInterval || DEFAULT_WATCH_INTERVAL
   };
   var transport = new Transport(conf);
   if (!wxObj.cloud) wxObj.cloud = {};
@@ -1535,7 +1614,7 @@ function install(opts) {
     database: function (config) {
       var env = (config && config.env) || conf.initEnv;
       if (env && typeof env === 'object') env = env.database;
-      return new Database(transport, { env: env || conf.env });
+      return new Database(transport, { env: env || conf.env, watchInterval: conf.watchInterval });
     },
     callFunction: function (o) { return callFunction(conf, transport, o); },
     uploadFile: function (o) { return uploadFile(conf, transport, o); },

@@ -21,24 +21,61 @@ pub async fn handle(
     body: &Map<String, Value>,
 ) -> ShimResult<Value> {
     let op = decode(action, body)?;
+    Ok(encode(execute(db, caller, op).await?))
+}
+
+/// Run a database operation (synchronous SQLite work) without stalling the async workers:
+/// in place on a multi-threaded runtime (`block_in_place`, no hand-off of the work to another
+/// thread), on the blocking pool otherwise. Measured with `benches/http.rs` on 2 cores:
+/// `block_in_place` gave 1.4-2x the throughput of `spawn_blocking` and a lower p50 for gets and
+/// inserts, at the cost of a longer p99 tail (tens of ms instead of ~5 ms at 64 connections).
+pub(crate) async fn execute(db: &Arc<Database>, caller: Caller, op: DbOp) -> ShimResult<DbReply> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return Ok(tokio::task::block_in_place(|| db.execute(&caller, op))?);
+    }
     let db = Arc::clone(db);
-    let reply = tokio::task::spawn_blocking(move || db.execute(&caller, op))
+    Ok(tokio::task::spawn_blocking(move || db.execute(&caller, op))
         .await
-        .map_err(ShimError::internal)??;
-    Ok(encode(reply))
+        .map_err(ShimError::internal)??)
 }
 
 /// Decode the body of a `database.*` action.
 pub fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
-    let collection = || str_field(body, "collectionName").map(str::to_string);
-    if body
-        .get("transactionId")
-        .is_some_and(|v| !v.is_null() && v != "")
-    {
-        return Err(ShimError::InvalidParam(
-            "transactions are not supported by the local shim".into(),
-        ));
+    let transaction = match body.get("transactionId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(ShimError::InvalidParam(
+                "`transactionId` must be a string".into(),
+            ));
+        }
+    };
+    match action {
+        "database.startTransaction" => return Ok(DbOp::StartTransaction),
+        "database.commitTransaction" | "database.abortTransaction" => {
+            let id = transaction.ok_or_else(|| missing("transactionId"))?;
+            return Ok(if action == "database.commitTransaction" {
+                DbOp::CommitTransaction { id }
+            } else {
+                DbOp::AbortTransaction { id }
+            });
+        }
+        _ => {}
     }
+    let op = decode_plain(action, body)?;
+    Ok(match transaction {
+        Some(id) => DbOp::InTransaction {
+            id,
+            op: Box::new(op),
+        },
+        None => op,
+    })
+}
+
+fn decode_plain(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
+    let collection = || str_field(body, "collectionName").map(str::to_string);
     Ok(match action {
         "database.insertDocument" => {
             let data = body
@@ -176,6 +213,9 @@ pub fn encode(reply: DbReply) -> Value {
             "list": list.into_iter().map(ejson::into_canonical_string).collect::<Vec<_>>(),
         }),
         DbReply::CollectionAdded { created } => json!({ "created": created }),
+        // The SDK reads the id from the top level; `admin::respond` copies it there.
+        DbReply::TransactionStarted { id } => json!({ "transactionId": id }),
+        DbReply::TransactionEnded => json!({}),
     }
 }
 

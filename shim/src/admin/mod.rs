@@ -9,6 +9,7 @@
 
 pub mod database;
 pub mod functions;
+pub mod legacy;
 pub mod storage;
 
 use std::sync::Arc;
@@ -32,7 +33,20 @@ pub async fn respond(
 ) -> Response {
     let request_id = state.next_request_id();
     let started = std::time::Instant::now();
-    let (action, result) = match parse_body(&body) {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let parsed = if multipart {
+        // wx.openApi / wx.wxPayApi / wx.wxCallContainerApi: protobuf payloads for WeChat's
+        // servers, which a local shim cannot answer.
+        Err(ShimError::InvalidAction(
+            "multipart actions (wx.openApi, wx.wxPayApi, wx.wxCallContainerApi)".into(),
+        ))
+    } else {
+        parse_body(&body)
+    };
+    let (action, result) = match parsed {
         Ok(map) => {
             let action = map
                 .get("action")
@@ -44,17 +58,23 @@ pub async fn respond(
         }
         Err(e) => (String::new(), Err(e)),
     };
-    tracing::debug!(
+    tracing::info!(
         request_id,
         action,
-        ok = result.is_ok(),
+        code = result.as_ref().err().map_or("", ShimError::code),
         micros = started.elapsed().as_micros() as u64,
         "action"
     );
     match result {
         Ok(data) => {
-            let mut m = Map::with_capacity(2);
+            let mut m = Map::with_capacity(3);
             m.insert("requestId".into(), Value::String(request_id));
+            // `database.startTransaction`: the SDK reads `transactionId` at the top level.
+            if action == "database.startTransaction"
+                && let Some(id) = data.get("transactionId")
+            {
+                m.insert("transactionId".into(), id.clone());
+            }
             m.insert("data".into(), data);
             json_response(axum::http::StatusCode::OK, Value::Object(m).to_string())
         }
@@ -106,6 +126,9 @@ async fn dispatch(
     }
     let (module, _) = action.split_once('.').unwrap_or((action, ""));
     match module {
+        "database" if legacy::is_legacy(action) => {
+            legacy::handle(&state.db, caller, action, body).await
+        }
         "database" => database::handle(&state.db, caller, action, body).await,
         "storage" => {
             let base = base_url(state, headers);

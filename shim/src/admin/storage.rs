@@ -122,8 +122,8 @@ pub async fn handle(
                     .and_then(Value::as_bool)
                     .unwrap_or(false);
                 let result = async {
-                    let src_key = parse_file_id(src)?;
-                    let dst_key = parse_file_id(dst)?;
+                    let src_key = file_id_or_path(src)?;
+                    let dst_key = file_id_or_path(dst)?;
                     check_may_write(storage, caller, &dst_key).await?;
                     if remove {
                         check_may_write(storage, caller, &src_key).await?;
@@ -146,6 +146,15 @@ pub async fn handle(
             Ok(json!({ "copy_list": out }))
         }
         other => Err(ShimError::InvalidAction(other.to_string())),
+    }
+}
+
+/// `batchCopyFile` paths: a fileID, or a cloud path (a leading `/` is tolerated).
+fn file_id_or_path(p: &str) -> ShimResult<CloudPath> {
+    if p.starts_with("cloud://") {
+        parse_file_id(p)
+    } else {
+        CloudPath::parse(p.strip_prefix('/').unwrap_or(p))
     }
 }
 

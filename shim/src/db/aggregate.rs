@@ -2,8 +2,8 @@
 //! `$addFields` and `$expr`.
 //!
 //! Stages: `$match $project $addFields/$set $unset $sort $skip $limit $count $group $unwind
-//! $replaceRoot/$replaceWith $sortByCount $lookup` (equality form). Not supported (clear
-//! `INVALID_PARAM`): `$bucket $bucketAuto $facet $geoNear $graphLookup $sample $out` and others.
+//! $replaceRoot/$replaceWith $sortByCount $lookup` (equality form) `$sample $bucket $geoNear`.
+//! Not supported (clear `INVALID_PARAM`): `$bucketAuto $facet $graphLookup $out` and others.
 //!
 //! Expressions: field paths `"$a.b"`, `$$ROOT`/`$$CURRENT`, `$literal`, arithmetic
 //! (`$add $subtract $multiply $divide $mod $abs $ceil $floor $round $trunc`), strings
@@ -202,9 +202,11 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
             if let Some(d) = date {
                 let sub = f.first().copied().unwrap_or(0.0);
                 if matches!(vals.get(1), Some(Bson::DateTime(_))) {
-                    return Ok(Bson::Int64(d - sub as i64));
+                    return Ok(Bson::Int64(d.saturating_sub(sub as i64)));
                 }
-                return Ok(Bson::DateTime(bson::DateTime::from_millis(d - sub as i64)));
+                return Ok(Bson::DateTime(bson::DateTime::from_millis(
+                    d.saturating_sub(sub as i64),
+                )));
             }
             f.first().copied().unwrap_or(0.0) - f.get(1).copied().unwrap_or(0.0)
         }
@@ -225,7 +227,9 @@ fn arith(op: &str, vals: &[Bson]) -> DbResult<Bson> {
         _ => 0.0,
     };
     if let Some(d) = date {
-        return Ok(Bson::DateTime(bson::DateTime::from_millis(d + r as i64)));
+        return Ok(Bson::DateTime(bson::DateTime::from_millis(
+            d.saturating_add(r as i64),
+        )));
     }
     Ok(num_result(r, all_int))
 }
@@ -501,7 +505,7 @@ fn eval_op(op: &str, arg: &Bson, doc: &Document) -> DbResult<Bson> {
                 .unwrap_or(0);
             let (skip, n) = match a.get(2).and_then(as_num) {
                 Some(n) => (n1, n.as_f64() as i64),
-                None if n1 < 0 => (arr.len() as i64 + n1, -n1),
+                None if n1 < 0 => (arr.len() as i64 + n1, n1.saturating_neg()),
                 None => (0, n1),
             };
             let skip = if skip < 0 {
@@ -863,6 +867,20 @@ fn run_stage(
                 })
                 .collect::<DbResult<_>>()?
         }
+        "$sample" => {
+            let size = as_doc(name, arg)?
+                .get("size")
+                .map(|v| as_count(name, v))
+                .transpose()?
+                .ok_or_else(|| DbError::invalid("$sample needs {size: n}"))?;
+            let mut docs = docs;
+            let mut rng = rand::rng();
+            rand::seq::SliceRandom::shuffle(docs.as_mut_slice(), &mut rng);
+            docs.truncate(size);
+            docs
+        }
+        "$geoNear" => geo_near(docs, as_doc(name, arg)?)?,
+        "$bucket" => bucket(docs, as_doc(name, arg)?)?,
         "$lookup" => {
             let spec = as_doc(name, arg)?;
             let get = |k: &str| {
@@ -921,6 +939,119 @@ fn run_stage(
     })
 }
 
+/// `$geoNear`: order by distance from `near` (metres, spherical), write it to
+/// `distanceField`, honour `maxDistance`/`minDistance`/`query`; `key` names the location
+/// field (default: the first GeoJSON Point field of each document).
+fn geo_near(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+    use crate::db::geo;
+    let near = spec
+        .get("near")
+        .and_then(geo::point_of)
+        .ok_or_else(|| DbError::invalid("$geoNear needs near: a GeoJSON Point"))?;
+    let field = spec
+        .get_str("distanceField")
+        .map_err(|_| DbError::invalid("$geoNear needs distanceField"))?;
+    let num = |k: &str| spec.get(k).and_then(as_num).map(|n| n.as_f64());
+    let (max, min) = (num("maxDistance"), num("minDistance"));
+    let mul = num("distanceMultiplier").unwrap_or(1.0);
+    let query = match spec.get("query") {
+        Some(Bson::Document(q)) => Some(Filter::parse(q)?),
+        Some(_) => return Err(DbError::invalid("$geoNear query must be an object")),
+        None => None,
+    };
+    let key = spec.get_str("key").ok();
+    let include_locs = spec.get_str("includeLocs").ok();
+    let mut out: Vec<(f64, Document)> = Vec::new();
+    for mut d in docs {
+        if query.as_ref().is_some_and(|q| !q.matches(&d)) {
+            continue;
+        }
+        let loc = match key {
+            Some(k) => crate::db::value::get_path(&d, k).and_then(geo::point_of),
+            None => d.values().find_map(|v| match geo::Geometry::from_bson(v) {
+                Some(geo::Geometry::Point(p)) => Some(p),
+                _ => None,
+            }),
+        };
+        let Some(p) = loc else { continue };
+        let dist = geo::haversine_m(near, p);
+        if max.is_some_and(|m| dist > m) || min.is_some_and(|m| dist < m) {
+            continue;
+        }
+        crate::db::update::set_path(&mut d, field, Bson::Double(dist * mul))?;
+        if let Some(f) = include_locs {
+            let mut pt = Document::new();
+            pt.insert("type", "Point");
+            pt.insert("coordinates", vec![Bson::Double(p.0), Bson::Double(p.1)]);
+            crate::db::update::set_path(&mut d, f, Bson::Document(pt))?;
+        }
+        out.push((dist, d));
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(out.into_iter().map(|(_, d)| d).collect())
+}
+
+/// `$bucket`: group by which `[boundaries[i], boundaries[i+1])` the `groupBy` value falls in.
+fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+    let group_by = spec
+        .get("groupBy")
+        .ok_or_else(|| DbError::invalid("$bucket needs groupBy"))?;
+    validate_expr(group_by)?;
+    let bounds = spec
+        .get_array("boundaries")
+        .map_err(|_| DbError::invalid("$bucket needs boundaries"))?;
+    if bounds.len() < 2
+        || bounds
+            .windows(2)
+            .any(|w| compare(&w[0], &w[1]) != Ordering::Less)
+    {
+        return Err(DbError::invalid(
+            "$bucket boundaries must be at least two ascending values",
+        ));
+    }
+    let default = spec.get("default").cloned();
+    let output = match spec.get("output") {
+        Some(Bson::Document(o)) => o.clone(),
+        Some(_) => return Err(DbError::invalid("$bucket output must be an object")),
+        None => {
+            let mut o = Document::new();
+            let mut c = Document::new();
+            c.insert("$sum", 1);
+            o.insert("count", c);
+            o
+        }
+    };
+    // Compute each document's bucket, then reuse $group with those keys.
+    let mut bucket_keys = Vec::with_capacity(docs.len());
+    for d in &docs {
+        let v = eval_expr(group_by, d)?;
+        let slot = bounds
+            .windows(2)
+            .find(|w| compare(&v, &w[0]) != Ordering::Less && compare(&v, &w[1]) == Ordering::Less)
+            .map(|w| w[0].clone());
+        bucket_keys.push(match (slot, &default) {
+            (Some(b), _) => b,
+            (None, Some(def)) => def.clone(),
+            (None, None) => {
+                return Err(DbError::invalid(
+                    "$bucket: a value falls outside the boundaries and there is no default",
+                ));
+            }
+        });
+    }
+    let mut g = Document::new();
+    g.insert("_id", Bson::Null);
+    g.extend(output);
+    let mut out = group_keyed(docs, Some(bucket_keys), &g)?;
+    out.sort_by(|a, b| {
+        compare(
+            a.get("_id").unwrap_or(&Bson::Null),
+            b.get("_id").unwrap_or(&Bson::Null),
+        )
+    });
+    Ok(out)
+}
+
 fn expand(vals: &[&Bson]) -> Vec<Bson> {
     let mut out = Vec::new();
     for v in vals {
@@ -933,6 +1064,15 @@ fn expand(vals: &[&Bson]) -> Vec<Bson> {
 }
 
 fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+    group_keyed(docs, None, spec)
+}
+
+/// `$group`, with the group keys precomputed when `keys` is given (one per document).
+fn group_keyed(
+    docs: Vec<Document>,
+    precomputed: Option<Vec<Bson>>,
+    spec: &Document,
+) -> DbResult<Vec<Document>> {
     let id_expr = spec
         .get("_id")
         .ok_or_else(|| DbError::invalid("$group needs an _id"))?;
@@ -971,8 +1111,11 @@ fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
     }
     let mut order: Vec<(Bson, Vec<Acc>)> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
-    for d in &docs {
-        let mut key = eval_expr(id_expr, d)?;
+    for (n, d) in docs.iter().enumerate() {
+        let mut key = match &precomputed {
+            Some(k) => k.get(n).cloned().unwrap_or(Bson::Null),
+            None => eval_expr(id_expr, d)?,
+        };
         if matches!(key, Bson::Undefined) {
             key = Bson::Null;
         }

@@ -141,6 +141,33 @@ pub fn legacy_document(v: Value) -> DbResult<Document> {
     }
 }
 
+/// Convert a legacy `order` (`[{"field":"n","direction":"desc"}, ...]`) into a sort document.
+pub fn legacy_order(v: &Value) -> DbResult<Document> {
+    let mut d = Document::new();
+    let Some(items) = v.as_array() else {
+        return Err(DbError::invalid(
+            "order must be an array of {field, direction}",
+        ));
+    };
+    for it in items {
+        let field = it
+            .get("field")
+            .and_then(Value::as_str)
+            .ok_or_else(|| DbError::invalid("order entry needs a string field"))?;
+        let dir = match it.get("direction").and_then(Value::as_str) {
+            Some("asc") | None => 1,
+            Some("desc") => -1,
+            Some(other) => {
+                return Err(DbError::invalid(format!(
+                    "order direction must be asc or desc, not {other}"
+                )));
+            }
+        };
+        d.insert(field, dir);
+    }
+    Ok(d)
+}
+
 /// Render a value in the legacy plain-JSON dialect.
 pub fn to_legacy_json(v: &Bson) -> Value {
     match v {

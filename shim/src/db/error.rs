@@ -19,7 +19,15 @@ pub enum DbError {
     InvalidParam(String),
     /// A document with this `_id` already exists (`DATABASE_DUPLICATE_WRITE`).
     DuplicateId(String),
-    /// A transaction id that is unknown or already finished (`DATABASE_TRANSACTION_FAIL`).
+    /// `createCollection` on an existing collection (`DATABASE_COLLECTION_ALREADY_EXIST`; the
+    /// docs: "如果集合已经存在会创建失败").
+    CollectionExists(String),
+    /// A valid request that the data refuses at execution, e.g. `$inc` on a string or a path
+    /// through a scalar ("Cannot create field ..."): `DATABASE_REQUEST_FAILED` (SDK −502001),
+    /// as the real backend reports MongoDB write errors.
+    RequestFailed(String),
+    /// The write lock is held by an open transaction, or a transaction could not proceed
+    /// (`DATABASE_TRANSACTION_CONFLICT`, which the SDK's `runTransaction` retries).
     Transaction(String),
     /// Anything else: storage failure, corrupt data (`SYS_ERR`, SDK −501001). The public message
     /// is generic; `detail` is for the server log.
@@ -34,7 +42,9 @@ impl DbError {
             DbError::PermissionDenied(_) => "DATABASE_PERMISSION_DENIED",
             DbError::InvalidParam(_) => "INVALID_PARAM",
             DbError::DuplicateId(_) => "DATABASE_DUPLICATE_WRITE",
-            DbError::Transaction(_) => "DATABASE_TRANSACTION_FAIL",
+            DbError::CollectionExists(_) => "DATABASE_COLLECTION_ALREADY_EXIST",
+            DbError::RequestFailed(_) => "DATABASE_REQUEST_FAILED",
+            DbError::Transaction(_) => "DATABASE_TRANSACTION_CONFLICT",
             DbError::Internal { .. } => "SYS_ERR",
         }
     }
@@ -46,6 +56,8 @@ impl DbError {
             DbError::PermissionDenied(m) => format!("permission denied: {m}"),
             DbError::InvalidParam(m) => m.clone(),
             DbError::DuplicateId(id) => format!("duplicate key: _id {id} already exists"),
+            DbError::CollectionExists(c) => format!("collection already exists: {c}"),
+            DbError::RequestFailed(m) => m.clone(),
             DbError::Transaction(m) => m.clone(),
             DbError::Internal { .. } => "internal database error".to_string(),
         }
@@ -61,6 +73,10 @@ impl DbError {
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         DbError::InvalidParam(msg.into())
+    }
+
+    pub(crate) fn failed(msg: impl Into<String>) -> Self {
+        DbError::RequestFailed(msg.into())
     }
 
     pub(crate) fn internal(detail: impl fmt::Display) -> Self {

@@ -79,9 +79,17 @@ pub fn point_of(v: &Bson) -> Option<(f64, f64)> {
     }
 }
 
+/// The Earth radius MongoDB uses for spherical geometry, in metres.
+pub const EARTH_RADIUS_M: f64 = 6_378_100.0;
+
+/// Every vertex of a geometry.
+pub fn all_points(g: &Geometry) -> Vec<(f64, f64)> {
+    g.points()
+}
+
 /// Great-circle distance in metres.
 pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    const R: f64 = 6_378_100.0; // the Earth radius MongoDB uses
+    const R: f64 = EARTH_RADIUS_M;
     let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
     let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
     let dlat = lat2 - lat1;

@@ -33,6 +33,7 @@ impl Projection {
         let mut items = Vec::new();
         let (mut inc, mut exc) = (false, false);
         let mut exclude_id = false;
+        let mut id_only = false;
         for (k, v) in spec {
             if k.is_empty() || k.starts_with('$') || k.split('.').any(str::is_empty) {
                 return Err(DbError::invalid(format!(
@@ -78,8 +79,9 @@ impl Projection {
                 }
             };
             if k == "_id" {
-                if matches!(item, Item::Exclude) {
-                    exclude_id = true;
+                match item {
+                    Item::Exclude => exclude_id = true,
+                    _ => id_only = true,
                 }
                 continue;
             }
@@ -95,9 +97,11 @@ impl Projection {
                 "projection cannot mix inclusion and exclusion (except _id)",
             ));
         }
+        // `{_id: 1}` alone projects only `_id`.
+        let inclusion = inc || (id_only && !exc && items.is_empty());
         Ok(Projection {
             items,
-            inclusion: inc,
+            inclusion,
             exclude_id,
         })
     }
@@ -167,7 +171,7 @@ fn slice(a: &mut Vec<Bson>, s: i64, n: Option<i64>) {
     let len = a.len() as i64;
     let (start, count) = match n {
         None if s >= 0 => (0, s),
-        None => ((len + s).max(0), -s),
+        None => ((len + s).max(0), s.saturating_neg()),
         Some(n) => (if s < 0 { (len + s).max(0) } else { s.min(len) }, n),
     };
     let v: Vec<Bson> = a

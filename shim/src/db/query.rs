@@ -9,7 +9,8 @@
 //! Supported: `$eq $ne $lt $lte $gt $gte $in $nin $and $or $nor $not $exists $size $mod $all
 //! $elemMatch $regex/$options` and regex values (on the linear-time `regex` crate: options
 //! `i m s x`; look-around and back-references are rejected), `$expr` (aggregation
-//! expressions), geo `$nearSphere $geoWithin $geoIntersects` on Points and (Multi)Polygons.
+//! expressions), geo `$nearSphere $geoWithin $geoIntersects` on Points and (Multi)Polygons
+//! (and `$geoWithin: {$centerSphere}`).
 
 use crate::db::aggregate::{eval_expr, truthy};
 use crate::db::error::{DbError, DbResult};
@@ -62,6 +63,11 @@ pub enum Cond {
         max: Option<f64>,
     },
     GeoWithin(Geometry),
+    /// `$geoWithin: {$centerSphere: [[lng, lat], radians]}`.
+    WithinSphere {
+        center: (f64, f64),
+        radians: f64,
+    },
     GeoIntersects(Geometry),
 }
 
@@ -388,7 +394,10 @@ fn parse_operators(d: &Document) -> DbResult<Vec<Cond>> {
                 _ => return Err(DbError::invalid("$not needs an operator object or a regex")),
             },
             "$nearSphere" | "$near" => parse_near(arg)?,
-            "$geoWithin" => Cond::GeoWithin(geometry_arg(op, arg)?),
+            "$geoWithin" => match arg {
+                Bson::Document(g) if g.contains_key("$centerSphere") => parse_center_sphere(g)?,
+                _ => Cond::GeoWithin(geometry_arg(op, arg)?),
+            },
             "$geoIntersects" => Cond::GeoIntersects(geometry_arg(op, arg)?),
             other => return Err(DbError::invalid(format!("unknown query operator {other}"))),
         };
@@ -406,6 +415,19 @@ fn geometry_arg(op: &str, arg: &Bson) -> DbResult<Geometry> {
         .ok_or_else(|| DbError::invalid(format!("{op} needs {{$geometry: ...}}")))?;
     Geometry::from_bson(g)
         .ok_or_else(|| DbError::invalid(format!("{op}: invalid GeoJSON geometry")))
+}
+
+fn parse_center_sphere(g: &Document) -> DbResult<Cond> {
+    let bad = || DbError::invalid("$centerSphere needs [[lng, lat], radiusInRadians]");
+    let Some(Bson::Array(a)) = g.get("$centerSphere") else {
+        return Err(bad());
+    };
+    if a.len() != 2 {
+        return Err(bad());
+    }
+    let center = geo::point_of(&a[0]).ok_or_else(bad)?;
+    let radians = as_num(&a[1]).map(|n| n.as_f64()).ok_or_else(bad)?;
+    Ok(Cond::WithinSphere { center, radians })
 }
 
 fn parse_near(arg: &Bson) -> DbResult<Cond> {
@@ -488,6 +510,17 @@ fn cond_matches(c: &Cond, vals: &[&Bson]) -> bool {
         Cond::GeoWithin(g) => vals
             .iter()
             .any(|v| Geometry::from_bson(v).is_some_and(|dg| geo::within(&dg, g))),
+        Cond::WithinSphere { center, radians } => vals.iter().any(|v| {
+            Geometry::from_bson(v)
+                .map(|g| geo::all_points(&g))
+                .or_else(|| geo::point_of(v).map(|p| vec![p]))
+                .is_some_and(|pts| {
+                    !pts.is_empty()
+                        && pts
+                            .iter()
+                            .all(|p| geo::haversine_m(*center, *p) <= radians * geo::EARTH_RADIUS_M)
+                })
+        }),
         Cond::GeoIntersects(g) => vals
             .iter()
             .any(|v| Geometry::from_bson(v).is_some_and(|dg| geo::intersects(&dg, g))),

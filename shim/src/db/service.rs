@@ -13,17 +13,24 @@
 //! * permissions (§2.9): presets enforced for clients only, as an implicit `_openid` filter
 //!   (see [`crate::db::permissions`]);
 //! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
-//!   documents, set documents and update values;
+//!   documents, set documents, update values, and query filters/stages;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
+//! * the literal `'{openid}'` in a client filter means the caller's openid (security-rules
+//!   style queries, §2.9);
+//! * `createCollection` on an existing collection fails (`DATABASE_COLLECTION_ALREADY_EXIST`);
+//! * transactions (server side only) hold the single writer; one left open longer than
+//!   [`Database::TRANSACTION_TIMEOUT`] is rolled back.
 
 use crate::db::aggregate::has_limit;
 use crate::db::ejson::{resolve_server_dates, to_canonical_string};
 use crate::db::error::{DbError, DbResult};
 use crate::db::permissions::{Access, Permissions};
 use crate::db::update::Update;
-use crate::store::{Find, Store, UpdateOpts};
+use crate::store::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, new_id};
 use bson::{Bson, Document};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +98,16 @@ pub enum DbOp {
     },
     /// `database.addCollection`.
     AddCollection { collection: String },
+    /// `database.startTransaction` (server side only). Reply: [`DbReply::TransactionStarted`];
+    /// the SDK expects its id as a **top-level** `transactionId`, not inside `data`.
+    StartTransaction,
+    /// `database.commitTransaction`.
+    CommitTransaction { id: String },
+    /// `database.abortTransaction`.
+    AbortTransaction { id: String },
+    /// Any request carrying a `transactionId`: `Insert`, `Get`, `Count`, `Modify`,
+    /// `ModifyAndReturn` or `Remove` run inside that transaction.
+    InTransaction { id: String, op: Box<DbOp> },
 }
 
 /// The result of a [`DbOp`].
@@ -118,15 +135,76 @@ pub enum DbReply {
     Removed { deleted: u64 },
     /// `list` of an aggregation.
     Aggregated { list: Vec<Document> },
-    /// `database.addCollection` (`created` false when it already existed).
+    /// `database.addCollection` (always `created: true`; an existing collection is the error
+    /// `DATABASE_COLLECTION_ALREADY_EXIST`, as in CloudBase).
     CollectionAdded { created: bool },
+    /// A transaction was opened; put `id` in the reply's top-level `transactionId`.
+    TransactionStarted { id: String },
+    /// A transaction was committed or aborted.
+    TransactionEnded,
 }
+
+type TxnSlot = Arc<parking_lot::Mutex<Option<Box<dyn StoreTxn>>>>;
 
 /// The database service.
 pub struct Database {
     store: Arc<dyn Store>,
     permissions: parking_lot::RwLock<Permissions>,
     clock: fn() -> i64,
+    transactions: parking_lot::Mutex<HashMap<String, (TxnSlot, Instant)>>,
+}
+
+/// Where an operation runs: straight on the store, or inside an open transaction.
+enum Exec<'a> {
+    Store(&'a dyn Store),
+    Txn(&'a mut dyn StoreTxn),
+}
+
+impl Exec<'_> {
+    fn insert(&mut self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        match self {
+            Exec::Store(s) => s.insert(coll, docs),
+            Exec::Txn(t) => t.insert(coll, docs),
+        }
+    }
+    fn find(&mut self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        match self {
+            Exec::Store(s) => s.find(coll, find),
+            Exec::Txn(t) => t.find(coll, find),
+        }
+    }
+    fn count(&mut self, coll: &str, filter: &Document) -> DbResult<u64> {
+        match self {
+            Exec::Store(s) => s.count(coll, filter),
+            Exec::Txn(t) => t.count(coll, filter),
+        }
+    }
+    fn update(
+        &mut self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        match self {
+            Exec::Store(s) => s.update(coll, filter, update, opts),
+            Exec::Txn(t) => t.update(coll, filter, update, opts),
+        }
+    }
+    fn remove(&mut self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
+        match self {
+            Exec::Store(s) => s.remove(coll, filter, multi),
+            Exec::Txn(t) => t.remove(coll, filter, multi),
+        }
+    }
+    fn store(&self) -> DbResult<&dyn Store> {
+        match self {
+            Exec::Store(s) => Ok(*s),
+            Exec::Txn(_) => Err(DbError::invalid(
+                "aggregate and addCollection cannot run inside a transaction",
+            )),
+        }
+    }
 }
 
 fn system_now_ms() -> i64 {
@@ -152,6 +230,7 @@ impl Database {
             store,
             permissions: parking_lot::RwLock::new(Permissions::default()),
             clock: system_now_ms,
+            transactions: parking_lot::Mutex::new(HashMap::new()),
         }
     }
 
@@ -171,8 +250,96 @@ impl Database {
         &self.store
     }
 
+    /// How long a transaction may stay open before it is rolled back.
+    pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
+
     /// Run one operation for `caller`.
     pub fn execute(&self, caller: &Caller, op: DbOp) -> DbResult<DbReply> {
+        self.expire_transactions();
+        let admin_only = |what: &str| match caller {
+            Caller::Admin => Ok(()),
+            Caller::Client { .. } => Err(DbError::PermissionDenied(format!(
+                "{what} is only available on the server side"
+            ))),
+        };
+        match op {
+            DbOp::StartTransaction => {
+                admin_only("startTransaction")?;
+                let txn = self.store.begin()?;
+                let id = new_id();
+                self.transactions.lock().insert(
+                    id.clone(),
+                    (Arc::new(parking_lot::Mutex::new(Some(txn))), Instant::now()),
+                );
+                Ok(DbReply::TransactionStarted { id })
+            }
+            DbOp::CommitTransaction { id } => {
+                admin_only("commitTransaction")?;
+                self.take_transaction(&id)?.commit()?;
+                Ok(DbReply::TransactionEnded)
+            }
+            DbOp::AbortTransaction { id } => {
+                admin_only("abortTransaction")?;
+                self.take_transaction(&id)?.abort()?;
+                Ok(DbReply::TransactionEnded)
+            }
+            DbOp::InTransaction { id, op } => {
+                admin_only("transactions")?;
+                if matches!(
+                    *op,
+                    DbOp::StartTransaction
+                        | DbOp::CommitTransaction { .. }
+                        | DbOp::AbortTransaction { .. }
+                        | DbOp::InTransaction { .. }
+                ) {
+                    return Err(DbError::invalid("transactions cannot be nested"));
+                }
+                let slot = self
+                    .transactions
+                    .lock()
+                    .get(&id)
+                    .map(|(s, _)| s.clone())
+                    .ok_or_else(|| unknown_txn(&id))?;
+                let mut guard = slot.lock();
+                let txn = guard.as_mut().ok_or_else(|| unknown_txn(&id))?;
+                self.run(caller, *op, &mut Exec::Txn(txn.as_mut()))
+            }
+            other => self.run(caller, other, &mut Exec::Store(self.store.as_ref())),
+        }
+    }
+
+    fn take_transaction(&self, id: &str) -> DbResult<Box<dyn StoreTxn>> {
+        let (slot, _) = self
+            .transactions
+            .lock()
+            .remove(id)
+            .ok_or_else(|| unknown_txn(id))?;
+        let txn = slot.lock().take();
+        txn.ok_or_else(|| unknown_txn(id))
+    }
+
+    /// Roll back transactions left open longer than [`Self::TRANSACTION_TIMEOUT`] (a cloud
+    /// function that crashed mid-transaction must not hold the write lock forever).
+    fn expire_transactions(&self) {
+        let expired: Vec<TxnSlot> = {
+            let mut map = self.transactions.lock();
+            let old: Vec<String> = map
+                .iter()
+                .filter(|(_, (_, t))| t.elapsed() > Self::TRANSACTION_TIMEOUT)
+                .map(|(k, _)| k.clone())
+                .collect();
+            old.iter()
+                .filter_map(|k| map.remove(k).map(|v| v.0))
+                .collect()
+        };
+        for slot in expired {
+            if let Some(t) = slot.lock().take() {
+                let _ = t.abort();
+            }
+        }
+    }
+
+    fn run(&self, caller: &Caller, op: DbOp, exec: &mut Exec<'_>) -> DbResult<DbReply> {
         let now = (self.clock)();
         match op {
             DbOp::Insert {
@@ -192,7 +359,7 @@ impl Database {
                 for d in &mut docs {
                     resolve_server_dates(d, now);
                 }
-                let ids = self.store.insert(&collection, docs)?;
+                let ids = exec.insert(&collection, docs)?;
                 Ok(DbReply::Inserted { ids })
             }
             DbOp::Get {
@@ -204,8 +371,8 @@ impl Database {
                 projection,
             } => {
                 let limit = self.read_limit(caller, limit);
-                let filter = self.read_filter(caller, &collection, filter)?;
-                let list = self.store.find(
+                let filter = self.read_filter(caller, &collection, with_dates(filter, now))?;
+                let list = exec.find(
                     &collection,
                     &Find {
                         filter,
@@ -222,9 +389,9 @@ impl Database {
                 })
             }
             DbOp::Count { collection, filter } => {
-                let filter = self.read_filter(caller, &collection, filter)?;
+                let filter = self.read_filter(caller, &collection, with_dates(filter, now))?;
                 Ok(DbReply::Count {
-                    total: self.store.count(&collection, &filter)?,
+                    total: exec.count(&collection, &filter)?,
                 })
             }
             DbOp::Modify {
@@ -240,8 +407,8 @@ impl Database {
                     return Err(DbError::invalid("update data must not contain _id"));
                 }
                 let (filter, update) =
-                    self.prepare_write(caller, &collection, filter, data, merge)?;
-                let r = self.store.update(
+                    self.prepare_write(caller, &collection, with_dates(filter, now), data, merge)?;
+                let r = exec.update(
                     &collection,
                     &filter,
                     &update,
@@ -267,8 +434,8 @@ impl Database {
                     return Err(DbError::invalid("update data must not contain _id"));
                 }
                 let (filter, update) =
-                    self.prepare_write(caller, &collection, filter, data, true)?;
-                let r = self.store.update(
+                    self.prepare_write(caller, &collection, with_dates(filter, now), data, true)?;
+                let r = exec.update(
                     &collection,
                     &filter,
                     &update,
@@ -288,22 +455,40 @@ impl Database {
                 filter,
                 multi,
             } => {
+                let filter = with_dates(filter, now);
                 let filter = match caller {
                     Caller::Admin => filter,
                     Caller::Client { openid, .. } => {
                         self.check_write(&collection)?;
+                        let mut filter = filter;
+                        substitute_openid(&mut filter, openid);
                         and_openid(filter, openid)
                     }
                 };
                 Ok(DbReply::Removed {
-                    deleted: self.store.remove(&collection, &filter, multi)?,
+                    deleted: exec.remove(&collection, &filter, multi)?,
                 })
             }
             DbOp::Aggregate {
                 collection,
                 mut stages,
             } => {
+                for st in &mut stages {
+                    resolve_server_dates(st, now);
+                }
                 if let Caller::Client { openid, .. } = caller {
+                    // `$lookup` reads another collection: a client may only join collections
+                    // everyone can read (the implicit `_openid` filter cannot reach inside it).
+                    for st in &stages {
+                        if let Some(Bson::Document(l)) = st.get("$lookup") {
+                            let from = l.get_str("from").unwrap_or_default();
+                            if self.permissions.read().preset(from).read() != Access::All {
+                                return Err(DbError::PermissionDenied(format!(
+                                    "$lookup from collection {from} needs it to be readable by all users"
+                                )));
+                            }
+                        }
+                    }
                     match self.permissions.read().preset(&collection).read() {
                         Access::All => {}
                         Access::Own => {
@@ -324,18 +509,24 @@ impl Database {
                     stages.push(l);
                 }
                 Ok(DbReply::Aggregated {
-                    list: self.store.aggregate(&collection, &stages)?,
+                    list: exec.store()?.aggregate(&collection, &stages)?,
                 })
             }
+            DbOp::StartTransaction
+            | DbOp::CommitTransaction { .. }
+            | DbOp::AbortTransaction { .. }
+            | DbOp::InTransaction { .. } => Err(DbError::invalid("transactions cannot be nested")),
             DbOp::AddCollection { collection } => {
                 if let Caller::Client { .. } = caller {
                     return Err(DbError::PermissionDenied(
                         "collections can only be created from the server side".into(),
                     ));
                 }
-                Ok(DbReply::CollectionAdded {
-                    created: self.store.create_collection(&collection)?,
-                })
+                // Real createCollection fails when the collection exists.
+                if !exec.store()?.create_collection(&collection)? {
+                    return Err(DbError::CollectionExists(collection));
+                }
+                Ok(DbReply::CollectionAdded { created: true })
             }
         }
     }
@@ -351,10 +542,11 @@ impl Database {
         }
     }
 
-    fn read_filter(&self, caller: &Caller, coll: &str, filter: Document) -> DbResult<Document> {
+    fn read_filter(&self, caller: &Caller, coll: &str, mut filter: Document) -> DbResult<Document> {
         let Caller::Client { openid, .. } = caller else {
             return Ok(filter);
         };
+        substitute_openid(&mut filter, openid);
         match self.permissions.read().preset(coll).read() {
             Access::All => Ok(filter),
             Access::Own => Ok(and_openid(filter, openid)),
@@ -385,6 +577,8 @@ impl Database {
             Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
             Caller::Client { openid, .. } => {
                 self.check_write(coll)?;
+                let mut filter = filter;
+                substitute_openid(&mut filter, openid);
                 if !merge {
                     // A client `set` keeps the record the caller's.
                     data.insert("_openid", openid.clone());
@@ -399,6 +593,31 @@ impl Database {
             }
         }
     }
+}
+
+/// Replace the literal string `'{openid}'` with the caller's openid anywhere in a client
+/// filter, as CloudBase does for queries written against security rules
+/// (`where({_openid: '{openid}'})`, cloud-api.md §2.9).
+fn substitute_openid(filter: &mut Document, openid: &str) {
+    fn walk(v: &mut Bson, openid: &str) {
+        match v {
+            Bson::String(s) if s == "{openid}" => *s = openid.to_string(),
+            Bson::Document(d) => d.iter_mut().for_each(|(_, x)| walk(x, openid)),
+            Bson::Array(a) => a.iter_mut().for_each(|x| walk(x, openid)),
+            _ => {}
+        }
+    }
+    filter.iter_mut().for_each(|(_, x)| walk(x, openid));
+}
+
+/// Filters may carry `db.serverDate()` too (e.g. `_.lt(db.serverDate())`).
+fn with_dates(mut filter: Document, now: i64) -> Document {
+    resolve_server_dates(&mut filter, now);
+    filter
+}
+
+fn unknown_txn(id: &str) -> DbError {
+    DbError::invalid(format!("transaction {id} does not exist or has ended"))
 }
 
 fn doc_openid(openid: &str) -> Document {
@@ -461,6 +680,7 @@ impl DbReply {
                 "list": list.iter().map(to_canonical_string).collect::<Vec<_>>(),
             }),
             DbReply::CollectionAdded { .. } => json!({}),
+            DbReply::TransactionStarted { .. } | DbReply::TransactionEnded => json!({}),
         }
     }
 }

@@ -144,7 +144,7 @@ impl Update {
                 if let (Some(old), Some(n)) = (&id, new.get("_id"))
                     && !values_equal(old, n)
                 {
-                    return Err(DbError::invalid("_id cannot be changed"));
+                    return Err(DbError::failed("_id cannot be changed"));
                 }
                 let mut out = Document::new();
                 if let Some(id) = id {
@@ -243,7 +243,7 @@ pub fn set_path(doc: &mut Document, path: &str, v: Bson) -> DbResult<()> {
 fn set_in_doc(doc: &mut Document, parts: &[&str], v: Bson, full: &str) -> DbResult<()> {
     let (first, rest) = parts
         .split_first()
-        .ok_or_else(|| DbError::invalid("empty path"))?;
+        .ok_or_else(|| DbError::failed("empty path"))?;
     if rest.is_empty() {
         doc.insert(first.to_string(), v);
         return Ok(());
@@ -263,14 +263,14 @@ fn set_in_value(cur: &mut Bson, parts: &[&str], v: Bson, full: &str) -> DbResult
         Bson::Array(a) => {
             let (first, rest) = parts
                 .split_first()
-                .ok_or_else(|| DbError::invalid("empty path"))?;
+                .ok_or_else(|| DbError::failed("empty path"))?;
             let i: usize = first.parse().map_err(|_| {
-                DbError::invalid(format!(
+                DbError::failed(format!(
                     "cannot use the part '{first}' of '{full}' to traverse an array"
                 ))
             })?;
             if i > 100_000 {
-                return Err(DbError::invalid("array index too large"));
+                return Err(DbError::failed("array index too large"));
             }
             while a.len() <= i {
                 a.push(Bson::Null);
@@ -285,7 +285,7 @@ fn set_in_value(cur: &mut Bson, parts: &[&str], v: Bson, full: &str) -> DbResult
                 set_in_value(&mut a[i], rest, v, full)
             }
         }
-        other => Err(DbError::invalid(format!(
+        other => Err(DbError::failed(format!(
             "cannot create field in element of type {} for path '{full}'",
             crate::db::ejson::kind_name(other)
         ))),
@@ -350,9 +350,9 @@ fn get_mut_path<'a>(doc: &'a mut Document, path: &str) -> Option<&'a mut Bson> {
 
 fn num_op(op: &str, cur: &Bson, arg: &Bson, path: &str) -> DbResult<Bson> {
     let a = as_num(cur).ok_or_else(|| {
-        DbError::invalid(format!("cannot apply {op} to a non-numeric field '{path}'"))
+        DbError::failed(format!("cannot apply {op} to a non-numeric field '{path}'"))
     })?;
-    let b = as_num(arg).ok_or_else(|| DbError::invalid(format!("{op} needs a number")))?;
+    let b = as_num(arg).ok_or_else(|| DbError::failed(format!("{op} needs a number")))?;
     let wide = matches!(cur, Bson::Int64(_)) || matches!(arg, Bson::Int64(_));
     Ok(match (a, b) {
         (Num::Int(x), Num::Int(y)) if !matches!(cur, Bson::Decimal128(_)) => {
@@ -368,7 +368,7 @@ fn num_op(op: &str, cur: &Bson, arg: &Bson, path: &str) -> DbResult<Bson> {
                 },
                 Some(r) => Bson::Int64(r),
                 None => {
-                    return Err(DbError::invalid(format!(
+                    return Err(DbError::failed(format!(
                         "{op} on '{path}' overflows a 64-bit integer"
                     )));
                 }
@@ -403,7 +403,7 @@ fn array_at<'a>(
     }
     match get_mut_path(doc, path) {
         Some(Bson::Array(a)) => Ok(Some(a)),
-        Some(_) => Err(DbError::invalid(format!(
+        Some(_) => Err(DbError::failed(format!(
             "{op} needs '{path}' to be an array"
         ))),
         None => Ok(None),
@@ -438,7 +438,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
         }
         "$rename" => {
             let Bson::String(to) = arg else {
-                return Err(DbError::invalid("$rename target must be a string"));
+                return Err(DbError::failed("$rename target must be a string"));
             };
             if let Some(v) = crate::db::value::get_path(doc, path).cloned() {
                 unset_path(doc, path);
@@ -494,7 +494,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
                 if n >= 0 {
                     arr.truncate(n as usize);
                 } else {
-                    let keep = (-n) as usize;
+                    let keep = n.saturating_neg() as usize;
                     if arr.len() > keep {
                         arr.drain(..arr.len() - keep);
                     }
@@ -542,13 +542,13 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
         }
         "$pullAll" => {
             let Bson::Array(items) = arg else {
-                return Err(DbError::invalid("$pullAll needs an array"));
+                return Err(DbError::failed("$pullAll needs an array"));
             };
             if let Some(arr) = array_at(doc, path, op, false)? {
                 arr.retain(|e| !items.iter().any(|x| values_equal(x, e)));
             }
         }
-        other => return Err(DbError::invalid(format!("unknown update operator {other}"))),
+        other => return Err(DbError::failed(format!("unknown update operator {other}"))),
     }
     Ok(())
 }

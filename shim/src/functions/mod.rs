@@ -20,7 +20,7 @@ mod worker;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -106,6 +106,7 @@ pub struct FunctionRunner {
     /// Calls in progress by request id, so SDK requests a function makes can be traced back
     /// to the caller it serves (see [`FunctionRunner::caller_for_seq_id`]).
     active: Mutex<HashMap<String, InvokeContext>>,
+    closed: AtomicBool,
 }
 
 struct Pool {
@@ -202,6 +203,7 @@ impl FunctionRunner {
             logs,
             seq: AtomicU64::new(0),
             active: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -235,6 +237,9 @@ impl FunctionRunner {
         event_json: &str,
         ctx: InvokeContext,
     ) -> Result<String, FunctionError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(shutting_down());
+        }
         let pool = self.pool(name)?;
         let request_id = if ctx.request_id.is_empty() {
             self.new_request_id()
@@ -248,9 +253,7 @@ impl FunctionRunner {
         let _permit = Arc::clone(&pool.permits)
             .acquire_owned()
             .await
-            .map_err(|_| FunctionError::Internal {
-                message: "the function runner is shutting down".into(),
-            })?;
+            .map_err(|_| shutting_down())?;
         let generation = pool.generation();
         let mut worker = loop {
             let candidate = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
@@ -294,9 +297,10 @@ impl FunctionRunner {
         Some(ctx)
     }
 
-    /// Kill every idle worker and refuse further calls. Calls in progress finish (or time
-    /// out) and their workers are then dropped, which kills them.
+    /// Kill every idle worker and refuse further calls (they fail with `SYS_ERR`). Calls in
+    /// progress finish (or time out) and their workers are then dropped, which kills them.
     pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
         let pools: Vec<Arc<Pool>> = match self.pools.lock() {
             Ok(mut p) => p.drain().map(|(_, v)| v).collect(),
             Err(_) => Vec::new(),
@@ -450,6 +454,12 @@ impl FunctionRunner {
             },
         })
         .to_string()
+    }
+}
+
+fn shutting_down() -> FunctionError {
+    FunctionError::Internal {
+        message: "the function runner is shutting down".into(),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::error::{ShimError, ShimResult};
 use crate::server::AppState;
 
 /// Objects up to this size are read into memory in one go; larger ones are streamed.
-const READ_WHOLE_LIMIT: u64 = 4 << 20;
+pub(crate) const READ_WHOLE_LIMIT: u64 = 4 << 20;
 
 /// Query string of a signed URL.
 #[derive(Debug, Default)]
@@ -236,73 +236,128 @@ fn etag_matches(if_none_match: &str, etag: &str) -> bool {
             .any(|t| t == etag)
 }
 
+/// What a download will answer, decided from the object's metadata and the request headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// `If-None-Match` matched: 304, no body.
+    NotModified,
+    /// 200 or 206 for `span`; `body` false for `HEAD` (or an empty span).
+    Serve {
+        status: StatusCode,
+        span: std::ops::Range<u64>,
+        body: bool,
+    },
+}
+
+/// The metadata a download needs.
+#[derive(Debug, Clone)]
+pub(crate) struct FileMeta {
+    pub size: u64,
+    /// Quoted strong ETag.
+    pub etag: String,
+    pub modified: std::time::SystemTime,
+}
+
+/// The inputs of [`decide`] taken from the request.
+#[derive(Debug, Clone)]
+pub(crate) struct Conditions {
+    if_none_match: Option<String>,
+    range: Option<ByteRange>,
+    is_head: bool,
+}
+
+impl Conditions {
+    pub(crate) fn decide(&self, meta: &FileMeta) -> ShimResult<Decision> {
+        if let Some(inm) = &self.if_none_match
+            && etag_matches(inm, &meta.etag)
+        {
+            return Ok(Decision::NotModified);
+        }
+        let (status, span) = match self.range {
+            Some(r) => (StatusCode::PARTIAL_CONTENT, resolve_range(r, meta.size)?),
+            None => (StatusCode::OK, 0..meta.size),
+        };
+        let body = !self.is_head && !span.is_empty();
+        Ok(Decision::Serve { status, span, body })
+    }
+}
+
 async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
     let storage = &state.storage;
     let raw = req.uri.path().strip_prefix("/storage/file/").unwrap_or("");
     let signed = parse_query(req.uri.query());
     let key = verified_key(storage, raw, Op::Read, &signed)?;
-    let is_head = req.method == Method::HEAD;
-    let range = parse_range(&req.headers);
+    let conditions = Conditions {
+        if_none_match: req
+            .headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        range: parse_range(&req.headers),
+        is_head: req.method == Method::HEAD,
+    };
 
-    let meta = storage.head(&key).await?;
-    let etag = format!(
-        "\"{}\"",
-        meta.e_tag
-            .as_deref()
-            .unwrap_or("")
-            .trim_matches('"')
-            .replace('"', "")
-    );
+    // Local backend: metadata, decision and a small read in one blocking call.
+    let (meta, decision, body) = match storage.read_local(&key, conditions.clone()).await {
+        Some(result) => result?,
+        None => {
+            let meta = storage.head(&key).await?;
+            let meta = FileMeta {
+                size: meta.size,
+                etag: format!(
+                    "\"{}\"",
+                    meta.e_tag.as_deref().unwrap_or("").replace('"', "")
+                ),
+                modified: std::time::SystemTime::from(meta.last_modified),
+            };
+            let decision = conditions.decide(&meta)?;
+            (meta, decision, None)
+        }
+    };
+
     let content_type = mime_guess::from_path(key.as_str())
         .first_raw()
         .unwrap_or("application/octet-stream");
     let max_age = signed.t.saturating_sub(now_secs()).min(86_400);
-
     let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
+        .header(header::ETAG, &meta.etag)
         .header(
             header::LAST_MODIFIED,
-            httpdate::fmt_http_date(std::time::SystemTime::from(meta.last_modified)),
+            httpdate::fmt_http_date(meta.modified),
         )
         .header(header::CACHE_CONTROL, format!("private, max-age={max_age}"))
         .header(header::ACCEPT_RANGES, "bytes");
 
-    if let Some(inm) = req
-        .headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        && etag_matches(inm, &etag)
-    {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .map_err(ShimError::internal);
-    }
-
-    builder = builder.header(header::CONTENT_TYPE, content_type);
-    let size = meta.size;
-    let (status, span) = match range {
-        Some(r) => {
-            let span = resolve_range(r, size)?;
-            builder = builder.header(
-                header::CONTENT_RANGE,
-                format!("bytes {}-{}/{size}", span.start, span.end - 1),
-            );
-            (StatusCode::PARTIAL_CONTENT, span)
+    let (status, span, want_body) = match decision {
+        Decision::NotModified => {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .map_err(ShimError::internal);
         }
-        None => (StatusCode::OK, 0..size),
+        Decision::Serve { status, span, body } => (status, span, body),
     };
+    builder = builder.header(header::CONTENT_TYPE, content_type);
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{}", span.start, span.end - 1, meta.size),
+        );
+    }
     builder = builder
         .status(status)
         .header(header::CONTENT_LENGTH, span.end - span.start);
-    if is_head {
+    if !want_body {
         return builder.body(Body::empty()).map_err(ShimError::internal);
     }
-    if span.is_empty() {
-        return builder.body(Body::empty()).map_err(ShimError::internal);
+    if let Some(bytes) = body {
+        return builder.body(Body::from(bytes)).map_err(ShimError::internal);
     }
     let options = GetOptions {
-        range: (range.is_some()).then(|| GetRange::Bounded(span.clone())),
+        range: conditions
+            .range
+            .is_some()
+            .then(|| GetRange::Bounded(span.clone())),
         ..GetOptions::default()
     };
     let result = storage.get(&key, options).await?;

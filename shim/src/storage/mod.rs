@@ -68,6 +68,9 @@ pub struct ObjectInfo {
 #[derive(Debug, Clone)]
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is the local file system: downloads then read metadata and bytes
+    /// in one blocking call instead of three ([`Storage::read_local`]).
+    local: Option<Arc<LocalFileSystem>>,
     signer: Signer,
     env: String,
     max_upload: u64,
@@ -78,6 +81,7 @@ impl Storage {
     pub fn new(store: Arc<dyn ObjectStore>, signer: Signer, env: String, max_upload: u64) -> Self {
         Storage {
             store,
+            local: None,
             signer,
             env,
             max_upload,
@@ -95,7 +99,15 @@ impl Storage {
         let fs = LocalFileSystem::new_with_prefix(root)
             .map_err(ShimError::internal)?
             .with_automatic_cleanup(true);
-        Ok(Storage::new(Arc::new(fs), signer, env, max_upload))
+        let fs = Arc::new(fs);
+        let mut storage = Storage::new(
+            Arc::clone(&fs) as Arc<dyn ObjectStore>,
+            signer,
+            env,
+            max_upload,
+        );
+        storage.local = Some(fs);
+        Ok(storage)
     }
 
     /// The env id used in fileIDs.
@@ -176,6 +188,50 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => Ok(ObjectInfo::default()),
             Err(e) => Err(ShimError::internal(e)),
         }
+    }
+
+    /// Serve a download from the local backend without the blocking-pool round trips of the
+    /// generic path: open, stat and decide (304, 206, 416, HEAD) in place, then read the span
+    /// in place when it is at most [`INLINE_READ_LIMIT`] (a page-cache copy of microseconds),
+    /// on the blocking pool when larger. `None` when the backend is not local. The third element
+    /// is `None` when no body was read (HEAD, 304, or a span over `READ_WHOLE_LIMIT`, which the
+    /// caller streams through [`Storage::get`]).
+    ///
+    /// Measured with `benches/http.rs` (100 KB, 64 connections, 2 cores): about 2x the
+    /// throughput of doing the same work through `spawn_blocking`.
+    pub(crate) async fn read_local(
+        &self,
+        key: &CloudPath,
+        conditions: http::Conditions,
+    ) -> Option<ShimResult<(http::FileMeta, http::Decision, Option<Bytes>)>> {
+        let fs = self.local.as_ref()?;
+        let path = match fs.path_to_filesystem(&Self::object_path(key)) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(ShimError::internal(e))),
+        };
+        let (file, meta, decision) = match open_and_decide(&path, key, &conditions) {
+            Ok(x) => x,
+            Err(e) => return Some(Err(e)),
+        };
+        let span = match &decision {
+            http::Decision::Serve {
+                span, body: true, ..
+            } if span.end - span.start <= http::READ_WHOLE_LIMIT => span.clone(),
+            _ => return Some(Ok((meta, decision, None))),
+        };
+        let read = move || -> ShimResult<Bytes> {
+            let mut buf = vec![0u8; (span.end - span.start) as usize];
+            read_exact_at(&file, &mut buf, span.start).map_err(ShimError::internal)?;
+            Ok(Bytes::from(buf))
+        };
+        let bytes = if decision_len(&decision) <= INLINE_READ_LIMIT {
+            read()
+        } else {
+            tokio::task::spawn_blocking(read)
+                .await
+                .unwrap_or_else(|e| Err(ShimError::internal(e)))
+        };
+        Some(bytes.map(|b| (meta, decision, Some(b))))
     }
 
     /// Read `key` (whole object or a range).
@@ -302,6 +358,63 @@ impl Storage {
         }
         Ok(copied)
     }
+}
+
+/// Spans up to this size are read on the async worker (see [`Storage::read_local`]).
+pub(crate) const INLINE_READ_LIMIT: u64 = 256 << 10;
+
+fn decision_len(d: &http::Decision) -> u64 {
+    match d {
+        http::Decision::Serve { span, .. } => span.end - span.start,
+        http::Decision::NotModified => 0,
+    }
+}
+
+fn open_and_decide(
+    path: &std::path::Path,
+    key: &CloudPath,
+    conditions: &http::Conditions,
+) -> ShimResult<(std::fs::File, http::FileMeta, http::Decision)> {
+    let not_found = || ShimError::FileNotExist(key.to_string());
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+        Err(e) => return Err(ShimError::internal(e)),
+    };
+    let md = file.metadata().map_err(ShimError::internal)?;
+    if !md.is_file() {
+        return Err(not_found());
+    }
+    let modified = md.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let mtime = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&md);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    // The same ETag scheme as object_store's local backend.
+    let meta = http::FileMeta {
+        size: md.len(),
+        etag: format!("\"{inode:x}-{mtime:x}-{:x}\"", md.len()),
+        modified,
+    };
+    let decision = conditions.decide(&meta)?;
+    Ok((file, meta, decision))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
 }
 
 fn not_found_or_internal(e: object_store::Error, key: &CloudPath) -> ShimError {

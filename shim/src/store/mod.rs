@@ -108,8 +108,32 @@ pub trait Store: Send + Sync {
     /// Write documents by `_id` in one transaction: replace the stored document with the same
     /// `_id`, or insert it. Every document must have an `_id`. Used to load seeds idempotently.
     fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts>;
+    /// Start a transaction. It holds the store's write lock until it is committed or aborted
+    /// (dropping it aborts); writes outside it wait (and fail with `Transaction` after a
+    /// timeout); reads outside it see the state before it.
+    fn begin(&self) -> DbResult<Box<dyn StoreTxn>>;
     /// Run an aggregation pipeline (`[{ "$match": {...} }, ...]`).
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>>;
+}
+
+/// An open transaction ([`Store::begin`]). Each operation is atomic on its own (a failed one
+/// leaves no trace); all of them become visible together at [`StoreTxn::commit`].
+pub trait StoreTxn: Send {
+    fn insert(&mut self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>>;
+    fn find(&mut self, coll: &str, find: &Find) -> DbResult<Vec<Document>>;
+    fn count(&mut self, coll: &str, filter: &Document) -> DbResult<u64>;
+    fn update(
+        &mut self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult>;
+    fn remove(&mut self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64>;
+    /// Make every change visible.
+    fn commit(self: Box<Self>) -> DbResult<()>;
+    /// Discard every change.
+    fn abort(self: Box<Self>) -> DbResult<()>;
 }
 
 /// Generate a document id in the CloudBase form: 32 lowercase hex characters, with the Unix

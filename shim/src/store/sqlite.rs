@@ -8,16 +8,19 @@
 //! [`super::keys`] so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
-//! `_openid` → index lookups; range on a declared index → index range; a single-key sort on a
-//! declared index → index-ordered scan that stops at skip+limit; otherwise a scan of the
-//! collection. The full filter always runs in Rust after the SQL prefilter.
+//! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
+//! range (bounds intersected per document on multikey indexes); a sort whose first key is a
+//! declared index → index-ordered walk that stops once skip+limit results (and the rest of
+//! their first-key group) are found; otherwise a scan of the collection, where top-level
+//! scalar conditions reject documents on their raw BSON before decoding. The full filter
+//! always runs in Rust after the SQL prefilter.
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
 //! parallel reads; prepared statements are cached per connection.
 
 use super::keys;
-use super::{Find, Store, UpdateOpts, UpdateResult, UpsertCounts, new_id};
+use super::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::projection::Projection;
@@ -29,6 +32,7 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,9 @@ struct CollMeta {
     cid: i64,
     /// (path, iid)
     indexes: Vec<(String, i64)>,
+    /// Indexes where some document has several keys (an array value): range bounds on them
+    /// cannot be combined into one key range. Shared by every clone of this metadata.
+    multikey: Arc<RwLock<std::collections::HashSet<i64>>>,
 }
 
 /// Counters of how queries were answered (for tests and benchmarks).
@@ -69,6 +76,10 @@ const PLANNED: &[(&str, &str)] = &[
     ),
     ("by_seq", "SELECT body FROM docs WHERE seq = ?1"),
     (
+        "index_range_docs",
+        "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3) ORDER BY seq",
+    ),
+    (
         "index_order_asc",
         "SELECT i.seq, d.body FROM idx i JOIN docs d ON d.seq = i.seq WHERE i.iid = ?1 ORDER BY i.key ASC, i.seq ASC",
     ),
@@ -89,16 +100,94 @@ const PLANNED: &[(&str, &str)] = &[
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    shared: Arc<Shared>,
+}
+
+/// How long a write waits for an open transaction to finish.
+const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn busy() -> DbError {
+    DbError::Transaction("the database is busy: a transaction holds the write lock".into())
+}
+
+/// An open SQLite transaction: owns the writer connection until commit/abort/drop.
+struct SqliteTxn {
+    conn: parking_lot::ArcMutexGuard<parking_lot::RawMutex, Connection>,
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl SqliteTxn {
+    /// Each operation runs in a savepoint so a failed one leaves no partial writes.
+    fn op<T>(&mut self, f: impl FnOnce(&Shared, &Connection) -> DbResult<T>) -> DbResult<T> {
+        self.conn.execute_batch("SAVEPOINT op")?;
+        match f(&self.shared, &self.conn) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE op")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO op; RELEASE op");
+                Err(e)
+            }
+        }
+    }
+}
+
+impl StoreTxn for SqliteTxn {
+    fn insert(&mut self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        self.op(|s, c| s.insert_on(c, coll, docs))
+    }
+    fn find(&mut self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        self.op(|s, c| s.find_on(c, coll, find))
+    }
+    fn count(&mut self, coll: &str, filter: &Document) -> DbResult<u64> {
+        self.op(|s, c| s.count_on(c, coll, filter))
+    }
+    fn update(
+        &mut self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        self.op(|s, c| s.update_on(c, coll, filter, update, opts))
+    }
+    fn remove(&mut self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
+        self.op(|s, c| s.remove_on(c, coll, filter, multi))
+    }
+    fn commit(mut self: Box<Self>) -> DbResult<()> {
+        self.done = true;
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+    fn abort(mut self: Box<Self>) -> DbResult<()> {
+        self.done = true;
+        self.conn.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTxn {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// State shared by the store and its open transactions.
+struct Shared {
     meta: RwLock<HashMap<String, CollMeta>>,
     stats: PlanStats,
 }
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, UNIQUE(cid, path));
+CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, multikey INTEGER NOT NULL DEFAULT 0, UNIQUE(cid, path));
 CREATE TABLE IF NOT EXISTS docs(seq INTEGER PRIMARY KEY, cid INTEGER NOT NULL, id BLOB NOT NULL, openid TEXT, body BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS docs_id ON docs(cid, id);
 CREATE INDEX IF NOT EXISTS docs_openid ON docs(cid, openid);
@@ -111,7 +200,15 @@ fn configure(c: &Connection) -> DbResult<()> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "FULL")?;
     c.pragma_update(None, "foreign_keys", "OFF")?;
+    tune(c)
+}
+
+/// Per-connection read tuning: memory-mapped I/O (no read() syscall per page) and a larger
+/// page cache.
+fn tune(c: &Connection) -> DbResult<()> {
     c.set_prepared_statement_cache_capacity(64);
+    c.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    c.pragma_update(None, "cache_size", -32_000i64)?;
     Ok(())
 }
 
@@ -159,12 +256,72 @@ fn index_keys(doc: &Document, path: &str) -> BTreeSet<Vec<u8>> {
     out
 }
 
+/// Flag an index as multikey (before the entries are written, so a concurrent planner that
+/// could see them also sees the flag).
+fn note_multikey(conn: &Connection, meta: &CollMeta, iid: i64, keys: usize) -> DbResult<()> {
+    if keys > 1 && !meta.multikey.read().contains(&iid) {
+        meta.multikey.write().insert(iid);
+        conn.prepare_cached("UPDATE indexes SET multikey = 1 WHERE iid = ?1")?
+            .execute(params![iid])?;
+    }
+    Ok(())
+}
+
+/// Cheap rejection on the stored bytes before decoding: top-level `field: scalar` equalities
+/// of the filter, checked with `RawDocument::get`. Arrays and documents are left to the full
+/// filter (an array may contain the value).
+struct RawPrefilter {
+    /// (top-level field, condition) pairs; conditions are `$eq` and comparisons on scalars.
+    conds: Vec<(String, Cond)>,
+}
+
+impl RawPrefilter {
+    fn new(filter: &Filter) -> Self {
+        let conds = filter
+            .conjuncts()
+            .into_iter()
+            .filter_map(|(p, c)| match c {
+                Cond::Eq(v) | Cond::Gt(v) | Cond::Gte(v) | Cond::Lt(v) | Cond::Lte(v)
+                    if p.len() == 1 && keys::indexable(v) =>
+                {
+                    Some((p[0].clone(), c.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        RawPrefilter { conds }
+    }
+
+    /// True when the document certainly does not match.
+    fn rejects(&self, raw: &[u8]) -> bool {
+        if self.conds.is_empty() {
+            return false;
+        }
+        let Ok(doc) = RawDocument::from_bytes(raw) else {
+            return false;
+        };
+        self.conds.iter().any(|(k, c)| match doc.get(k) {
+            Ok(None) => true,
+            Ok(Some(bson::RawBsonRef::Array(_) | bson::RawBsonRef::Document(_))) | Err(_) => false,
+            Ok(Some(r)) => match Bson::try_from(r) {
+                Ok(b) => !crate::db::query::cond_matches_scalar(c, &b),
+                Err(_) => false,
+            },
+        })
+    }
+}
+
 /// Where candidate documents come from.
 enum Source {
     Ids(Vec<Bson>),
     Openid(String),
-    /// iid, key ranges
-    Index(i64, Vec<KeyRange>),
+    /// Documents with a key in any of the ranges (`intersect` false) or in every range
+    /// (`intersect` true: separate bounds on a multikey index).
+    Index {
+        iid: i64,
+        ranges: Vec<KeyRange>,
+        intersect: bool,
+    },
     IndexOrder(i64, bool),
     Scan,
 }
@@ -186,6 +343,38 @@ fn eq_range(v: &Bson) -> KeyRange {
         hi: k,
         hi_incl: true,
     }
+}
+
+/// The literal prefix of an anchored, case-sensitive, single-line regex (`^abc...`), if it has
+/// one of at least one character.
+fn literal_prefix(pattern: &str, options: &str) -> Option<String> {
+    // `|` anywhere may be a top-level alternative without the anchor.
+    if options.contains('i')
+        || options.contains('m')
+        || options.contains('x')
+        || pattern.contains('|')
+    {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            break;
+        }
+        // A char followed by `*`, `?` or `{` is optional: the prefix stops before it.
+        if matches!(chars.peek(), Some('*' | '?' | '{')) {
+            break;
+        }
+        out.push(c);
+    }
+    (!out.is_empty() && !out.contains('\0')).then_some(out)
+}
+
+/// The bracket end matching an upper-bound half-range (its `lo` is the bracket start).
+fn keys_bracket_end_of(h: &KeyRange) -> Vec<u8> {
+    h.lo.first().map(|t| vec![t + 1]).unwrap_or_default()
 }
 
 fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -> Source {
@@ -224,23 +413,30 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
     for (p, c) in &conj {
         let Some(iid) = iid_of(p) else { continue };
         match c {
-            Cond::Eq(v) if keys::indexable(v) => return Source::Index(iid, vec![eq_range(v)]),
+            Cond::Eq(v) if keys::indexable(v) => {
+                return Source::Index {
+                    iid,
+                    ranges: vec![eq_range(v)],
+                    intersect: false,
+                };
+            }
             Cond::In(items)
                 if !items.is_empty()
                     && items
                         .iter()
                         .all(|i| matches!(i, InItem::Value(v) if keys::indexable(v))) =>
             {
-                return Source::Index(
+                return Source::Index {
                     iid,
-                    items
+                    ranges: items
                         .iter()
                         .filter_map(|i| match i {
                             InItem::Value(v) => Some(eq_range(v)),
                             _ => None,
                         })
                         .collect(),
-                );
+                    intersect: false,
+                };
             }
             _ => {}
         }
@@ -254,58 +450,100 @@ fn plan(meta: &CollMeta, filter: &Filter, sort: Option<&[(Vec<String>, i32)]>) -
             return Source::Openid(s.clone());
         }
     }
-    // 4. range on a declared index (all bounds on that path combined)
+    // 4. range on a declared index. Each bound is a half-range within its type bracket; on a
+    //    single-valued index both bounds make one key range, on a multikey index (different
+    //    array elements may satisfy different bounds, as in MongoDB) the half-ranges are
+    //    intersected per document.
     for (p, _) in &conj {
         let Some(iid) = iid_of(p) else { continue };
-        let mut lo: Option<(Vec<u8>, bool)> = None;
-        let mut hi: Option<(Vec<u8>, bool)> = None;
-        let mut bracket: Option<(Vec<u8>, Vec<u8>)> = None;
+        let mut lo: Option<KeyRange> = None;
+        let mut hi: Option<KeyRange> = None;
         for (q, c) in &conj {
             if q != p {
                 continue;
             }
             match c {
                 Cond::Gt(v) | Cond::Gte(v) if keys::indexable(v) => {
-                    let k = (keys::encode(v), matches!(c, Cond::Gte(_)));
+                    let r = KeyRange {
+                        lo: keys::encode(v),
+                        lo_incl: matches!(c, Cond::Gte(_)),
+                        hi: keys::bracket_end(v),
+                        hi_incl: false,
+                    };
                     if lo
                         .as_ref()
-                        .is_none_or(|l| k.0 > l.0 || (k.0 == l.0 && !k.1))
+                        .is_none_or(|l| r.lo > l.lo || (r.lo == l.lo && !r.lo_incl))
                     {
-                        lo = Some(k);
+                        lo = Some(r);
                     }
-                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
                 }
                 Cond::Lt(v) | Cond::Lte(v) if keys::indexable(v) => {
-                    let k = (keys::encode(v), matches!(c, Cond::Lte(_)));
+                    let r = KeyRange {
+                        lo: keys::bracket_start(v),
+                        lo_incl: true,
+                        hi: keys::encode(v),
+                        hi_incl: matches!(c, Cond::Lte(_)),
+                    };
                     if hi
                         .as_ref()
-                        .is_none_or(|h| k.0 < h.0 || (k.0 == h.0 && !k.1))
+                        .is_none_or(|h| r.hi < h.hi || (r.hi == h.hi && !r.hi_incl))
                     {
-                        hi = Some(k);
+                        hi = Some(r);
                     }
-                    bracket = Some((keys::bracket_start(v), keys::bracket_end(v)));
                 }
                 _ => {}
             }
         }
-        if let Some((bs, be)) = bracket {
-            // Mixed brackets (e.g. `$gt: 1, $lt: "z"`) fall back to the bracket bounds; the
-            // Rust filter decides.
-            let (lo, lo_incl) = lo.unwrap_or((bs, true));
-            let (hi, hi_incl) = hi.unwrap_or((be, false));
-            return Source::Index(
-                iid,
+        let multikey = meta.multikey.read().contains(&iid);
+        let (ranges, intersect) = match (lo, hi) {
+            (None, None) => continue,
+            (Some(r), None) | (None, Some(r)) => (vec![r], false),
+            (Some(l), Some(h)) if !multikey && l.hi == keys_bracket_end_of(&h) => (
                 vec![KeyRange {
-                    lo,
-                    lo_incl,
-                    hi,
-                    hi_incl,
+                    lo: l.lo,
+                    lo_incl: l.lo_incl,
+                    hi: h.hi,
+                    hi_incl: h.hi_incl,
                 }],
-            );
+                false,
+            ),
+            (Some(l), Some(h)) => (vec![l, h], true),
+        };
+        return Source::Index {
+            iid,
+            ranges,
+            intersect,
+        };
+    }
+    // 4b. anchored case-sensitive regex (`/^abc/`) on a declared index: a prefix range
+    for (p, c) in &conj {
+        let Some(iid) = iid_of(p) else { continue };
+        if let Cond::Regex(r) = c
+            && let Some(prefix) = literal_prefix(&r.pattern, &r.options)
+        {
+            let mut lo = keys::bracket_start(&Bson::String(String::new()));
+            lo.extend_from_slice(prefix.as_bytes());
+            let mut hi = lo.clone();
+            hi.push(0xFF); // UTF-8 never contains 0xFF; the terminator is 0x00
+            let mut ranges = vec![KeyRange {
+                lo,
+                lo_incl: true,
+                hi,
+                hi_incl: false,
+            }];
+            // A stored regex value equal to the query regex matches too.
+            if let Ok(re) = crate::db::ejson::make_regex(&r.pattern, &r.options) {
+                ranges.push(eq_range(&Bson::RegularExpression(re)));
+            }
+            return Source::Index {
+                iid,
+                ranges,
+                intersect: false,
+            };
         }
     }
-    // 5. single-key sort on a declared index
-    if let Some([(path, dir)]) = sort
+    // 5. sort whose first key is a declared index (later keys order each group in memory)
+    if let Some([(path, dir), ..]) = sort
         && let Some(iid) = iid_of(path)
     {
         return Source::IndexOrder(iid, *dir < 0);
@@ -331,6 +569,15 @@ impl SqliteStore {
         let writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.execute_batch(SCHEMA)?;
+        // Files from before the multikey flag: mark their indexes multikey (always safe).
+        let has_flag = writer
+            .prepare("SELECT 1 FROM pragma_table_info('indexes') WHERE name = 'multikey'")?
+            .exists([])?;
+        if !has_flag {
+            writer.execute_batch(
+                "ALTER TABLE indexes ADD COLUMN multikey INTEGER NOT NULL DEFAULT 1",
+            )?;
+        }
         let mut rs = Vec::new();
         for _ in 0..readers.max(1) {
             let c = Connection::open_with_flags(
@@ -340,16 +587,18 @@ impl SqliteStore {
                     | OpenFlags::SQLITE_OPEN_URI,
             )?;
             c.busy_timeout(std::time::Duration::from_secs(10))?;
-            c.set_prepared_statement_cache_capacity(64);
+            tune(&c)?;
             rs.push(Mutex::new(c));
         }
         let store = SqliteStore {
             path,
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             readers: rs,
             next_reader: AtomicUsize::new(0),
-            meta: RwLock::new(HashMap::new()),
-            stats: PlanStats::default(),
+            shared: Arc::new(Shared {
+                meta: RwLock::new(HashMap::new()),
+                stats: PlanStats::default(),
+            }),
         };
         store.reload_meta()?;
         Ok(store)
@@ -362,7 +611,7 @@ impl SqliteStore {
 
     /// How queries have been answered so far.
     pub fn stats(&self) -> &PlanStats {
-        &self.stats
+        &self.shared.stats
     }
 
     /// `EXPLAIN QUERY PLAN` of each statement the planner uses: `(name, plan)`. Lets tests
@@ -394,7 +643,7 @@ impl SqliteStore {
     }
 
     fn reload_meta(&self) -> DbResult<()> {
-        let w = self.writer.lock();
+        let w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
         let mut m = HashMap::new();
         {
             let mut st = w.prepare("SELECT cid, name FROM collections")?;
@@ -406,36 +655,33 @@ impl SqliteStore {
                     CollMeta {
                         cid,
                         indexes: Vec::new(),
+                        multikey: Arc::default(),
                     },
                 );
             }
             let mut st = w.prepare(
-                "SELECT i.iid, i.path, c.name FROM indexes i JOIN collections c ON c.cid = i.cid",
+                "SELECT i.iid, i.path, c.name, i.multikey FROM indexes i JOIN collections c ON c.cid = i.cid",
             )?;
             let rows = st.query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
                 ))
             })?;
             for row in rows {
-                let (iid, path, name) = row?;
+                let (iid, path, name, multi) = row?;
                 if let Some(c) = m.get_mut(&name) {
                     c.indexes.push((path, iid));
+                    if multi {
+                        c.multikey.write().insert(iid);
+                    }
                 }
             }
         }
-        *self.meta.write() = m;
+        *self.shared.meta.write() = m;
         Ok(())
-    }
-
-    fn coll(&self, name: &str) -> DbResult<CollMeta> {
-        self.meta
-            .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| DbError::CollectionNotExist(name.to_string()))
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
@@ -443,11 +689,120 @@ impl SqliteStore {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             if let Some(c) = self.readers[(start + i) % n].try_lock() {
-                return f(&c);
+                return Self::in_read_txn(&c, f);
             }
         }
         let c = self.readers[start % n].lock();
-        f(&c)
+        Self::in_read_txn(&c, f)
+    }
+
+    /// One read transaction per request: a consistent snapshot, and one WAL lock round trip
+    /// instead of one per statement.
+    fn in_read_txn<T>(c: &Connection, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        c.prepare_cached("BEGIN")?.execute([])?;
+        // Pin the snapshot now, before planning reads the in-memory multikey flags.
+        let r = c
+            .prepare_cached("SELECT 1 FROM collections LIMIT 1")
+            .and_then(|mut st| st.exists([]))
+            .map_err(DbError::from)
+            .and_then(|_| f(c));
+        let end = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+        let v = r?;
+        end?;
+        Ok(v)
+    }
+
+    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
+        let id = doc
+            .get("_id")
+            .ok_or_else(|| DbError::internal("document without _id"))?;
+        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
+            return Err(DbError::invalid(
+                "_id must not be an array, null or a regex",
+            ));
+        }
+        let body = encode_doc(doc)?;
+        let mut st =
+            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
+        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(DbError::DuplicateId(id_display(id)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let seq = conn.last_insert_rowid();
+        let mut ist =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            let ks = index_keys(doc, path);
+            note_multikey(conn, meta, *iid, ks.len())?;
+            for k in ks {
+                ist.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(seq)
+    }
+
+    fn replace_row(
+        conn: &Connection,
+        meta: &CollMeta,
+        seq: i64,
+        old: &Document,
+        new: &Document,
+    ) -> DbResult<()> {
+        let body = encode_doc(new)?;
+        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
+            .execute(params![openid_of(new), body, seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        let mut ins =
+            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+        for (path, iid) in &meta.indexes {
+            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
+            note_multikey(conn, meta, *iid, nk.len())?;
+            for k in ok.difference(&nk) {
+                del.execute(params![iid, k, seq])?;
+            }
+            for k in nk.difference(&ok) {
+                ins.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
+        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
+            .execute(params![seq])?;
+        let mut del =
+            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
+        for (path, iid) in &meta.indexes {
+            for k in index_keys(old, path) {
+                del.execute(params![iid, k, seq])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `f` in an immediate transaction on the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
+        let mut w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
+        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
+    }
+}
+
+impl Shared {
+    fn coll(&self, name: &str) -> DbResult<CollMeta> {
+        self.meta
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DbError::CollectionNotExist(name.to_string()))
     }
 
     /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
@@ -457,12 +812,17 @@ impl SqliteStore {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
+        filter: &Filter,
         visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
     ) -> DbResult<()> {
         let mut examined = 0u64;
-        let mut visit = |seq: i64, d: Document| {
+        let pre = RawPrefilter::new(filter);
+        let mut visit = |seq: i64, raw: &[u8]| {
             examined += 1;
-            visit(seq, d)
+            if pre.rejects(raw) {
+                return Ok(true);
+            }
+            visit(seq, decode(raw)?)
         };
         let r = self.scan_inner(conn, meta, source, &mut visit);
         self.stats
@@ -476,7 +836,7 @@ impl SqliteStore {
         conn: &Connection,
         meta: &CollMeta,
         source: &Source,
-        visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+        visit: &mut dyn FnMut(i64, &[u8]) -> DbResult<bool>,
     ) -> DbResult<()> {
         match source {
             Source::Ids(ids) => {
@@ -499,7 +859,7 @@ impl SqliteStore {
                 }
                 found.sort_by_key(|r| r.0);
                 for (seq, body) in found {
-                    if !visit(seq, decode(&body)?)? {
+                    if !visit(seq, &body)? {
                         break;
                     }
                 }
@@ -512,14 +872,43 @@ impl SqliteStore {
                 let mut rows = st.query(params![meta.cid, o])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
             }
-            Source::Index(iid, ranges) => {
+            Source::Index {
+                iid,
+                ranges,
+                intersect,
+            } => {
                 self.stats.index_lookups.fetch_add(1, Ordering::Relaxed);
-                let mut seqs = BTreeSet::new();
+                if let [r] = ranges.as_slice() {
+                    let sql = match (r.lo_incl, r.hi_incl) {
+                        (true, true) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key <= ?3) ORDER BY seq"
+                        }
+                        (true, false) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key >= ?2 AND key < ?3) ORDER BY seq"
+                        }
+                        (false, true) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key <= ?3) ORDER BY seq"
+                        }
+                        (false, false) => {
+                            "SELECT seq, body FROM docs WHERE seq IN (SELECT seq FROM idx WHERE iid = ?1 AND key > ?2 AND key < ?3) ORDER BY seq"
+                        }
+                    };
+                    let mut st = conn.prepare_cached(sql)?;
+                    let mut rows = st.query(params![iid, r.lo, r.hi])?;
+                    while let Some(row) = rows.next()? {
+                        let body: &[u8] = row.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                        if !visit(row.get(0)?, body)? {
+                            break;
+                        }
+                    }
+                    return Ok(());
+                }
+                let mut seqs: Option<BTreeSet<i64>> = None;
                 for r in ranges {
                     let sql = match (r.lo_incl, r.hi_incl) {
                         (true, true) => {
@@ -537,16 +926,26 @@ impl SqliteStore {
                     };
                     let mut st = conn.prepare_cached(sql)?;
                     let rows = st.query_map(params![iid, r.lo, r.hi], |r| r.get::<_, i64>(0))?;
+                    let mut these = BTreeSet::new();
                     for s in rows {
-                        seqs.insert(s?);
+                        these.insert(s?);
                     }
+                    seqs = Some(match seqs {
+                        None => these,
+                        Some(prev) if *intersect => prev.intersection(&these).copied().collect(),
+                        Some(mut prev) => {
+                            prev.extend(these);
+                            prev
+                        }
+                    });
                 }
+                let seqs = seqs.unwrap_or_default();
                 let mut st = conn.prepare_cached("SELECT body FROM docs WHERE seq = ?1")?;
                 for seq in seqs {
                     let body: Option<Vec<u8>> =
                         st.query_row(params![seq], |r| r.get(0)).optional()?;
                     if let Some(b) = body
-                        && !visit(seq, decode(&b)?)?
+                        && !visit(seq, &b)?
                     {
                         break;
                     }
@@ -566,7 +965,7 @@ impl SqliteStore {
                             continue;
                         }
                         let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                        if !visit(seq, decode(body)?)? {
+                        if !visit(seq, body)? {
                             break;
                         }
                     }
@@ -591,10 +990,10 @@ impl SqliteStore {
                             }
                             let body: Option<Vec<u8>> =
                                 body_st.query_row(params![seq], |r| r.get(0)).optional()?;
-                            if let Some(b) = body {
-                                if !visit(seq, decode(&b)?)? {
-                                    return Ok(false);
-                                }
+                            if let Some(b) = body
+                                && !visit(seq, &b)?
+                            {
+                                return Ok(false);
                             }
                         }
                         Ok(true)
@@ -624,7 +1023,7 @@ impl SqliteStore {
                 let mut rows = st.query(params![meta.cid])?;
                 while let Some(r) = rows.next()? {
                     let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                    if !visit(r.get(0)?, decode(body)?)? {
+                    if !visit(r.get(0)?, body)? {
                         break;
                     }
                 }
@@ -647,12 +1046,32 @@ impl SqliteStore {
             .transpose()?;
         let near = if sort.is_none() { filter.near() } else { None };
         let source = plan(&meta, &filter, sort.as_deref());
-        let ordered_by_source =
-            sort.is_none() && near.is_none() || matches!(source, Source::IndexOrder(..));
+        let index_ordered = matches!(source, Source::IndexOrder(..));
+        let ordered_by_source = sort.is_none() && near.is_none() || index_ordered;
         let want = find.limit.map(|l| l.saturating_add(find.skip));
+        // With an index walk on the first sort key, documents arrive grouped by that key;
+        // extra sort keys only reorder within a group, so stop at a group boundary.
+        let first_key = match (&sort, index_ordered) {
+            (Some(spec), true) if spec.len() > 1 => Some(&spec[0]),
+            _ => None,
+        };
+        let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
-        self.scan(conn, &meta, &source, &mut |_, d| {
+        self.scan(conn, &meta, &source, &filter, &mut |_, d| {
             if filter.matches(&d) {
+                if let Some((path, dir)) = first_key {
+                    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                    let k = crate::db::value::sort_key(&d, &p, *dir);
+                    let new_group = last_group
+                        .as_ref()
+                        .is_none_or(|g| !crate::db::value::values_equal(g, &k));
+                    if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+                        return Ok(false);
+                    }
+                    last_group = Some(k);
+                    out.push(d);
+                    return Ok(true);
+                }
                 out.push(d);
                 if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
                     return Ok(false);
@@ -660,6 +1079,11 @@ impl SqliteStore {
             }
             Ok(true)
         })?;
+        if first_key.is_some()
+            && let Some(spec) = &sort
+        {
+            out.sort_by(|a, b| compare_by_sort(a, b, spec));
+        }
         if !ordered_by_source {
             if let Some(spec) = &sort {
                 out.sort_by(|a, b| compare_by_sort(a, b, spec));
@@ -687,86 +1111,6 @@ impl SqliteStore {
         })
     }
 
-    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
-        let id = doc
-            .get("_id")
-            .ok_or_else(|| DbError::internal("document without _id"))?;
-        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
-            return Err(DbError::invalid(
-                "_id must not be an array, null or a regex",
-            ));
-        }
-        let body = encode_doc(doc)?;
-        let mut st =
-            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
-        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(DbError::DuplicateId(id_display(id)));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let seq = conn.last_insert_rowid();
-        let mut ist =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            for k in index_keys(doc, path) {
-                ist.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(seq)
-    }
-
-    fn replace_row(
-        conn: &Connection,
-        meta: &CollMeta,
-        seq: i64,
-        old: &Document,
-        new: &Document,
-    ) -> DbResult<()> {
-        let body = encode_doc(new)?;
-        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
-            .execute(params![openid_of(new), body, seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        let mut ins =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
-            for k in ok.difference(&nk) {
-                del.execute(params![iid, k, seq])?;
-            }
-            for k in nk.difference(&ok) {
-                ins.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
-    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
-        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
-            .execute(params![seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        for (path, iid) in &meta.indexes {
-            for k in index_keys(old, path) {
-                del.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Run `f` in an immediate transaction on the writer connection.
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
-        let mut w = self.writer.lock();
-        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let r = f(&tx)?;
-        tx.commit()?;
-        Ok(r)
-    }
-
     fn matching(
         &self,
         conn: &Connection,
@@ -776,7 +1120,7 @@ impl SqliteStore {
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
-        self.scan(conn, meta, &source, &mut |seq, d| {
+        self.scan(conn, meta, &source, filter, &mut |seq, d| {
             if filter.matches(&d) {
                 out.push((seq, d));
                 if !multi {
@@ -787,101 +1131,7 @@ impl SqliteStore {
         })?;
         Ok(out)
     }
-}
-
-impl Store for SqliteStore {
-    fn create_collection(&self, name: &str) -> DbResult<bool> {
-        validate_collection_name(name)?;
-        if self.meta.read().contains_key(name) {
-            return Ok(false);
-        }
-        let created = self.write(|c| {
-            Ok(
-                c.prepare_cached("INSERT OR IGNORE INTO collections(name) VALUES (?1)")?
-                    .execute(params![name])?
-                    > 0,
-            )
-        })?;
-        self.reload_meta()?;
-        Ok(created)
-    }
-
-    fn drop_collection(&self, name: &str) -> DbResult<bool> {
-        let Ok(meta) = self.coll(name) else {
-            return Ok(false);
-        };
-        self.write(|c| {
-            c.execute(
-                "DELETE FROM idx WHERE iid IN (SELECT iid FROM indexes WHERE cid = ?1)",
-                params![meta.cid],
-            )?;
-            c.execute("DELETE FROM indexes WHERE cid = ?1", params![meta.cid])?;
-            c.execute("DELETE FROM docs WHERE cid = ?1", params![meta.cid])?;
-            c.execute("DELETE FROM collections WHERE cid = ?1", params![meta.cid])?;
-            Ok(())
-        })?;
-        self.reload_meta()?;
-        Ok(true)
-    }
-
-    fn list_collections(&self) -> DbResult<Vec<String>> {
-        let mut v: Vec<String> = self.meta.read().keys().cloned().collect();
-        v.sort();
-        Ok(v)
-    }
-
-    fn has_collection(&self, name: &str) -> DbResult<bool> {
-        Ok(self.meta.read().contains_key(name))
-    }
-
-    fn ensure_index(&self, coll: &str, field_path: &str) -> DbResult<bool> {
-        if field_path.is_empty()
-            || field_path
-                .split('.')
-                .any(|p| p.is_empty() || p.starts_with('$'))
-        {
-            return Err(DbError::invalid(format!(
-                "invalid index field \"{field_path}\""
-            )));
-        }
-        let meta = self.coll(coll)?;
-        if meta.indexes.iter().any(|(p, _)| p == field_path) {
-            return Ok(false);
-        }
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO indexes(cid, path) VALUES (?1, ?2)",
-                params![meta.cid, field_path],
-            )?;
-            let iid = c.last_insert_rowid();
-            let mut st = c.prepare("SELECT seq, body FROM docs WHERE cid = ?1")?;
-            let mut ins =
-                c.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-            let mut rows = st.query(params![meta.cid])?;
-            while let Some(r) = rows.next()? {
-                let seq: i64 = r.get(0)?;
-                let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                let d = decode(body)?;
-                for k in index_keys(&d, field_path) {
-                    ins.execute(params![iid, k, seq])?;
-                }
-            }
-            Ok(())
-        })?;
-        self.reload_meta()?;
-        Ok(true)
-    }
-
-    fn list_indexes(&self, coll: &str) -> DbResult<Vec<String>> {
-        Ok(self
-            .coll(coll)?
-            .indexes
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect())
-    }
-
-    fn insert(&self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+    fn insert_on(&self, c: &Connection, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
         let meta = self.coll(coll)?;
         let mut prepared = Vec::with_capacity(docs.len());
         for mut d in docs {
@@ -893,46 +1143,35 @@ impl Store for SqliteStore {
             }
             prepared.push(d);
         }
-        self.write(|c| {
-            let mut ids = Vec::with_capacity(prepared.len());
-            for d in &prepared {
-                Self::insert_one(c, &meta, d)?;
-                ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
-            }
-            Ok(ids)
-        })
+        let mut ids = Vec::with_capacity(prepared.len());
+        for d in &prepared {
+            SqliteStore::insert_one(c, &meta, d)?;
+            ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
+        }
+        Ok(ids)
     }
-
-    fn find(&self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
-        self.with_reader(|c| self.find_on(c, coll, find))
-    }
-
-    fn count(&self, coll: &str, filter: &Document) -> DbResult<u64> {
+    fn count_on(&self, c: &Connection, coll: &str, filter: &Document) -> DbResult<u64> {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
         if matches!(f, Filter::All) {
-            return self.with_reader(|c| {
-                let n: i64 = c
-                    .prepare_cached("SELECT COUNT(*) FROM docs WHERE cid = ?1")?
-                    .query_row(params![meta.cid], |r| r.get(0))?;
-                Ok(n as u64)
-            });
+            let n: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM docs WHERE cid = ?1")?
+                .query_row(params![meta.cid], |r| r.get(0))?;
+            return Ok(n as u64);
         }
-        self.with_reader(|c| {
-            let source = plan(&meta, &f, None);
-            let mut n = 0u64;
-            self.scan(c, &meta, &source, &mut |_, d| {
-                if f.matches(&d) {
-                    n += 1;
-                }
-                Ok(true)
-            })?;
-            Ok(n)
-        })
+        let source = plan(&meta, &f, None);
+        let mut n = 0u64;
+        self.scan(c, &meta, &source, &f, &mut |_, d| {
+            if f.matches(&d) {
+                n += 1;
+            }
+            Ok(true)
+        })?;
+        Ok(n)
     }
-
-    fn update(
+    fn update_on(
         &self,
+        c: &Connection,
         coll: &str,
         filter: &Document,
         update: &Update,
@@ -940,7 +1179,7 @@ impl Store for SqliteStore {
     ) -> DbResult<UpdateResult> {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
-        self.write(|c| {
+        {
             let found = self.matching(c, &meta, &f, opts.multi)?;
             let mut res = UpdateResult {
                 matched: found.len() as u64,
@@ -949,7 +1188,7 @@ impl Store for SqliteStore {
             for (seq, old) in found {
                 let mut new = old.clone();
                 if update.apply(&mut new)? {
-                    Self::replace_row(c, &meta, seq, &old, &new)?;
+                    SqliteStore::replace_row(c, &meta, seq, &old, &new)?;
                     res.updated += 1;
                 }
                 if opts.return_doc {
@@ -977,30 +1216,169 @@ impl Store for SqliteStore {
                     nd.extend(base);
                     base = nd;
                 }
-                Self::insert_one(c, &meta, &base)?;
+                SqliteStore::insert_one(c, &meta, &base)?;
                 res.upserted_id = base.get("_id").cloned();
                 if opts.return_doc {
                     res.doc = Some(base);
                 }
             }
             Ok(res)
-        })
+        }
+    }
+    fn remove_on(
+        &self,
+        c: &Connection,
+        coll: &str,
+        filter: &Document,
+        multi: bool,
+    ) -> DbResult<u64> {
+        let meta = self.coll(coll)?;
+        let f = Filter::parse(filter)?;
+        {
+            let found = self.matching(c, &meta, &f, multi)?;
+            for (seq, old) in &found {
+                SqliteStore::delete_row(c, &meta, *seq, old)?;
+            }
+            Ok(found.len() as u64)
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_collection(&self, name: &str) -> DbResult<bool> {
+        validate_collection_name(name)?;
+        if self.shared.meta.read().contains_key(name) {
+            return Ok(false);
+        }
+        let created = self.write(|c| {
+            Ok(
+                c.prepare_cached("INSERT OR IGNORE INTO collections(name) VALUES (?1)")?
+                    .execute(params![name])?
+                    > 0,
+            )
+        })?;
+        self.reload_meta()?;
+        Ok(created)
+    }
+
+    fn drop_collection(&self, name: &str) -> DbResult<bool> {
+        let Ok(meta) = self.shared.coll(name) else {
+            return Ok(false);
+        };
+        self.write(|c| {
+            c.execute(
+                "DELETE FROM idx WHERE iid IN (SELECT iid FROM indexes WHERE cid = ?1)",
+                params![meta.cid],
+            )?;
+            c.execute("DELETE FROM indexes WHERE cid = ?1", params![meta.cid])?;
+            c.execute("DELETE FROM docs WHERE cid = ?1", params![meta.cid])?;
+            c.execute("DELETE FROM collections WHERE cid = ?1", params![meta.cid])?;
+            Ok(())
+        })?;
+        self.reload_meta()?;
+        Ok(true)
+    }
+
+    fn list_collections(&self) -> DbResult<Vec<String>> {
+        let mut v: Vec<String> = self.shared.meta.read().keys().cloned().collect();
+        v.sort();
+        Ok(v)
+    }
+
+    fn has_collection(&self, name: &str) -> DbResult<bool> {
+        Ok(self.shared.meta.read().contains_key(name))
+    }
+
+    fn ensure_index(&self, coll: &str, field_path: &str) -> DbResult<bool> {
+        if field_path.is_empty()
+            || field_path
+                .split('.')
+                .any(|p| p.is_empty() || p.starts_with('$'))
+        {
+            return Err(DbError::invalid(format!(
+                "invalid index field \"{field_path}\""
+            )));
+        }
+        let meta = self.shared.coll(coll)?;
+        if meta.indexes.iter().any(|(p, _)| p == field_path) {
+            return Ok(false);
+        }
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO indexes(cid, path) VALUES (?1, ?2)",
+                params![meta.cid, field_path],
+            )?;
+            let iid = c.last_insert_rowid();
+            let mut multikey = false;
+            let mut st = c.prepare("SELECT seq, body FROM docs WHERE cid = ?1")?;
+            let mut ins =
+                c.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+            let mut rows = st.query(params![meta.cid])?;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                let d = decode(body)?;
+                let ks = index_keys(&d, field_path);
+                if ks.len() > 1 {
+                    multikey = true;
+                }
+                for k in ks {
+                    ins.execute(params![iid, k, seq])?;
+                }
+            }
+            if multikey {
+                c.execute(
+                    "UPDATE indexes SET multikey = 1 WHERE iid = ?1",
+                    params![iid],
+                )?;
+            }
+            Ok(())
+        })?;
+        self.reload_meta()?;
+        Ok(true)
+    }
+
+    fn list_indexes(&self, coll: &str) -> DbResult<Vec<String>> {
+        Ok(self
+            .shared
+            .coll(coll)?
+            .indexes
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+
+    fn insert(&self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.insert_on(c, coll, docs))
+    }
+
+    fn find(&self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        self.with_reader(|c| self.shared.find_on(c, coll, find))
+    }
+
+    fn count(&self, coll: &str, filter: &Document) -> DbResult<u64> {
+        self.with_reader(|c| self.shared.count_on(c, coll, filter))
+    }
+
+    fn update(
+        &self,
+        coll: &str,
+        filter: &Document,
+        update: &Update,
+        opts: UpdateOpts,
+    ) -> DbResult<UpdateResult> {
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.update_on(c, coll, filter, update, opts))
     }
 
     fn remove(&self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
-        let meta = self.coll(coll)?;
-        let f = Filter::parse(filter)?;
-        self.write(|c| {
-            let found = self.matching(c, &meta, &f, multi)?;
-            for (seq, old) in &found {
-                Self::delete_row(c, &meta, *seq, old)?;
-            }
-            Ok(found.len() as u64)
-        })
+        self.shared.coll(coll)?;
+        self.write(|c| self.shared.remove_on(c, coll, filter, multi))
     }
 
     fn upsert_by_id(&self, coll: &str, docs: Vec<Document>) -> DbResult<UpsertCounts> {
-        let meta = self.coll(coll)?;
+        let meta = self.shared.coll(coll)?;
         self.write(|c| {
             let mut counts = UpsertCounts::default();
             let mut st =
@@ -1034,8 +1412,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn begin(&self) -> DbResult<Box<dyn StoreTxn>> {
+        let conn = self.writer.try_lock_arc_for(WRITE_WAIT).ok_or_else(busy)?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteTxn {
+            conn,
+            shared: self.shared.clone(),
+            done: false,
+        }))
+    }
+
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
-        self.coll(coll)?;
+        self.shared.coll(coll)?;
         // A leading $match goes through the planner.
         let (first_match, rest) = match pipeline.first() {
             Some(s) if s.len() == 1 && s.contains_key("$match") => match s.get("$match") {

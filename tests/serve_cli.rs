@@ -1,0 +1,130 @@
+//! `migrate serve` as a user runs it: `--port 0` prints the bound URL, the shim answers the
+//! action protocol with the project's seeds loaded, SIGTERM stops it cleanly, and `--export`
+//! writes the database back out.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn write_project(dir: &Path) {
+    std::fs::create_dir_all(dir.join("cloud/database")).unwrap();
+    std::fs::write(
+        dir.join("project.config.json"),
+        r#"{"appid":"wxclitest","miniprogramRoot":"miniprogram/"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("cloud/database/cities.json"),
+        "{\"_id\":\"sh\",\"name\":\"Shanghai\"}\n{\"_id\":\"bj\",\"name\":\"Beijing\"}\n",
+    )
+    .unwrap();
+}
+
+fn post(addr: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /admin?env=local-dev&seqId=1 HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_url_answers_and_stops_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("app");
+    write_project(&project);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0"])
+        .arg(&project)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("migrate serve: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    let addr = url.strip_prefix("http://").unwrap().to_string();
+    let mut banner = String::new();
+    loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    assert!(
+        banner.contains(&format!("TCB_CONTEXT_CNFG='{{\"URL\":\"{url}/admin\"}}'")),
+        "{banner}"
+    );
+
+    let reply = post(
+        &addr,
+        r#"{"action":"database.calculateDocument","collectionName":"cities","queryType":"WHERE"}"#,
+    );
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains(r#""data":{"total":2}"#), "{reply}");
+    let reply = post(&addr, "{broken");
+    assert!(reply.contains(r#""code":"INVALID_PARAM""#), "{reply}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut waited = 0;
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(waited < 100, "migrate serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(project.join(".migrate/db.sqlite").is_file());
+
+    let export = tmp.path().join("export");
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--export"])
+        .arg(&export)
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(export.join("cities.json")).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("Shanghai"), "{text}");
+}
+
+#[test]
+fn serve_reports_a_missing_project() {
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0", "/definitely/not/here"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not exist"), "{err}");
+}
