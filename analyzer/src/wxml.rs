@@ -10,6 +10,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::span::{FileId, Span};
+use memchr::memchr;
 
 /// A piece of an attribute value or text: literal text or a `{{ }}` expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -603,18 +604,9 @@ impl Parser<'_> {
     }
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == needle)
-}
-
+/// The first `needle` in `hay` at or after `from`.
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    if from > hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
+    memchr::memmem::find(hay.get(from..)?, needle).map(|i| from + i)
 }
 
 #[cfg(test)]

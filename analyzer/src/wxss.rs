@@ -429,14 +429,9 @@ impl Scanner<'_> {
     }
 }
 
+/// The first `needle` in `hay` at or after `from`.
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    if from > hay.len() {
-        return None;
-    }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| from + i)
+    memchr::memmem::find(hay.get(from..)?, needle).map(|i| from + i)
 }
 
 #[cfg(test)]

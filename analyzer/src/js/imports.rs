@@ -5,6 +5,7 @@ use serde::Serialize;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
+use super::value::prop_name;
 use super::{BindingId, JsFile};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
@@ -138,14 +139,6 @@ struct Collector<'a> {
 
 fn str_value(s: &Str) -> String {
     s.value.to_string_lossy().into_owned()
-}
-
-fn prop_name(p: &PropName) -> Option<String> {
-    match p {
-        PropName::Ident(i) => Some(i.sym.to_string()),
-        PropName::Str(s) => Some(str_value(s)),
-        _ => None,
-    }
 }
 
 fn module_export_name(n: &ModuleExportName) -> String {

@@ -108,14 +108,7 @@ impl<'a> FileIndex<'a> {
     }
 }
 
-pub fn prop_name(p: &PropName) -> Option<String> {
-    match p {
-        PropName::Ident(i) => Some(i.sym.to_string()),
-        PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
-        PropName::Num(n) => Some(n.value.to_string()),
-        _ => None,
-    }
-}
+pub use crate::js::value::prop_name;
 
 pub fn build(js: &JsFile) -> FileIndex<'_> {
     let mut ix = FileIndex {

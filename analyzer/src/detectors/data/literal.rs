@@ -11,30 +11,7 @@ use swc_ecma_ast::*;
 use crate::js::{BindingId, JsFile};
 use crate::json::{Json, JsonKind, JsonMember};
 
-/// Strips parentheses and TypeScript wrappers (`as const`, `satisfies`, `!`).
-pub fn unwrap(mut e: &Expr) -> &Expr {
-    loop {
-        e = match e {
-            Expr::Paren(p) => &p.expr,
-            Expr::TsAs(t) => &t.expr,
-            Expr::TsSatisfies(t) => &t.expr,
-            Expr::TsNonNull(t) => &t.expr,
-            Expr::TsTypeAssertion(t) => &t.expr,
-            Expr::TsConstAssertion(t) => &t.expr,
-            _ => return e,
-        }
-    }
-}
-
-/// A property key as a string (identifier, string or number keys).
-pub fn prop_name(p: &PropName) -> Option<String> {
-    match p {
-        PropName::Ident(i) => Some(i.sym.to_string()),
-        PropName::Str(s) => Some(s.value.to_string_lossy().into_owned()),
-        PropName::Num(n) => Some(n.value.to_string()),
-        _ => None,
-    }
-}
+pub use crate::js::value::{prop_name, unwrap_expr as unwrap};
 
 /// The string value of a string literal or an expression-free template literal.
 pub fn str_value(e: &Expr) -> Option<String> {
