@@ -11,6 +11,10 @@
 //! `--keep DIR` to reuse a generated corpus).
 
 use std::path::{Path, PathBuf};
+
+// The same allocator as the `migrate` binary, so the figures are the tool's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::Command;
 use std::time::Instant;
 
@@ -107,8 +111,17 @@ fn child(mode: &str, dir: &Path) {
         }
         _ => {
             let a = analyzer::analyze(project, analyzer::Options::default());
+            let report_start = std::time::Instant::now();
             let r = analyzer::report::Report::new(&a);
             let json = analyzer::report::json::render(&r);
+            let report_s = report_start.elapsed().as_secs_f64();
+            let phases: Vec<String> = a
+                .timings
+                .iter()
+                .map(|(n, d)| format!("{n}={:.3}", d.as_secs_f64()))
+                .chain(std::iter::once(format!("report={report_s:.3}")))
+                .collect();
+            eprintln!("phases: {}", phases.join(" "));
             format!(
                 "calls={} data={} assets={} report_bytes={}",
                 r.summary.backend_calls,

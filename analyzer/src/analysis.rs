@@ -82,6 +82,9 @@ pub struct Analysis {
     pub graph: ModuleGraph,
     pub findings: Findings,
     pub diagnostics: Vec<Diagnostic>,
+    /// Wall time of each phase (`read+parse`, `graph`, `detectors`), then of each detector by
+    /// name (they run side by side).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Reads and parses one file.
@@ -255,15 +258,24 @@ pub fn analyze(project: Project, options: Options) -> Analysis {
 }
 
 fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, std::time::Duration)>| {
+        let now = std::time::Instant::now();
+        timings.push((name, now - clock));
+        clock = now;
+    };
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
     let (files, load_diags) = load_all(&project);
     diagnostics.extend(load_diags);
+    lap("read+parse", &mut timings);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
     // Assets referenced from WXML, WXSS, scripts and JSON count as used.
     for (from, to, span) in detectors::assets::asset_references(&project, &files, &graph.resolver) {
         graph.add(from, to, crate::graph::EdgeKind::Asset, Some(span));
     }
     graph.compute_reach();
+    lap("graph", &mut timings);
     let mut findings = Findings::default();
     {
         let cx = Context {
@@ -272,8 +284,22 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
             graph: &graph,
             options: &options,
         };
-        for d in detectors::registry() {
-            d.run(&cx, &mut findings);
+        // Detectors are independent: run them side by side, then merge in registry order (each
+        // writes its own kinds of finding, so indices between them stay valid).
+        let registry = detectors::registry();
+        let results: Vec<(Findings, std::time::Duration)> = registry
+            .par_iter()
+            .map(|d| {
+                let start = std::time::Instant::now();
+                let mut f = Findings::default();
+                d.run(&cx, &mut f);
+                (f, start.elapsed())
+            })
+            .collect();
+        lap("detectors", &mut timings);
+        for (d, (f, took)) in registry.iter().zip(results) {
+            findings.merge(f);
+            timings.push((d.name(), took));
         }
     }
     diagnostics.sort_by(|a, b| {
@@ -286,6 +312,7 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
         graph,
         findings,
         diagnostics,
+        timings,
     }
 }
 

@@ -34,6 +34,29 @@ pub struct Findings {
     pub proposed_functions: Vec<ProposedFunction>,
 }
 
+impl Findings {
+    /// Appends another detector's findings. Indices inside `other` (wrapper call sites,
+    /// proposed functions' calls) are shifted by the backend calls already here.
+    pub fn merge(&mut self, other: Findings) {
+        let base = self.backend_calls.len();
+        self.static_data.extend(other.static_data);
+        self.large_assets.extend(other.large_assets);
+        self.inline_assets.extend(other.inline_assets);
+        self.duplicate_assets.extend(other.duplicate_assets);
+        self.backend_calls.extend(other.backend_calls);
+        self.wrappers
+            .extend(other.wrappers.into_iter().map(|mut w| {
+                w.call_sites.iter_mut().for_each(|i| *i += base);
+                w
+            }));
+        self.proposed_functions
+            .extend(other.proposed_functions.into_iter().map(|mut p| {
+                p.calls.iter_mut().for_each(|i| *i += base);
+                p
+            }));
+    }
+}
+
 // ---------------------------------------------------------------- static data
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,8 +8,8 @@
 //! whose route does not forward a parameter of its own function is a backend call: the place
 //! where the endpoint becomes known.
 
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -34,7 +34,7 @@ struct Prepared {
     target: Target,
     /// Argument values, evaluated the first time a route needs them (most calls resolve to
     /// functions that are not wrappers and never do).
-    args: OnceCell<Vec<Val>>,
+    args: OnceLock<Vec<Val>>,
 }
 
 impl Prepared {
@@ -91,7 +91,7 @@ fn prepare(w: &World<'_>) -> Vec<Prepared> {
                     owner: c.owner,
                     span: f.js.span(c.span),
                     target,
-                    args: OnceCell::new(),
+                    args: OnceLock::new(),
                 });
             }
             out
@@ -225,35 +225,52 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
             by_owner.entry((p.fi, o)).or_default().push(i);
         }
     }
-    // Fixpoint: summaries only grow along call chains, so a few rounds settle them.
+    // Fixpoint over a worklist: a function's summary depends only on the summaries of the
+    // functions it calls, so when one changes only its callers are looked at again.
+    let mut dependents: HashMap<Gfn, BTreeSet<Gfn>> = HashMap::new();
+    for p in &prepared {
+        if let (Target::Fn(t), Some(o)) = (p.target, p.owner) {
+            dependents.entry(t).or_default().insert((p.fi, o));
+        }
+    }
     let mut summaries: HashMap<Gfn, Vec<Route>> = HashMap::new();
+    // Rounds: every function of the frontier is summarised in parallel from the summaries of the
+    // previous round, then the callers of those that changed form the next frontier. A wrapper
+    // chain longer than MAX_ROUNDS is cut (routes through more than MAX_VIA are dropped anyway).
+    let mut frontier: Vec<Gfn> = by_owner.keys().copied().collect();
     for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
-        for (&g, calls) in &by_owner {
-            let routes: Vec<Route> = calls
-                .iter()
-                .flat_map(|&i| {
-                    let p = &prepared[i];
-                    routes_of(w, p, &summaries)
-                        .into_iter()
-                        .filter(|r| forwards(r, p.span))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            let routes = dedupe(routes);
+        if frontier.is_empty() {
+            break;
+        }
+        let results: Vec<(Gfn, Vec<Route>)> = frontier
+            .par_iter()
+            .map(|&g| {
+                let routes: Vec<Route> = by_owner[&g]
+                    .iter()
+                    .flat_map(|&i| {
+                        let p = &prepared[i];
+                        routes_of(w, p, &summaries)
+                            .into_iter()
+                            .filter(|r| forwards(r, p.span))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                (g, dedupe(routes))
+            })
+            .collect();
+        let mut next = BTreeSet::new();
+        for (g, routes) in results {
             let old = summaries.get(&g).map_or(&[][..], |v| &v[..]);
             if old != routes.as_slice() {
-                changed = true;
                 if routes.is_empty() {
                     summaries.remove(&g);
                 } else {
                     summaries.insert(g, routes);
                 }
+                next.extend(dependents.get(&g).into_iter().flatten().copied());
             }
         }
-        if !changed {
-            break;
-        }
+        frontier = next.into_iter().collect();
     }
 
     // Who calls each function (for endpoint functions like `getLineDetail(id)`).
@@ -270,8 +287,12 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
     let mut calls: Vec<(BackendCall, Span)> = Vec::new();
     let mut seen = HashSet::new();
-    for p in &prepared {
-        for r in routes_of(w, p, &summaries) {
+    let all_routes: Vec<Vec<Route>> = prepared
+        .par_iter()
+        .map(|p| routes_of(w, p, &summaries))
+        .collect();
+    for (p, routes) in prepared.iter().zip(all_routes) {
+        for r in routes {
             if let Some(o) = p.owner
                 && callers.contains_key(&(p.fi, o))
                 && forwards(&r, p.span)
