@@ -271,8 +271,9 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
     lap("read+parse", &mut timings);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
     // Assets referenced from WXML, WXSS, scripts and JSON count as used.
-    for (from, to, span) in detectors::assets::asset_references(&project, &files, &graph.resolver) {
-        graph.add(from, to, crate::graph::EdgeKind::Asset, Some(span));
+    let asset_refs = detectors::assets::refs::collect(&project, &files, &graph.resolver);
+    for r in &asset_refs.refs {
+        graph.add(r.from, r.asset, crate::graph::EdgeKind::Asset, Some(r.span));
     }
     graph.compute_reach();
     lap("graph", &mut timings);
@@ -283,6 +284,7 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
             files: &files,
             graph: &graph,
             options: &options,
+            asset_refs: &asset_refs,
         };
         // Detectors are independent: run them side by side, then merge in registry order (each
         // writes its own kinds of finding, so indices between them stay valid).

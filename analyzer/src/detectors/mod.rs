@@ -20,6 +20,9 @@ pub struct Context<'a> {
     pub files: &'a [FileData],
     pub graph: &'a ModuleGraph,
     pub options: &'a Options,
+    /// Every reference to an asset file and every inline `data:` URI, collected once before
+    /// the graph's reachability (they make assets "used") and read by the asset detector.
+    pub asset_refs: &'a assets::refs::Collected,
 }
 
 impl<'a> Context<'a> {

@@ -133,8 +133,9 @@ struct Collector<'a> {
     handled_requires: Vec<swc_common::Span>,
     /// Local names bound to `require` itself (`var r = require`).
     require_aliases: Vec<BindingId>,
-    /// Variable initialisers seen so far, for reading the static part of a computed path.
-    inits: Vec<(BindingId, Box<Expr>)>,
+    /// Variables initialised with a string of known beginning, and that beginning, for reading
+    /// the static part of a computed `require` path.
+    inits: Vec<(BindingId, String)>,
 }
 
 fn str_value(s: &Str) -> String {
@@ -181,8 +182,11 @@ impl Collector<'_> {
             Expr::Bin(b) if b.op == BinaryOp::Add => self.static_prefix(&b.left, depth + 1),
             Expr::Ident(i) => {
                 let id = self.binding(i);
-                let init = self.inits.iter().rev().find(|(b, _)| *b == id)?;
-                self.static_prefix(&init.1, depth + 1)
+                self.inits
+                    .iter()
+                    .rev()
+                    .find(|(b, _)| *b == id)
+                    .map(|(_, p)| p.clone())
             }
             _ => None,
         }
@@ -550,8 +554,10 @@ impl Visit for Collector<'_> {
 
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
         d.visit_children_with(self);
-        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
-            self.inits.push((self.binding(&b.id), init.clone()));
+        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init)
+            && let Some(prefix) = self.static_prefix(init, 0)
+        {
+            self.inits.push((self.binding(&b.id), prefix));
         }
         // `const r = require` aliases the loader, which DevTools cannot follow.
         if let Some(init) = &d.init

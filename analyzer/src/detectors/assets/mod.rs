@@ -22,7 +22,7 @@
 //! component properties) and values computed at run time are not traced; an asset reached only
 //! that way has no reference here.
 
-mod refs;
+pub mod refs;
 pub(crate) mod trace;
 
 use std::collections::HashMap;
@@ -57,7 +57,7 @@ impl Detector for LargeAssetDetector {
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
-        let collected = refs::collect(cx.project, cx.files, &cx.graph.resolver);
+        let collected = cx.asset_refs;
         let mut by_asset: HashMap<FileId, Vec<&refs::Ref>> = HashMap::new();
         for r in &collected.refs {
             by_asset.entry(r.asset).or_default().push(r);
