@@ -9,12 +9,13 @@
 //! [`grouping`] proposes functions.
 
 mod endpoint;
+mod fx;
 mod grouping;
 mod index;
 mod value;
 mod wrappers;
 
-use std::collections::HashMap;
+use fx::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 use swc_ecma_ast::*;
@@ -118,9 +119,9 @@ impl<'a> World<'a> {
             app: apps.first().copied(),
             files,
             by_file,
-            instances: HashMap::new(),
+            instances: HashMap::default(),
         };
-        let mut instances = HashMap::new();
+        let mut instances = HashMap::default();
         for (j, f) in w.files.iter().enumerate() {
             let mut news: Vec<_> = f.news.iter().collect();
             news.sort_by(|a, b| a.0.cmp(b.0));
