@@ -294,18 +294,22 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     }
     let mut kept: Vec<(&Prepared, Route)> = Vec::new();
     let mut seen = HashSet::default();
+    // Routes that only forward a parameter of a function someone calls are dropped as soon as
+    // they are made (in parallel), so that few are held at once.
     let all_routes: Vec<Vec<Route>> = prepared
         .par_iter()
-        .map(|p| routes_of(w, p, &summaries))
+        .map(|p| {
+            let mut routes = routes_of(w, p, &summaries);
+            if let Some(o) = p.owner
+                && callers.contains_key(&(p.fi, o))
+            {
+                routes.retain(|r| !forwards(r, p.span));
+            }
+            routes
+        })
         .collect();
     for (p, routes) in prepared.iter().zip(all_routes) {
         for r in routes {
-            if let Some(o) = p.owner
-                && callers.contains_key(&(p.fi, o))
-                && forwards(&r, p.span)
-            {
-                continue;
-            }
             if !seen.insert((p.span, r.sink, r.via.clone())) {
                 continue;
             }
