@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
-use super::value::{Part, Val, get_simple, subst, to_parts};
+use super::value::{Part, Val, get_simple, pick_production, subst, to_parts};
 use super::{Gfn, Target, World, grouping};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
@@ -116,13 +116,14 @@ impl ExprSpan for swc_ecma_ast::ExprOrSpread {
 fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
     match p.target {
         Target::Sink(api) => {
-            let opts = p.args(w).first().cloned().unwrap_or(Val::Missing);
-            let (url, method) = match &opts {
+            let missing = Val::Missing;
+            let opts = p.args(w).first().unwrap_or(&missing);
+            let (url, method) = match opts {
                 // Old-style `request(url)` helpers are not sinks; options objects are.
                 Val::Str(_) => (opts.clone(), None),
                 _ => (
-                    get_simple(&opts, "url").unwrap_or(Val::Missing),
-                    get_simple(&opts, "method"),
+                    get_simple(opts, "url").unwrap_or(Val::Missing),
+                    get_simple(opts, "method"),
                 ),
             };
             vec![Route {
@@ -175,11 +176,18 @@ fn url_like(name: &str) -> bool {
 /// the function a wrapper, rather than filling one segment of a path written here
 /// (`'/lines/' + lineId`), which makes it an endpoint.
 fn forwards(r: &Route, span: Span) -> bool {
-    let url = collapse_alt(r.url.clone());
+    // `collapse_alt` only ever picks one alternative, so a URL without a parameter stays so.
+    if !r.url.has_param() {
+        return false;
+    }
+    let url = match &r.url {
+        Val::Alt(vs) => pick_production(vs).unwrap_or(&r.url),
+        v => v,
+    };
     if !url.has_param() {
         return false;
     }
-    let parts = to_parts(&url, "url", span);
+    let parts = to_parts(url, "url", span);
     let Some(k) = parts.iter().position(|p| matches!(p, Part::Param(..))) else {
         // The URL is an object or alternative carrying a parameter: forwarded as a whole.
         return true;
