@@ -3,7 +3,7 @@
 //! parameters, every call with the function it sits in, local constants, exports, and the
 //! `this.x = …` assignments of constructors.
 
-use std::collections::{HashMap, HashSet};
+use super::fx::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use swc_atoms::Atom;
 use swc_common::BytePos;
@@ -114,17 +114,17 @@ pub fn build(js: &JsFile) -> FileIndex<'_> {
     let mut ix = FileIndex {
         js,
         fns: Vec::new(),
-        fn_by_name: HashMap::new(),
-        fn_by_span: HashMap::new(),
-        vars: HashMap::new(),
-        params: HashMap::new(),
-        imports: HashMap::new(),
-        exports: HashMap::new(),
-        this_assigns: HashMap::new(),
-        wx_aliases: HashSet::new(),
+        fn_by_name: HashMap::default(),
+        fn_by_span: HashMap::default(),
+        vars: HashMap::default(),
+        params: HashMap::default(),
+        imports: HashMap::default(),
+        exports: HashMap::default(),
+        this_assigns: HashMap::default(),
+        wx_aliases: HashSet::default(),
         app_object: None,
-        objects: HashMap::new(),
-        news: HashMap::new(),
+        objects: HashMap::default(),
+        news: HashMap::default(),
         calls: Vec::new(),
     };
     for imp in &js.module.imports {

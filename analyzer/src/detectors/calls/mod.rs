@@ -9,12 +9,13 @@
 //! [`grouping`] proposes functions.
 
 mod endpoint;
+mod fx;
 mod grouping;
 mod index;
 mod value;
 mod wrappers;
 
-use std::collections::HashMap;
+use fx::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 use swc_ecma_ast::*;
@@ -58,6 +59,9 @@ pub struct World<'a> {
     pub app: Option<(usize, &'a Expr)>,
     /// Constructor → the first `new C(args)` of its class (file of the `new`, arguments).
     pub instances: HashMap<Gfn, (usize, &'a [ExprOrSpread])>,
+    /// Per file: the specifiers it imports, re-exports from or `require`s with a literal,
+    /// resolved once (see [`resolve_spec`](Self::resolve_spec)).
+    specs: Vec<HashMap<String, Option<usize>>>,
 }
 
 fn sink_api(name: &str) -> Option<NetworkApi> {
@@ -91,6 +95,41 @@ fn as_member(e: &Expr) -> Option<(&Expr, String)> {
     Some((&m.obj, name))
 }
 
+/// The specifiers a file names (imports, `export … from`, `require('…')` with a literal),
+/// each resolved to a file of the world.
+fn resolve_specs(
+    cx: &Context<'_>,
+    f: &FileIndex<'_>,
+    by_file: &HashMap<FileId, usize>,
+) -> HashMap<String, Option<usize>> {
+    let mut out: HashMap<String, Option<usize>> = HashMap::default();
+    let mut add = |spec: &str| {
+        if !out.contains_key(spec) {
+            let t = cx
+                .resolve(f.js.file, spec)
+                .and_then(|id| by_file.get(&id).copied());
+            out.insert(spec.to_string(), t);
+        }
+    };
+    for (spec, _) in f.imports.values() {
+        add(spec);
+    }
+    for e in f.exports.values() {
+        if let ExportDef::From(spec, _) = e {
+            add(spec);
+        }
+    }
+    for c in &f.calls {
+        if let Expr::Ident(i) = unwrap_expr(c.callee)
+            && f.js.is_global_named(i, "require")
+            && let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
+        {
+            add(&s.value.to_string_lossy());
+        }
+    }
+    out
+}
+
 impl<'a> World<'a> {
     pub fn build(cx: &'a Context<'a>) -> World<'a> {
         let scripts: Vec<&'a JsFile> = cx.scripts().collect();
@@ -113,14 +152,19 @@ impl<'a> World<'a> {
             let path = &cx.project.file(files[*i].js.file).path;
             (!app_paths.contains(path), path.clone())
         });
+        let specs = files
+            .par_iter()
+            .map(|f| resolve_specs(cx, f, &by_file))
+            .collect();
         let mut w = World {
             cx,
             app: apps.first().copied(),
             files,
             by_file,
-            instances: HashMap::new(),
+            instances: HashMap::default(),
+            specs,
         };
-        let mut instances = HashMap::new();
+        let mut instances = HashMap::default();
         for (j, f) in w.files.iter().enumerate() {
             let mut news: Vec<_> = f.news.iter().collect();
             news.sort_by(|a, b| a.0.cmp(b.0));
@@ -135,6 +179,9 @@ impl<'a> World<'a> {
     }
 
     pub fn resolve_spec(&self, fi: usize, spec: &str) -> Option<usize> {
+        if let Some(&t) = self.specs[fi].get(spec) {
+            return t;
+        }
         let id = self.cx.resolve(self.files[fi].js.file, spec)?;
         self.by_file.get(&id).copied()
     }

@@ -8,13 +8,15 @@
 //! whose route does not forward a parameter of its own function is a backend call: the place
 //! where the endpoint becomes known.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::fx::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
-use super::value::{Part, Val, get_simple, subst, to_parts};
+use super::value::{Part, Val, get_simple, pick_production, subst, to_parts};
 use super::{Gfn, Target, World, grouping};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
@@ -114,13 +116,14 @@ impl ExprSpan for swc_ecma_ast::ExprOrSpread {
 fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
     match p.target {
         Target::Sink(api) => {
-            let opts = p.args(w).first().cloned().unwrap_or(Val::Missing);
-            let (url, method) = match &opts {
+            let missing = Val::Missing;
+            let opts = p.args(w).first().unwrap_or(&missing);
+            let (url, method) = match opts {
                 // Old-style `request(url)` helpers are not sinks; options objects are.
                 Val::Str(_) => (opts.clone(), None),
                 _ => (
-                    get_simple(&opts, "url").unwrap_or(Val::Missing),
-                    get_simple(&opts, "method"),
+                    get_simple(opts, "url").unwrap_or(Val::Missing),
+                    get_simple(opts, "method"),
                 ),
             };
             vec![Route {
@@ -173,11 +176,18 @@ fn url_like(name: &str) -> bool {
 /// the function a wrapper, rather than filling one segment of a path written here
 /// (`'/lines/' + lineId`), which makes it an endpoint.
 fn forwards(r: &Route, span: Span) -> bool {
-    let url = collapse_alt(r.url.clone());
+    // `collapse_alt` only ever picks one alternative, so a URL without a parameter stays so.
+    if !r.url.has_param() {
+        return false;
+    }
+    let url = match &r.url {
+        Val::Alt(vs) => pick_production(vs).unwrap_or(&r.url),
+        v => v,
+    };
     if !url.has_param() {
         return false;
     }
-    let parts = to_parts(&url, "url", span);
+    let parts = to_parts(url, "url", span);
     let Some(k) = parts.iter().position(|p| matches!(p, Part::Param(..))) else {
         // The URL is an object or alternative carrying a parameter: forwarded as a whole.
         return true;
@@ -204,7 +214,7 @@ fn forwards(r: &Route, span: Span) -> bool {
 }
 
 fn dedupe(routes: Vec<Route>) -> Vec<Route> {
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut out = Vec::new();
     for r in routes {
         if seen.insert((r.sink, r.via.clone())) {
@@ -227,13 +237,13 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     }
     // Fixpoint over a worklist: a function's summary depends only on the summaries of the
     // functions it calls, so when one changes only its callers are looked at again.
-    let mut dependents: HashMap<Gfn, BTreeSet<Gfn>> = HashMap::new();
+    let mut dependents: HashMap<Gfn, BTreeSet<Gfn>> = HashMap::default();
     for p in &prepared {
         if let (Target::Fn(t), Some(o)) = (p.target, p.owner) {
             dependents.entry(t).or_default().insert((p.fi, o));
         }
     }
-    let mut summaries: HashMap<Gfn, Vec<Route>> = HashMap::new();
+    let mut summaries: HashMap<Gfn, Vec<Route>> = HashMap::default();
     // Rounds: every function of the frontier is summarised in parallel from the summaries of the
     // previous round, then the callers of those that changed form the next frontier. A wrapper
     // chain longer than MAX_ROUNDS is cut (routes through more than MAX_VIA are dropped anyway).
@@ -274,7 +284,7 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     }
 
     // Who calls each function (for endpoint functions like `getLineDetail(id)`).
-    let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::new();
+    let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::default();
     for p in &prepared {
         if let Target::Fn(g) = p.target
             && p.owner.map(|o| (p.fi, o)) != Some(g)
@@ -285,39 +295,52 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
 
     // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
     // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
-    let mut calls: Vec<(BackendCall, Span)> = Vec::new();
-    let mut seen = HashSet::new();
+    // Each function's callers, sorted and deduplicated once.
+    for v in callers.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    let mut kept: Vec<(&Prepared, Route)> = Vec::new();
+    let mut seen = HashSet::default();
+    // Routes that only forward a parameter of a function someone calls are dropped as soon as
+    // they are made (in parallel), so that few are held at once.
     let all_routes: Vec<Vec<Route>> = prepared
         .par_iter()
-        .map(|p| routes_of(w, p, &summaries))
+        .map(|p| {
+            let mut routes = routes_of(w, p, &summaries);
+            if let Some(o) = p.owner
+                && callers.contains_key(&(p.fi, o))
+            {
+                routes.retain(|r| !forwards(r, p.span));
+            }
+            routes
+        })
         .collect();
     for (p, routes) in prepared.iter().zip(all_routes) {
         for r in routes {
-            if let Some(o) = p.owner
-                && callers.contains_key(&(p.fi, o))
-                && forwards(&r, p.span)
-            {
-                continue;
-            }
             if !seen.insert((p.span, r.sink, r.via.clone())) {
                 continue;
             }
+            kept.push((p, r));
+        }
+    }
+    let mut calls: Vec<(BackendCall, Span)> = kept
+        .into_par_iter()
+        .map(|(p, r)| {
             let file = w.files[p.fi].js.file;
-            let url = collapse_alt(r.url.clone());
-            let method = match r.method.as_ref().map(|m| collapse_alt(m.clone())) {
+            let url = collapse_alt(r.url);
+            let method = match r.method.map(collapse_alt) {
                 None | Some(Val::Missing) => default_method(r.api),
                 // A method only known at run time stays unknown (`None`), never a guess.
                 Some(m) => method_text(&m),
             };
             let inside = p.owner.map(|o| w.fn_id((p.fi, o)));
-            let mut call_callers = p
+            let call_callers = p
                 .owner
                 .and_then(|o| callers.get(&(p.fi, o)))
                 .cloned()
                 .unwrap_or_default();
-            call_callers.sort();
-            call_callers.dedup();
-            calls.push((
+            (
                 BackendCall {
                     loc: w.cx.loc(p.span),
                     api: r.api,
@@ -329,9 +352,9 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
                     callers: call_callers,
                 },
                 r.sink,
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     calls.sort_by(|(a, sa), (b, sb)| {
         (&a.loc.path, a.loc.start, &a.via, sa).cmp(&(&b.loc.path, b.loc.start, &b.via, sb))
     });
@@ -339,7 +362,7 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     let calls: Vec<BackendCall> = calls.into_iter().map(|(c, _)| c).collect();
 
     // Wrappers, each with the calls made through it.
-    let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut sites: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, c) in calls.iter().enumerate() {
         for id in &c.via {
             let v = sites.entry(id.as_str()).or_default();
