@@ -3,7 +3,7 @@
 //! parameters, every call with the function it sits in, local constants, exports, and the
 //! `this.x = …` assignments of constructors.
 
-use super::fx::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use swc_atoms::Atom;
 use swc_common::BytePos;

@@ -9,13 +9,12 @@
 //! [`grouping`] proposes functions.
 
 mod endpoint;
-mod fx;
 mod grouping;
 mod index;
 mod value;
 mod wrappers;
 
-use fx::FxHashMap as HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
 use swc_ecma_ast::*;
