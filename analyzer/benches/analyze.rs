@@ -107,6 +107,8 @@ fn child(mode: &str, dir: &Path) {
                 .iter()
                 .filter(|f| !matches!(f.parsed, analyzer::analysis::Parsed::None))
                 .count();
+            // Like `migrate analyze`, exit without tearing the syntax trees down.
+            std::mem::forget(files);
             format!("parsed={parsed}")
         }
         _ => {
@@ -122,13 +124,17 @@ fn child(mode: &str, dir: &Path) {
                 .chain(std::iter::once(format!("report={report_s:.3}")))
                 .collect();
             eprintln!("phases: {}", phases.join(" "));
-            format!(
+            let line = format!(
                 "calls={} data={} assets={} report_bytes={}",
                 r.summary.backend_calls,
                 r.summary.static_data,
                 r.summary.large_assets,
                 json.len()
-            )
+            );
+            drop(r);
+            // Like `migrate analyze`, exit without tearing the syntax trees down.
+            std::mem::forget(a);
+            line
         }
     };
     println!("{summary} cpu_s={:.3} hwm_kb={}", cpu_seconds(), peak_kb());
