@@ -140,8 +140,7 @@ impl SizeReport {
             l.truncate(LARGEST);
             p.largest = l;
         }
-        let pkg_index = |name: &str| pkgs_index(project, name);
-        apply_savings(&a.findings, project, &mut pkgs, pkg_index);
+        apply_savings(&a.findings, project, &mut pkgs);
         let dynamic = dynamic_require_targets(a);
         let mut unused_list = Vec::new();
         let mut unused_total = 0;
@@ -216,18 +215,10 @@ fn dynamic_require_targets(a: &Analysis) -> Vec<(crate::span::Span, String)> {
     out
 }
 
-fn pkgs_index(project: &Project, name: &str) -> Option<usize> {
-    project.packages.iter().position(|p| p.name == name)
-}
-
 /// Adds what each proposed move saves to its package. A data module or JSON file whose whole
 /// value moves saves the file's bytes; a literal inside a page saves the literal's bytes.
-fn apply_savings(
-    findings: &Findings,
-    project: &Project,
-    pkgs: &mut [PackageSize],
-    pkg_index: impl Fn(&str) -> Option<usize>,
-) {
+fn apply_savings(findings: &Findings, project: &Project, pkgs: &mut [PackageSize]) {
+    let pkg_index = |name: &str| project.packages.iter().position(|p| p.name == name);
     for d in &findings.static_data {
         let Some(pi) = pkg_index(&d.package) else {
             continue;

@@ -49,7 +49,7 @@ struct BuildCx<'a> {
     files: &'a [FileData],
     diags: &'a mut Vec<Diagnostic>,
     /// Page and component bases already followed (components may be shared or cyclic).
-    seen: Vec<String>,
+    seen: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ impl ModuleGraph {
             project,
             files,
             diags,
-            seen: Vec::new(),
+            seen: Default::default(),
         });
         for (i, f) in files.iter().enumerate() {
             let from = FileId(i as u32);
@@ -244,10 +244,9 @@ impl ModuleGraph {
                 }
             }
         }
-        if cx.seen.iter().any(|s| s == base) {
+        if !cx.seen.insert(base.to_string()) {
             return found;
         }
-        cx.seen.push(base.to_string());
         if let Some(jid) = json_file
             && let Parsed::Json(json) = &cx.files[jid.index()].parsed
             && let Some(comps) = json.get("usingComponents")
