@@ -10,9 +10,6 @@ use serde_json::{Map, Value, json};
 use crate::db::{Caller, Database, DbOp, DbReply, ejson};
 use crate::error::{ShimError, ShimResult};
 
-/// Largest `limit` a request may carry before the service caps it.
-const MAX_REQUEST_LIMIT: u64 = 1000;
-
 /// Run one `database.*` action.
 pub async fn handle(
     db: &Arc<Database>,
@@ -105,7 +102,8 @@ fn decode_plain(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
             filter: opt_doc(body, "query")?.unwrap_or_default(),
             order: opt_doc(body, "order")?,
             offset: opt_u64(body, "offset")?.unwrap_or(0),
-            limit: opt_u64(body, "limit")?.map(|l| l.min(MAX_REQUEST_LIMIT)),
+            // Capped by the service (1000 for admin, 20 for clients).
+            limit: opt_u64(body, "limit")?,
             projection: opt_doc(body, "projection")?,
         },
         "database.calculateDocument" => DbOp::Count {

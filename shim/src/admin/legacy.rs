@@ -103,10 +103,8 @@ pub fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
                 filter: doc_field(body, "query")?.unwrap_or_default(),
                 order,
                 offset: body.get("offset").and_then(Value::as_u64).unwrap_or(0),
-                limit: body
-                    .get("limit")
-                    .and_then(Value::as_u64)
-                    .map(|l| l.min(1000)),
+                // Capped by the service (1000 for admin).
+                limit: body.get("limit").and_then(Value::as_u64),
                 projection,
             }
         }
@@ -150,7 +148,7 @@ pub fn encode(reply: DbReply) -> Value {
             offset,
             limit,
         } => json!({
-            "list": list.iter().map(|d| ejson::to_legacy_json(&Bson::Document(d.clone()))).collect::<Vec<_>>(),
+            "list": legacy_list(list),
             "offset": offset,
             "limit": limit,
         }),
@@ -165,16 +163,25 @@ pub fn encode(reply: DbReply) -> Value {
         }
         DbReply::ModifiedDoc { updated, doc } => json!({
             "updated": updated,
-            "doc": doc.map(|d| ejson::to_legacy_json(&Bson::Document(d))),
+            "doc": doc.map(legacy_doc),
         }),
         DbReply::Removed { deleted } => json!({ "deleted": deleted }),
         DbReply::Aggregated { list } => json!({
-            "list": list.iter().map(|d| ejson::to_legacy_json(&Bson::Document(d.clone()))).collect::<Vec<_>>(),
+            "list": legacy_list(list),
         }),
         DbReply::CollectionAdded { created } => json!({ "created": created }),
         DbReply::TransactionStarted { id } => json!({ "transactionId": id }),
         DbReply::TransactionEnded => json!({}),
     }
+}
+
+/// A result document in the legacy plain-JSON dialect.
+fn legacy_doc(d: Document) -> Value {
+    ejson::to_legacy_json(&Bson::Document(d))
+}
+
+fn legacy_list(list: Vec<Document>) -> Vec<Value> {
+    list.into_iter().map(legacy_doc).collect()
 }
 
 #[cfg(test)]

@@ -23,9 +23,7 @@ pub async fn handle(
                 .ok_or_else(|| ShimError::InvalidParam("missing field `path`".into()))?;
             let key = CloudPath::parse(path)?;
             let owner = owner_of(caller);
-            if let Caller::Client { .. } = caller {
-                check_may_write(storage, caller, &key).await?;
-            }
+            check_may_write(storage, caller, &key).await?;
             let file_id = storage.file_id(&key);
             // Sent back by the SDK as the `x-cos-meta-fileid` header: ASCII only.
             let cos_file_id =
@@ -41,10 +39,7 @@ pub async fn handle(
             }))
         }
         "storage.batchGetDownloadUrl" => {
-            let list = body
-                .get("file_list")
-                .and_then(Value::as_array)
-                .ok_or_else(|| ShimError::InvalidParam("missing field `file_list`".into()))?;
+            let list = array_field(body, "file_list")?;
             let mut out = Vec::with_capacity(list.len());
             for item in list {
                 let file_id = item.get("fileid").and_then(Value::as_str).ok_or_else(|| {
@@ -79,10 +74,7 @@ pub async fn handle(
             Ok(json!({ "download_list": out }))
         }
         "storage.batchDeleteFile" => {
-            let list = body
-                .get("fileid_list")
-                .and_then(Value::as_array)
-                .ok_or_else(|| ShimError::InvalidParam("missing field `fileid_list`".into()))?;
+            let list = array_field(body, "fileid_list")?;
             let mut out = Vec::with_capacity(list.len());
             for item in list {
                 let file_id = item.as_str().ok_or_else(|| {
@@ -94,21 +86,16 @@ pub async fn handle(
                     storage.delete(&key).await
                 }
                 .await;
-                out.push(match result {
-                    Ok(()) => json!({ "fileID": file_id, "code": "SUCCESS" }),
-                    Err(e @ ShimError::Internal { .. }) => return Err(e),
-                    Err(e) => {
-                        json!({ "fileID": file_id, "code": e.code(), "message": e.public_message() })
-                    }
-                });
+                out.push(item_result(
+                    "fileID",
+                    result.map(|()| file_id.to_string()),
+                    file_id,
+                )?);
             }
             Ok(json!({ "delete_list": out }))
         }
         "storage.batchCopyFile" => {
-            let list = body
-                .get("file_list")
-                .and_then(Value::as_array)
-                .ok_or_else(|| ShimError::InvalidParam("missing field `file_list`".into()))?;
+            let list = array_field(body, "file_list")?;
             let mut out = Vec::with_capacity(list.len());
             for item in list {
                 let src = item.get("src_path").and_then(Value::as_str).unwrap_or("");
@@ -135,18 +122,29 @@ pub async fn handle(
                     Ok::<_, ShimError>(storage.file_id(&dst_key))
                 }
                 .await;
-                out.push(match result {
-                    Ok(file_id) => json!({ "fileId": file_id, "code": "SUCCESS" }),
-                    Err(e @ ShimError::Internal { .. }) => return Err(e),
-                    Err(e) => {
-                        json!({ "fileId": dst, "code": e.code(), "message": e.public_message() })
-                    }
-                });
+                out.push(item_result("fileId", result, dst)?);
             }
             Ok(json!({ "copy_list": out }))
         }
         other => Err(ShimError::InvalidAction(other.to_string())),
     }
+}
+
+/// A required array field of the request body.
+fn array_field<'a>(body: &'a Map<String, Value>, name: &str) -> ShimResult<&'a Vec<Value>> {
+    body.get(name)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ShimError::InvalidParam(format!("missing field `{name}`")))
+}
+
+/// One item of a batch reply: `{<id_key>: id, code: "SUCCESS"}` or the item's error code and
+/// message. An internal error fails the whole request instead.
+fn item_result(id_key: &str, result: ShimResult<String>, failed_id: &str) -> ShimResult<Value> {
+    Ok(match result {
+        Ok(id) => json!({ id_key: id, "code": "SUCCESS" }),
+        Err(e @ ShimError::Internal { .. }) => return Err(e),
+        Err(e) => json!({ id_key: failed_id, "code": e.code(), "message": e.public_message() }),
+    })
 }
 
 /// `batchCopyFile` paths: a fileID, or a cloud path (a leading `/` is tolerated).

@@ -31,18 +31,12 @@ struct Signed {
 }
 
 fn parse_query(q: Option<&str>) -> Signed {
-    let mut s = Signed::default();
-    for pair in q.unwrap_or("").split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode_str(v).decode_utf8_lossy();
-        match k {
-            "sign" => s.sign = v.into_owned(),
-            "t" => s.t = v.parse().unwrap_or(0),
-            "owner" => s.owner = v.into_owned(),
-            _ => {}
-        }
+    let param = |name| crate::server::query_param(q, name);
+    Signed {
+        sign: param("sign").unwrap_or_default(),
+        t: param("t").and_then(|t| t.parse().ok()).unwrap_or(0),
+        owner: param("owner").unwrap_or_default(),
     }
-    s
 }
 
 /// The key in a storage URL, checked against the signature. The SDK's `downloadFile` runs
