@@ -78,11 +78,7 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0u32];
-        starts.extend(
-            memchr_newlines(text.as_bytes())
-                .into_iter()
-                .map(|i| (i + 1) as u32),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32));
         LineIndex { starts }
     }
 
@@ -100,14 +96,6 @@ impl LineIndex {
             .unwrap_or(end.saturating_sub(start));
         (line as u32 + 1, col as u32 + 1)
     }
-}
-
-fn memchr_newlines(bytes: &[u8]) -> Vec<usize> {
-    bytes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, b)| (*b == b'\n').then_some(i))
-        .collect()
 }
 
 #[cfg(test)]

@@ -173,12 +173,7 @@ impl Collector<'_> {
         }
         match unwrap_expr(e) {
             Expr::Lit(Lit::Str(s)) => Some(str_value(s)),
-            Expr::Tpl(t) => t.quasis.first().map(|q| {
-                q.cooked
-                    .as_ref()
-                    .map(|c| c.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| q.raw.to_string())
-            }),
+            Expr::Tpl(t) => t.quasis.first().map(super::value::quasi_text),
             Expr::Bin(b) if b.op == BinaryOp::Add => self.static_prefix(&b.left, depth + 1),
             Expr::Ident(i) => {
                 let id = self.binding(i);

@@ -1,6 +1,6 @@
 //! Small syntax helpers shared by the detectors: seeing through wrappers, naming keys.
 
-use swc_ecma_ast::PropName;
+use swc_ecma_ast::{PropName, TplElement};
 
 pub use super::imports::unwrap_expr;
 
@@ -12,4 +12,13 @@ pub fn prop_name(p: &PropName) -> Option<String> {
         PropName::Num(n) => Some(n.value.to_string()),
         _ => None,
     }
+}
+
+/// The text of a template literal piece: its cooked value, or the raw text when escapes make
+/// it uncookable.
+pub fn quasi_text(q: &TplElement) -> String {
+    q.cooked
+        .as_ref()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_else(|| q.raw.to_string())
 }

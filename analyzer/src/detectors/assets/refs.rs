@@ -13,7 +13,7 @@ use swc_ecma_visit::{Visit, VisitWith};
 
 use super::trace;
 use crate::analysis::{FileData, Parsed};
-use crate::detectors::data::literal::{str_value, top_level_inits, unwrap};
+use crate::detectors::data::literal::{str_value, top_level_inits, tpl_str, unwrap};
 use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
 use crate::js::BindingId;
@@ -766,7 +766,7 @@ impl Visit for JsStrings<'_> {
 
     fn visit_tpl(&mut self, t: &Tpl) {
         if t.exprs.is_empty()
-            && let Some(s) = str_value(&Expr::Tpl(t.clone()))
+            && let Some(s) = tpl_str(t)
             && looks_like_asset(&s)
         {
             let span = self.js.span(t.span);

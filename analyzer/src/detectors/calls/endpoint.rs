@@ -85,11 +85,7 @@ impl<'w, 'a> Ev<'w, 'a> {
             Expr::Tpl(t) => {
                 let mut parts = Vec::new();
                 for (i, q) in t.quasis.iter().enumerate() {
-                    let text = q
-                        .cooked
-                        .as_ref()
-                        .map(|c| c.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| q.raw.to_string());
+                    let text = crate::js::value::quasi_text(q);
                     parts.push(Part::Lit(text));
                     if let Some(x) = t.exprs.get(i) {
                         let v = self.expr(fi, x, owner, d);

@@ -11,18 +11,22 @@ use swc_ecma_ast::*;
 use crate::js::{BindingId, JsFile};
 use crate::json::{Json, JsonKind, JsonMember};
 
-pub use crate::js::value::{prop_name, unwrap_expr as unwrap};
+pub use crate::js::value::{prop_name, quasi_text, unwrap_expr as unwrap};
+
+/// The string value of an expression-free template literal.
+pub fn tpl_str(t: &Tpl) -> Option<String> {
+    if t.exprs.is_empty() {
+        t.quasis.first().map(quasi_text)
+    } else {
+        None
+    }
+}
 
 /// The string value of a string literal or an expression-free template literal.
 pub fn str_value(e: &Expr) -> Option<String> {
     match unwrap(e) {
         Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
-        Expr::Tpl(t) if t.exprs.is_empty() => t.quasis.first().map(|q| {
-            q.cooked
-                .as_ref()
-                .map(|c| c.to_string_lossy().into_owned())
-                .unwrap_or_else(|| q.raw.to_string())
-        }),
+        Expr::Tpl(t) => tpl_str(t),
         _ => None,
     }
 }

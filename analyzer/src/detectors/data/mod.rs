@@ -136,8 +136,7 @@ fn is_config_json(cx: &Context<'_>, mp: &str) -> bool {
     ) || matches!(mp, "app.json" | "sitemap.json" | "ext.json" | "theme.json")
         || name.starts_with('.')
         || name.ends_with(".ib.json")
-        || mp.starts_with("miniprogram_npm/")
-        || mp.contains("/miniprogram_npm/")
+        || in_npm(mp)
         || app.sitemap_location.as_deref() == Some(mp)
         || app.theme_location.as_deref() == Some(mp)
         || [".wxml", ".js", ".ts"]
