@@ -243,7 +243,7 @@ fn generate(dir: &Path, target_script_bytes: usize) -> (usize, u64, u64) {
             (String::new(), format!("pages/{word}{n}/index"))
         };
         let base = mp.join(format!("{root}{rel}"));
-        let ts = n % 3 == 0;
+        let ts = n.is_multiple_of(3);
         // A page: code with a data table, handlers, requests through the wrapper.
         let mut js = String::with_capacity(8192);
         let up = if root.is_empty() {

@@ -61,11 +61,46 @@ impl Options {
 pub enum Parsed {
     /// Not a text kind, too big, unreadable, or failed to parse (see the diagnostics).
     None,
-    Script(JsFile),
+    Script(Script),
     Json(Json),
     Wxml(wxml::Document),
     /// A `.wxss` sheet, or a `.less`/`.scss` one scanned for `@import` and `url()`.
     Wxss(wxss::Stylesheet),
+}
+
+self_cell::self_cell!(
+    struct ScriptCell {
+        owner: JsFile,
+        #[covariant]
+        dependent: CallsIndex,
+    }
+);
+
+type CallsIndex<'a> = Option<detectors::calls::FileIndex<'a>>;
+
+/// A parsed script, and (when loaded for a whole analysis) the summary the backend-calls
+/// detector reads, built right after parsing while the file's syntax tree is still in cache:
+/// a separate pass over every tree later costs several times more.
+pub struct Script(ScriptCell);
+
+impl Script {
+    fn new(js: JsFile, index: bool) -> Script {
+        Script(ScriptCell::new(js, |js| {
+            index.then(|| detectors::calls::FileIndex::build(js))
+        }))
+    }
+
+    /// The backend-calls summary, if it was built at load time.
+    pub(crate) fn calls_index(&self) -> Option<&detectors::calls::FileIndex<'_>> {
+        self.0.borrow_dependent().as_ref()
+    }
+}
+
+impl std::ops::Deref for Script {
+    type Target = JsFile;
+    fn deref(&self) -> &JsFile {
+        self.0.borrow_owner()
+    }
 }
 
 /// One file's text and parse.
@@ -87,8 +122,8 @@ pub struct Analysis {
     pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// Reads and parses one file.
-fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
+/// Reads and parses one file; `index`: also summarise a script for the backend-calls detector.
+fn load(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagnostic>) {
     let f = project.file(id);
     let mut diags = Vec::new();
     let none = FileData {
@@ -170,7 +205,7 @@ fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
         FileKind::Js | FileKind::Ts | FileKind::Wxs => {
             let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
             diags.extend(d);
-            js.map_or(Parsed::None, Parsed::Script)
+            js.map_or(Parsed::None, |js| Parsed::Script(Script::new(js, index)))
         }
         FileKind::Json => match json::parse(&text.text) {
             Ok(j) => Parsed::Json(j),
@@ -212,10 +247,14 @@ fn load(project: &Project, id: FileId) -> (FileData, Vec<Diagnostic>) {
 
 /// Reads and parses every file in parallel; the parse-only part of [`analyze`].
 pub fn load_all(project: &Project) -> (Vec<FileData>, Vec<Diagnostic>) {
+    load_files(project, false)
+}
+
+fn load_files(project: &Project, index: bool) -> (Vec<FileData>, Vec<Diagnostic>) {
     let results: Vec<(FileData, Vec<Diagnostic>)> = pool().install(|| {
         (0..project.files.len())
             .into_par_iter()
-            .map(|i| load(project, FileId(i as u32)))
+            .map(|i| load(project, FileId(i as u32), index))
             .collect()
     });
     let mut files = Vec::with_capacity(results.len());
@@ -266,7 +305,7 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
         clock = now;
     };
     let mut diagnostics = std::mem::take(&mut project.diagnostics);
-    let (files, load_diags) = load_all(&project);
+    let (files, load_diags) = load_files(&project, true);
     diagnostics.extend(load_diags);
     lap("read+parse", &mut timings);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);

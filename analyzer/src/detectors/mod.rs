@@ -6,7 +6,7 @@ pub mod assets;
 pub mod calls;
 pub mod data;
 
-use crate::analysis::{FileData, Options, Parsed};
+use crate::analysis::{FileData, Options, Parsed, Script};
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
 use crate::js::JsFile;
@@ -28,7 +28,7 @@ pub struct Context<'a> {
 impl<'a> Context<'a> {
     pub fn js(&self, id: FileId) -> Option<&'a JsFile> {
         match &self.files[id.index()].parsed {
-            Parsed::Script(js) => Some(js),
+            Parsed::Script(js) => Some(&**js),
             _ => None,
         }
     }
@@ -38,7 +38,7 @@ impl<'a> Context<'a> {
     }
 
     /// Every parsed JS/TS/WXS file.
-    pub fn scripts(&self) -> impl Iterator<Item = &'a JsFile> + 'a {
+    pub fn scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
         self.files.iter().filter_map(|f| match &f.parsed {
             Parsed::Script(js) => Some(js),
             _ => None,

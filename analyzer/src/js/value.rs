@@ -14,6 +14,16 @@ pub fn prop_name(p: &PropName) -> Option<String> {
     }
 }
 
+/// Whether a property key is `name` (what [`prop_name`] would return), without allocating.
+pub fn prop_is(p: &PropName, name: &str) -> bool {
+    match p {
+        PropName::Ident(i) => i.sym == *name,
+        PropName::Str(s) => s.value.to_string_lossy() == name,
+        PropName::Num(n) => n.value.to_string() == name,
+        _ => false,
+    }
+}
+
 /// The text of a template literal piece: its cooked value, or the raw text when escapes make
 /// it uncookable.
 pub fn quasi_text(q: &TplElement) -> String {

@@ -271,7 +271,7 @@ impl Collector<'_> {
         [".ts", ".js"].iter().find_map(|e| {
             let id = self.project.mp_file(&format!("{base}{e}"))?;
             match &self.files[id.index()].parsed {
-                Parsed::Script(js) => Some(js),
+                Parsed::Script(js) => Some(&**js),
                 _ => None,
             }
         })

@@ -26,6 +26,8 @@ pub struct FnDef<'a> {
     pub class: Option<Atom>,
     /// The dotted name of the object literal a member belongs to (for `this.x`).
     pub object: Option<String>,
+    /// The same name as a path (`Page`, `goodsApi`, `default.sub`).
+    pub object_path: Vec<Atom>,
     pub params: Vec<&'a Pat>,
     /// The returned expression of a one-expression function (`(id) => `${base}/a/${id}``).
     pub ret: Option<&'a Expr>,
@@ -103,68 +105,73 @@ pub struct FileIndex<'a> {
 }
 
 impl<'a> FileIndex<'a> {
-    pub fn top(&self, name: &str) -> BindingId {
-        (Atom::from(name), self.js.top_level)
+    pub fn top(&self, name: &Atom) -> BindingId {
+        (name.clone(), self.js.top_level)
     }
 }
 
 pub use crate::js::value::prop_name;
 
-pub fn build(js: &JsFile) -> FileIndex<'_> {
-    let mut ix = FileIndex {
-        js,
-        fns: Vec::new(),
-        fn_by_name: HashMap::default(),
-        fn_by_span: HashMap::default(),
-        vars: HashMap::default(),
-        params: HashMap::default(),
-        imports: HashMap::default(),
-        exports: HashMap::default(),
-        this_assigns: HashMap::default(),
-        wx_aliases: HashSet::default(),
-        app_object: None,
-        objects: HashMap::default(),
-        news: HashMap::default(),
-        calls: Vec::new(),
-    };
-    for imp in &js.module.imports {
-        for b in &imp.bindings {
-            ix.imports
-                .insert(b.local.clone(), (imp.specifier.clone(), b.imported.clone()));
+impl<'a> FileIndex<'a> {
+    pub fn build(js: &'a JsFile) -> FileIndex<'a> {
+        let mut ix = FileIndex {
+            js,
+            fns: Vec::new(),
+            fn_by_name: HashMap::default(),
+            fn_by_span: HashMap::default(),
+            vars: HashMap::default(),
+            params: HashMap::default(),
+            imports: HashMap::default(),
+            exports: HashMap::default(),
+            this_assigns: HashMap::default(),
+            wx_aliases: HashSet::default(),
+            app_object: None,
+            objects: HashMap::default(),
+            news: HashMap::default(),
+            calls: Vec::new(),
+        };
+        for imp in &js.module.imports {
+            for b in &imp.bindings {
+                ix.imports
+                    .insert(b.local.clone(), (imp.specifier.clone(), b.imported.clone()));
+            }
         }
-    }
-    match &js.program {
-        Program::Module(m) => {
-            for item in &m.body {
-                match item {
-                    ModuleItem::ModuleDecl(d) => ix.module_decl(d),
-                    ModuleItem::Stmt(s) => ix.top_stmt(s),
+        match &js.program {
+            Program::Module(m) => {
+                for item in &m.body {
+                    match item {
+                        ModuleItem::ModuleDecl(d) => ix.module_decl(d),
+                        ModuleItem::Stmt(s) => ix.top_stmt(s),
+                    }
+                }
+            }
+            Program::Script(s) => {
+                for stmt in &s.body {
+                    ix.top_stmt(stmt);
                 }
             }
         }
-        Program::Script(s) => {
-            for stmt in &s.body {
-                ix.top_stmt(stmt);
+        // Parameters of registered functions.
+        for owner in 0..ix.fns.len() {
+            let params = ix.fns[owner].params.clone();
+            for (i, pat) in params.into_iter().enumerate() {
+                ix.param(owner, i as u32, pat, Vec::new(), None);
             }
         }
+        let mut w = Walker {
+            ix: &mut ix,
+            owner: None,
+        };
+        js.program.visit_with(&mut w);
+        ix
     }
-    // Parameters of registered functions.
-    for owner in 0..ix.fns.len() {
-        let params = ix.fns[owner].params.clone();
-        for (i, pat) in params.into_iter().enumerate() {
-            ix.param(owner, i as u32, pat, Vec::new(), None);
-        }
-    }
-    let mut w = Walker {
-        ix: &mut ix,
-        owner: None,
-    };
-    js.program.visit_with(&mut w);
-    ix
 }
 
 impl<'a> FileIndex<'a> {
-    fn register(&mut self, def: FnDef<'a>) {
+    fn register(&mut self, mut def: FnDef<'a>) {
+        if let Some(o) = &def.object {
+            def.object_path = o.split('.').map(Atom::from).collect();
+        }
         let idx = self.fns.len();
         self.fn_by_span.insert((def.span.lo, def.span.hi), idx);
         self.fn_by_name.entry(def.name.clone()).or_insert(idx);
@@ -179,6 +186,7 @@ impl<'a> FileIndex<'a> {
             span: f.span,
             class: None,
             object: obj,
+            object_path: Vec::new(),
             params,
             ret: returned(f.body.as_ref()),
         });
@@ -200,6 +208,7 @@ impl<'a> FileIndex<'a> {
                     span: a.span,
                     class: None,
                     object: obj.map(str::to_string),
+                    object_path: Vec::new(),
                     params,
                     ret: arrow_ret(a),
                 });
@@ -260,6 +269,7 @@ impl<'a> FileIndex<'a> {
                         span: c.span,
                         class: Some(catom.clone()),
                         object: None,
+                        object_path: Vec::new(),
                         params,
                         ret: None,
                     });
@@ -273,6 +283,7 @@ impl<'a> FileIndex<'a> {
                             span: m.function.span,
                             class: Some(catom.clone()),
                             object: None,
+                            object_path: Vec::new(),
                             params,
                             ret: returned(m.function.body.as_ref()),
                         });
@@ -296,6 +307,7 @@ impl<'a> FileIndex<'a> {
                             span: a.span,
                             class: Some(catom.clone()),
                             object: None,
+                            object_path: Vec::new(),
                             params,
                             ret: arrow_ret(a),
                         });

@@ -17,14 +17,17 @@ mod wrappers;
 use rustc_hash::FxHashMap as HashMap;
 
 use rayon::prelude::*;
+use swc_atoms::{Atom, atom};
 use swc_ecma_ast::*;
 
 use super::{Context, Detector};
+use crate::analysis::Script;
 use crate::findings::{Findings, NetworkApi};
+use crate::js::Imported;
 use crate::js::value::unwrap_expr;
-use crate::js::{Imported, JsFile};
 use crate::span::FileId;
-use index::{ExportDef, FileIndex};
+use index::ExportDef;
+pub use index::FileIndex;
 
 pub struct BackendCalls;
 
@@ -50,9 +53,25 @@ pub enum Target {
 
 const MAX_HOPS: usize = 24;
 
+/// A file's summary: the one built at load time, or one built here.
+pub enum Summary<'a> {
+    Shared(&'a FileIndex<'a>),
+    Owned(Box<FileIndex<'a>>),
+}
+
+impl<'a> std::ops::Deref for Summary<'a> {
+    type Target = FileIndex<'a>;
+    fn deref(&self) -> &FileIndex<'a> {
+        match self {
+            Summary::Shared(ix) => ix,
+            Summary::Owned(ix) => ix,
+        }
+    }
+}
+
 pub struct World<'a> {
     pub cx: &'a Context<'a>,
-    pub files: Vec<FileIndex<'a>>,
+    pub files: Vec<Summary<'a>>,
     pub by_file: HashMap<FileId, usize>,
     /// The file with `App({…})` and its argument.
     pub app: Option<(usize, &'a Expr)>,
@@ -73,8 +92,12 @@ fn sink_api(name: &str) -> Option<NetworkApi> {
     })
 }
 
+/// A callee as a dotted path of names in some file: `["Http", "get"]`, `["*", "list"]` (a
+/// module's exports), `["App", "globalData"]`.
+type Path = Vec<Atom>;
+
 /// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
-fn as_member(e: &Expr) -> Option<(&Expr, String)> {
+fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
     let m = match unwrap_expr(e) {
         Expr::Member(m) => m,
         Expr::OptChain(o) => match &*o.base {
@@ -84,9 +107,9 @@ fn as_member(e: &Expr) -> Option<(&Expr, String)> {
         _ => return None,
     };
     let name = match &m.prop {
-        MemberProp::Ident(p) => p.sym.to_string(),
+        MemberProp::Ident(p) => p.sym.clone(),
         MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
-            Expr::Lit(Lit::Str(s)) => s.value.to_string_lossy().into_owned(),
+            Expr::Lit(Lit::Str(s)) => Atom::from(&*s.value.to_string_lossy()),
             _ => return None,
         },
         MemberProp::PrivateName(_) => return None,
@@ -131,8 +154,15 @@ fn resolve_specs(
 
 impl<'a> World<'a> {
     pub fn build(cx: &'a Context<'a>) -> World<'a> {
-        let scripts: Vec<&'a JsFile> = cx.scripts().collect();
-        let files: Vec<FileIndex<'a>> = scripts.par_iter().map(|js| index::build(js)).collect();
+        let scripts: Vec<&'a Script> = cx.scripts().collect();
+        // Summaries are built at load time; a project loaded without them is summarised here.
+        let files: Vec<Summary<'a>> = scripts
+            .par_iter()
+            .map(|s| match s.calls_index() {
+                Some(ix) => Summary::Shared(ix),
+                None => Summary::Owned(Box::new(FileIndex::build(s))),
+            })
+            .collect();
         let by_file = files
             .iter()
             .enumerate()
@@ -168,7 +198,7 @@ impl<'a> World<'a> {
             let mut news: Vec<_> = f.news.iter().collect();
             news.sort_by(|a, b| a.0.cmp(b.0));
             for (class, args) in news {
-                if let Some(g) = w.lookup(j, vec![class.to_string(), "constructor".to_string()]) {
+                if let Some(g) = w.lookup(j, vec![class.clone(), atom!("constructor")]) {
                     instances.entry(g).or_insert((j, *args));
                 }
             }
@@ -307,29 +337,25 @@ impl<'a> World<'a> {
         }
     }
 
-    /// A callee expression as a dotted path of names in some file.
+    /// A callee expression as a dotted path of names in some file; `rest` is what follows it.
     fn expr_path(
         &self,
         fi: usize,
         e: &Expr,
         owner: Option<usize>,
-        rest: Vec<String>,
+        mut rest: Path,
         depth: u32,
-    ) -> Option<(usize, Vec<String>)> {
+    ) -> Option<(usize, Path)> {
         if depth > 12 {
             return None;
         }
         let f = &self.files[fi];
-        let with = |head: String| {
-            let mut p = vec![head];
-            p.extend(rest.iter().cloned());
-            p
-        };
         match unwrap_expr(e) {
             Expr::Ident(i) => {
                 let b = (i.sym.clone(), i.ctxt);
                 if i.ctxt == f.js.top_level || f.imports.contains_key(&b) {
-                    return Some((fi, with(i.sym.to_string())));
+                    rest.insert(0, i.sym.clone());
+                    return Some((fi, rest));
                 }
                 // A local alias: `const h = this.http`, `const api = require('…')` in a function.
                 let init = f.vars.get(&b)?;
@@ -338,15 +364,19 @@ impl<'a> World<'a> {
             Expr::This(_) => {
                 let def = &f.fns[owner?];
                 if let Some(c) = &def.class {
-                    return Some((fi, with(c.to_string())));
+                    rest.insert(0, c.clone());
+                    return Some((fi, rest));
                 }
-                let obj = def.object.as_ref()?;
-                let mut p: Vec<String> = obj.split('.').map(str::to_string).collect();
+                def.object.as_ref()?;
+                let mut p = def.object_path.clone();
                 p.extend(rest);
                 Some((fi, p))
             }
             Expr::New(n) => match unwrap_expr(&n.callee) {
-                Expr::Ident(i) => Some((fi, with(i.sym.to_string()))),
+                Expr::Ident(i) => {
+                    rest.insert(0, i.sym.clone());
+                    Some((fi, rest))
+                }
                 _ => None,
             },
             Expr::Call(c) => {
@@ -358,9 +388,8 @@ impl<'a> World<'a> {
                     return None;
                 };
                 if f.js.is_global_named(i, "getApp") {
-                    let mut p = vec!["App".to_string()];
-                    p.extend(rest);
-                    return Some((self.app?.0, p));
+                    rest.insert(0, atom!("App"));
+                    return Some((self.app?.0, rest));
                 }
                 if !f.js.is_global_named(i, "require") {
                     return None;
@@ -370,15 +399,13 @@ impl<'a> World<'a> {
                     return None;
                 };
                 let t = self.resolve_spec(fi, &s.value.to_string_lossy())?;
-                let mut p = vec!["*".to_string()];
-                p.extend(rest);
-                Some((t, p))
+                rest.insert(0, atom!("*"));
+                Some((t, rest))
             }
             _ => {
                 let (obj, name) = as_member(e)?;
-                let mut r = vec![name];
-                r.extend(rest);
-                self.expr_path(fi, obj, owner, r, depth + 1)
+                rest.insert(0, name);
+                self.expr_path(fi, obj, owner, rest, depth + 1)
             }
         }
     }
@@ -390,22 +417,20 @@ impl<'a> World<'a> {
         fi: usize,
         e: &Expr,
         owner: Option<usize>,
-        rest: Vec<String>,
+        mut rest: Path,
         depth: u32,
-    ) -> Option<(usize, Vec<String>)> {
+    ) -> Option<(usize, Path)> {
         if let Expr::Object(o) = unwrap_expr(e) {
-            let (first, more) = rest.split_first()?;
+            let first = rest.first()?.clone();
             for p in o.props.iter().rev() {
                 let PropOrSpread::Prop(p) = p else { continue };
                 match &**p {
-                    Prop::KeyValue(kv) if index::prop_name(&kv.key).as_deref() == Some(first) => {
-                        return self.expr_with_rest(fi, &kv.value, owner, more.to_vec(), depth + 1);
+                    Prop::KeyValue(kv) if crate::js::value::prop_is(&kv.key, &first) => {
+                        rest.remove(0);
+                        return self.expr_with_rest(fi, &kv.value, owner, rest, depth + 1);
                     }
-                    Prop::Shorthand(i) if i.sym == **first => {
-                        let mut path = vec![i.sym.to_string()];
-                        path.extend(more.iter().cloned());
-                        return Some((fi, path));
-                    }
+                    // `{ a }`: the path goes on from `a` itself.
+                    Prop::Shorthand(i) if i.sym == first => return Some((fi, rest)),
                     _ => {}
                 }
             }
@@ -415,45 +440,44 @@ impl<'a> World<'a> {
     }
 
     /// Follows a dotted path through aliases, imports and exports to a registered function.
-    fn lookup(&self, mut fi: usize, mut path: Vec<String>) -> Option<Gfn> {
+    fn lookup(&self, mut fi: usize, mut path: Path) -> Option<Gfn> {
         let mut tried_default = false;
+        let mut key = String::new();
         for _ in 0..MAX_HOPS {
             let f = &self.files[fi];
-            if path.is_empty() {
-                return None;
+            let head = path.first()?.clone();
+            key.clear();
+            for (i, p) in path.iter().enumerate() {
+                if i > 0 {
+                    key.push('.');
+                }
+                key.push_str(p);
             }
-            if let Some(&i) = f.fn_by_name.get(&path.join(".")) {
+            if let Some(&i) = f.fn_by_name.get(key.as_str()) {
                 return Some((fi, i));
             }
-            let head = path[0].clone();
-            let rest = path[1..].to_vec();
-            if head == "*" {
-                let first = rest.first()?;
-                path = if f.exports.contains_key(first) {
-                    rest
-                } else {
-                    let mut p = vec!["default".to_string()];
-                    p.extend(rest);
-                    p
-                };
+            if head == *"*" {
+                path.remove(0);
+                let first = path.first()?;
+                if !f.exports.contains_key(&**first) {
+                    path.insert(0, atom!("default"));
+                }
                 continue;
             }
             let b = f.top(&head);
             if let Some((spec, imported)) = f.imports.get(&b) {
                 let t = self.resolve_spec(fi, spec)?;
-                let mut p = match imported {
-                    Imported::Whole => vec!["*".to_string()],
-                    Imported::Default => vec!["default".to_string()],
-                    Imported::Named(n) => vec![n.clone()],
+                path[0] = match imported {
+                    Imported::Whole => atom!("*"),
+                    Imported::Default => atom!("default"),
+                    Imported::Named(n) => Atom::from(n.as_str()),
                 };
-                p.extend(rest);
                 fi = t;
-                path = p;
                 tried_default = false;
                 continue;
             }
             if let Some(init) = f.vars.get(&b) {
-                let (nf, np) = self.expr_with_rest(fi, init, None, rest, 0)?;
+                let (nf, np) = self.expr_with_rest(fi, init, None, path[1..].to_vec(), 0)?;
                 if nf == fi && np == path {
                     return None;
                 }
@@ -461,15 +485,13 @@ impl<'a> World<'a> {
                 path = np;
                 continue;
             }
-            match f.exports.get(&head) {
-                Some(ExportDef::Local(a)) if **a != *head => {
-                    let mut p = vec![a.to_string()];
-                    p.extend(rest);
-                    path = p;
+            match f.exports.get(&*head) {
+                Some(ExportDef::Local(a)) if *a != head => {
+                    path[0] = a.clone();
                     continue;
                 }
                 Some(ExportDef::Expr(e)) => {
-                    let (nf, np) = self.expr_with_rest(fi, e, None, rest, 0)?;
+                    let (nf, np) = self.expr_with_rest(fi, e, None, path[1..].to_vec(), 0)?;
                     if nf == fi && np == path {
                         return None;
                     }
@@ -479,20 +501,16 @@ impl<'a> World<'a> {
                 }
                 Some(ExportDef::From(spec, orig)) => {
                     let t = self.resolve_spec(fi, spec)?;
-                    let mut p = vec![orig.clone()];
-                    p.extend(rest);
+                    path[0] = Atom::from(orig.as_str());
                     fi = t;
-                    path = p;
                     continue;
                 }
                 _ => {}
             }
             // A CommonJS module read by name: `module.exports = { a }` then `require(…).a`.
-            if head != "default" && !tried_default && f.exports.contains_key("default") {
+            if head != *"default" && !tried_default && f.exports.contains_key("default") {
                 tried_default = true;
-                let mut p = vec!["default".to_string()];
-                p.extend(path);
-                path = p;
+                path.insert(0, atom!("default"));
                 continue;
             }
             return None;

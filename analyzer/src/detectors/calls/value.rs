@@ -127,12 +127,21 @@ fn obj_get(entries: &[Entry], key: &str) -> Val {
 
 /// Replaces parameters by the call's arguments.
 pub fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
+    subst_with(
+        v,
+        &|i| args.get(i as usize).cloned().unwrap_or(Val::Missing),
+        depth,
+    )
+}
+
+/// [`subst`], with the arguments read on demand (`args(i)`: the `i`th, or `Missing`).
+pub fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
     if depth > 16 {
         return Val::Missing;
     }
     match v {
         Val::Param(i, path, _, _) => {
-            let mut out = args.get(*i as usize).cloned().unwrap_or(Val::Missing);
+            let mut out = args(*i);
             for k in path {
                 out = get_simple(&out, k).unwrap_or(Val::Missing);
             }
@@ -143,7 +152,7 @@ pub fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
             for p in ps {
                 match p {
                     Part::Param(i, path, name, span) => {
-                        let val = subst(
+                        let val = subst_with(
                             &Val::Param(*i, path.clone(), name.clone(), *span),
                             args,
                             depth + 1,
@@ -158,13 +167,16 @@ pub fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
         Val::Obj(es) => Val::Obj(
             es.iter()
                 .map(|e| match e {
-                    Entry::Kv(k, v) => Entry::Kv(k.clone(), subst(v, args, depth + 1)),
-                    Entry::Spread(v) => Entry::Spread(subst(v, args, depth + 1)),
+                    Entry::Kv(k, v) => Entry::Kv(k.clone(), subst_with(v, args, depth + 1)),
+                    Entry::Spread(v) => Entry::Spread(subst_with(v, args, depth + 1)),
                 })
                 .collect(),
         ),
-        Val::Or(a, b) => or(subst(a, args, depth + 1), subst(b, args, depth + 1)),
-        Val::Alt(vs) => Val::Alt(vs.iter().map(|v| subst(v, args, depth + 1)).collect()),
+        Val::Or(a, b) => or(
+            subst_with(a, args, depth + 1),
+            subst_with(b, args, depth + 1),
+        ),
+        Val::Alt(vs) => Val::Alt(vs.iter().map(|v| subst_with(v, args, depth + 1)).collect()),
         other => other.clone(),
     }
 }

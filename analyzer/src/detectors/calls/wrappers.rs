@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
-use super::value::{Part, Val, get_simple, pick_production, subst, to_parts};
+use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
 use super::{Gfn, Target, World, grouping};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
@@ -34,28 +34,28 @@ struct Prepared {
     owner: Option<usize>,
     span: Span,
     target: Target,
-    /// Argument values, evaluated the first time a route needs them (most calls resolve to
-    /// functions that are not wrappers and never do).
-    args: OnceLock<Vec<Val>>,
+    /// Argument values, each evaluated the first time a route reads it: most calls resolve
+    /// to functions that are not wrappers, and a wrapper's routes read one or two arguments
+    /// (the URL, the method), not the request body.
+    args: Box<[OnceLock<Val>]>,
 }
 
 impl Prepared {
-    fn args(&self, w: &World<'_>) -> &[Val] {
-        self.args.get_or_init(|| {
+    fn arg(&self, w: &World<'_>, i: u32) -> Val {
+        let Some(slot) = self.args.get(i as usize) else {
+            return Val::Missing;
+        };
+        slot.get_or_init(|| {
             let f = &w.files[self.fi];
             let c = &f.calls[self.ci];
-            let ev = Ev::new(w);
-            c.args
-                .iter()
-                .map(|a| {
-                    if a.spread.is_some() {
-                        Val::Unknown("args".into(), f.js.span(a.expr_span()))
-                    } else {
-                        ev.expr(self.fi, &a.expr, c.owner, 0)
-                    }
-                })
-                .collect()
+            let a = &c.args[i as usize];
+            if a.spread.is_some() {
+                Val::Unknown("args".into(), f.js.span(a.expr_span()))
+            } else {
+                Ev::new(w).expr(self.fi, &a.expr, c.owner, 0)
+            }
         })
+        .clone()
     }
 }
 
@@ -93,7 +93,7 @@ fn prepare(w: &World<'_>) -> Vec<Prepared> {
                     owner: c.owner,
                     span: f.js.span(c.span),
                     target,
-                    args: OnceLock::new(),
+                    args: c.args.iter().map(|_| OnceLock::new()).collect(),
                 });
             }
             out
@@ -116,14 +116,13 @@ impl ExprSpan for swc_ecma_ast::ExprOrSpread {
 fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
     match p.target {
         Target::Sink(api) => {
-            let missing = Val::Missing;
-            let opts = p.args(w).first().unwrap_or(&missing);
+            let opts = p.arg(w, 0);
             let (url, method) = match opts {
                 // Old-style `request(url)` helpers are not sinks; options objects are.
-                Val::Str(_) => (opts.clone(), None),
+                Val::Str(_) => (opts, None),
                 _ => (
-                    get_simple(opts, "url").unwrap_or(Val::Missing),
-                    get_simple(opts, "method"),
+                    get_simple(&opts, "url").unwrap_or(Val::Missing),
+                    get_simple(&opts, "method"),
                 ),
             };
             vec![Route {
@@ -142,7 +141,7 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
             let Some(routes) = summaries.get(&g) else {
                 return Vec::new();
             };
-            let args = p.args(w);
+            let args = |i| p.arg(w, i);
             routes
                 .iter()
                 .filter(|r| r.via.len() < MAX_VIA && !me.is_some_and(|m| r.via.contains(&m)))
@@ -153,8 +152,8 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
                         api: r.api,
                         sink: r.sink,
                         via,
-                        url: subst(&r.url, args, 0),
-                        method: r.method.as_ref().map(|m| subst(m, args, 0)),
+                        url: subst_with(&r.url, &args, 0),
+                        method: r.method.as_ref().map(|m| subst_with(m, &args, 0)),
                     }
                 })
                 .collect()

@@ -556,7 +556,7 @@ fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataC
     if by_file.is_empty() {
         return;
     }
-    let scripts: Vec<&JsFile> = cx.scripts().collect();
+    let scripts: Vec<&JsFile> = cx.scripts().map(|s| &**s).collect();
     let found: Vec<Vec<(usize, DataConsumer)>> = scripts
         .par_iter()
         .map(|&js| {
