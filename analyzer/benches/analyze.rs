@@ -4,7 +4,9 @@
 //! files, plus WXML/WXSS/JSON), then runs each mode in a child process of this binary so that
 //! wall time, CPU time (→ cores used) and peak memory (VmHWM) are each mode's own:
 //!
-//! - `parse`: discovery + read and parse every file (`analyzer::analysis::load_all`)
+//! - `parse`: discovery + read and parse every file, with scope resolution and the import scan
+//!   (`analyzer::analysis::load_all`; the per-file summary of the backend-calls detector, built
+//!   at load time in a full analysis, is not)
 //! - `full`: discovery + the whole analysis + the JSON report
 //!
 //! Run: `cargo bench -p analyzer --bench analyze` (options after `--`: `--mb 20`, `--runs 3`,

@@ -103,17 +103,23 @@ pub fn looks_like_asset(s: &str) -> bool {
     MEDIA_EXTS.contains(&source::extension(path))
 }
 
-/// Byte offsets where a text may mention an asset (a `.png`-like extension or `data:`): a quick
-/// scan that lets the syntax-tree walk skip every subtree without one. With `first`, stops at
-/// the first.
+/// Byte offsets where a text may mention an asset (a `.png`-like extension, or `data:` opening
+/// a string or a CSS `url(`): a quick scan that lets the syntax-tree walk skip every subtree
+/// without one. With `first`, stops at the first. (`data:` as an object key, as in every
+/// page's `data: { … }`, is not a mention.)
 fn asset_mentions(text: &str, first: bool) -> Vec<u32> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while let Some(k) = b[i..].iter().position(|&c| c == b'.' || c == b':') {
+    while let Some(k) = memchr::memchr2(b'.', b':', &b[i..]) {
         let at = i + k;
         let hit = if b[at] == b':' {
-            at >= 4 && b[at - 4..at].eq_ignore_ascii_case(b"data")
+            at >= 4 && b[at - 4..at].eq_ignore_ascii_case(b"data") && {
+                let before = b[..at - 4].trim_ascii_end();
+                before
+                    .last()
+                    .is_none_or(|c| matches!(c, b'\'' | b'"' | b'`' | b'('))
+            }
         } else {
             let rest = &b[at + 1..b.len().min(at + 6)];
             let word = rest
@@ -832,6 +838,15 @@ mod tests {
             vec![8]
         );
         assert!(asset_mentions("const a = b.c; x.js: 1 .pngx", false).is_empty());
+        // A page's `data:` key is not a data URI; a string or `url(` opening with one is.
+        assert!(asset_mentions("Page({ data: { a: 1 }, x: {data:y} })", false).is_empty());
+        assert_eq!(
+            asset_mentions(
+                "a = 'data:image/png;base64,AA'; b = `url( data:x/y,1)`",
+                false
+            ),
+            vec![9, 46]
+        );
         assert_eq!(
             relative("pages/index", "images/a.png").as_deref(),
             Some("../../images/a.png")

@@ -5,7 +5,7 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use swc_atoms::Atom;
+use swc_atoms::{Atom, atom};
 use swc_common::BytePos;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
@@ -108,6 +108,123 @@ impl<'a> FileIndex<'a> {
     pub fn top(&self, name: &Atom) -> BindingId {
         (name.clone(), self.js.top_level)
     }
+
+    /// A callee expression as a dotted path of names, as far as this file tells; `rest` is
+    /// what follows it.
+    pub fn local_path(
+        &self,
+        e: &Expr,
+        owner: Option<usize>,
+        mut rest: Path,
+        depth: u32,
+    ) -> Option<LocalPath> {
+        if depth > 12 {
+            return None;
+        }
+        let f = self;
+        match unwrap_expr(e) {
+            Expr::Ident(i) => {
+                let b = (i.sym.clone(), i.ctxt);
+                if i.ctxt == f.js.top_level || f.imports.contains_key(&b) {
+                    rest.insert(0, i.sym.clone());
+                    return Some(LocalPath::Here(rest));
+                }
+                // A local alias: `const h = this.http`, `const api = require('…')` in a function.
+                let init = f.vars.get(&b)?;
+                self.local_with_rest(init, owner, rest, depth + 1)
+            }
+            Expr::This(_) => {
+                let def = &f.fns[owner?];
+                if let Some(c) = &def.class {
+                    rest.insert(0, c.clone());
+                    return Some(LocalPath::Here(rest));
+                }
+                def.object.as_ref()?;
+                let mut p = def.object_path.clone();
+                p.extend(rest);
+                Some(LocalPath::Here(p))
+            }
+            Expr::New(n) => match unwrap_expr(&n.callee) {
+                Expr::Ident(i) => {
+                    rest.insert(0, i.sym.clone());
+                    Some(LocalPath::Here(rest))
+                }
+                _ => None,
+            },
+            Expr::Call(c) => {
+                // require('x'), getApp()
+                let Callee::Expr(callee) = &c.callee else {
+                    return None;
+                };
+                let Expr::Ident(i) = unwrap_expr(callee) else {
+                    return None;
+                };
+                if f.js.is_global_named(i, "getApp") {
+                    rest.insert(0, atom!("App"));
+                    return Some(LocalPath::App(rest));
+                }
+                if !f.js.is_global_named(i, "require") {
+                    return None;
+                }
+                let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
+                else {
+                    return None;
+                };
+                rest.insert(0, atom!("*"));
+                Some(LocalPath::Required(
+                    s.value.to_string_lossy().into_owned(),
+                    rest,
+                ))
+            }
+            _ => {
+                let (obj, name) = super::as_member(e)?;
+                rest.insert(0, name);
+                self.local_path(obj, owner, rest, depth + 1)
+            }
+        }
+    }
+
+    /// Like [`local_path`](Self::local_path), but an object literal is entered by the first
+    /// name of `rest`.
+    pub fn local_with_rest(
+        &self,
+        e: &Expr,
+        owner: Option<usize>,
+        mut rest: Path,
+        depth: u32,
+    ) -> Option<LocalPath> {
+        if let Expr::Object(o) = unwrap_expr(e) {
+            let first = rest.first()?.clone();
+            for p in o.props.iter().rev() {
+                let PropOrSpread::Prop(p) = p else { continue };
+                match &**p {
+                    Prop::KeyValue(kv) if crate::js::value::prop_is(&kv.key, &first) => {
+                        rest.remove(0);
+                        return self.local_with_rest(&kv.value, owner, rest, depth + 1);
+                    }
+                    // `{ a }`: the path goes on from `a` itself.
+                    Prop::Shorthand(i) if i.sym == first => return Some(LocalPath::Here(rest)),
+                    _ => {}
+                }
+            }
+            return None;
+        }
+        self.local_path(e, owner, rest, depth)
+    }
+}
+
+/// A callee as a dotted path of names in some file: `["Http", "get"]`, `["*", "list"]` (a
+/// module's exports), `["App", "globalData"]`.
+pub type Path = Vec<Atom>;
+
+/// A [`Path`] and the file it starts from, as one file tells it.
+pub enum LocalPath {
+    /// In this file.
+    Here(Path),
+    /// In the module `require`d by this specifier.
+    Required(String, Path),
+    /// In the file with `App({…})` (`getApp().x`).
+    App(Path),
 }
 
 pub use crate::js::value::prop_name;

@@ -3,8 +3,9 @@
 //! across modules, every call site with its reconstructed endpoint, and proposed cloud
 //! functions grouped by host and path prefix.
 //!
-//! Steps: [`index`] summarises each file in parallel (functions, parameters, calls, constants,
-//! exports); this module resolves callees across modules; [`endpoint`] evaluates values;
+//! Steps: [`index`] summarises each file (functions, parameters, calls, constants, exports)
+//! when it is loaded, right after parsing (see [`crate::analysis::Script`]); this module
+//! resolves callees across modules; [`endpoint`] evaluates values;
 //! [`wrappers`] finds wrappers by a fixpoint over the summaries and emits the calls;
 //! [`grouping`] proposes functions.
 
@@ -26,8 +27,8 @@ use crate::findings::{Findings, NetworkApi};
 use crate::js::Imported;
 use crate::js::value::unwrap_expr;
 use crate::span::FileId;
-use index::ExportDef;
 pub use index::FileIndex;
+use index::{ExportDef, LocalPath};
 
 pub struct BackendCalls;
 
@@ -92,12 +93,10 @@ fn sink_api(name: &str) -> Option<NetworkApi> {
     })
 }
 
-/// A callee as a dotted path of names in some file: `["Http", "get"]`, `["*", "list"]` (a
-/// module's exports), `["App", "globalData"]`.
-type Path = Vec<Atom>;
+pub use index::Path;
 
 /// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
-fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
+pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
     let m = match unwrap_expr(e) {
         Expr::Member(m) => m,
         Expr::OptChain(o) => match &*o.base {
@@ -297,7 +296,7 @@ impl<'a> World<'a> {
         if let Some(api) = self.promisified_sink(fi, callee, 0) {
             return Some(Target::Sink(api));
         }
-        let (f, path) = self.expr_path(fi, callee, owner, Vec::new(), 0)?;
+        let (f, path) = self.expr_path(fi, callee, owner)?;
         self.lookup(f, path).map(Target::Fn)
     }
 
@@ -337,106 +336,26 @@ impl<'a> World<'a> {
         }
     }
 
-    /// A callee expression as a dotted path of names in some file; `rest` is what follows it.
-    fn expr_path(
-        &self,
-        fi: usize,
-        e: &Expr,
-        owner: Option<usize>,
-        mut rest: Path,
-        depth: u32,
-    ) -> Option<(usize, Path)> {
-        if depth > 12 {
-            return None;
-        }
-        let f = &self.files[fi];
-        match unwrap_expr(e) {
-            Expr::Ident(i) => {
-                let b = (i.sym.clone(), i.ctxt);
-                if i.ctxt == f.js.top_level || f.imports.contains_key(&b) {
-                    rest.insert(0, i.sym.clone());
-                    return Some((fi, rest));
-                }
-                // A local alias: `const h = this.http`, `const api = require('…')` in a function.
-                let init = f.vars.get(&b)?;
-                self.expr_with_rest(fi, init, owner, rest, depth + 1)
-            }
-            Expr::This(_) => {
-                let def = &f.fns[owner?];
-                if let Some(c) = &def.class {
-                    rest.insert(0, c.clone());
-                    return Some((fi, rest));
-                }
-                def.object.as_ref()?;
-                let mut p = def.object_path.clone();
-                p.extend(rest);
-                Some((fi, p))
-            }
-            Expr::New(n) => match unwrap_expr(&n.callee) {
-                Expr::Ident(i) => {
-                    rest.insert(0, i.sym.clone());
-                    Some((fi, rest))
-                }
-                _ => None,
-            },
-            Expr::Call(c) => {
-                // require('x'), getApp()
-                let Callee::Expr(callee) = &c.callee else {
-                    return None;
-                };
-                let Expr::Ident(i) = unwrap_expr(callee) else {
-                    return None;
-                };
-                if f.js.is_global_named(i, "getApp") {
-                    rest.insert(0, atom!("App"));
-                    return Some((self.app?.0, rest));
-                }
-                if !f.js.is_global_named(i, "require") {
-                    return None;
-                }
-                let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
-                else {
-                    return None;
-                };
-                let t = self.resolve_spec(fi, &s.value.to_string_lossy())?;
-                rest.insert(0, atom!("*"));
-                Some((t, rest))
-            }
-            _ => {
-                let (obj, name) = as_member(e)?;
-                rest.insert(0, name);
-                self.expr_path(fi, obj, owner, rest, depth + 1)
-            }
-        }
+    /// A callee expression as a dotted path of names in some file.
+    fn expr_path(&self, fi: usize, e: &Expr, owner: Option<usize>) -> Option<(usize, Path)> {
+        let local = self.files[fi].local_path(e, owner, Vec::new(), 0)?;
+        self.place(fi, local)
     }
 
     /// Like [`expr_path`](Self::expr_path), but an object literal is entered by the first name
     /// of `rest`.
-    fn expr_with_rest(
-        &self,
-        fi: usize,
-        e: &Expr,
-        owner: Option<usize>,
-        mut rest: Path,
-        depth: u32,
-    ) -> Option<(usize, Path)> {
-        if let Expr::Object(o) = unwrap_expr(e) {
-            let first = rest.first()?.clone();
-            for p in o.props.iter().rev() {
-                let PropOrSpread::Prop(p) = p else { continue };
-                match &**p {
-                    Prop::KeyValue(kv) if crate::js::value::prop_is(&kv.key, &first) => {
-                        rest.remove(0);
-                        return self.expr_with_rest(fi, &kv.value, owner, rest, depth + 1);
-                    }
-                    // `{ a }`: the path goes on from `a` itself.
-                    Prop::Shorthand(i) if i.sym == first => return Some((fi, rest)),
-                    _ => {}
-                }
-            }
-            return None;
+    fn expr_with_rest(&self, fi: usize, e: &Expr, rest: Path) -> Option<(usize, Path)> {
+        let local = self.files[fi].local_with_rest(e, None, rest, 0)?;
+        self.place(fi, local)
+    }
+
+    /// The file a path written in file `fi` starts from.
+    fn place(&self, fi: usize, local: LocalPath) -> Option<(usize, Path)> {
+        match local {
+            LocalPath::Here(p) => Some((fi, p)),
+            LocalPath::Required(spec, p) => Some((self.resolve_spec(fi, &spec)?, p)),
+            LocalPath::App(p) => Some((self.app?.0, p)),
         }
-        self.expr_path(fi, e, owner, rest, depth)
     }
 
     /// Follows a dotted path through aliases, imports and exports to a registered function.
@@ -477,7 +396,7 @@ impl<'a> World<'a> {
                 continue;
             }
             if let Some(init) = f.vars.get(&b) {
-                let (nf, np) = self.expr_with_rest(fi, init, None, path[1..].to_vec(), 0)?;
+                let (nf, np) = self.expr_with_rest(fi, init, path[1..].to_vec())?;
                 if nf == fi && np == path {
                     return None;
                 }
@@ -491,7 +410,7 @@ impl<'a> World<'a> {
                     continue;
                 }
                 Some(ExportDef::Expr(e)) => {
-                    let (nf, np) = self.expr_with_rest(fi, e, None, path[1..].to_vec(), 0)?;
+                    let (nf, np) = self.expr_with_rest(fi, e, path[1..].to_vec())?;
                     if nf == fi && np == path {
                         return None;
                     }

@@ -161,6 +161,20 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
     }
 }
 
+/// Routes, each with whether it [`forwards`] a parameter.
+type Marked = Vec<(Route, bool)>;
+
+/// [`routes_of`], each with whether it [`forwards`] a parameter.
+fn routes_marked(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Marked {
+    routes_of(w, p, summaries)
+        .into_iter()
+        .map(|r| {
+            let fw = forwards(&r, p.span);
+            (r, fw)
+        })
+        .collect()
+}
+
 /// Whether a parameter is named like a whole URL or path.
 fn url_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -247,28 +261,34 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     // previous round, then the callers of those that changed form the next frontier. A wrapper
     // chain longer than MAX_ROUNDS is cut (routes through more than MAX_VIA are dropped anyway).
     let mut frontier: Vec<Gfn> = by_owner.keys().copied().collect();
+    // Each call's routes as last computed, with whether each forwards a parameter: once the
+    // fixpoint is reached they are final, and the backend calls below are made from them.
+    let mut last: Vec<Option<Marked>> = (0..prepared.len()).map(|_| None).collect();
     for _ in 0..MAX_ROUNDS {
         if frontier.is_empty() {
             break;
         }
-        let results: Vec<(Gfn, Vec<Route>)> = frontier
+        let results: Vec<(Gfn, Vec<(usize, Marked)>)> = frontier
             .par_iter()
             .map(|&g| {
-                let routes: Vec<Route> = by_owner[&g]
+                let per_call = by_owner[&g]
                     .iter()
-                    .flat_map(|&i| {
-                        let p = &prepared[i];
-                        routes_of(w, p, &summaries)
-                            .into_iter()
-                            .filter(|r| forwards(r, p.span))
-                            .collect::<Vec<_>>()
-                    })
+                    .map(|&i| (i, routes_marked(w, &prepared[i], &summaries)))
                     .collect();
-                (g, dedupe(routes))
+                (g, per_call)
             })
             .collect();
         let mut next = BTreeSet::new();
-        for (g, routes) in results {
+        for (g, per_call) in results {
+            let routes = dedupe(
+                per_call
+                    .iter()
+                    .flat_map(|(_, rs)| rs.iter().filter(|(_, fw)| *fw).map(|(r, _)| r.clone()))
+                    .collect(),
+            );
+            for (i, rs) in per_call {
+                last[i] = Some(rs);
+            }
             let old = summaries.get(&g).map_or(&[][..], |v| &v[..]);
             if old != routes.as_slice() {
                 if routes.is_empty() {
@@ -280,6 +300,10 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
             }
         }
         frontier = next.into_iter().collect();
+    }
+    // Cut short (a chain deeper than MAX_ROUNDS): the routes last computed may be stale.
+    if !frontier.is_empty() {
+        last.iter_mut().for_each(|l| *l = None);
     }
 
     // Who calls each function (for endpoint functions like `getLineDetail(id)`).
@@ -305,14 +329,15 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     // they are made (in parallel), so that few are held at once.
     let all_routes: Vec<Vec<Route>> = prepared
         .par_iter()
-        .map(|p| {
-            let mut routes = routes_of(w, p, &summaries);
-            if let Some(o) = p.owner
-                && callers.contains_key(&(p.fi, o))
-            {
-                routes.retain(|r| !forwards(r, p.span));
-            }
+        .zip(last.into_par_iter())
+        .map(|(p, routes)| {
+            let routes = routes.unwrap_or_else(|| routes_marked(w, p, &summaries));
+            let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)));
             routes
+                .into_iter()
+                .filter(|(_, fw)| !(called && *fw))
+                .map(|(r, _)| r)
+                .collect()
         })
         .collect();
     for (p, routes) in prepared.iter().zip(all_routes) {
@@ -323,6 +348,9 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
             kept.push((p, r));
         }
     }
+    // Ids of the wrappers calls go through (every function in a chain has a summary).
+    let ids: HashMap<Gfn, String> = summaries.keys().map(|&g| (g, w.fn_id(g))).collect();
+    let id_of = |g: Gfn| ids.get(&g).cloned().unwrap_or_else(|| w.fn_id(g));
     let mut calls: Vec<(BackendCall, Span)> = kept
         .into_par_iter()
         .map(|(p, r)| {
@@ -344,7 +372,7 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
                     loc: w.cx.loc(p.span),
                     api: r.api,
                     package: w.cx.package_name(file),
-                    via: r.via.iter().map(|g| w.fn_id(*g)).collect(),
+                    via: r.via.iter().map(|&g| id_of(g)).collect(),
                     method,
                     endpoint: endpoint(w, &url, p.span),
                     inside,
@@ -401,6 +429,8 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     out.backend_calls.extend(calls);
     out.wrappers.extend(wrappers);
     out.proposed_functions.extend(proposed);
+    // The working state is freed on another worker while the analysis goes on.
+    rayon::spawn(move || drop((prepared, summaries, callers, by_owner, dependents)));
 }
 
 fn default_method(api: NetworkApi) -> Option<String> {
