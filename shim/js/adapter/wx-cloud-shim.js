@@ -224,6 +224,14 @@ function checkGeopoint(name, v) {
   if (Math.abs(v) > bound) throw new Error('"' + name + '" should be a number in [-' + bound + ', ' + bound + ']');
 }
 
+// A geometry type: its SDK type tag, and `toJSON` as GeoJSON with the given coordinates.
+function geoType(Ctor, symbol, type, coordinates) {
+  hide(Ctor.prototype, '_internalType', symbol);
+  hide(Ctor.prototype, 'toJSON', function () {
+    return { type: type, coordinates: coordinates(this) };
+  });
+}
+
 function Point(longitude, latitude) {
   if (!(this instanceof Point)) return new Point(longitude, latitude);
   checkGeopoint('longitude', longitude);
@@ -231,10 +239,7 @@ function Point(longitude, latitude) {
   this.longitude = longitude;
   this.latitude = latitude;
 }
-hide(Point.prototype, '_internalType', SYMBOL_GEO_POINT);
-hide(Point.prototype, 'toJSON', function () {
-  return { type: 'Point', coordinates: [this.longitude, this.latitude] };
-});
+geoType(Point, SYMBOL_GEO_POINT, 'Point', pointCoords);
 hide(Point.prototype, 'toReadableString', function () {
   return '[' + this.longitude + ',' + this.latitude + ']';
 });
@@ -255,10 +260,7 @@ function LineString(points) {
   checkPoints(points, 2, '');
   this.points = points;
 }
-hide(LineString.prototype, '_internalType', SYMBOL_GEO_LINE_STRING);
-hide(LineString.prototype, 'toJSON', function () {
-  return { type: 'LineString', coordinates: this.points.map(pointCoords) };
-});
+geoType(LineString, SYMBOL_GEO_LINE_STRING, 'LineString', function (g) { return g.points.map(pointCoords); });
 function isClosed(line) {
   var a = line.points[0];
   var b = line.points[line.points.length - 1];
@@ -278,36 +280,30 @@ function checkLines(lines, closed) {
 function lineCoords(l) {
   return l.points.map(pointCoords);
 }
+function polygonCoords(p) {
+  return p.lines.map(lineCoords);
+}
 
 function Polygon(lines) {
   if (!(this instanceof Polygon)) return new Polygon(lines);
   checkLines(lines, true);
   this.lines = lines;
 }
-hide(Polygon.prototype, '_internalType', SYMBOL_GEO_POLYGON);
-hide(Polygon.prototype, 'toJSON', function () {
-  return { type: 'Polygon', coordinates: this.lines.map(lineCoords) };
-});
+geoType(Polygon, SYMBOL_GEO_POLYGON, 'Polygon', polygonCoords);
 
 function MultiPoint(points) {
   if (!(this instanceof MultiPoint)) return new MultiPoint(points);
   checkPoints(points, 1, '');
   this.points = points;
 }
-hide(MultiPoint.prototype, '_internalType', SYMBOL_GEO_MULTI_POINT);
-hide(MultiPoint.prototype, 'toJSON', function () {
-  return { type: 'MultiPoint', coordinates: this.points.map(pointCoords) };
-});
+geoType(MultiPoint, SYMBOL_GEO_MULTI_POINT, 'MultiPoint', function (g) { return g.points.map(pointCoords); });
 
 function MultiLineString(lines) {
   if (!(this instanceof MultiLineString)) return new MultiLineString(lines);
   checkLines(lines, false);
   this.lines = lines;
 }
-hide(MultiLineString.prototype, '_internalType', SYMBOL_GEO_MULTI_LINE_STRING);
-hide(MultiLineString.prototype, 'toJSON', function () {
-  return { type: 'MultiLineString', coordinates: this.lines.map(lineCoords) };
-});
+geoType(MultiLineString, SYMBOL_GEO_MULTI_LINE_STRING, 'MultiLineString', polygonCoords);
 
 function MultiPolygon(polygons) {
   if (!(this instanceof MultiPolygon)) return new MultiPolygon(polygons);
@@ -318,13 +314,7 @@ function MultiPolygon(polygons) {
   }
   this.polygons = polygons;
 }
-hide(MultiPolygon.prototype, '_internalType', SYMBOL_GEO_MULTI_POLYGON);
-hide(MultiPolygon.prototype, 'toJSON', function () {
-  return {
-    type: 'MultiPolygon',
-    coordinates: this.polygons.map(function (p) { return p.lines.map(lineCoords); })
-  };
-});
+geoType(MultiPolygon, SYMBOL_GEO_MULTI_POLYGON, 'MultiPolygon', function (g) { return g.polygons.map(polygonCoords); });
 
 function ServerDate(opt) {
   opt = opt || {};

@@ -121,20 +121,19 @@ impl<'a> FileIndex<'a> {
         if depth > 12 {
             return None;
         }
-        let f = self;
         match unwrap_expr(e) {
             Expr::Ident(i) => {
                 let b = (i.sym.clone(), i.ctxt);
-                if i.ctxt == f.js.top_level || f.imports.contains_key(&b) {
+                if i.ctxt == self.js.top_level || self.imports.contains_key(&b) {
                     rest.insert(0, i.sym.clone());
                     return Some(LocalPath::Here(rest));
                 }
                 // A local alias: `const h = this.http`, `const api = require('…')` in a function.
-                let init = f.vars.get(&b)?;
+                let init = self.vars.get(&b)?;
                 self.local_with_rest(init, owner, rest, depth + 1)
             }
             Expr::This(_) => {
-                let def = &f.fns[owner?];
+                let def = &self.fns[owner?];
                 if let Some(c) = &def.class {
                     rest.insert(0, c.clone());
                     return Some(LocalPath::Here(rest));
@@ -159,11 +158,11 @@ impl<'a> FileIndex<'a> {
                 let Expr::Ident(i) = unwrap_expr(callee) else {
                     return None;
                 };
-                if f.js.is_global_named(i, "getApp") {
+                if self.js.is_global_named(i, "getApp") {
                     rest.insert(0, atom!("App"));
                     return Some(LocalPath::App(rest));
                 }
-                if !f.js.is_global_named(i, "require") {
+                if !self.js.is_global_named(i, "require") {
                     return None;
                 }
                 let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
@@ -652,9 +651,17 @@ struct Walker<'i, 'a> {
 }
 
 impl<'a> Walker<'_, 'a> {
-    fn enter(&mut self, span: swc_common::Span) -> Option<Option<usize>> {
-        let idx = *self.ix.fn_by_span.get(&(span.lo, span.hi))?;
-        Some(self.owner.replace(idx))
+    /// Walks a function's body with it as the owner of the calls inside, when it is a
+    /// registered function (otherwise the enclosing owner stays).
+    fn within(&mut self, span: swc_common::Span, walk: impl FnOnce(&mut Self)) {
+        match self.ix.fn_by_span.get(&(span.lo, span.hi)).copied() {
+            Some(idx) => {
+                let saved = self.owner.replace(idx);
+                walk(self);
+                self.owner = saved;
+            }
+            None => walk(self),
+        }
     }
 
     fn call(&mut self, span: swc_common::Span, callee: &'a Expr, args: &'a [ExprOrSpread]) {
@@ -682,27 +689,15 @@ impl<'a> Walker<'_, 'a> {
 
 impl<'a> Visit for Walker<'_, 'a> {
     fn visit_function(&mut self, f: &Function) {
-        let saved = self.enter(f.span);
-        f.visit_children_with(self);
-        if let Some(s) = saved {
-            self.owner = s;
-        }
+        self.within(f.span, |w| f.visit_children_with(w));
     }
 
     fn visit_arrow_expr(&mut self, a: &ArrowExpr) {
-        let saved = self.enter(a.span);
-        a.visit_children_with(self);
-        if let Some(s) = saved {
-            self.owner = s;
-        }
+        self.within(a.span, |w| a.visit_children_with(w));
     }
 
     fn visit_constructor(&mut self, c: &Constructor) {
-        let saved = self.enter(c.span);
-        c.visit_children_with(self);
-        if let Some(s) = saved {
-            self.owner = s;
-        }
+        self.within(c.span, |w| c.visit_children_with(w));
     }
 
     fn visit_call_expr(&mut self, c: &CallExpr) {
