@@ -39,21 +39,33 @@ impl Findings {
     /// proposed functions' calls) are shifted by the backend calls already here.
     pub fn merge(&mut self, other: Findings) {
         let base = self.backend_calls.len();
-        self.static_data.extend(other.static_data);
-        self.large_assets.extend(other.large_assets);
-        self.inline_assets.extend(other.inline_assets);
-        self.duplicate_assets.extend(other.duplicate_assets);
-        self.backend_calls.extend(other.backend_calls);
-        self.wrappers
-            .extend(other.wrappers.into_iter().map(|mut w| {
+        append(&mut self.static_data, other.static_data);
+        append(&mut self.large_assets, other.large_assets);
+        append(&mut self.inline_assets, other.inline_assets);
+        append(&mut self.duplicate_assets, other.duplicate_assets);
+        append(&mut self.backend_calls, other.backend_calls);
+        let mut wrappers = other.wrappers;
+        let mut proposed = other.proposed_functions;
+        if base > 0 {
+            for w in &mut wrappers {
                 w.call_sites.iter_mut().for_each(|i| *i += base);
-                w
-            }));
-        self.proposed_functions
-            .extend(other.proposed_functions.into_iter().map(|mut p| {
+            }
+            for p in &mut proposed {
                 p.calls.iter_mut().for_each(|i| *i += base);
-                p
-            }));
+            }
+        }
+        append(&mut self.wrappers, wrappers);
+        append(&mut self.proposed_functions, proposed);
+    }
+}
+
+/// `into.extend(from)`, taking `from` whole when `into` is empty: a detector's tens of
+/// thousands of findings are not copied into a fresh vector.
+pub fn append<T>(into: &mut Vec<T>, mut from: Vec<T>) {
+    if into.is_empty() {
+        *into = from;
+    } else {
+        into.append(&mut from);
     }
 }
 

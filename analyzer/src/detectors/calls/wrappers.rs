@@ -426,9 +426,9 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
     wrappers.sort_by(|a, b| a.id.cmp(&b.id));
 
     let proposed = grouping::propose(&calls, base);
-    out.backend_calls.extend(calls);
-    out.wrappers.extend(wrappers);
-    out.proposed_functions.extend(proposed);
+    crate::findings::append(&mut out.backend_calls, calls);
+    crate::findings::append(&mut out.wrappers, wrappers);
+    crate::findings::append(&mut out.proposed_functions, proposed);
     // The working state is freed on another worker while the analysis goes on.
     rayon::spawn(move || drop((prepared, summaries, callers, by_owner, dependents)));
 }

@@ -318,6 +318,12 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
                 impure.push(sp);
             }
         }
+        // A page or component script with no exported literal proposes nothing (its big
+        // literals are page data, reported below): the pure share is not worth measuring.
+        let options = literal::options_objects(js);
+        if exported.is_empty() && !options.is_empty() {
+            continue;
+        }
         // Pure share: every top-level pure initializer plus the exported literals.
         let mut spans: Vec<(u32, u32)> =
             exported.iter().map(|(_, _, s)| (s.start, s.end)).collect();
@@ -346,9 +352,7 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         // Wrapped modules (UMD, bundler output) keep their data inside a function: fall back
         // to the biggest pure literals anywhere in the file.
         // (Not in page/component scripts: their big literals are page data, reported below.)
-        if (cands.is_empty() || pure * 2 < text.text.len() as u64)
-            && literal::options_objects(js).is_empty()
-        {
+        if (cands.is_empty() || pure * 2 < text.text.len() as u64) && options.is_empty() {
             let found = literal::maximal_literals(js, threshold / 4);
             let total: u64 = found.iter().map(Json::len_bytes).sum();
             if total > pure {
