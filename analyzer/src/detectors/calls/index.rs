@@ -72,6 +72,9 @@ pub enum ExportDef<'a> {
     From(String, String),
 }
 
+/// A call that may be a backend call or a call of a project function: [`FileIndex::build`]
+/// leaves out the calls this file alone shows to be neither (see
+/// [`FileIndex::surely_foreign`]).
 pub struct CallSite<'a> {
     /// The registered function the call sits in (`None`: module top level, `Page({…})` methods).
     pub owner: Option<usize>,
@@ -102,6 +105,8 @@ pub struct FileIndex<'a> {
     /// `new C(args)` with an identifier callee, first one per class.
     pub news: HashMap<Atom, &'a [ExprOrSpread]>,
     pub calls: Vec<CallSite<'a>>,
+    /// The specifiers of `require('…')` calls with a literal argument, in order.
+    pub required: Vec<String>,
 }
 
 impl<'a> FileIndex<'a> {
@@ -245,6 +250,7 @@ impl<'a> FileIndex<'a> {
             objects: HashMap::default(),
             news: HashMap::default(),
             calls: Vec::new(),
+            required: Vec::new(),
         };
         for imp in &js.module.imports {
             for b in &imp.bindings {
@@ -279,7 +285,76 @@ impl<'a> FileIndex<'a> {
             owner: None,
         };
         js.program.visit_with(&mut w);
+        // Decided now, while the tree is in cache: the detector reads each call's callee again
+        // only for the calls that may resolve.
+        let calls = std::mem::take(&mut ix.calls);
+        ix.calls = calls
+            .into_iter()
+            .filter(|c| !ix.surely_foreign(c.callee))
+            .collect();
         ix
+    }
+
+    /// Whether a callee is surely neither a network API nor a function of the project, as far
+    /// as this file tells: a member of a global, a literal or a call's result (`wx.showToast`,
+    /// `Math.max`, `TABLE.find` on a constant array, `p.then`), a computed member, or a name
+    /// bound to nothing this file declares (a global like `Page` or `setTimeout`, a parameter).
+    /// These are the cases where [`World::resolve_callee`](super::World::resolve_callee) finds
+    /// nothing without looking any further; anything else may resolve.
+    fn surely_foreign(&self, callee: &Expr) -> bool {
+        let mut e = unwrap_expr(callee);
+        // Whether `e` is the callee itself (a network API's name, a promisified API), and
+        // whether it is a local's initializer (an object literal there is entered by name).
+        let mut outermost = true;
+        let mut initializer = false;
+        for _ in 0..8 {
+            match e {
+                Expr::Ident(i) => {
+                    let b = (i.sym.clone(), i.ctxt);
+                    if self.imports.contains_key(&b) {
+                        return false;
+                    }
+                    match self.vars.get(&b) {
+                        Some(init) => {
+                            e = unwrap_expr(init);
+                            initializer = true;
+                        }
+                        None => return i.ctxt != self.js.top_level,
+                    }
+                }
+                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost.
+                Expr::Call(c) => {
+                    return !outermost
+                        && !matches!(&c.callee, Callee::Expr(f) if matches!(unwrap_expr(f),
+                            Expr::Ident(i) if self.js.is_global_named(i, "getApp")
+                                || self.js.is_global_named(i, "require")));
+                }
+                Expr::Member(_) | Expr::OptChain(_) => {
+                    let Some((obj, prop)) = super::member(e) else {
+                        return true;
+                    };
+                    let sink = match prop {
+                        MemberProp::Ident(p) => super::sink_api(&p.sym).is_some(),
+                        MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+                            Expr::Lit(Lit::Str(s)) => {
+                                super::sink_api(&s.value.to_string_lossy()).is_some()
+                            }
+                            _ => return true,
+                        },
+                        MemberProp::PrivateName(_) => return true,
+                    };
+                    if outermost && sink {
+                        return false;
+                    }
+                    outermost = false;
+                    e = unwrap_expr(obj);
+                }
+                Expr::Lit(_) | Expr::Tpl(_) | Expr::Array(_) => return true,
+                Expr::This(_) | Expr::New(_) => return false,
+                _ => return !initializer,
+            }
+        }
+        false
     }
 }
 
@@ -671,6 +746,14 @@ impl<'a> Walker<'_, 'a> {
             callee,
             args,
         });
+        if let Expr::Ident(i) = unwrap_expr(callee)
+            && self.ix.js.is_global_named(i, "require")
+            && let Some(Expr::Lit(Lit::Str(s))) = args.first().map(|a| unwrap_expr(&a.expr))
+        {
+            self.ix
+                .required
+                .push(s.value.to_string_lossy().into_owned());
+        }
         // promisifyAll(wx, wxp): `wxp` becomes an alias of `wx`.
         if args
             .iter()
@@ -775,4 +858,77 @@ unsafe fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrS
     // SAFETY: the caller guarantees the nodes belong to the `JsFile` borrowed for `'a`; nothing
     // is mutated while the index exists.
     unsafe { (&*(e as *const Expr), &*(args as *const [ExprOrSpread])) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileKind;
+    use crate::span::FileId;
+
+    /// The callees of the calls a file's summary keeps, as source text.
+    fn kept(src: &str) -> Vec<String> {
+        let (js, _) = crate::js::parse(FileId(0), "pages/a/index.js", FileKind::Js, src);
+        let js = js.expect("the test source parses");
+        let ix = FileIndex::build(&js);
+        ix.calls
+            .iter()
+            .map(|c| {
+                let sp = swc_common::Spanned::span(c.callee);
+                src[sp.lo.0 as usize - 1..sp.hi.0 as usize - 1].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn calls_that_cannot_resolve_are_left_out() {
+        let src = "import { get } from '../../utils/http'
+const api = require('../../api/index.js')
+const TABLE = [1, 2]
+function local() {}
+Page({
+  onLoad(options) {
+    wx.showToast({ title: 'x' })
+    Math.max(1, 2)
+    TABLE.find((r) => r === 1).toFixed()
+    get('/a').then((res) => res)
+    options.cb()
+    setTimeout(() => {}, 1)
+    this.setData({ a: 1 })
+    api.list()
+    local()
+    wx.request({ url: 'https://a.example.com' })
+    wx['uploadFile']({})
+    getApp().globalData.http.get('/b')
+    new Http().get('/c')
+    promisify(wx.request)({})
+    TABLE[0].x()
+    const request = promisify(wx.request)
+    request({})
+    const http = { get: local }
+    http.get('/d')
+    const row = TABLE.find((r) => r === 2)
+    row.name.trim()
+    const BASE = 'https://a.example.com'
+    BASE.replace('a', 'b')
+  },
+})
+";
+        assert_eq!(
+            kept(src),
+            [
+                "get",
+                "this.setData",
+                "api.list",
+                "local",
+                "wx.request",
+                "wx['uploadFile']",
+                "getApp().globalData.http.get",
+                "new Http().get",
+                "promisify(wx.request)",
+                "request",
+                "http.get",
+            ]
+        );
+    }
 }

@@ -95,8 +95,8 @@ fn sink_api(name: &str) -> Option<NetworkApi> {
 
 pub use index::Path;
 
-/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
-pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
+/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property).
+fn member(e: &Expr) -> Option<(&Expr, &MemberProp)> {
     let m = match unwrap_expr(e) {
         Expr::Member(m) => m,
         Expr::OptChain(o) => match &*o.base {
@@ -105,7 +105,13 @@ pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
         },
         _ => return None,
     };
-    let name = match &m.prop {
+    Some((&m.obj, &m.prop))
+}
+
+/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
+pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
+    let (obj, prop) = member(e)?;
+    let name = match prop {
         MemberProp::Ident(p) => p.sym.clone(),
         MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
             Expr::Lit(Lit::Str(s)) => Atom::from(&*s.value.to_string_lossy()),
@@ -113,7 +119,7 @@ pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
         },
         MemberProp::PrivateName(_) => return None,
     };
-    Some((&m.obj, name))
+    Some((obj, name))
 }
 
 /// The specifiers a file names (imports, `export … from`, `require('…')` with a literal),
@@ -140,13 +146,8 @@ fn resolve_specs(
             add(spec);
         }
     }
-    for c in &f.calls {
-        if let Expr::Ident(i) = unwrap_expr(c.callee)
-            && f.js.is_global_named(i, "require")
-            && let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
-        {
-            add(&s.value.to_string_lossy());
-        }
+    for spec in &f.required {
+        add(spec);
     }
     out
 }
