@@ -200,9 +200,10 @@ pub fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     let project = Project::discover(&args.project)?;
     let analysis = analyzer::analyze(project, args.options());
     let report = Report::new(&analysis);
+    // The JSON report (the large one) is written out in pieces as it is rendered.
     let text = match args.format {
-        Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report),
+        Format::Json => None,
+        Format::Sarif => Some(report::sarif::render(&report)),
         Format::Human => {
             let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
             let color = match args.color {
@@ -210,7 +211,7 @@ pub fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
                 Color::Never => false,
                 Color::Auto => to_tty && std::env::var_os("NO_COLOR").is_none(),
             };
-            report::human::render(
+            Some(report::human::render(
                 &analysis,
                 &report,
                 &HumanOptions {
@@ -218,17 +219,21 @@ pub fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
                     width: 110,
                     all: args.all,
                 },
-            )
+            ))
         }
     };
+    let emit = |mut w: &mut dyn Write| match &text {
+        None => report::json::write(&report, &mut w),
+        Some(text) => w.write_all(text.as_bytes()),
+    };
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
+        Some(path) => std::fs::File::create(path)
+            .and_then(|mut f| emit(&mut f))
             .into_diagnostic()
             .wrap_err_with(|| format!("could not write the report to {}", path.display()))?,
         None => {
-            let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(text.as_bytes());
+            let _ = emit(&mut std::io::stdout().lock());
         }
     }
     let failed = failures(&args, &report);

@@ -117,7 +117,9 @@ fn child(mode: &str, dir: &Path) {
             let a = analyzer::analyze(project, analyzer::Options::default());
             let report_start = std::time::Instant::now();
             let r = analyzer::report::Report::new(&a);
-            let json = analyzer::report::json::render(&r);
+            // Written out in pieces, the way `migrate analyze --format json` writes it.
+            let mut json = Counted(0);
+            analyzer::report::json::write(&r, &mut json).expect("render the report");
             let report_s = report_start.elapsed().as_secs_f64();
             let phases: Vec<String> = a
                 .timings
@@ -128,10 +130,7 @@ fn child(mode: &str, dir: &Path) {
             eprintln!("phases: {}", phases.join(" "));
             let line = format!(
                 "calls={} data={} assets={} report_bytes={}",
-                r.summary.backend_calls,
-                r.summary.static_data,
-                r.summary.large_assets,
-                json.len()
+                r.summary.backend_calls, r.summary.static_data, r.summary.large_assets, json.0
             );
             drop(r);
             // Like `migrate analyze`, exit without tearing the syntax trees down.
@@ -140,6 +139,19 @@ fn child(mode: &str, dir: &Path) {
         }
     };
     println!("{summary} cpu_s={:.3} hwm_kb={}", cpu_seconds(), peak_kb());
+}
+
+/// A writer that only counts the bytes.
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn proc_status(key: &str) -> Option<u64> {

@@ -21,8 +21,7 @@ pub struct Loc {
     pub span: Option<Span>,
 }
 
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Findings {
     pub static_data: Vec<StaticData>,
     pub large_assets: Vec<LargeAsset>,
@@ -34,7 +33,48 @@ pub struct Findings {
     pub proposed_functions: Vec<ProposedFunction>,
 }
 
+/// The findings as borrowed lists: what reports read and serialize. A report can leave a list
+/// out of its view (the JSON report renders the backend calls apart, in parallel).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingsView<'a> {
+    pub static_data: &'a [StaticData],
+    pub large_assets: &'a [LargeAsset],
+    pub inline_assets: &'a [InlineAsset],
+    pub duplicate_assets: &'a [DuplicateAssets],
+    pub backend_calls: &'a [BackendCall],
+    pub wrappers: &'a [Wrapper],
+    pub proposed_functions: &'a [ProposedFunction],
+}
+
+impl Serialize for Findings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(s)
+    }
+}
+
 impl Findings {
+    pub fn view(&self) -> FindingsView<'_> {
+        let Findings {
+            static_data,
+            large_assets,
+            inline_assets,
+            duplicate_assets,
+            backend_calls,
+            wrappers,
+            proposed_functions,
+        } = self;
+        FindingsView {
+            static_data,
+            large_assets,
+            inline_assets,
+            duplicate_assets,
+            backend_calls,
+            wrappers,
+            proposed_functions,
+        }
+    }
+
     /// Appends another detector's findings. Indices inside `other` (wrapper call sites,
     /// proposed functions' calls) are shifted by the backend calls already here.
     pub fn merge(&mut self, other: Findings) {

@@ -314,7 +314,7 @@ fn summary(out: &mut String, report: &Report<'_>) {
         m.errors,
         m.warnings
     );
-    for p in &report.findings.proposed_functions {
+    for p in report.findings.proposed_functions {
         let _ = writeln!(
             out,
             "  cloud function `{}`: {}{} ({} route(s), {} call(s))",

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::analysis::{Analysis, loc};
 use crate::diagnostic::Severity;
-use crate::findings::{Findings, Loc};
+use crate::findings::{FindingsView, Loc};
 use crate::project::{Package, Settings};
 use crate::sizes::SizeReport;
 
@@ -17,7 +17,7 @@ use crate::sizes::SizeReport;
 /// is not a pure addition.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report<'a> {
     pub schema_version: u32,
@@ -26,17 +26,17 @@ pub struct Report<'a> {
     pub options: &'a crate::analysis::Options,
     pub summary: Summary,
     pub sizes: SizeReport,
-    pub findings: &'a Findings,
+    pub findings: FindingsView<'a>,
     pub diagnostics: Vec<DiagnosticOut>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSummary<'a> {
     /// The folder name of the project (absolute paths are left out so reports are portable).
@@ -53,7 +53,7 @@ pub struct ProjectSummary<'a> {
     pub files: usize,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub static_data: usize,
@@ -71,7 +71,7 @@ pub struct Summary {
     pub warnings: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DiagnosticOut {
     pub severity: Severity,
     pub code: &'static str,
@@ -158,7 +158,7 @@ impl<'a> Report<'a> {
             options: &a.options,
             summary,
             sizes,
-            findings: f,
+            findings: f.view(),
             diagnostics,
         }
     }

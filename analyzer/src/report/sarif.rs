@@ -69,7 +69,7 @@ fn result(rule: &str, level: &str, text: String, locations: Vec<Value>) -> Value
 pub fn render(report: &Report<'_>) -> String {
     let f = report.findings;
     let mut results = Vec::new();
-    for d in &f.static_data {
+    for d in f.static_data {
         results.push(result(
             "static-data",
             "warning",
@@ -80,7 +80,7 @@ pub fn render(report: &Report<'_>) -> String {
             vec![location(&d.loc.path, Some(&d.loc))],
         ));
     }
-    for a in &f.large_assets {
+    for a in f.large_assets {
         let mut locs: Vec<Value> = a
             .references
             .iter()
@@ -101,7 +101,7 @@ pub fn render(report: &Report<'_>) -> String {
             locs,
         ));
     }
-    for a in &f.inline_assets {
+    for a in f.inline_assets {
         results.push(result(
             "inline-asset",
             "note",
@@ -113,7 +113,7 @@ pub fn render(report: &Report<'_>) -> String {
             vec![location(&a.loc.path, Some(&a.loc))],
         ));
     }
-    for c in &f.backend_calls {
+    for c in f.backend_calls {
         let via = if c.via.is_empty() {
             String::new()
         } else {
