@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use crate::findings::{BackendCall, NetworkApi, ProposedFunction};
 
 fn segments(path: &str) -> Vec<&str> {
@@ -122,7 +124,9 @@ pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
             .first()
             .map(|p| p[..prefix].iter().map(|s| format!("/{s}")).collect())
             .unwrap_or_default();
-        for (seg, members) in groups {
+        // Each group's routes are listed (and deduplicated) in parallel.
+        let groups: Vec<(String, Vec<usize>)> = groups.into_iter().collect();
+        out.par_extend(groups.into_par_iter().map(|(seg, members)| {
             let mut routes: Vec<String> = members
                 .iter()
                 .map(|&i| {
@@ -134,8 +138,13 @@ pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
                     )
                 })
                 .collect();
-            routes.sort();
-            routes.dedup_by_key(|r| route_key(r));
+            routes.sort_unstable();
+            routes.dedup();
+            // Neighbours that differ only in placeholder names are one route.
+            let mut keyed: Vec<(String, String)> =
+                routes.into_iter().map(|r| (route_key(&r), r)).collect();
+            keyed.dedup_by(|a, b| a.0 == b.0);
+            let routes = keyed.into_iter().map(|(_, r)| r).collect();
             let name = if seg.is_empty() {
                 "api".to_string()
             } else {
@@ -150,14 +159,14 @@ pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
             } else {
                 format!("{common}/{seg}")
             };
-            out.push(ProposedFunction {
+            ProposedFunction {
                 name,
                 host: host.clone(),
                 path_prefix,
                 routes,
                 calls: members.iter().map(|i| base + i).collect(),
-            });
-        }
+            }
+        }));
     }
     // Names are unique: a clash between hosts gets the host's first label.
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();

@@ -382,50 +382,53 @@ pub fn run(w: &World<'_>, out: &mut Findings) {
             )
         })
         .collect();
-    calls.sort_by(|(a, sa), (b, sb)| {
+    calls.par_sort_by(|(a, sa), (b, sb)| {
         (&a.loc.path, a.loc.start, &a.via, sa).cmp(&(&b.loc.path, b.loc.start, &b.via, sb))
     });
     let base = out.backend_calls.len();
-    let calls: Vec<BackendCall> = calls.into_iter().map(|(c, _)| c).collect();
+    let calls: Vec<BackendCall> = calls.into_par_iter().map(|(c, _)| c).collect();
 
-    // Wrappers, each with the calls made through it.
-    let mut sites: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (i, c) in calls.iter().enumerate() {
-        for id in &c.via {
-            let v = sites.entry(id.as_str()).or_default();
-            if v.last() != Some(&(base + i)) {
-                v.push(base + i);
+    // Wrappers, each with the calls made through it; proposed functions alongside.
+    let wrappers_of = || {
+        let mut sites: HashMap<&str, Vec<usize>> = HashMap::default();
+        for (i, c) in calls.iter().enumerate() {
+            for id in &c.via {
+                let v = sites.entry(id.as_str()).or_default();
+                if v.last() != Some(&(base + i)) {
+                    v.push(base + i);
+                }
             }
         }
-    }
-    let mut wrappers: Vec<Wrapper> = summaries
-        .iter()
-        .filter_map(|(&g, routes)| {
-            let id = w.fn_id(g);
-            let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
-            let calls_what = match first.via.first() {
-                Some(&h) => w.fn_id(h),
-                None => api_name(first.api).to_string(),
-            };
-            let def = &w.files[g.0].fns[g.1];
-            // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
-            let framework = ["Page.", "Component.", "App.", "Behavior."];
-            if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
-                return None;
-            }
-            let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
-            Some(Wrapper {
-                loc: w.cx.loc(w.files[g.0].js.span(def.span)),
-                id,
-                kind: def.kind,
-                calls: calls_what,
-                call_sites,
+        let mut wrappers: Vec<Wrapper> = summaries
+            .iter()
+            .filter_map(|(&g, routes)| {
+                let id = w.fn_id(g);
+                let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
+                let calls_what = match first.via.first() {
+                    Some(&h) => w.fn_id(h),
+                    None => api_name(first.api).to_string(),
+                };
+                let def = &w.files[g.0].fns[g.1];
+                // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
+                let framework = ["Page.", "Component.", "App.", "Behavior."];
+                if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
+                    return None;
+                }
+                let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
+                Some(Wrapper {
+                    loc: w.cx.loc(w.files[g.0].js.span(def.span)),
+                    id,
+                    kind: def.kind,
+                    calls: calls_what,
+                    call_sites,
+                })
             })
-        })
-        .collect();
-    wrappers.sort_by(|a, b| a.id.cmp(&b.id));
+            .collect();
+        wrappers.sort_by(|a, b| a.id.cmp(&b.id));
+        wrappers
+    };
 
-    let proposed = grouping::propose(&calls, base);
+    let (wrappers, proposed) = rayon::join(wrappers_of, || grouping::propose(&calls, base));
     crate::findings::append(&mut out.backend_calls, calls);
     crate::findings::append(&mut out.wrappers, wrappers);
     crate::findings::append(&mut out.proposed_functions, proposed);
