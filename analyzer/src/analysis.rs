@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::detectors::{self, Context};
+use crate::detectors::{self, Context, Stage};
 use crate::diagnostic::Diagnostic;
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
@@ -309,39 +309,55 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
     diagnostics.extend(load_diags);
     lap("read+parse", &mut timings);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
-    // Assets referenced from WXML, WXSS, scripts and JSON count as used.
-    let asset_refs = detectors::assets::refs::collect(&project, &files, &graph.resolver);
+    lap("graph", &mut timings);
+    // Detectors are independent: they run side by side, then are merged in registry order
+    // (each writes its own kinds of finding, so indices between them stay valid). Those that
+    // need only module resolution run while the asset references are collected.
+    let registry = detectors::registry();
+    let run = |d: &dyn detectors::Detector, cx: &Context<'_>| {
+        let start = std::time::Instant::now();
+        let mut f = Findings::default();
+        d.run(cx, &mut f);
+        (f, start.elapsed())
+    };
+    let no_refs = detectors::assets::refs::Collected::default();
+    let (asset_refs, early) = rayon::join(
+        || detectors::assets::refs::collect(&project, &files, &graph.resolver),
+        || {
+            let cx = Context {
+                project: &project,
+                files: &files,
+                graph: &graph,
+                options: &options,
+                asset_refs: &no_refs,
+            };
+            registry
+                .par_iter()
+                .map(|d| (d.stage() == Stage::Modules).then(|| run(d.as_ref(), &cx)))
+                .collect::<Vec<_>>()
+        },
+    );
     for r in &asset_refs.refs {
         graph.add(r.from, r.asset, crate::graph::EdgeKind::Asset, Some(r.span));
     }
     graph.compute_reach();
-    lap("graph", &mut timings);
+    let cx = Context {
+        project: &project,
+        files: &files,
+        graph: &graph,
+        options: &options,
+        asset_refs: &asset_refs,
+    };
+    let results: Vec<(Findings, std::time::Duration)> = registry
+        .par_iter()
+        .zip(early)
+        .map(|(d, done)| done.unwrap_or_else(|| run(d.as_ref(), &cx)))
+        .collect();
+    lap("detectors", &mut timings);
     let mut findings = Findings::default();
-    {
-        let cx = Context {
-            project: &project,
-            files: &files,
-            graph: &graph,
-            options: &options,
-            asset_refs: &asset_refs,
-        };
-        // Detectors are independent: run them side by side, then merge in registry order (each
-        // writes its own kinds of finding, so indices between them stay valid).
-        let registry = detectors::registry();
-        let results: Vec<(Findings, std::time::Duration)> = registry
-            .par_iter()
-            .map(|d| {
-                let start = std::time::Instant::now();
-                let mut f = Findings::default();
-                d.run(&cx, &mut f);
-                (f, start.elapsed())
-            })
-            .collect();
-        lap("detectors", &mut timings);
-        for (d, (f, took)) in registry.iter().zip(results) {
-            findings.merge(f);
-            timings.push((d.name(), took));
-        }
+    for (d, (f, took)) in registry.iter().zip(results) {
+        findings.merge(f);
+        timings.push((d.name(), took));
     }
     diagnostics.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start), a.code).cmp(&(&b.path, b.span.map(|s| s.start), b.code))

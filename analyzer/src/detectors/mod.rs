@@ -22,7 +22,18 @@ pub struct Context<'a> {
     pub options: &'a Options,
     /// Every reference to an asset file and every inline `data:` URI, collected once before
     /// the graph's reachability (they make assets "used") and read by the asset detector.
+    /// Empty for the detectors of [`Stage::Modules`], which run while they are collected (the
+    /// graph's asset edges and reachability are not there yet either).
     pub asset_refs: &'a assets::refs::Collected,
+}
+
+/// What a detector needs of the module graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Module resolution only: the detector runs while asset references are collected.
+    Modules,
+    /// Asset references, asset edges and reachability too.
+    Reach,
 }
 
 impl<'a> Context<'a> {
@@ -68,6 +79,9 @@ impl<'a> Context<'a> {
 
 pub trait Detector: Sync {
     fn name(&self) -> &'static str;
+    fn stage(&self) -> Stage {
+        Stage::Reach
+    }
     fn run(&self, cx: &Context<'_>, out: &mut Findings);
 }
 

@@ -5,6 +5,7 @@
 
 pub mod resolve;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::{FileData, Parsed};
@@ -66,7 +67,20 @@ pub struct ModuleGraph {
     pub reached: Vec<bool>,
 }
 
-const PAGE_EXTS: &[&str] = &[".js", ".ts", ".wxml", ".wxss", ".json", ".less", ".scss"];
+const PAGE_EXTS: [&str; 7] = [".js", ".ts", ".wxml", ".wxss", ".json", ".less", ".scss"];
+
+/// The files of a page or component (`base` + each of [`PAGE_EXTS`]).
+type UnitFiles = [Option<FileId>; PAGE_EXTS.len()];
+
+fn unit_files(project: &Project, base: &str) -> UnitFiles {
+    let mut path = String::with_capacity(base.len() + 5);
+    PAGE_EXTS.map(|ext| {
+        path.clear();
+        path.push_str(base);
+        path.push_str(ext);
+        project.mp_file(&path)
+    })
+}
 
 impl ModuleGraph {
     /// Builds the graph from the project config and every parsed file; `extra` holds
@@ -89,113 +103,29 @@ impl ModuleGraph {
             diags,
             seen: Default::default(),
         });
-        for (i, f) in files.iter().enumerate() {
+        // Each file's references are resolved in parallel, then added in file order.
+        let resolver = &g.resolver;
+        let per_file: Vec<Vec<Link>> = (0..files.len())
+            .into_par_iter()
+            .map(|i| links(resolver, project, FileId(i as u32), &files[i]))
+            .collect();
+        for (i, links) in per_file.into_iter().enumerate() {
             let from = FileId(i as u32);
-            match &f.parsed {
-                Parsed::Wxml(doc) => {
-                    for (kind, src, span) in wxml::dependencies(doc) {
-                        let (edge, exts): (EdgeKind, &[&str]) = match kind {
-                            wxml::DepKind::Import => (EdgeKind::WxmlImport, &["", ".wxml"]),
-                            wxml::DepKind::Include => (EdgeKind::WxmlInclude, &["", ".wxml"]),
-                            wxml::DepKind::Wxs => (EdgeKind::Wxs, &["", ".wxs"]),
-                        };
-                        g.edge_or_warn(project, from, &src, exts, edge, span, diags);
-                    }
-                }
-                Parsed::Wxss(sheet) => {
-                    for (src, span) in wxss::imports(sheet) {
-                        let exts: &[&str] = &["", ".wxss", ".less", ".scss"];
-                        g.edge_or_warn(
-                            project,
-                            from,
-                            &src,
-                            exts,
-                            EdgeKind::WxssImport,
-                            span,
-                            diags,
-                        );
-                    }
-                }
-                _ => {}
-            }
-            if let Parsed::Script(js) = &f.parsed {
-                for imp in &js.module.imports {
-                    match g.resolver.resolve_script(project, from, &imp.specifier) {
-                        Some(to) => {
-                            g.add(from, to, EdgeKind::Script(imp.kind), Some(imp.span));
-                            g.npm_manifest(project, to);
+            for l in links {
+                match l {
+                    Link::Edge(to, kind, span) => {
+                        g.add(from, to, kind, span);
+                        if let EdgeKind::Script(_) = kind
+                            && let Some(manifest) = npm_manifest(project, to)
+                        {
+                            g.add(to, manifest, EdgeKind::Config, None);
                         }
-                        None if is_relative(&imp.specifier) => diags.push(
-                            Diagnostic::warning(
-                                "graph/unresolved",
-                                format!(
-                                    "`{}` cannot be resolved from `{}`",
-                                    imp.specifier,
-                                    project.file(from).path
-                                ),
-                            )
-                            .at(project.file(from).path.clone(), Some(imp.span))
-                            .help("check the path; the runtime will fail to load it too"),
-                        ),
-                        None => {}
                     }
+                    Link::Unresolved(d) => diags.push(d),
                 }
             }
         }
         g
-    }
-
-    /// Adds an edge for a path written in WXML/WXSS, or warns that it leads nowhere.
-    #[allow(clippy::too_many_arguments)]
-    fn edge_or_warn(
-        &mut self,
-        project: &Project,
-        from: FileId,
-        spec: &str,
-        exts: &[&str],
-        kind: EdgeKind,
-        span: Span,
-        diags: &mut Vec<Diagnostic>,
-    ) {
-        match self.resolver.resolve_with(project, from, spec, exts) {
-            Some(to) => self.add(from, to, kind, Some(span)),
-            None if spec.contains("://") || spec.contains("{{") => {}
-            None => diags.push(
-                Diagnostic::warning(
-                    "graph/unresolved",
-                    format!(
-                        "`{spec}` cannot be resolved from `{}`",
-                        project.file(from).path
-                    ),
-                )
-                .at(project.file(from).path.clone(), Some(span))
-                .help("check the path; the page will fail to load it too"),
-            ),
-        }
-    }
-
-    /// A file inside `miniprogram_npm/<package>/` uses that package's `package.json` (its
-    /// `main` decides what `require('<package>')` loads).
-    fn npm_manifest(&mut self, project: &Project, file: FileId) {
-        let Some(mp) = project.file(file).mp_path.as_deref() else {
-            return;
-        };
-        let Some((before, after)) = mp.split_once("miniprogram_npm/") else {
-            return;
-        };
-        let mut parts = after.split('/');
-        let name = match parts.next() {
-            Some(scope) if scope.starts_with('@') => {
-                format!("{scope}/{}", parts.next().unwrap_or(""))
-            }
-            Some(name) => name.to_string(),
-            None => return,
-        };
-        if let Some(manifest) =
-            project.mp_file(&format!("{before}miniprogram_npm/{name}/package.json"))
-        {
-            self.add(file, manifest, EdgeKind::Config, None);
-        }
     }
 
     pub fn add(&mut self, from: FileId, to: FileId, kind: EdgeKind, span: Option<Span>) {
@@ -229,11 +159,25 @@ impl ModuleGraph {
         kind: EdgeKind,
         span: Option<Span>,
     ) -> bool {
+        let files = unit_files(cx.project, base);
+        self.unit_of(cx, from, base, files, kind, span)
+    }
+
+    /// [`unit`](Self::unit) with its files already looked up.
+    fn unit_of(
+        &mut self,
+        cx: &mut BuildCx<'_>,
+        from: Option<FileId>,
+        base: &str,
+        files: UnitFiles,
+        kind: EdgeKind,
+        span: Option<Span>,
+    ) -> bool {
         let project = cx.project;
         let mut found = false;
         let mut json_file = None;
-        for ext in PAGE_EXTS {
-            if let Some(id) = project.mp_file(&format!("{base}{ext}")) {
+        for (ext, id) in PAGE_EXTS.iter().zip(files) {
+            if let Some(id) = id {
                 found = true;
                 match from {
                     Some(f) => self.add(f, id, kind, span),
@@ -284,7 +228,9 @@ impl ModuleGraph {
             );
             return;
         };
-        self.npm_manifest(project, id);
+        if let Some(manifest) = npm_manifest(project, id) {
+            self.add(id, manifest, EdgeKind::Config, None);
+        }
         let mp = project.file(id).mp_path.clone().unwrap_or_default();
         let base = mp
             .rsplit_once('.')
@@ -328,8 +274,13 @@ impl ModuleGraph {
                     .map(move |p| (format!("{}/{}", s.root.value, p.value), p.span))
             }))
             .collect();
-        for (page, span) in pages {
-            if !self.unit(cx, Some(app_id), &page, EdgeKind::Config, Some(span)) {
+        // The pages' files are looked up in parallel (thousands of pages in a large app).
+        let files: Vec<UnitFiles> = pages
+            .par_iter()
+            .map(|(page, _)| unit_files(project, page))
+            .collect();
+        for ((page, span), files) in pages.into_iter().zip(files) {
+            if !self.unit_of(cx, Some(app_id), &page, files, EdgeKind::Config, Some(span)) {
                 cx.diags.push(
                     Diagnostic::error(
                         "config/missing-page",
@@ -406,4 +357,85 @@ pub fn json_of(files: &[FileData], id: FileId) -> Option<&Json> {
         Parsed::Json(j) => Some(j),
         _ => None,
     }
+}
+
+/// A reference a file makes: an edge to a file, or a path that leads nowhere.
+enum Link {
+    Edge(FileId, EdgeKind, Option<Span>),
+    Unresolved(Diagnostic),
+}
+
+/// The references a file makes: WXML `import`/`include`/`wxs`, WXSS `@import`, script imports.
+fn links(resolver: &Resolver, project: &Project, from: FileId, f: &FileData) -> Vec<Link> {
+    let mut out = Vec::new();
+    let unresolved = |spec: &str, span: Span, what: &str| {
+        Link::Unresolved(
+            Diagnostic::warning(
+                "graph/unresolved",
+                format!(
+                    "`{spec}` cannot be resolved from `{}`",
+                    project.file(from).path
+                ),
+            )
+            .at(project.file(from).path.clone(), Some(span))
+            .help(format!("check the path; {what} will fail to load it too")),
+        )
+    };
+    // A path written in WXML/WXSS: an edge, or a warning unless it is a URL or a binding.
+    let mut markup = |spec: &str, exts: &[&str], kind: EdgeKind, span: Span| match resolver
+        .resolve_with(project, from, spec, exts)
+    {
+        Some(to) => out.push(Link::Edge(to, kind, Some(span))),
+        None if spec.contains("://") || spec.contains("{{") => {}
+        None => out.push(unresolved(spec, span, "the page")),
+    };
+    match &f.parsed {
+        Parsed::Wxml(doc) => {
+            for (kind, src, span) in wxml::dependencies(doc) {
+                let (edge, exts): (EdgeKind, &[&str]) = match kind {
+                    wxml::DepKind::Import => (EdgeKind::WxmlImport, &["", ".wxml"]),
+                    wxml::DepKind::Include => (EdgeKind::WxmlInclude, &["", ".wxml"]),
+                    wxml::DepKind::Wxs => (EdgeKind::Wxs, &["", ".wxs"]),
+                };
+                markup(&src, exts, edge, span);
+            }
+        }
+        Parsed::Wxss(sheet) => {
+            for (src, span) in wxss::imports(sheet) {
+                let exts: &[&str] = &["", ".wxss", ".less", ".scss"];
+                markup(&src, exts, EdgeKind::WxssImport, span);
+            }
+        }
+        Parsed::Script(js) => {
+            for imp in &js.module.imports {
+                match resolver.resolve_script(project, from, &imp.specifier) {
+                    Some(to) => {
+                        out.push(Link::Edge(to, EdgeKind::Script(imp.kind), Some(imp.span)))
+                    }
+                    None if is_relative(&imp.specifier) => {
+                        out.push(unresolved(&imp.specifier, imp.span, "the runtime"))
+                    }
+                    None => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A file inside `miniprogram_npm/<package>/` uses that package's `package.json` (its `main`
+/// decides what `require('<package>')` loads).
+fn npm_manifest(project: &Project, file: FileId) -> Option<FileId> {
+    let mp = project.file(file).mp_path.as_deref()?;
+    let (before, after) = mp.split_once("miniprogram_npm/")?;
+    let mut parts = after.split('/');
+    let name = match parts.next() {
+        Some(scope) if scope.starts_with('@') => {
+            format!("{scope}/{}", parts.next().unwrap_or(""))
+        }
+        Some(name) => name.to_string(),
+        None => return None,
+    };
+    project.mp_file(&format!("{before}miniprogram_npm/{name}/package.json"))
 }

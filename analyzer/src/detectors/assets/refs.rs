@@ -300,7 +300,8 @@ impl Collector<'_> {
                 {
                     continue;
                 }
-                let via = RefVia::WxmlAttribute {
+                // Made only for the references found (most attributes carry none).
+                let via = || RefVia::WxmlAttribute {
                     tag: el.name.clone(),
                     attribute: attr.name.clone(),
                 };
@@ -319,7 +320,7 @@ impl Collector<'_> {
                 }
                 if let Some(s) = v.as_static() {
                     if looks_like_asset(s) {
-                        self.push(id, s, v.span, via.clone(), target, None);
+                        self.push(id, s, v.span, via(), target, None);
                     } else if let Some(data) = DataUri::parse(s.trim()) {
                         self.out.inlines.push(Inline {
                             span: v.span,
@@ -333,7 +334,7 @@ impl Collector<'_> {
                 let target = style_target.or(target);
                 // `/images/{{name}}.png`: a pattern over the package's files.
                 if v.as_single_mustache().is_none() {
-                    self.pattern(id, v, via.clone(), target);
+                    self.pattern(id, v, via(), target);
                 }
                 for seg in &v.segments {
                     let Segment::Mustache { expr, span } = seg else {
@@ -344,7 +345,7 @@ impl Collector<'_> {
                         if looks_like_asset(s) {
                             let sp =
                                 Span::new(id, span.start as usize + a, span.start as usize + b);
-                            self.push(id, s, sp, via.clone(), target, None);
+                            self.push(id, s, sp, via(), target, None);
                         }
                     }
                     for p in &refs.paths {
@@ -371,7 +372,7 @@ impl Collector<'_> {
                                     from: id,
                                     asset,
                                     span: *span,
-                                    via: via.clone(),
+                                    via: via(),
                                     target: t,
                                     binding: Some(l.path.clone()),
                                 });

@@ -37,6 +37,10 @@ impl Detector for BackendCalls {
         "backend-calls"
     }
 
+    fn stage(&self) -> super::Stage {
+        super::Stage::Modules
+    }
+
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
         let world = World::build(cx);
         wrappers::run(&world, out);

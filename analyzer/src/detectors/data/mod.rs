@@ -70,6 +70,10 @@ impl Detector for StaticDataDetector {
         "static-data"
     }
 
+    fn stage(&self) -> super::Stage {
+        super::Stage::Modules
+    }
+
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
         let mut items = json_items(cx);
         items.extend(module_items(cx));
