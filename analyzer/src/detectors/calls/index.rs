@@ -290,23 +290,26 @@ impl<'a> FileIndex<'a> {
         let calls = std::mem::take(&mut ix.calls);
         ix.calls = calls
             .into_iter()
-            .filter(|c| !ix.surely_foreign(c.callee))
+            .filter(|c| !ix.surely_foreign(c.callee, c.owner))
             .collect();
         ix
     }
 
     /// Whether a callee is surely neither a network API nor a function of the project, as far
     /// as this file tells: a member of a global, a literal or a call's result (`wx.showToast`,
-    /// `Math.max`, `TABLE.find` on a constant array, `p.then`), a computed member, or a name
-    /// bound to nothing this file declares (a global like `Page` or `setTimeout`, a parameter).
+    /// `Math.max`, `TABLE.find` on a constant array, `p.then`), a computed member, a name bound
+    /// to nothing this file declares (a global like `Page` or `setTimeout`, a parameter), or a
+    /// `this.x` that is no method of the page, object or class (`this.setData`).
     /// These are the cases where [`World::resolve_callee`](super::World::resolve_callee) finds
     /// nothing without looking any further; anything else may resolve.
-    fn surely_foreign(&self, callee: &Expr) -> bool {
+    fn surely_foreign(&self, callee: &Expr, owner: Option<usize>) -> bool {
         let mut e = unwrap_expr(callee);
         // Whether `e` is the callee itself (a network API's name, a promisified API), and
         // whether it is a local's initializer (an object literal there is entered by name).
         let mut outermost = true;
         let mut initializer = false;
+        // The member names read so far, outermost first.
+        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         for _ in 0..8 {
             match e {
                 Expr::Ident(i) => {
@@ -333,28 +336,64 @@ impl<'a> FileIndex<'a> {
                     let Some((obj, prop)) = super::member(e) else {
                         return true;
                     };
-                    let sink = match prop {
-                        MemberProp::Ident(p) => super::sink_api(&p.sym).is_some(),
+                    let name = match prop {
+                        MemberProp::Ident(p) => std::borrow::Cow::Borrowed(&*p.sym),
                         MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
-                            Expr::Lit(Lit::Str(s)) => {
-                                super::sink_api(&s.value.to_string_lossy()).is_some()
-                            }
+                            Expr::Lit(Lit::Str(s)) => s.value.to_string_lossy(),
                             _ => return true,
                         },
                         MemberProp::PrivateName(_) => return true,
                     };
-                    if outermost && sink {
+                    if outermost && super::sink_api(&name).is_some() {
                         return false;
                     }
+                    names.push(name);
                     outermost = false;
                     e = unwrap_expr(obj);
                 }
                 Expr::Lit(_) | Expr::Tpl(_) | Expr::Array(_) => return true,
-                Expr::This(_) | Expr::New(_) => return false,
+                Expr::This(_) => {
+                    names.reverse();
+                    return self.this_foreign(owner, &names);
+                }
+                Expr::New(_) => return false,
                 _ => return !initializer,
             }
         }
         false
+    }
+
+    /// Whether `this.<names>` in function `owner` is surely no function of the project: the
+    /// path it makes (the class or object name, then `names`) names no function of this file,
+    /// and its head is nothing [`World::lookup`](super::World::lookup) could follow further (an
+    /// import, a variable, an export, or a default export read by name).
+    fn this_foreign(&self, owner: Option<usize>, names: &[std::borrow::Cow<'_, str>]) -> bool {
+        let Some(def) = owner.map(|o| &self.fns[o]) else {
+            return true;
+        };
+        let head: &[Atom] = match (&def.class, &def.object) {
+            (Some(c), _) => std::slice::from_ref(c),
+            (None, Some(_)) => &def.object_path,
+            (None, None) => return true,
+        };
+        let mut key = String::new();
+        for part in head.iter().map(|a| &**a).chain(names.iter().map(|n| &**n)) {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+        if self.fn_by_name.contains_key(key.as_str()) {
+            return false;
+        }
+        let Some(first) = head.first() else {
+            return false;
+        };
+        let b = self.top(first);
+        !(self.imports.contains_key(&b)
+            || self.vars.contains_key(&b)
+            || self.exports.contains_key(&**first)
+            || self.exports.contains_key("default"))
     }
 }
 
@@ -895,6 +934,11 @@ Page({
     options.cb()
     setTimeout(() => {}, 1)
     this.setData({ a: 1 })
+    this.data.list.reduce((a, b) => a + b, 0)
+    this.load('/x')
+    const that = this
+    that.load('/y')
+    that.setData({})
     api.list()
     local()
     wx.request({ url: 'https://a.example.com' })
@@ -912,13 +956,26 @@ Page({
     const BASE = 'https://a.example.com'
     BASE.replace('a', 'b')
   },
+  load(url) {
+    return get(url)
+  },
 })
+class Http {
+  get(url) {
+    return this.request(url)
+  }
+  request(url) {
+    this.log(url)
+    return wx.request({ url })
+  }
+}
 ";
         assert_eq!(
             kept(src),
             [
                 "get",
-                "this.setData",
+                "this.load",
+                "that.load",
                 "api.list",
                 "local",
                 "wx.request",
@@ -928,6 +985,9 @@ Page({
                 "promisify(wx.request)",
                 "request",
                 "http.get",
+                "get",
+                "this.request",
+                "wx.request",
             ]
         );
     }
