@@ -94,11 +94,15 @@ impl Resolver {
         if spec.is_empty() || spec.contains("://") || spec.starts_with("data:") {
             return None;
         }
-        let from_mp = project.file(from).mp_path.clone().unwrap_or_default();
-        let dir = dir_of(&from_mp);
+        let dir = dir_of(project.file(from).mp_path.as_deref().unwrap_or(""));
         let try_base = |base: &str| -> Option<FileId> {
-            exts.iter()
-                .find_map(|e| project.mp_file(&format!("{base}{e}")))
+            let mut path = String::with_capacity(base.len() + 12);
+            exts.iter().find_map(|e| {
+                path.clear();
+                path.push_str(base);
+                path.push_str(e);
+                project.mp_file(&path)
+            })
         };
         if spec.starts_with('/') {
             return try_base(&join("", spec)?);

@@ -8,7 +8,6 @@
 mod app;
 mod pack_options;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -85,7 +84,7 @@ pub struct Project {
     pub packages: Vec<Package>,
     pub files: Vec<SourceFile>,
     /// Project-relative path → file.
-    pub by_path: HashMap<String, FileId>,
+    pub by_path: rustc_hash::FxHashMap<String, FileId>,
     pub app_json: Option<FileId>,
     pub project_config: Option<FileId>,
     /// `ext.json` values (third-party platform builds): `ext` object, flattened to strings.
@@ -196,7 +195,7 @@ impl Project {
             app: AppConfig::default(),
             packages: Vec::new(),
             files: Vec::new(),
-            by_path: HashMap::new(),
+            by_path: Default::default(),
             app_json: None,
             project_config: None,
             ext: Vec::new(),
@@ -226,7 +225,15 @@ impl Project {
 
     /// The file at a path relative to the mini-program root.
     pub fn mp_file(&self, mp_path: &str) -> Option<FileId> {
-        let key = self.mp_to_project(mp_path);
+        let mp_path = mp_path.trim_start_matches('/');
+        if self.mp_root.is_empty() {
+            return self.by_path.get(mp_path).copied();
+        }
+        // Looked up for every path the analysis resolves: one exact-size key, no formatting.
+        let mut key = String::with_capacity(self.mp_root.len() + 1 + mp_path.len());
+        key.push_str(&self.mp_root);
+        key.push('/');
+        key.push_str(mp_path);
         self.by_path.get(&key).copied()
     }
 

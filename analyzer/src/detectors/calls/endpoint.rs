@@ -89,11 +89,14 @@ impl<'w, 'a> Ev<'w, 'a> {
                     parts.push(Part::Lit(text));
                     if let Some(x) = t.exprs.get(i) {
                         let v = self.expr(fi, x, owner, d);
-                        parts.extend(to_parts(
-                            &v,
-                            &label(x),
-                            self.span(fi, swc_common::Spanned::span(&**x)),
-                        ));
+                        parts.extend(
+                            to_parts(
+                                &v,
+                                &label(x),
+                                self.span(fi, swc_common::Spanned::span(&**x)),
+                            )
+                            .into_owned(),
+                        );
                     }
                 }
                 Val::Str(merge(parts))
@@ -106,12 +109,16 @@ impl<'w, 'a> Ev<'w, 'a> {
                         &l,
                         &label(&b.left),
                         self.span(fi, swc_common::Spanned::span(&*b.left)),
+                    )
+                    .into_owned();
+                    parts.extend(
+                        to_parts(
+                            &r,
+                            &label(&b.right),
+                            self.span(fi, swc_common::Spanned::span(&*b.right)),
+                        )
+                        .into_owned(),
                     );
-                    parts.extend(to_parts(
-                        &r,
-                        &label(&b.right),
-                        self.span(fi, swc_common::Spanned::span(&*b.right)),
-                    ));
                     Val::Str(merge(parts))
                 }
                 BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => or(
@@ -402,7 +409,7 @@ pub fn endpoint(w: &World<'_>, url: &Val, at: Span) -> Endpoint {
     let mut text = String::new();
     let mut dynamic: Vec<Loc> = Vec::new();
     let mut known = 0usize;
-    for p in &parts {
+    for p in parts.iter() {
         match p {
             Part::Lit(l) => {
                 text.push_str(l);
@@ -496,7 +503,10 @@ pub fn method_text(v: &Val) -> Option<String> {
             Some(out.join("|"))
         }
         Val::Or(a, b) => method_text(a).or_else(|| method_text(b)),
-        other => other.as_lit().map(|s| s.to_ascii_uppercase()),
+        other => other.as_lit().map(|mut s| {
+            s.make_ascii_uppercase();
+            s
+        }),
     }
 }
 

@@ -219,13 +219,16 @@ impl<'a> World<'a> {
         self.by_file.get(&id).copied()
     }
 
+    /// `path#name` (made for every backend call's function: no formatting machinery).
     pub fn fn_id(&self, g: Gfn) -> String {
         let f = &self.files[g.0];
-        format!(
-            "{}#{}",
-            self.cx.project.file(f.js.file).path,
-            f.fns[g.1].name
-        )
+        let path = &self.cx.project.file(f.js.file).path;
+        let name = &f.fns[g.1].name;
+        let mut id = String::with_capacity(path.len() + 1 + name.len());
+        id.push_str(path);
+        id.push('#');
+        id.push_str(name);
+        id
     }
 
     /// Whether `e` is the global `wx` (or `uni`, `Taro`), a member of it (`wx.pro`), or a value

@@ -3,6 +3,8 @@
 //! A wrapper's URL is kept in terms of its parameters (`config.baseUrl + url` is
 //! `"https://…/v2" + param 0`); a call site substitutes its arguments into it.
 
+use std::borrow::Cow;
+
 use crate::span::Span;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,7 +159,7 @@ pub fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
                             args,
                             depth + 1,
                         );
-                        out.extend(to_parts(&val, name, *span));
+                        out.extend(to_parts(&val, name, *span).into_owned());
                     }
                     other => out.push(other.clone()),
                 }
@@ -181,17 +183,17 @@ pub fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
     }
 }
 
-/// A value as string parts, for concatenation; `name`/`span` label what cannot be a string.
-pub fn to_parts(v: &Val, name: &str, span: Span) -> Vec<Part> {
+/// A value as string parts (borrowed when it is a string already), for concatenation; `name`/`span` label what cannot be a string.
+pub fn to_parts<'v>(v: &'v Val, name: &str, span: Span) -> Cow<'v, [Part]> {
     match v {
-        Val::Str(ps) => ps.clone(),
-        Val::Param(i, path, n, s) => vec![Part::Param(*i, path.clone(), n.clone(), *s)],
-        Val::Unknown(n, s) => vec![Part::Unknown(n.clone(), *s)],
-        Val::Missing => Vec::new(),
+        Val::Str(ps) => Cow::Borrowed(ps),
+        Val::Param(i, path, n, s) => Cow::Owned(vec![Part::Param(*i, path.clone(), n.clone(), *s)]),
+        Val::Unknown(n, s) => Cow::Owned(vec![Part::Unknown(n.clone(), *s)]),
+        Val::Missing => Cow::Borrowed(&[]),
         Val::Or(a, b) => match &**a {
             Val::Missing => to_parts(b, name, span),
             Val::Unknown(n, s) => match b.as_lit() {
-                Some(l) => vec![Part::Fallback(l, n.clone(), *s)],
+                Some(l) => Cow::Owned(vec![Part::Fallback(l, n.clone(), *s)]),
                 None => to_parts(a, name, span),
             },
             _ => to_parts(a, name, span),
@@ -207,13 +209,13 @@ pub fn to_parts(v: &Val, name: &str, span: Span) -> Vec<Part> {
                     _ => false,
                 }) =>
         {
-            Vec::new()
+            Cow::Borrowed(&[])
         }
         Val::Alt(vs) => match pick_production(vs) {
             Some(v) => to_parts(v, name, span),
-            None => vec![Part::Unknown(name.to_string(), span)],
+            None => Cow::Owned(vec![Part::Unknown(name.to_string(), span)]),
         },
-        _ => vec![Part::Unknown(name.to_string(), span)],
+        _ => Cow::Owned(vec![Part::Unknown(name.to_string(), span)]),
     }
 }
 

@@ -8,7 +8,7 @@
 //! whose route does not forward a parameter of its own function is a backend call: the place
 //! where the endpoint becomes known.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
@@ -242,25 +242,29 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
 
 pub fn run(w: &World<'_>, out: &mut Findings) {
     let prepared = prepare(w);
-    let mut by_owner: BTreeMap<Gfn, Vec<usize>> = BTreeMap::new();
+    // Each function's calls; and (a fixpoint over a worklist: a function's summary depends
+    // only on the summaries of the functions it calls, so when one changes only its callers
+    // are looked at again) each function's callers, sorted.
+    let mut by_owner: HashMap<Gfn, Vec<usize>> = HashMap::default();
+    let mut dependents: HashMap<Gfn, Vec<Gfn>> = HashMap::default();
     for (i, p) in prepared.iter().enumerate() {
         if let Some(o) = p.owner {
             by_owner.entry((p.fi, o)).or_default().push(i);
+            if let Target::Fn(t) = p.target {
+                dependents.entry(t).or_default().push((p.fi, o));
+            }
         }
     }
-    // Fixpoint over a worklist: a function's summary depends only on the summaries of the
-    // functions it calls, so when one changes only its callers are looked at again.
-    let mut dependents: HashMap<Gfn, BTreeSet<Gfn>> = HashMap::default();
-    for p in &prepared {
-        if let (Target::Fn(t), Some(o)) = (p.target, p.owner) {
-            dependents.entry(t).or_default().insert((p.fi, o));
-        }
+    for d in dependents.values_mut() {
+        d.sort_unstable();
+        d.dedup();
     }
     let mut summaries: HashMap<Gfn, Vec<Route>> = HashMap::default();
     // Rounds: every function of the frontier is summarised in parallel from the summaries of the
     // previous round, then the callers of those that changed form the next frontier. A wrapper
     // chain longer than MAX_ROUNDS is cut (routes through more than MAX_VIA are dropped anyway).
     let mut frontier: Vec<Gfn> = by_owner.keys().copied().collect();
+    frontier.sort_unstable();
     // Each call's routes as last computed, with whether each forwards a parameter: once the
     // fixpoint is reached they are final, and the backend calls below are made from them.
     let mut last: Vec<Option<Marked>> = (0..prepared.len()).map(|_| None).collect();
