@@ -3,11 +3,12 @@
 //! nowhere), duplicates, and what moving it saves; plus inline `data:` URIs in WXSS, WXML and
 //! JS over [`crate::Options::inline_threshold`].
 //!
-//! Graph hook: [`asset_references`] lists every (referencing file, asset file, span) found by the
-//! same pass, for the module graph to count assets as reached. It needs only the parsed files
-//! and the resolver; `analysis::analyze` calls it between `ModuleGraph::build` and
-//! `compute_reach` and adds `EdgeKind::Asset` edges (the detector then collects once more, with
-//! the targets and bindings it reports).
+//! Graph hook: [`refs::collect`] lists every reference (referencing file, asset file, span,
+//! target, binding) and inline `data:` URI once, for the module graph to count assets as
+//! reached and for this detector to report. It needs only the parsed files and the resolver;
+//! `analysis::analyze` runs it between `ModuleGraph::build` and `compute_reach` (alongside the
+//! detectors that need only module resolution), adds `EdgeKind::Asset` edges, and hands the
+//! collection to this detector as `Context::asset_refs`.
 //!
 //! How references are found (`refs`): WXML attributes (static paths, inline `style` `url()`,
 //! string literals inside `{{ }}`, `{{ }}` paths traced through `wx:for` items into the page
