@@ -257,6 +257,20 @@ fn api_objects_are_endpoint_functions_with_their_callers() {
 }
 
 #[test]
+fn functions_shadowed_by_variables_keep_their_callers() {
+    let v = run("shadowed-names");
+    let c = calls(&v);
+    assert_eq!(c.len(), 3);
+    for (call, inside) in c.iter().zip(["fetchItems", "api.list", "load"]) {
+        assert_eq!(call["inside"], format!("pages/index/index.js#{inside}"));
+        assert_eq!(
+            call["callers"][0]["path"], "pages/index/index.js",
+            "{inside}"
+        );
+    }
+}
+
+#[test]
 fn promisified_aliases_count_as_request_sites() {
     let v = run("promisify-all");
     assert_eq!(

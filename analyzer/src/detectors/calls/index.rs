@@ -314,7 +314,12 @@ impl<'a> FileIndex<'a> {
             match e {
                 Expr::Ident(i) => {
                     let b = (i.sym.clone(), i.ctxt);
-                    if self.imports.contains_key(&b) {
+                    // `lookup` tries a top-level name's whole dotted path as a function first
+                    // (`exports.f = …` registers `f` whatever `const f` holds).
+                    if self.imports.contains_key(&b)
+                        || (i.ctxt == self.js.top_level
+                            && self.names_function(std::iter::once(&*i.sym), &names))
+                    {
                         return false;
                     }
                     match self.vars.get(&b) {
@@ -352,15 +357,29 @@ impl<'a> FileIndex<'a> {
                     e = unwrap_expr(obj);
                 }
                 Expr::Lit(_) | Expr::Tpl(_) | Expr::Array(_) => return true,
-                Expr::This(_) => {
-                    names.reverse();
-                    return self.this_foreign(owner, &names);
-                }
+                Expr::This(_) => return self.this_foreign(owner, &names),
                 Expr::New(_) => return false,
                 _ => return !initializer,
             }
         }
         false
+    }
+
+    /// Whether `head` then the member `names` (read outermost first) is the dotted name of a
+    /// function of this file.
+    fn names_function<'h>(
+        &self,
+        head: impl Iterator<Item = &'h str>,
+        names: &'h [std::borrow::Cow<'_, str>],
+    ) -> bool {
+        let mut key = String::new();
+        for part in head.chain(names.iter().rev().map(|n| &**n)) {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+        self.fn_by_name.contains_key(key.as_str())
     }
 
     /// Whether `this.<names>` in function `owner` is surely no function of the project: the
@@ -376,14 +395,7 @@ impl<'a> FileIndex<'a> {
             (None, Some(_)) => &def.object_path,
             (None, None) => return true,
         };
-        let mut key = String::new();
-        for part in head.iter().map(|a| &**a).chain(names.iter().map(|n| &**n)) {
-            if !key.is_empty() {
-                key.push('.');
-            }
-            key.push_str(part);
-        }
-        if self.fn_by_name.contains_key(key.as_str()) {
+        if self.names_function(head.iter().map(|a| &**a), names) {
             return false;
         }
         let Some(first) = head.first() else {
@@ -955,11 +967,17 @@ Page({
     row.name.trim()
     const BASE = 'https://a.example.com'
     BASE.replace('a', 'b')
+    fetchItems(42)
+    list.all(1)
   },
   load(url) {
     return get(url)
   },
 })
+exports.fetchItems = function (id) { return wx.request({ url: '/items/' + id }) }
+const fetchItems = exports.fetchItems
+const list = wx.getStorageSync('list')
+exports.list = { all(page) { return get('/all/' + page) } }
 class Http {
   get(url) {
     return this.request(url)
@@ -985,6 +1003,10 @@ class Http {
                 "promisify(wx.request)",
                 "request",
                 "http.get",
+                "fetchItems",
+                "list.all",
+                "get",
+                "wx.request",
                 "get",
                 "this.request",
                 "wx.request",
