@@ -3,32 +3,14 @@
 //! `tests/node-adapter/project`, then runs `node --test tests/node-adapter` with `SHIM_URL`
 //! set, so the adapter's database, function and storage calls go through `/client`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{copy_dir, repo_root};
 use std::process::Stdio;
 use std::time::Duration;
 
 use shim::db::permissions::Permissions;
 use shim::{AppState, ShimConfig};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wx_cloud_adapter_session_against_the_shim() {

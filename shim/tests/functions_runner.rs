@@ -2,24 +2,14 @@
 //! `shim/tests/functions/` (copied into a temporary folder so module resolution only sees
 //! what each test puts there).
 
+mod common;
+
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shim::functions::{FunctionError, FunctionRunner, FunctionsConfig, InvokeContext, LogStream};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
 
 /// A temp project: `<tmp>/project/cloudfunctions/<fixtures>`.
 fn project() -> (tempfile::TempDir, PathBuf) {

@@ -3,30 +3,12 @@
 //! @cloudbase/node-sdk 3.18.3 and tcb-admin-node 1.23.0, unmodified, pointed at the shim through
 //! `TCB_CONTEXT_CNFG` and `serviceUrl`). Needs `npm ci --prefix tests/node` first; fails (never skips) without it.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{copy_dir, repo_root};
 use std::time::Duration;
 
 use shim::ShimConfig;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Every step `session.js` runs; each must print `ok <name>`.
 const STEPS: &[&str] = &[

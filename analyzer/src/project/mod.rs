@@ -225,26 +225,25 @@ impl Project {
 
     /// The file at a path relative to the mini-program root.
     pub fn mp_file(&self, mp_path: &str) -> Option<FileId> {
-        let mp_path = mp_path.trim_start_matches('/');
+        // Looked up for every path the analysis resolves: no key is made when the root is the
+        // project folder.
         if self.mp_root.is_empty() {
-            return self.by_path.get(mp_path).copied();
+            return self.by_path.get(mp_path.trim_start_matches('/')).copied();
         }
-        // Looked up for every path the analysis resolves: one exact-size key, no formatting.
-        let mut key = String::with_capacity(self.mp_root.len() + 1 + mp_path.len());
-        key.push_str(&self.mp_root);
-        key.push('/');
-        key.push_str(mp_path);
-        self.by_path.get(&key).copied()
+        self.by_path.get(&self.mp_to_project(mp_path)).copied()
     }
 
     /// Turns a mini-program-relative path into a project-relative one.
     pub fn mp_to_project(&self, mp_path: &str) -> String {
         let mp_path = mp_path.trim_start_matches('/');
         if self.mp_root.is_empty() {
-            mp_path.to_string()
-        } else {
-            format!("{}/{}", self.mp_root, mp_path)
+            return mp_path.to_string();
         }
+        let mut path = String::with_capacity(self.mp_root.len() + 1 + mp_path.len());
+        path.push_str(&self.mp_root);
+        path.push('/');
+        path.push_str(mp_path);
+        path
     }
 
     /// Walks the project folder: every file, with its kind, size and whether it is uploaded.

@@ -1,5 +1,7 @@
-//! Shared helpers for the store tests.
+//! Shared helpers for the shim's tests.
 #![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
 
 use bson::{Bson, Document};
 use shim::db::ejson;
@@ -18,4 +20,26 @@ pub fn ids(docs: &[Document]) -> Vec<String> {
             None => "<none>".into(),
         })
         .collect()
+}
+
+/// The workspace folder (the shim crate's parent).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Copies a folder tree (test fixtures into a temporary folder).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
 }

@@ -494,6 +494,19 @@ impl<'a> FileIndex<'a> {
 
     fn class(&mut self, cname: &str, class: &'a Class) {
         let catom = Atom::from(cname);
+        // A method of the class: `Class.name`, with the class for `this.x`.
+        let method = |ix: &mut Self, name: &str, span, params, ret| {
+            ix.register(FnDef {
+                name: format!("{cname}.{name}"),
+                kind: WrapperKind::Method,
+                span,
+                class: Some(catom.clone()),
+                object: None,
+                object_path: Vec::new(),
+                params,
+                ret,
+            })
+        };
         for m in &class.body {
             match m {
                 ClassMember::Constructor(c) => {
@@ -505,30 +518,13 @@ impl<'a> FileIndex<'a> {
                             ParamOrTsParamProp::TsParamProp(_) => None,
                         })
                         .collect();
-                    self.register(FnDef {
-                        name: format!("{cname}.constructor"),
-                        kind: WrapperKind::Method,
-                        span: c.span,
-                        class: Some(catom.clone()),
-                        object: None,
-                        object_path: Vec::new(),
-                        params,
-                        ret: None,
-                    });
+                    method(self, "constructor", c.span, params, None);
                 }
                 ClassMember::Method(m) if m.kind == MethodKind::Method => {
                     if let Some(k) = prop_name(&m.key) {
                         let params = m.function.params.iter().map(|p| &p.pat).collect();
-                        self.register(FnDef {
-                            name: format!("{cname}.{k}"),
-                            kind: WrapperKind::Method,
-                            span: m.function.span,
-                            class: Some(catom.clone()),
-                            object: None,
-                            object_path: Vec::new(),
-                            params,
-                            ret: returned(m.function.body.as_ref()),
-                        });
+                        let ret = returned(m.function.body.as_ref());
+                        method(self, &k, m.function.span, params, ret);
                     }
                 }
                 ClassMember::ClassProp(p) => {
@@ -542,17 +538,7 @@ impl<'a> FileIndex<'a> {
                     } else if let (Some(k), Some(v)) = (prop_name(&p.key), &p.value)
                         && let Expr::Arrow(a) = unwrap_expr(v)
                     {
-                        let params = a.params.iter().collect();
-                        self.register(FnDef {
-                            name: format!("{cname}.{k}"),
-                            kind: WrapperKind::Method,
-                            span: a.span,
-                            class: Some(catom.clone()),
-                            object: None,
-                            object_path: Vec::new(),
-                            params,
-                            ret: arrow_ret(a),
-                        });
+                        method(self, &k, a.span, a.params.iter().collect(), arrow_ret(a));
                     }
                 }
                 _ => {}
