@@ -3,7 +3,8 @@
 //!
 //! Layout: [`edit`] is the byte-range edit and its safety level; [`generate`] makes the files
 //! that were not in the project (cloud functions, the client runtime and its tables); [`review`] shows a file's edits
-//! as unified-diff hunks to accept or reject one by one; [`journal`] writes a changeset through
+//! as unified-diff hunks to accept or reject one by one, and [`prompt`] asks about them on a
+//! terminal; [`journal`] writes a changeset through
 //! temporary files and renames, with the copies `apply --undo` restores from; [`git`] is the
 //! clean-tree check.
 
@@ -11,6 +12,7 @@ pub mod edit;
 pub mod generate;
 pub mod git;
 pub mod journal;
+pub mod prompt;
 pub mod review;
 
 pub use edit::{Applicability, Edit, EditError};
