@@ -9,7 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
 use crate::js::{self, JsFile};
-use crate::json::{self, Json};
+use crate::json_doc::{self, Json};
 use crate::project::{Limits, Project};
 use crate::source::{self, FileKind, Text};
 use crate::span::{FileId, Span};
@@ -207,7 +207,7 @@ fn load(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagnostic
             diags.extend(d);
             js.map_or(Parsed::None, |js| Parsed::Script(Script::new(js, index)))
         }
-        FileKind::Json => match json::parse(&text.text) {
+        FileKind::Json => match json_doc::parse(&text.text) {
             Ok(j) => Parsed::Json(j),
             Err(e) => {
                 diags.push(

@@ -4,7 +4,7 @@
 //! [`analysis`] reads and parses every file once and runs the rest; [`js`] parses scripts and
 //! lists their imports and exports; [`graph`] resolves references into the module graph;
 //! [`detectors`] find what can move (one file each); [`findings`] are their typed results;
-//! [`source`], [`json`] and [`span`] hold files, spanned JSON and the one span type;
+//! [`source`], [`json_doc`] and [`span`] hold files, spanned JSON and the one span type;
 //! [`diagnostic`] is what went wrong with the input.
 
 pub mod analysis;
@@ -13,7 +13,7 @@ pub mod diagnostic;
 pub mod findings;
 pub mod graph;
 pub mod js;
-pub mod json;
+pub mod json_doc;
 pub mod project;
 pub mod report;
 pub mod sizes;

@@ -18,7 +18,7 @@ use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
 use crate::js::BindingId;
 use crate::js::JsFile;
-use crate::json::{Json, JsonKind};
+use crate::json_doc::{Json, JsonKind};
 use crate::project::Project;
 use crate::source::{self, FileKind};
 use crate::span::{FileId, Span};

@@ -9,7 +9,7 @@ use swc_common::Spanned;
 use swc_ecma_ast::*;
 
 use crate::js::{BindingId, JsFile};
-use crate::json::{Json, JsonKind, JsonMember};
+use crate::json_doc::{Json, JsonKind, JsonMember};
 
 pub use crate::js::value::{prop_name, quasi_text, unwrap_expr as unwrap};
 

@@ -31,7 +31,7 @@ use super::{Context, Detector};
 use crate::analysis::Parsed;
 use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
 use crate::js::{ImportKind, Imported, JsFile};
-use crate::json::Json;
+use crate::json_doc::Json;
 use crate::source::FileKind;
 use crate::span::{FileId, Span};
 use literal::{prop_name, through_const, top_level_inits, unwrap};

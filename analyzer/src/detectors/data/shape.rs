@@ -16,7 +16,7 @@ use swc_ecma_ast::{Expr, ExprOrSpread, Prop, PropName, PropOrSpread};
 use super::literal::unwrap;
 use crate::findings::{DataShape, NestedRecords};
 use crate::js::JsFile;
-use crate::json::Json;
+use crate::json_doc::Json;
 
 /// A data value read in place: a JSON node or a pure JS literal, so shapes are measured without
 /// copying the data into another tree.
@@ -322,7 +322,7 @@ pub fn file_stem_name(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse;
+    use crate::json_doc::parse;
 
     #[test]
     fn shapes() {
