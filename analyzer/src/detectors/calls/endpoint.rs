@@ -11,7 +11,7 @@ use super::index::ExportDef;
 use super::value::{Entry, Part, Val, get_simple, merge, or, pick_production, to_parts};
 use crate::findings::{Endpoint, Loc, Resolution};
 use crate::js::Imported;
-use crate::js::value::unwrap_expr;
+use crate::js::syntax::unwrap_expr;
 use crate::span::Span;
 
 const MAX_DEPTH: u32 = 40;
@@ -85,7 +85,7 @@ impl<'w, 'a> Ev<'w, 'a> {
             Expr::Tpl(t) => {
                 let mut parts = Vec::new();
                 for (i, q) in t.quasis.iter().enumerate() {
-                    let text = crate::js::value::quasi_text(q);
+                    let text = crate::js::syntax::quasi_text(q);
                     parts.push(Part::Lit(text));
                     if let Some(x) = t.exprs.get(i) {
                         let v = self.expr(fi, x, owner, d);

@@ -11,7 +11,7 @@ use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
 use crate::findings::WrapperKind;
-use crate::js::value::unwrap_expr;
+use crate::js::syntax::unwrap_expr;
 use crate::js::{BindingId, Imported, JsFile};
 
 /// Nested object literals registered as `a.b.c` members, at most this deep.
@@ -202,7 +202,7 @@ impl<'a> FileIndex<'a> {
             for p in o.props.iter().rev() {
                 let PropOrSpread::Prop(p) = p else { continue };
                 match &**p {
-                    Prop::KeyValue(kv) if crate::js::value::prop_is(&kv.key, &first) => {
+                    Prop::KeyValue(kv) if crate::js::syntax::prop_is(&kv.key, &first) => {
                         rest.remove(0);
                         return self.local_with_rest(&kv.value, owner, rest, depth + 1);
                     }
@@ -231,7 +231,7 @@ pub enum LocalPath {
     App(Path),
 }
 
-pub use crate::js::value::prop_name;
+pub use crate::js::syntax::prop_name;
 
 impl<'a> FileIndex<'a> {
     pub fn build(js: &'a JsFile) -> FileIndex<'a> {

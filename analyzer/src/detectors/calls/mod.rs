@@ -25,7 +25,7 @@ use super::{Context, Detector};
 use crate::analysis::Script;
 use crate::findings::{Findings, NetworkApi};
 use crate::js::Imported;
-use crate::js::value::unwrap_expr;
+use crate::js::syntax::unwrap_expr;
 use crate::span::FileId;
 pub use index::FileIndex;
 use index::{ExportDef, LocalPath};

@@ -11,7 +11,7 @@ use swc_ecma_ast::*;
 use crate::js::{BindingId, JsFile};
 use crate::json_doc::{Json, JsonKind, JsonMember};
 
-pub use crate::js::value::{prop_name, quasi_text, unwrap_expr as unwrap};
+pub use crate::js::syntax::{prop_name, quasi_text, unwrap_expr as unwrap};
 
 /// The string value of an expression-free template literal.
 pub fn tpl_str(t: &Tpl) -> Option<String> {

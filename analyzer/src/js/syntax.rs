@@ -1,8 +1,21 @@
 //! Small syntax helpers shared by the detectors: seeing through wrappers, naming keys.
 
-use swc_ecma_ast::{PropName, TplElement};
+use swc_ecma_ast::{Expr, PropName, TplElement};
 
-pub use super::imports::unwrap_expr;
+/// Strips parentheses and TypeScript-only wrappers around an expression.
+pub fn unwrap_expr(mut e: &Expr) -> &Expr {
+    loop {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::TsAs(t) => &t.expr,
+            Expr::TsSatisfies(t) => &t.expr,
+            Expr::TsNonNull(t) => &t.expr,
+            Expr::TsTypeAssertion(t) => &t.expr,
+            Expr::TsConstAssertion(t) => &t.expr,
+            _ => return e,
+        }
+    }
+}
 
 /// A property key as a string (identifier, string or number keys); `None` for computed keys.
 pub fn prop_name(p: &PropName) -> Option<String> {
