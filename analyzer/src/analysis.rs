@@ -2,7 +2,6 @@
 //! the detectors, account the packages.
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::detectors::{self, Context, Stage};
 use crate::diagnostic::Diagnostic;
@@ -10,52 +9,11 @@ use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
 use crate::js::{self, JsFile};
 use crate::json_doc::{self, Json};
-use crate::project::{Limits, Project};
+use crate::options::Options;
+use crate::project::Project;
 use crate::source::{self, FileKind, Text};
 use crate::span::{FileId, Span};
 use crate::{wxml, wxss};
-
-/// Thresholds and limits; the CLI fills them from flags.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Options {
-    pub limits: Limits,
-    /// An image over this many bytes is a large asset (DevTools' quality scan uses 200 KB).
-    pub image_threshold: u64,
-    pub audio_threshold: u64,
-    pub video_threshold: u64,
-    pub font_threshold: u64,
-    /// A data literal or JSON data file of at least this many bytes is reported.
-    pub data_threshold: u64,
-    /// An inline `data:` URI of at least this many decoded bytes is reported.
-    pub inline_threshold: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            limits: Limits::default(),
-            image_threshold: 200 * 1024,
-            audio_threshold: 200 * 1024,
-            video_threshold: 200 * 1024,
-            font_threshold: 50 * 1024,
-            data_threshold: 4 * 1024,
-            inline_threshold: 8 * 1024,
-        }
-    }
-}
-
-impl Options {
-    pub fn asset_threshold(&self, kind: FileKind) -> Option<u64> {
-        match kind {
-            FileKind::Image => Some(self.image_threshold),
-            FileKind::Audio => Some(self.audio_threshold),
-            FileKind::Video => Some(self.video_threshold),
-            FileKind::Font => Some(self.font_threshold),
-            _ => None,
-        }
-    }
-}
 
 /// A file's parse.
 pub enum Parsed {

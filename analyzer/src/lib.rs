@@ -14,6 +14,7 @@ pub mod findings;
 pub mod graph;
 pub mod js;
 pub mod json_doc;
+pub mod options;
 pub mod project;
 pub mod report;
 pub mod sizes;
@@ -22,7 +23,8 @@ pub mod span;
 pub mod wxml;
 pub mod wxss;
 
-pub use analysis::{Analysis, Options, analyze};
+pub use analysis::{Analysis, analyze};
 pub use diagnostic::{Diagnostic, Severity};
+pub use options::Options;
 pub use project::{Project, ProjectError};
 pub use span::{FileId, Span};

@@ -6,10 +6,11 @@ pub mod assets;
 pub mod calls;
 pub mod data;
 
-use crate::analysis::{FileData, Options, Parsed, Script};
+use crate::analysis::{FileData, Parsed, Script};
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
 use crate::js::JsFile;
+use crate::options::Options;
 use crate::project::Project;
 use crate::source::Text;
 use crate::span::{FileId, Span};

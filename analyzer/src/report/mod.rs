@@ -23,7 +23,7 @@ pub struct Report<'a> {
     pub schema_version: u32,
     pub tool: Tool,
     pub project: ProjectSummary<'a>,
-    pub options: &'a crate::analysis::Options,
+    pub options: &'a crate::options::Options,
     pub summary: Summary,
     pub sizes: SizeReport,
     pub findings: FindingsView<'a>,
