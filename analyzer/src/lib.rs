@@ -14,6 +14,7 @@ pub mod findings;
 pub mod graph;
 pub mod js;
 pub mod json_doc;
+pub(crate) mod literal;
 pub mod options;
 pub mod project;
 pub mod report;

@@ -13,12 +13,12 @@ use swc_ecma_visit::{Visit, VisitWith};
 
 use super::trace;
 use crate::analysis::{FileData, Parsed};
-use crate::detectors::data::literal::{str_value, top_level_inits, tpl_str, unwrap};
 use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
 use crate::js::BindingId;
 use crate::js::JsFile;
 use crate::json_doc::{Json, JsonKind};
+use crate::literal::{str_value, top_level_inits, tpl_str, unwrap};
 use crate::project::Project;
 use crate::source::{self, FileKind};
 use crate::span::{FileId, Span};

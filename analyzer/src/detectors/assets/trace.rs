@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use swc_ecma_ast::*;
 
-use crate::detectors::data::literal::{options_objects, prop_name, str_value, unwrap};
 use crate::js::{BindingId, JsFile};
+use crate::literal::{obj_get, options_objects, prop_name, str_value, unwrap};
 use crate::span::Span;
 use crate::wxml::{Document, Element};
 
@@ -46,7 +46,7 @@ pub fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Lea
                             continue;
                         };
                         if let Expr::Object(def) = unwrap(&kv.value)
-                            && let Some(v) = crate::detectors::data::obj_get(def, "value")
+                            && let Some(v) = obj_get(def, "value")
                         {
                             flatten(js, inits, v, &name, &mut out, 0);
                         }

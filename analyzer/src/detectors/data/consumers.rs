@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use super::literal::{prop_name, unwrap};
 use crate::findings::DataUsage;
 use crate::js::{BindingId, JsFile};
+use crate::literal::{prop_name, unwrap};
 use crate::span::Span;
 
 /// Lifecycle methods of App, Page and Component (including `lifetimes`/`pageLifetimes`).

@@ -18,8 +18,7 @@
 //! Shapes and names: see [`shape`].
 
 mod consumers;
-pub(crate) mod literal;
-pub(crate) mod shape;
+mod shape;
 
 use std::collections::HashMap;
 
@@ -32,9 +31,9 @@ use crate::analysis::Parsed;
 use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
 use crate::js::{ImportKind, Imported, JsFile};
 use crate::json_doc::Json;
+use crate::literal::{self, obj_get, prop_name, through_const, top_level_inits, unwrap};
 use crate::source::FileKind;
 use crate::span::{FileId, Span};
-use literal::{prop_name, through_const, top_level_inits, unwrap};
 use shape::Node;
 
 pub struct StaticDataDetector;
@@ -462,19 +461,6 @@ fn page_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         }
     }
     out
-}
-
-/// A member of an object literal by key.
-pub(crate) fn obj_get<'a>(o: &'a ObjectLit, key: &str) -> Option<&'a Expr> {
-    o.props.iter().find_map(|p| match p {
-        PropOrSpread::Prop(p) => match &**p {
-            Prop::KeyValue(kv) if prop_name(&kv.key).as_deref() == Some(key) => {
-                Some(unwrap(&kv.value))
-            }
-            _ => None,
-        },
-        _ => None,
-    })
 }
 
 fn consumer(

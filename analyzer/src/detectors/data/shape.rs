@@ -13,10 +13,10 @@ use std::borrow::Cow;
 use swc_common::Spanned;
 use swc_ecma_ast::{Expr, ExprOrSpread, Prop, PropName, PropOrSpread};
 
-use super::literal::unwrap;
 use crate::findings::{DataShape, NestedRecords};
 use crate::js::JsFile;
 use crate::json_doc::Json;
+use crate::literal::unwrap;
 
 /// A data value read in place: a JSON node or a pure JS literal, so shapes are measured without
 /// copying the data into another tree.
