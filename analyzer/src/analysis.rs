@@ -13,6 +13,7 @@ use crate::options::Options;
 use crate::project::Project;
 use crate::source::{self, FileKind, Text};
 use crate::span::{FileId, Span};
+use crate::summary::FileIndex;
 use crate::{wxml, wxss};
 
 /// A file's parse.
@@ -34,7 +35,7 @@ self_cell::self_cell!(
     }
 );
 
-type CallsIndex<'a> = Option<detectors::calls::FileIndex<'a>>;
+type CallsIndex<'a> = Option<FileIndex<'a>>;
 
 /// A parsed script, and (when loaded for a whole analysis) the summary the backend-calls
 /// detector reads, built right after parsing while the file's syntax tree is still in cache:
@@ -44,12 +45,12 @@ pub struct Script(ScriptCell);
 impl Script {
     fn new(js: JsFile, index: bool) -> Script {
         Script(ScriptCell::new(js, |js| {
-            index.then(|| detectors::calls::FileIndex::build(js))
+            index.then(|| FileIndex::build(js))
         }))
     }
 
     /// The backend-calls summary, if it was built at load time.
-    pub(crate) fn calls_index(&self) -> Option<&detectors::calls::FileIndex<'_>> {
+    pub(crate) fn calls_index(&self) -> Option<&FileIndex<'_>> {
         self.0.borrow_dependent().as_ref()
     }
 }

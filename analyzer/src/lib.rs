@@ -21,6 +21,7 @@ pub mod report;
 pub mod sizes;
 pub mod source;
 pub mod span;
+pub(crate) mod summary;
 pub mod wxml;
 pub mod wxss;
 

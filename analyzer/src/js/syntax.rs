@@ -1,6 +1,7 @@
 //! Small syntax helpers shared by the detectors: seeing through wrappers, naming keys.
 
-use swc_ecma_ast::{Expr, PropName, TplElement};
+use swc_atoms::Atom;
+use swc_ecma_ast::{Expr, Lit, MemberProp, OptChainBase, PropName, TplElement};
 
 /// Strips parentheses and TypeScript-only wrappers around an expression.
 pub fn unwrap_expr(mut e: &Expr) -> &Expr {
@@ -44,4 +45,31 @@ pub fn quasi_text(q: &TplElement) -> String {
         .as_ref()
         .map(|c| c.to_string_lossy().into_owned())
         .unwrap_or_else(|| q.raw.to_string())
+}
+
+/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property).
+pub fn member(e: &Expr) -> Option<(&Expr, &MemberProp)> {
+    let m = match unwrap_expr(e) {
+        Expr::Member(m) => m,
+        Expr::OptChain(o) => match &*o.base {
+            OptChainBase::Member(m) => m,
+            OptChainBase::Call(_) => return None,
+        },
+        _ => return None,
+    };
+    Some((&m.obj, &m.prop))
+}
+
+/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
+pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
+    let (obj, prop) = member(e)?;
+    let name = match prop {
+        MemberProp::Ident(p) => p.sym.clone(),
+        MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+            Expr::Lit(Lit::Str(s)) => Atom::from(&*s.value.to_string_lossy()),
+            _ => return None,
+        },
+        MemberProp::PrivateName(_) => return None,
+    };
+    Some((obj, name))
 }

@@ -7,12 +7,12 @@ use std::cell::Cell;
 use swc_ecma_ast::*;
 
 use super::World;
-use super::index::ExportDef;
 use super::value::{Entry, Part, Val, get_simple, merge, or, pick_production, to_parts};
 use crate::findings::{Endpoint, Loc, Resolution};
 use crate::js::Imported;
 use crate::js::syntax::unwrap_expr;
 use crate::span::Span;
+use crate::summary::ExportDef;
 
 const MAX_DEPTH: u32 = 40;
 const MAX_STEPS: u32 = 20_000;
@@ -144,14 +144,14 @@ impl<'w, 'a> Ev<'w, 'a> {
                         }
                         PropOrSpread::Prop(p) => match &**p {
                             Prop::KeyValue(kv) => {
-                                if let Some(k) = super::index::prop_name(&kv.key) {
+                                if let Some(k) = crate::js::syntax::prop_name(&kv.key) {
                                     entries.push(Entry::Kv(k, self.expr(fi, &kv.value, owner, d)));
                                 }
                             }
                             Prop::Shorthand(i) => entries
                                 .push(Entry::Kv(i.sym.to_string(), self.ident(fi, i, owner, d))),
                             Prop::Method(m) => {
-                                if let Some(k) = super::index::prop_name(&m.key) {
+                                if let Some(k) = crate::js::syntax::prop_name(&m.key) {
                                     entries.push(Entry::Kv(
                                         k.clone(),
                                         Val::Unknown(k, self.span(fi, m.function.span)),

@@ -3,15 +3,14 @@
 //! across modules, every call site with its reconstructed endpoint, and proposed cloud
 //! functions grouped by host and path prefix.
 //!
-//! Steps: [`index`] summarises each file (functions, parameters, calls, constants, exports)
-//! when it is loaded, right after parsing (see [`crate::analysis::Script`]); this module
-//! resolves callees across modules; [`endpoint`] evaluates values;
-//! [`wrappers`] finds wrappers by a fixpoint over the summaries and emits the calls;
-//! [`grouping`] proposes functions.
+//! Steps: [`crate::summary`] summarises each file (functions, parameters, calls, constants,
+//! exports) when it is loaded, right after parsing (see [`crate::analysis::Script`]); this
+//! module resolves callees across modules; [`endpoint`] evaluates values; [`wrappers`] finds
+//! wrappers by a fixpoint over the summaries and emits the calls; [`grouping`] proposes
+//! functions.
 
 mod endpoint;
 mod grouping;
-mod index;
 mod value;
 mod wrappers;
 
@@ -25,10 +24,9 @@ use super::{Context, Detector};
 use crate::analysis::Script;
 use crate::findings::{Findings, NetworkApi};
 use crate::js::Imported;
-use crate::js::syntax::unwrap_expr;
+use crate::js::syntax::{as_member, unwrap_expr};
 use crate::span::FileId;
-pub use index::FileIndex;
-use index::{ExportDef, LocalPath};
+use crate::summary::{ExportDef, FileIndex, LocalPath, Path, sink_api};
 
 pub struct BackendCalls;
 
@@ -85,45 +83,6 @@ pub struct World<'a> {
     /// Per file: the specifiers it imports, re-exports from or `require`s with a literal,
     /// resolved once (see [`resolve_spec`](Self::resolve_spec)).
     specs: Vec<HashMap<String, Option<usize>>>,
-}
-
-fn sink_api(name: &str) -> Option<NetworkApi> {
-    Some(match name {
-        "request" => NetworkApi::Request,
-        "uploadFile" => NetworkApi::UploadFile,
-        "downloadFile" => NetworkApi::DownloadFile,
-        "connectSocket" => NetworkApi::ConnectSocket,
-        _ => return None,
-    })
-}
-
-pub use index::Path;
-
-/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property).
-fn member(e: &Expr) -> Option<(&Expr, &MemberProp)> {
-    let m = match unwrap_expr(e) {
-        Expr::Member(m) => m,
-        Expr::OptChain(o) => match &*o.base {
-            OptChainBase::Member(m) => m,
-            OptChainBase::Call(_) => return None,
-        },
-        _ => return None,
-    };
-    Some((&m.obj, &m.prop))
-}
-
-/// `obj.prop` / `obj?.prop` / `obj['prop']` as (object, property name).
-pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
-    let (obj, prop) = member(e)?;
-    let name = match prop {
-        MemberProp::Ident(p) => p.sym.clone(),
-        MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
-            Expr::Lit(Lit::Str(s)) => Atom::from(&*s.value.to_string_lossy()),
-            _ => return None,
-        },
-        MemberProp::PrivateName(_) => return None,
-    };
-    Some((obj, name))
 }
 
 /// The specifiers a file names (imports, `export … from`, `require('…')` with a literal),

@@ -10,8 +10,8 @@ use swc_common::BytePos;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use crate::findings::WrapperKind;
-use crate::js::syntax::unwrap_expr;
+use crate::findings::{NetworkApi, WrapperKind};
+use crate::js::syntax::{as_member, member, prop_name, unwrap_expr};
 use crate::js::{BindingId, Imported, JsFile};
 
 /// Nested object literals registered as `a.b.c` members, at most this deep.
@@ -181,7 +181,7 @@ impl<'a> FileIndex<'a> {
                 ))
             }
             _ => {
-                let (obj, name) = super::as_member(e)?;
+                let (obj, name) = as_member(e)?;
                 rest.insert(0, name);
                 self.local_path(obj, owner, rest, depth + 1)
             }
@@ -231,7 +231,16 @@ pub enum LocalPath {
     App(Path),
 }
 
-pub use crate::js::syntax::prop_name;
+/// The network API a member of `wx` with this name is (`request` → `wx.request`).
+pub fn sink_api(name: &str) -> Option<NetworkApi> {
+    Some(match name {
+        "request" => NetworkApi::Request,
+        "uploadFile" => NetworkApi::UploadFile,
+        "downloadFile" => NetworkApi::DownloadFile,
+        "connectSocket" => NetworkApi::ConnectSocket,
+        _ => return None,
+    })
+}
 
 impl<'a> FileIndex<'a> {
     pub fn build(js: &'a JsFile) -> FileIndex<'a> {
@@ -300,8 +309,9 @@ impl<'a> FileIndex<'a> {
     /// `Math.max`, `TABLE.find` on a constant array, `p.then`), a computed member, a name bound
     /// to nothing this file declares (a global like `Page` or `setTimeout`, a parameter), or a
     /// `this.x` that is no method of the page, object or class (`this.setData`).
-    /// These are the cases where [`World::resolve_callee`](super::World::resolve_callee) finds
-    /// nothing without looking any further; anything else may resolve.
+    /// These are the cases where the backend-calls detector's callee resolution
+    /// (`World::resolve_callee`) finds nothing without looking any further; anything else may
+    /// resolve.
     fn surely_foreign(&self, callee: &Expr, owner: Option<usize>) -> bool {
         let mut e = unwrap_expr(callee);
         // Whether `e` is the callee itself (a network API's name, a promisified API), and
@@ -338,7 +348,7 @@ impl<'a> FileIndex<'a> {
                                 || self.js.is_global_named(i, "require")));
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
-                    let Some((obj, prop)) = super::member(e) else {
+                    let Some((obj, prop)) = member(e) else {
                         return true;
                     };
                     let name = match prop {
@@ -349,7 +359,7 @@ impl<'a> FileIndex<'a> {
                         },
                         MemberProp::PrivateName(_) => return true,
                     };
-                    if outermost && super::sink_api(&name).is_some() {
+                    if outermost && sink_api(&name).is_some() {
                         return false;
                     }
                     names.push(name);
@@ -384,8 +394,8 @@ impl<'a> FileIndex<'a> {
 
     /// Whether `this.<names>` in function `owner` is surely no function of the project: the
     /// path it makes (the class or object name, then `names`) names no function of this file,
-    /// and its head is nothing [`World::lookup`](super::World::lookup) could follow further (an
-    /// import, a variable, an export, or a default export read by name).
+    /// and its head is nothing the detector's `World::lookup` could follow further (an import, a
+    /// variable, an export, or a default export read by name).
     fn this_foreign(&self, owner: Option<usize>, names: &[std::borrow::Cow<'_, str>]) -> bool {
         let Some(def) = owner.map(|o| &self.fns[o]) else {
             return true;
