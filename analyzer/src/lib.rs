@@ -10,12 +10,14 @@
 pub mod analysis;
 pub mod detectors;
 pub mod diagnostic;
+pub mod files;
 pub mod findings;
 pub mod graph;
 pub mod js;
 pub mod json_doc;
 pub(crate) mod literal;
 pub mod options;
+pub mod pool;
 pub mod project;
 pub mod report;
 pub mod sizes;

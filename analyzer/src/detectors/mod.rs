@@ -6,7 +6,7 @@ pub mod assets;
 pub mod calls;
 pub mod data;
 
-use crate::analysis::{FileData, Parsed, Script};
+use crate::files::{FileData, Parsed, Script};
 use crate::findings::{Findings, Loc};
 use crate::graph::ModuleGraph;
 use crate::js::JsFile;
@@ -59,7 +59,7 @@ impl<'a> Context<'a> {
 
     /// A span as a report location (path, byte range, line and column).
     pub fn loc(&self, span: Span) -> Loc {
-        crate::analysis::loc(self.project, self.files, span)
+        crate::files::loc(self.project, self.files, span)
     }
 
     /// The name of the package a file lands in (`main`, a subpackage name, or `-` outside).

@@ -8,8 +8,8 @@ pub mod resolve;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::{FileData, Parsed};
 use crate::diagnostic::Diagnostic;
+use crate::files::{FileData, Parsed};
 use crate::js::ImportKind;
 use crate::json_doc::Json;
 use crate::project::{Project, components};

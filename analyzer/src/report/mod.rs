@@ -7,8 +7,9 @@ pub mod sarif;
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, loc};
+use crate::analysis::Analysis;
 use crate::diagnostic::Severity;
+use crate::files::loc;
 use crate::findings::{FindingsView, Loc};
 use crate::project::{Package, Settings};
 use crate::sizes::SizeReport;

@@ -29,7 +29,7 @@ pub(crate) mod trace;
 use std::collections::HashMap;
 
 use super::{Context, Detector};
-use crate::analysis::FileData;
+use crate::files::FileData;
 use crate::findings::{AssetRef, AssetTarget, DuplicateAssets, Findings, InlineAsset, LargeAsset};
 use crate::graph::Resolver;
 use crate::project::Project;

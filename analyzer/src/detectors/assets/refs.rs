@@ -12,7 +12,7 @@ use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
 use super::trace;
-use crate::analysis::{FileData, Parsed};
+use crate::files::{FileData, Parsed};
 use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
 use crate::js::BindingId;

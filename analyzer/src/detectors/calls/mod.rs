@@ -4,7 +4,7 @@
 //! functions grouped by host and path prefix.
 //!
 //! Steps: [`crate::summary`] summarises each file (functions, parameters, calls, constants,
-//! exports) when it is loaded, right after parsing (see [`crate::analysis::Script`]); this
+//! exports) when it is loaded, right after parsing (see [`crate::files::Script`]); this
 //! module resolves callees across modules; [`endpoint`] evaluates values; [`wrappers`] finds
 //! wrappers by a fixpoint over the summaries and emits the calls; [`grouping`] proposes
 //! functions.
@@ -21,7 +21,7 @@ use swc_atoms::{Atom, atom};
 use swc_ecma_ast::*;
 
 use super::{Context, Detector};
-use crate::analysis::Script;
+use crate::files::Script;
 use crate::findings::{Findings, NetworkApi};
 use crate::js::Imported;
 use crate::js::syntax::{as_member, unwrap_expr};

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use swc_ecma_ast::*;
 
 use super::{Context, Detector};
-use crate::analysis::Parsed;
+use crate::files::Parsed;
 use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
 use crate::js::{ImportKind, Imported, JsFile};
 use crate::json_doc::Json;
