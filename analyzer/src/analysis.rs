@@ -11,6 +11,7 @@ use crate::graph::ModuleGraph;
 use crate::options::Options;
 use crate::pool::pool;
 use crate::project::Project;
+use crate::refs;
 
 /// Everything `analyze` found; the reports read this.
 pub struct Analysis {
@@ -54,9 +55,9 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
         d.run(cx, &mut f);
         (f, start.elapsed())
     };
-    let no_refs = detectors::assets::refs::Collected::default();
+    let no_refs = refs::Collected::default();
     let (asset_refs, early) = rayon::join(
-        || detectors::assets::refs::collect(&project, &files, &graph.resolver),
+        || refs::collect(&project, &files, &graph.resolver),
         || {
             let cx = Context {
                 project: &project,

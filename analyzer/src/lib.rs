@@ -19,6 +19,7 @@ pub(crate) mod literal;
 pub mod options;
 pub mod pool;
 pub mod project;
+pub mod refs;
 pub mod report;
 pub mod sizes;
 pub mod source;

@@ -12,6 +12,7 @@ use crate::graph::ModuleGraph;
 use crate::js::JsFile;
 use crate::options::Options;
 use crate::project::Project;
+use crate::refs::Collected;
 use crate::source::Text;
 use crate::span::{FileId, Span};
 
@@ -25,7 +26,7 @@ pub struct Context<'a> {
     /// the graph's reachability (they make assets "used") and read by the asset detector.
     /// Empty for the detectors of [`Stage::Modules`], which run while they are collected (the
     /// graph's asset edges and reachability are not there yet either).
-    pub asset_refs: &'a assets::refs::Collected,
+    pub asset_refs: &'a Collected,
 }
 
 /// What a detector needs of the module graph.

@@ -23,32 +23,13 @@
 //! component properties) and values computed at run time are not traced; an asset reached only
 //! that way has no reference here.
 
-pub mod refs;
-pub(crate) mod trace;
-
 use std::collections::HashMap;
 
 use super::{Context, Detector};
-use crate::files::FileData;
 use crate::findings::{AssetRef, AssetTarget, DuplicateAssets, Findings, InlineAsset, LargeAsset};
-use crate::graph::Resolver;
 use crate::project::Project;
-use crate::span::{FileId, Span};
-
-pub use refs::{Collected, looks_like_asset};
-
-/// Every reference from a file to an asset file: (from, asset, span of the reference).
-pub fn asset_references(
-    project: &Project,
-    files: &[FileData],
-    resolver: &Resolver,
-) -> Vec<(FileId, FileId, Span)> {
-    refs::collect(project, files, resolver)
-        .refs
-        .into_iter()
-        .map(|r| (r.from, r.asset, r.span))
-        .collect()
-}
+use crate::refs::{Ref, stricter};
+use crate::span::FileId;
 
 pub struct LargeAssetDetector;
 
@@ -59,7 +40,7 @@ impl Detector for LargeAssetDetector {
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
         let collected = cx.asset_refs;
-        let mut by_asset: HashMap<FileId, Vec<&refs::Ref>> = HashMap::new();
+        let mut by_asset: HashMap<FileId, Vec<&Ref>> = HashMap::new();
         for r in &collected.refs {
             by_asset.entry(r.asset).or_default().push(r);
         }
@@ -105,7 +86,7 @@ impl Detector for LargeAssetDetector {
             references.dedup_by(|a, b| a.loc == b.loc && a.binding == b.binding);
             let target = references
                 .iter()
-                .fold(AssetTarget::CloudFileId, |t, r| refs::stricter(t, r.target));
+                .fold(AssetTarget::CloudFileId, |t, r| stricter(t, r.target));
             let saves = if f.uploaded && target != AssetTarget::Local {
                 f.bytes
             } else {

@@ -510,7 +510,7 @@ fn template_uses(cx: &Context<'_>, script: FileId, key: &str) -> Vec<Span> {
         segs.iter()
             .filter_map(|s| match s {
                 crate::wxml::Segment::Mustache { expr, span } => {
-                    let refs = crate::detectors::assets::trace::scan_expr(expr);
+                    let refs = crate::refs::trace::scan_expr(expr);
                     refs.paths
                         .iter()
                         .any(|p| {

@@ -3,6 +3,8 @@
 //! `url()`, JS/TS string literals with the API they feed, JSON strings and tabBar icons.
 //! Inline `data:` URIs are collected on the way.
 
+pub(crate) mod trace;
+
 use std::collections::HashMap;
 
 use rayon::prelude::*;
@@ -11,7 +13,6 @@ use swc_common::Spanned;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use super::trace;
 use crate::files::{FileData, Parsed};
 use crate::findings::{AssetTarget, RefVia};
 use crate::graph::Resolver;
@@ -56,6 +57,18 @@ pub fn stricter(a: AssetTarget, b: AssetTarget) -> AssetTarget {
         AssetTarget::Local => 2,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+/// Every reference from a file to an asset file: (from, asset, span of the reference).
+pub fn asset_references(
+    project: &Project,
+    files: &[FileData],
+    resolver: &Resolver,
+) -> Vec<(FileId, FileId, Span)> {
+    collect(project, files, resolver)
+        .refs
+        .into_iter()
+        .map(|r| (r.from, r.asset, r.span))
+        .collect()
 }
 
 const MEDIA_EXTS: &[&str] = &[
