@@ -3,25 +3,8 @@
 //! nowhere), duplicates, and what moving it saves; plus inline `data:` URIs in WXSS, WXML and
 //! JS over [`crate::Options::inline_threshold`].
 //!
-//! Graph hook: [`refs::collect`] lists every reference (referencing file, asset file, span,
-//! target, binding) and inline `data:` URI once, for the module graph to count assets as
-//! reached and for this detector to report. It needs only the parsed files and the resolver;
-//! `analysis::analyze` runs it between `ModuleGraph::build` and `compute_reach` (alongside the
-//! detectors that need only module resolution), adds `EdgeKind::Asset` edges, and hands the
-//! collection to this detector as `Context::asset_refs`.
-//!
-//! How references are found (`refs`): WXML attributes (static paths, inline `style` `url()`,
-//! string literals inside `{{ }}`, `{{ }}` paths traced through `wx:for` items into the page
-//! script's `data`/`properties`/`setData` literals (`trace`), `/dir/{{x}}.png` patterns matched
-//! against the package's files); WXSS `url()`; script string literals that look like asset
-//! paths, with the API they feed (`previewImage` → file ID, `loadFontFace` / share `imageUrl`
-//! → HTTPS, `showToast` / `setTabBarItem` / `readFile` → local, `x.src =` → file ID); JSON
-//! strings; tabBar icons (through theme variables) → local. Relative paths resolve against the
-//! referencing file (a script's data against the page folder), `/` from the mini-program root.
-//!
-//! Known limits: bindings passed into components or templates from a parent (`data="{{…}}"`,
-//! component properties) and values computed at run time are not traced; an asset reached only
-//! that way has no reference here.
+//! The references come from [`crate::refs`], collected once before the graph's reachability
+//! (they make assets "used") and read here as `Context::asset_refs`.
 
 use std::collections::HashMap;
 
