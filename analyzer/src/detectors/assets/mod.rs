@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{Context, Detector};
+use super::context::{Context, Detector};
 use crate::findings::{AssetRef, AssetTarget, DuplicateAssets, Findings, InlineAsset, LargeAsset};
 use crate::project::Project;
 use crate::refs::{Ref, stricter};

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use swc_atoms::{Atom, atom};
 use swc_ecma_ast::*;
 
-use super::{Context, Detector};
+use super::context::{Context, Detector, Stage};
 use crate::files::Script;
 use crate::findings::{Findings, NetworkApi};
 use crate::js::Imported;
@@ -35,8 +35,8 @@ impl Detector for BackendCalls {
         "backend-calls"
     }
 
-    fn stage(&self) -> super::Stage {
-        super::Stage::Modules
+    fn stage(&self) -> Stage {
+        Stage::Modules
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {

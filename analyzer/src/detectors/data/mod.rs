@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use swc_ecma_ast::*;
 
-use super::{Context, Detector};
+use super::context::{Context, Detector, Stage};
 use crate::files::Parsed;
 use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
 use crate::js::{ImportKind, Imported, JsFile};
@@ -69,8 +69,8 @@ impl Detector for StaticDataDetector {
         "static-data"
     }
 
-    fn stage(&self) -> super::Stage {
-        super::Stage::Modules
+    fn stage(&self) -> Stage {
+        Stage::Modules
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
