@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use swc_ecma_ast::*;
 
-use super::World;
 use super::value::{Entry, Part, Val, get_simple, merge, or, pick_production, to_parts};
+use super::world::World;
 use crate::findings::{Endpoint, Loc, Resolution};
 use crate::js::Imported;
 use crate::js::syntax::unwrap_expr;
@@ -222,7 +222,7 @@ impl<'w, 'a> Ev<'w, 'a> {
                     }
                     // A one-expression function: `ENDPOINTS.article(id)`, `buildUrl(path, q)`.
                     _ => match self.w.resolve_callee(fi, callee, owner) {
-                        Some(super::Target::Fn(g)) => match self.w.files[g.0].fns[g.1].ret {
+                        Some(super::world::Target::Fn(g)) => match self.w.files[g.0].fns[g.1].ret {
                             Some(ret) => {
                                 let body = self.expr(g.0, ret, Some(g.1), d);
                                 let args: Vec<Val> = c

@@ -16,8 +16,9 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
+use super::grouping;
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
-use super::{Gfn, Target, World, grouping};
+use super::world::{Gfn, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
 
