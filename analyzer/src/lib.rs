@@ -8,7 +8,7 @@
 //! [`diagnostic`] is what went wrong with the input.
 
 pub mod analysis;
-pub mod detectors;
+pub(crate) mod detectors;
 pub mod diagnostic;
 pub mod files;
 pub mod findings;
@@ -17,7 +17,7 @@ pub mod js;
 pub mod json_doc;
 pub(crate) mod literal;
 pub mod options;
-pub mod pool;
+pub(crate) mod pool;
 pub mod project;
 pub mod refs;
 pub mod report;

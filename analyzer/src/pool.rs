@@ -4,10 +4,10 @@
 /// visitors, dropping), so a deeply nested literal needs a deep stack;
 /// [`MAX_NESTING`](crate::files::MAX_NESTING) bounds what is parsed at all. The memory is only
 /// reserved, not committed.
-pub const STACK_SIZE: usize = 256 * 1024 * 1024;
+pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 /// The thread pool the analysis runs on: rayon's default size, with deep stacks.
-pub fn pool() -> &'static rayon::ThreadPool {
+pub(crate) fn pool() -> &'static rayon::ThreadPool {
     static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()

@@ -17,7 +17,7 @@ use crate::js::{BindingId, Imported, JsFile};
 /// Nested object literals registered as `a.b.c` members, at most this deep.
 const MAX_OBJECT_DEPTH: u32 = 4;
 
-pub struct FnDef<'a> {
+pub(crate) struct FnDef<'a> {
     /// Dotted name inside the file: `request`, `Http.get`, `goodsApi.list`, `default.list`.
     pub name: String,
     pub kind: WrapperKind,
@@ -55,7 +55,7 @@ fn arrow_ret(a: &ArrowExpr) -> Option<&Expr> {
 
 /// Where a parameter binding comes from: the function, the position and the property path
 /// (for destructured parameters), and its default.
-pub struct ParamRef<'a> {
+pub(crate) struct ParamRef<'a> {
     pub owner: usize,
     pub index: u32,
     pub path: Vec<String>,
@@ -63,7 +63,7 @@ pub struct ParamRef<'a> {
     pub name: String,
 }
 
-pub enum ExportDef<'a> {
+pub(crate) enum ExportDef<'a> {
     /// `export { a }`, `export const a`, `export default a`.
     Local(Atom),
     /// `module.exports = expr`, `exports.a = expr`, `export default expr`.
@@ -75,7 +75,7 @@ pub enum ExportDef<'a> {
 /// A call that may be a backend call or a call of a project function: [`FileIndex::build`]
 /// leaves out the calls this file alone shows to be neither (see
 /// [`FileIndex::surely_foreign`]).
-pub struct CallSite<'a> {
+pub(crate) struct CallSite<'a> {
     /// The registered function the call sits in (`None`: module top level, `Page({…})` methods).
     pub owner: Option<usize>,
     pub span: swc_common::Span,
@@ -83,7 +83,7 @@ pub struct CallSite<'a> {
     pub args: &'a [ExprOrSpread],
 }
 
-pub struct FileIndex<'a> {
+pub(crate) struct FileIndex<'a> {
     pub js: &'a JsFile,
     pub fns: Vec<FnDef<'a>>,
     pub fn_by_name: HashMap<String, usize>,
@@ -110,13 +110,13 @@ pub struct FileIndex<'a> {
 }
 
 impl<'a> FileIndex<'a> {
-    pub fn top(&self, name: &Atom) -> BindingId {
+    pub(crate) fn top(&self, name: &Atom) -> BindingId {
         (name.clone(), self.js.top_level)
     }
 
     /// A callee expression as a dotted path of names, as far as this file tells; `rest` is
     /// what follows it.
-    pub fn local_path(
+    pub(crate) fn local_path(
         &self,
         e: &Expr,
         owner: Option<usize>,
@@ -190,7 +190,7 @@ impl<'a> FileIndex<'a> {
 
     /// Like [`local_path`](Self::local_path), but an object literal is entered by the first
     /// name of `rest`.
-    pub fn local_with_rest(
+    pub(crate) fn local_with_rest(
         &self,
         e: &Expr,
         owner: Option<usize>,
@@ -219,10 +219,10 @@ impl<'a> FileIndex<'a> {
 
 /// A callee as a dotted path of names in some file: `["Http", "get"]`, `["*", "list"]` (a
 /// module's exports), `["App", "globalData"]`.
-pub type Path = Vec<Atom>;
+pub(crate) type Path = Vec<Atom>;
 
 /// A [`Path`] and the file it starts from, as one file tells it.
-pub enum LocalPath {
+pub(crate) enum LocalPath {
     /// In this file.
     Here(Path),
     /// In the module `require`d by this specifier.
@@ -232,7 +232,7 @@ pub enum LocalPath {
 }
 
 /// The network API a member of `wx` with this name is (`request` → `wx.request`).
-pub fn sink_api(name: &str) -> Option<NetworkApi> {
+pub(crate) fn sink_api(name: &str) -> Option<NetworkApi> {
     Some(match name {
         "request" => NetworkApi::Request,
         "uploadFile" => NetworkApi::UploadFile,
@@ -243,7 +243,7 @@ pub fn sink_api(name: &str) -> Option<NetworkApi> {
 }
 
 impl<'a> FileIndex<'a> {
-    pub fn build(js: &'a JsFile) -> FileIndex<'a> {
+    pub(crate) fn build(js: &'a JsFile) -> FileIndex<'a> {
         let mut ix = FileIndex {
             js,
             fns: Vec::new(),

@@ -9,11 +9,10 @@ use crate::js::JsFile;
 use crate::options::Options;
 use crate::project::Project;
 use crate::refs::Collected;
-use crate::source::Text;
 use crate::span::{FileId, Span};
 
 /// What a detector can see: the project, every file's text and parse, the module graph.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub project: &'a Project,
     pub files: &'a [FileData],
     pub graph: &'a ModuleGraph,
@@ -27,7 +26,7 @@ pub struct Context<'a> {
 
 /// What a detector needs of the module graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// Module resolution only: the detector runs while asset references are collected.
     Modules,
     /// Asset references, asset edges and reachability too.
@@ -35,19 +34,15 @@ pub enum Stage {
 }
 
 impl<'a> Context<'a> {
-    pub fn js(&self, id: FileId) -> Option<&'a JsFile> {
+    pub(crate) fn js(&self, id: FileId) -> Option<&'a JsFile> {
         match &self.files[id.index()].parsed {
             Parsed::Script(js) => Some(&**js),
             _ => None,
         }
     }
 
-    pub fn text(&self, id: FileId) -> Option<&'a Text> {
-        self.files[id.index()].text.as_ref()
-    }
-
     /// Every parsed JS/TS/WXS file.
-    pub fn scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
+    pub(crate) fn scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
         self.files.iter().filter_map(|f| match &f.parsed {
             Parsed::Script(js) => Some(js),
             _ => None,
@@ -55,12 +50,12 @@ impl<'a> Context<'a> {
     }
 
     /// A span as a report location (path, byte range, line and column).
-    pub fn loc(&self, span: Span) -> Loc {
+    pub(crate) fn loc(&self, span: Span) -> Loc {
         crate::files::loc(self.project, self.files, span)
     }
 
     /// The name of the package a file lands in (`main`, a subpackage name, or `-` outside).
-    pub fn package_name(&self, id: FileId) -> String {
+    pub(crate) fn package_name(&self, id: FileId) -> String {
         self.project.file(id).package.map_or_else(
             || "-".to_string(),
             |p| self.project.packages[p].name.clone(),
@@ -68,14 +63,14 @@ impl<'a> Context<'a> {
     }
 
     /// Resolves a `require`/`import` specifier written in `from` to a file of the project.
-    pub fn resolve(&self, from: FileId, specifier: &str) -> Option<FileId> {
+    pub(crate) fn resolve(&self, from: FileId, specifier: &str) -> Option<FileId> {
         self.graph
             .resolver
             .resolve_script(self.project, from, specifier)
     }
 }
 
-pub trait Detector: Sync {
+pub(crate) trait Detector: Sync {
     fn name(&self) -> &'static str;
     fn stage(&self) -> Stage {
         Stage::Reach

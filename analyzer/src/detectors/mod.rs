@@ -9,13 +9,13 @@ mod calls;
 mod context;
 mod data;
 
-pub use assets::LargeAssetDetector;
-pub use calls::BackendCalls;
-pub use context::{Context, Detector, Stage};
-pub use data::StaticDataDetector;
+pub(crate) use assets::LargeAssetDetector;
+pub(crate) use calls::BackendCalls;
+pub(crate) use context::{Context, Detector, Stage};
+pub(crate) use data::StaticDataDetector;
 
 /// All detectors, in the order they run.
-pub fn registry() -> Vec<Box<dyn Detector>> {
+pub(crate) fn registry() -> Vec<Box<dyn Detector>> {
     vec![
         Box::new(BackendCalls),
         Box::new(StaticDataDetector),

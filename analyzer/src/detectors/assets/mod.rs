@@ -14,7 +14,7 @@ use crate::project::Project;
 use crate::refs::{Ref, stricter};
 use crate::span::FileId;
 
-pub struct LargeAssetDetector;
+pub(crate) struct LargeAssetDetector;
 
 impl Detector for LargeAssetDetector {
     fn name(&self) -> &'static str {

@@ -19,7 +19,7 @@ use super::context::{Context, Detector, Stage};
 use crate::findings::Findings;
 use world::World;
 
-pub struct BackendCalls;
+pub(crate) struct BackendCalls;
 
 impl Detector for BackendCalls {
     fn name(&self) -> &'static str {

@@ -17,10 +17,10 @@ use crate::span::FileId;
 use crate::summary::{ExportDef, FileIndex, LocalPath, Path, sink_api};
 
 /// A registered function: (file index in the world, function index in the file).
-pub type Gfn = (usize, usize);
+pub(super) type Gfn = (usize, usize);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(super) enum Target {
     Sink(NetworkApi),
     Fn(Gfn),
 }
@@ -28,7 +28,7 @@ pub enum Target {
 const MAX_HOPS: usize = 24;
 
 /// A file's summary: the one built at load time, or one built here.
-pub enum Summary<'a> {
+pub(super) enum Summary<'a> {
     Shared(&'a FileIndex<'a>),
     Owned(Box<FileIndex<'a>>),
 }
@@ -43,7 +43,7 @@ impl<'a> std::ops::Deref for Summary<'a> {
     }
 }
 
-pub struct World<'a> {
+pub(super) struct World<'a> {
     pub cx: &'a Context<'a>,
     pub files: Vec<Summary<'a>>,
     pub by_file: HashMap<FileId, usize>,
@@ -87,7 +87,7 @@ fn resolve_specs(
 }
 
 impl<'a> World<'a> {
-    pub fn build(cx: &'a Context<'a>) -> World<'a> {
+    pub(super) fn build(cx: &'a Context<'a>) -> World<'a> {
         let scripts: Vec<&'a Script> = cx.scripts().collect();
         // Summaries are built at load time; a project loaded without them is summarised here.
         let files: Vec<Summary<'a>> = scripts
@@ -141,7 +141,7 @@ impl<'a> World<'a> {
         w
     }
 
-    pub fn resolve_spec(&self, fi: usize, spec: &str) -> Option<usize> {
+    pub(super) fn resolve_spec(&self, fi: usize, spec: &str) -> Option<usize> {
         if let Some(&t) = self.specs[fi].get(spec) {
             return t;
         }
@@ -150,7 +150,7 @@ impl<'a> World<'a> {
     }
 
     /// `path#name` (made for every backend call's function: no formatting machinery).
-    pub fn fn_id(&self, g: Gfn) -> String {
+    pub(super) fn fn_id(&self, g: Gfn) -> String {
         let f = &self.files[g.0];
         let path = &self.cx.project.file(f.js.file).path;
         let name = &f.fns[g.1].name;
@@ -163,7 +163,7 @@ impl<'a> World<'a> {
 
     /// Whether `e` is the global `wx` (or `uni`, `Taro`), a member of it (`wx.pro`), or a value
     /// made from it (`promisifyAll(wx)`, the `wxp` filled by `promisifyAll(wx, wxp)`).
-    pub fn is_wx_like(&self, fi: usize, e: &Expr, depth: u32) -> bool {
+    pub(super) fn is_wx_like(&self, fi: usize, e: &Expr, depth: u32) -> bool {
         if depth > 8 {
             return false;
         }
@@ -223,7 +223,12 @@ impl<'a> World<'a> {
     }
 
     /// What a call's callee is: a network API or a registered function.
-    pub fn resolve_callee(&self, fi: usize, callee: &Expr, owner: Option<usize>) -> Option<Target> {
+    pub(super) fn resolve_callee(
+        &self,
+        fi: usize,
+        callee: &Expr,
+        owner: Option<usize>,
+    ) -> Option<Target> {
         if let Some((obj, name)) = as_member(callee)
             && let Some(api) = sink_api(&name)
             && self.is_wx_like(fi, obj, 0)

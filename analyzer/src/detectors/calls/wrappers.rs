@@ -254,7 +254,7 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
     out
 }
 
-pub fn run(w: &World<'_>, out: &mut Findings) {
+pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     let prepared = prepare(w);
     // Each function's calls; and (a fixpoint over a worklist: a function's summary depends
     // only on the summaries of the functions it calls, so when one changes only its callers

@@ -36,7 +36,7 @@ use crate::source::FileKind;
 use crate::span::{FileId, Span};
 use shape::Node;
 
-pub struct StaticDataDetector;
+pub(crate) struct StaticDataDetector;
 
 /// A data value: read in place, or converted (literals found inside wrapped modules).
 enum Value<'a> {
