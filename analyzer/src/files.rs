@@ -1,5 +1,5 @@
 //! The loaded project: every file's text and parse ([`FileData`]), read once in parallel, with
-//! the per-file summary of each script ([`crate::summary`]) built while its syntax tree is still
+//! the per-file summary of each script (`crate::summary`) built while its syntax tree is still
 //! in cache. Passes and detectors read this; nothing here depends on them.
 
 use rayon::prelude::*;

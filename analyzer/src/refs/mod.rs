@@ -6,16 +6,16 @@
 //! detectors that need only module resolution), adds `EdgeKind::Asset` edges, and hands the
 //! collection to the detectors as `Context::asset_refs`.
 //!
-//! By source kind: [`in_wxml`] attributes (static paths, inline `style` `url()`, string
+//! By source kind: `in_wxml` attributes (static paths, inline `style` `url()`, string
 //! literals inside `{{ }}`, `{{ }}` paths traced through `wx:for` items into the page script's
-//! `data`/`properties`/`setData` literals ([`trace`]), `/dir/{{x}}.png` patterns matched
-//! against the package's files); [`in_wxss`] `url()`; [`in_js`] string literals that look like
+//! `data`/`properties`/`setData` literals (`trace`), `/dir/{{x}}.png` patterns matched
+//! against the package's files); `in_wxss` `url()`; `in_js` string literals that look like
 //! asset paths, with the API they feed (`previewImage` → file ID, `loadFontFace` / share
 //! `imageUrl` → HTTPS, `showToast` / `setTabBarItem` / `readFile` → local, `x.src =` → file
-//! ID); [`in_json`] strings; tabBar icons (through theme variables) → local. Relative paths
+//! ID); `in_json` strings; tabBar icons (through theme variables) → local. Relative paths
 //! resolve against the referencing file (a script's data against the page folder), `/` from the
-//! mini-program root. What the kinds share is in [`collector`] and [`asset_path`]; what is
-//! found, in [`model`].
+//! mini-program root. What the kinds share is in `collector` and `asset_path`; what is
+//! found, in `model`.
 //!
 //! Known limits: bindings passed into components or templates from a parent (`data="{{…}}"`,
 //! component properties) and values computed at run time are not traced; an asset reached only
