@@ -1,5 +1,6 @@
-//! The analysis run: read and parse every file once (in parallel), build the module graph, run
-//! the detectors, account the packages.
+//! The analysis pipeline: load every file once ([`files::load`]), build the module graph,
+//! collect the asset references while the detectors that need only module resolution run, add
+//! the asset edges and reachability, run the other detectors, and merge their findings.
 
 use rayon::prelude::*;
 
