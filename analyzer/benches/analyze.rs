@@ -5,7 +5,7 @@
 //! wall time, CPU time (→ cores used) and peak memory (VmHWM) are each mode's own:
 //!
 //! - `parse`: discovery + read and parse every file, with scope resolution and the import scan
-//!   (`analyzer::analysis::load_all`; the per-file summary of the backend-calls detector, built
+//!   (`analyzer::files::load_all`; the per-file summary of the backend-calls detector, built
 //!   at load time in a full analysis, is not)
 //! - `full`: discovery + the whole analysis + the JSON report
 //!
@@ -109,10 +109,10 @@ fn child(mode: &str, dir: &Path) {
     let project = analyzer::Project::discover(dir).expect("discover");
     let summary = match mode {
         "parse" => {
-            let (files, _) = analyzer::analysis::load_all(&project);
+            let (files, _) = analyzer::files::load_all(&project);
             let parsed = files
                 .iter()
-                .filter(|f| !matches!(f.parsed, analyzer::analysis::Parsed::None))
+                .filter(|f| !matches!(f.parsed, analyzer::files::Parsed::None))
                 .count();
             // Like `migrate analyze`, exit without tearing the syntax trees down.
             std::mem::forget(files);

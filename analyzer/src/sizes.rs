@@ -160,7 +160,7 @@ impl SizeReport {
                             .as_deref()
                             .is_some_and(|p| p.starts_with(prefix.as_str()))
                     })
-                    .map(|(span, _)| crate::analysis::loc(project, &a.files, *span)),
+                    .map(|(span, _)| crate::files::loc(project, &a.files, *span)),
             });
         }
         let mut total = 0;
@@ -190,7 +190,7 @@ impl SizeReport {
 fn dynamic_require_targets(a: &Analysis) -> Vec<(crate::span::Span, String)> {
     let mut out = Vec::new();
     for f in &a.files {
-        let crate::analysis::Parsed::Script(js) = &f.parsed else {
+        let crate::files::Parsed::Script(js) = &f.parsed else {
             continue;
         };
         let from = a.project.file(js.file).mp_path.as_deref().unwrap_or("");

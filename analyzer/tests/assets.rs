@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use analyzer::detectors::assets::asset_references;
 use analyzer::findings::{AssetTarget, Findings, LargeAsset, RefVia};
+use analyzer::refs::asset_references;
 use analyzer::{Analysis, Options, Project, analyze};
 
 /// Small thresholds so the fixture files stay small.

@@ -428,7 +428,7 @@ fn bench_twenty_megabytes() {
     for _ in 0..3 {
         let project = Project::discover(&dir).unwrap();
         let t = Instant::now();
-        let (files, _) = analyzer::analysis::load_all(&project);
+        let (files, _) = analyzer::files::load_all(&project);
         parse = parse.min(t.elapsed());
         drop(files);
         let project = Project::discover(&dir).unwrap();

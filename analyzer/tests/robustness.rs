@@ -127,7 +127,7 @@ fn deep_nesting_is_reported_not_a_crash() {
     fs::write(root.join("index.js"), "Page({})").unwrap();
     for (name, n) in [
         ("deep.js", 5000usize),
-        ("edge.js", analyzer::analysis::MAX_NESTING - 1),
+        ("edge.js", analyzer::files::MAX_NESTING - 1),
     ] {
         let text = format!(
             "module.exports = {}1{}\nconst o = {}1{}\n",

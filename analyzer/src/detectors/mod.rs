@@ -1,95 +1,24 @@
-//! Detectors: one file each, named after what it finds. Each reads the parsed project through
-//! [`Context`] and pushes typed facts into [`Findings`]; adding one is its file, a line in
-//! [`registry`], and a fixture folder under `analyzer/tests/fixtures/<detector>/`.
+//! Detectors: one folder each, named after what it finds. Each reads the parsed project
+//! through [`Context`] and pushes typed facts into [`Findings`](crate::findings::Findings);
+//! adding one is its folder, a line in [`registry`], and a fixture folder under
+//! `analyzer/tests/fixtures/<detector>/`. Detectors use the shared passes ([`crate::refs`],
+//! [`crate::literal`], [`crate::summary`]), never each other.
 
-pub mod assets;
-pub mod calls;
-pub mod data;
+mod assets;
+mod calls;
+mod context;
+mod data;
 
-use crate::analysis::{FileData, Options, Parsed, Script};
-use crate::findings::{Findings, Loc};
-use crate::graph::ModuleGraph;
-use crate::js::JsFile;
-use crate::project::Project;
-use crate::source::Text;
-use crate::span::{FileId, Span};
-
-/// What a detector can see: the project, every file's text and parse, the module graph.
-pub struct Context<'a> {
-    pub project: &'a Project,
-    pub files: &'a [FileData],
-    pub graph: &'a ModuleGraph,
-    pub options: &'a Options,
-    /// Every reference to an asset file and every inline `data:` URI, collected once before
-    /// the graph's reachability (they make assets "used") and read by the asset detector.
-    /// Empty for the detectors of [`Stage::Modules`], which run while they are collected (the
-    /// graph's asset edges and reachability are not there yet either).
-    pub asset_refs: &'a assets::refs::Collected,
-}
-
-/// What a detector needs of the module graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Module resolution only: the detector runs while asset references are collected.
-    Modules,
-    /// Asset references, asset edges and reachability too.
-    Reach,
-}
-
-impl<'a> Context<'a> {
-    pub fn js(&self, id: FileId) -> Option<&'a JsFile> {
-        match &self.files[id.index()].parsed {
-            Parsed::Script(js) => Some(&**js),
-            _ => None,
-        }
-    }
-
-    pub fn text(&self, id: FileId) -> Option<&'a Text> {
-        self.files[id.index()].text.as_ref()
-    }
-
-    /// Every parsed JS/TS/WXS file.
-    pub fn scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
-        self.files.iter().filter_map(|f| match &f.parsed {
-            Parsed::Script(js) => Some(js),
-            _ => None,
-        })
-    }
-
-    /// A span as a report location (path, byte range, line and column).
-    pub fn loc(&self, span: Span) -> Loc {
-        crate::analysis::loc(self.project, self.files, span)
-    }
-
-    /// The name of the package a file lands in (`main`, a subpackage name, or `-` outside).
-    pub fn package_name(&self, id: FileId) -> String {
-        self.project.file(id).package.map_or_else(
-            || "-".to_string(),
-            |p| self.project.packages[p].name.clone(),
-        )
-    }
-
-    /// Resolves a `require`/`import` specifier written in `from` to a file of the project.
-    pub fn resolve(&self, from: FileId, specifier: &str) -> Option<FileId> {
-        self.graph
-            .resolver
-            .resolve_script(self.project, from, specifier)
-    }
-}
-
-pub trait Detector: Sync {
-    fn name(&self) -> &'static str;
-    fn stage(&self) -> Stage {
-        Stage::Reach
-    }
-    fn run(&self, cx: &Context<'_>, out: &mut Findings);
-}
+pub(crate) use assets::LargeAssetDetector;
+pub(crate) use calls::BackendCalls;
+pub(crate) use context::{Context, Detector, Stage};
+pub(crate) use data::StaticDataDetector;
 
 /// All detectors, in the order they run.
-pub fn registry() -> Vec<Box<dyn Detector>> {
+pub(crate) fn registry() -> Vec<Box<dyn Detector>> {
     vec![
-        Box::new(calls::BackendCalls),
-        Box::new(data::StaticDataDetector),
-        Box::new(assets::LargeAssetDetector),
+        Box::new(BackendCalls),
+        Box::new(StaticDataDetector),
+        Box::new(LargeAssetDetector),
     ]
 }

@@ -8,10 +8,10 @@ pub mod resolve;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::{FileData, Parsed};
 use crate::diagnostic::Diagnostic;
+use crate::files::{FileData, Parsed};
 use crate::js::ImportKind;
-use crate::json::Json;
+use crate::json_doc::Json;
 use crate::project::{Project, components};
 use crate::span::{FileId, Span};
 use crate::{wxml, wxss};

@@ -1,95 +1,14 @@
 //! Imports and exports of one module: ES `import`/`export`, CommonJS `require` and
 //! `module.exports`/`exports.x`, `require.async` and dynamic `import()`.
 
-use serde::Serialize;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use super::value::prop_name;
-use super::{BindingId, JsFile};
+use super::file::{
+    BindingId, Export, Import, ImportBinding, ImportKind, Imported, JsFile, ModuleInfo,
+};
+use super::syntax::{prop_name, quasi_text, unwrap_expr};
 use crate::diagnostic::Diagnostic;
-use crate::span::Span;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImportKind {
-    /// `import … from 'x'`
-    Import,
-    /// `export … from 'x'`
-    Reexport,
-    /// `require('x')`
-    Require,
-    /// `require.async('x')` or `require('x', cb)` across packages
-    RequireAsync,
-    /// `import('x')`
-    Dynamic,
-}
-
-/// What an import binds a local name to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Imported {
-    /// The whole module: `const m = require('x')`, `import * as m from 'x'`.
-    Whole,
-    /// `import d from 'x'` (the default export, or `module.exports` of a CommonJS module).
-    Default,
-    /// `import { a } from 'x'`, `const { a } = require('x')`, `require('x').a`.
-    Named(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct ImportBinding {
-    pub local: BindingId,
-    pub imported: Imported,
-}
-
-#[derive(Debug, Clone)]
-pub struct Import {
-    pub kind: ImportKind,
-    pub specifier: String,
-    /// The span of the specifier string.
-    pub span: Span,
-    pub bindings: Vec<ImportBinding>,
-}
-
-/// One export of the module.
-#[derive(Debug, Clone)]
-pub struct Export {
-    /// The exported name; `default` for `export default` and for `module.exports = …`.
-    pub name: String,
-    /// The local binding exported, when the export names one (`export { a }`, `module.exports = a`).
-    pub local: Option<BindingId>,
-    /// The span of the exported value or declaration.
-    pub span: Span,
-    /// Set for `export * from` / `export { a } from`: the specifier re-exported from.
-    pub from: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ModuleInfo {
-    pub imports: Vec<Import>,
-    pub exports: Vec<Export>,
-    /// `require(expr)` with a computed path: the span, and the path's static beginning where
-    /// one can be read (`'../config/theme-' + name` → `../config/theme-`).
-    pub dynamic_requires: Vec<(Span, Option<String>)>,
-    /// Whether the module uses ES module syntax.
-    pub is_esm: bool,
-}
-
-impl ModuleInfo {
-    /// The import that binds `local`, with what it imports.
-    pub fn import_of(&self, local: &BindingId) -> Option<(&Import, &Imported)> {
-        self.imports.iter().find_map(|imp| {
-            imp.bindings
-                .iter()
-                .find(|b| b.local == *local)
-                .map(|b| (imp, &b.imported))
-        })
-    }
-
-    pub fn export(&self, name: &str) -> Option<&Export> {
-        self.exports.iter().find(|e| e.name == name)
-    }
-}
 
 pub(super) fn collect(js: &JsFile, path: &str) -> (ModuleInfo, Vec<Diagnostic>) {
     let mut c = Collector {
@@ -149,21 +68,6 @@ fn module_export_name(n: &ModuleExportName) -> String {
     }
 }
 
-/// Strips parentheses and TypeScript-only wrappers around an expression.
-pub fn unwrap_expr(mut e: &Expr) -> &Expr {
-    loop {
-        e = match e {
-            Expr::Paren(p) => &p.expr,
-            Expr::TsAs(t) => &t.expr,
-            Expr::TsSatisfies(t) => &t.expr,
-            Expr::TsNonNull(t) => &t.expr,
-            Expr::TsTypeAssertion(t) => &t.expr,
-            Expr::TsConstAssertion(t) => &t.expr,
-            _ => return e,
-        }
-    }
-}
-
 impl Collector<'_> {
     /// The literal beginning of a string expression: a literal, a template's head, the left
     /// side of `+`, or a variable initialised with one of those.
@@ -173,7 +77,7 @@ impl Collector<'_> {
         }
         match unwrap_expr(e) {
             Expr::Lit(Lit::Str(s)) => Some(str_value(s)),
-            Expr::Tpl(t) => t.quasis.first().map(super::value::quasi_text),
+            Expr::Tpl(t) => t.quasis.first().map(quasi_text),
             Expr::Bin(b) if b.op == BinaryOp::Add => self.static_prefix(&b.left, depth + 1),
             Expr::Ident(i) => {
                 let id = self.binding(i);

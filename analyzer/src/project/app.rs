@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostic;
-use crate::json::{Json, JsonKind};
+use crate::json_doc::{Json, JsonKind};
 use crate::span::{FileId, Span};
 
 /// A value and where it was written.
@@ -401,18 +401,18 @@ pub fn components(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json;
+    use crate::json_doc;
 
     #[test]
     fn reads_subpackages_tabbar_and_theme_vars() {
-        let app = json::parse(
+        let app = json_doc::parse(
             r#"{"pages":["pages/index/index","/pages/me/me"],
             "subPackages":[{"root":"/packageA/","pages":["list/list"],"independent":true}],
             "tabBar":{"list":[{"pagePath":"pages/index/index","iconPath":"@homeIcon","selectedIconPath":"images/home-on.png"}]},
             "resolveAlias":{"@/*":"/*"},"workers":{"path":"workers","isSubpackage":true}}"#,
         )
         .unwrap();
-        let theme = json::parse(r#"{"light":{"homeIcon":"images/home.png"},"dark":{"homeIcon":"images/home-dark.png"}}"#).unwrap();
+        let theme = json_doc::parse(r#"{"light":{"homeIcon":"images/home.png"},"dark":{"homeIcon":"images/home-dark.png"}}"#).unwrap();
         let mut diags = Vec::new();
         let cfg = AppConfig::from_json(
             FileId(0),
@@ -443,9 +443,10 @@ mod tests {
 
     #[test]
     fn bad_shapes_are_diagnostics() {
-        let app =
-            json::parse(r#"{"pages":"index","subpackages":[{"pages":[]}],"usingComponents":[]}"#)
-                .unwrap();
+        let app = json_doc::parse(
+            r#"{"pages":"index","subpackages":[{"pages":[]}],"usingComponents":[]}"#,
+        )
+        .unwrap();
         let mut diags = Vec::new();
         let cfg = AppConfig::from_json(FileId(0), "app.json", &app, None, &mut diags);
         assert!(cfg.pages.is_empty());

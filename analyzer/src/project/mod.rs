@@ -18,7 +18,7 @@ pub use app::{
 pub use pack_options::PackRule;
 
 use crate::diagnostic::Diagnostic;
-use crate::json::{self, Json};
+use crate::json_doc::{self, Json};
 use crate::source::{self, FileKind, SourceFile};
 use crate::span::{FileId, Span};
 
@@ -347,9 +347,9 @@ impl Project {
             }
         };
         let parsed = if lenient {
-            json::parse_lenient(&text.text)
+            json_doc::parse_lenient(&text.text)
         } else {
-            json::parse(&text.text)
+            json_doc::parse(&text.text)
         };
         match parsed {
             Ok(j) => Some((id, j)),
@@ -526,7 +526,7 @@ fn read_project_config(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<(Stri
             Ok(t) => t,
             Err(_) => return None,
         };
-        match json::parse_lenient(&text.text) {
+        match json_doc::parse_lenient(&text.text) {
             Ok(j) if j.is_object() => Some(j),
             Ok(j) => {
                 diags.push(
@@ -560,7 +560,7 @@ fn read_project_config(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<(Stri
 
 /// `project.private.config.json` wins key by key; its `setting` is merged into the base one.
 fn merge_private(mut base: Json, private: Json) -> Json {
-    use crate::json::JsonKind;
+    use crate::json_doc::JsonKind;
     let JsonKind::Object(base_members) = &mut base.kind else {
         return base;
     };

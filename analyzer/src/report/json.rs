@@ -73,7 +73,7 @@ pub fn write(report: &Report<'_>, w: &mut impl io::Write) -> io::Result<()> {
         .rposition(|&b| b == b'\n')
         .map_or(0, |i| i + 1);
     let level = (at - line) / 2;
-    let chunks: Vec<Vec<u8>> = crate::analysis::pool().install(|| {
+    let chunks: Vec<Vec<u8>> = crate::pool::pool().install(|| {
         calls
             .par_chunks(CHUNK)
             .enumerate()

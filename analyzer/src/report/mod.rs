@@ -7,8 +7,9 @@ pub mod sarif;
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, loc};
+use crate::analysis::Analysis;
 use crate::diagnostic::Severity;
+use crate::files::loc;
 use crate::findings::{FindingsView, Loc};
 use crate::project::{Package, Settings};
 use crate::sizes::SizeReport;
@@ -23,7 +24,7 @@ pub struct Report<'a> {
     pub schema_version: u32,
     pub tool: Tool,
     pub project: ProjectSummary<'a>,
-    pub options: &'a crate::analysis::Options,
+    pub options: &'a crate::options::Options,
     pub summary: Summary,
     pub sizes: SizeReport,
     pub findings: FindingsView<'a>,

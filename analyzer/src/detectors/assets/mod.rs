@@ -3,54 +3,18 @@
 //! nowhere), duplicates, and what moving it saves; plus inline `data:` URIs in WXSS, WXML and
 //! JS over [`crate::Options::inline_threshold`].
 //!
-//! Graph hook: [`refs::collect`] lists every reference (referencing file, asset file, span,
-//! target, binding) and inline `data:` URI once, for the module graph to count assets as
-//! reached and for this detector to report. It needs only the parsed files and the resolver;
-//! `analysis::analyze` runs it between `ModuleGraph::build` and `compute_reach` (alongside the
-//! detectors that need only module resolution), adds `EdgeKind::Asset` edges, and hands the
-//! collection to this detector as `Context::asset_refs`.
-//!
-//! How references are found (`refs`): WXML attributes (static paths, inline `style` `url()`,
-//! string literals inside `{{ }}`, `{{ }}` paths traced through `wx:for` items into the page
-//! script's `data`/`properties`/`setData` literals (`trace`), `/dir/{{x}}.png` patterns matched
-//! against the package's files); WXSS `url()`; script string literals that look like asset
-//! paths, with the API they feed (`previewImage` → file ID, `loadFontFace` / share `imageUrl`
-//! → HTTPS, `showToast` / `setTabBarItem` / `readFile` → local, `x.src =` → file ID); JSON
-//! strings; tabBar icons (through theme variables) → local. Relative paths resolve against the
-//! referencing file (a script's data against the page folder), `/` from the mini-program root.
-//!
-//! Known limits: bindings passed into components or templates from a parent (`data="{{…}}"`,
-//! component properties) and values computed at run time are not traced; an asset reached only
-//! that way has no reference here.
-
-pub mod refs;
-pub(crate) mod trace;
+//! The references come from [`crate::refs`], collected once before the graph's reachability
+//! (they make assets "used") and read here as `Context::asset_refs`.
 
 use std::collections::HashMap;
 
-use super::{Context, Detector};
-use crate::analysis::FileData;
+use super::context::{Context, Detector};
 use crate::findings::{AssetRef, AssetTarget, DuplicateAssets, Findings, InlineAsset, LargeAsset};
-use crate::graph::Resolver;
 use crate::project::Project;
-use crate::span::{FileId, Span};
+use crate::refs::{Ref, stricter};
+use crate::span::FileId;
 
-pub use refs::{Collected, looks_like_asset};
-
-/// Every reference from a file to an asset file: (from, asset, span of the reference).
-pub fn asset_references(
-    project: &Project,
-    files: &[FileData],
-    resolver: &Resolver,
-) -> Vec<(FileId, FileId, Span)> {
-    refs::collect(project, files, resolver)
-        .refs
-        .into_iter()
-        .map(|r| (r.from, r.asset, r.span))
-        .collect()
-}
-
-pub struct LargeAssetDetector;
+pub(crate) struct LargeAssetDetector;
 
 impl Detector for LargeAssetDetector {
     fn name(&self) -> &'static str {
@@ -59,7 +23,7 @@ impl Detector for LargeAssetDetector {
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
         let collected = cx.asset_refs;
-        let mut by_asset: HashMap<FileId, Vec<&refs::Ref>> = HashMap::new();
+        let mut by_asset: HashMap<FileId, Vec<&Ref>> = HashMap::new();
         for r in &collected.refs {
             by_asset.entry(r.asset).or_default().push(r);
         }
@@ -105,7 +69,7 @@ impl Detector for LargeAssetDetector {
             references.dedup_by(|a, b| a.loc == b.loc && a.binding == b.binding);
             let target = references
                 .iter()
-                .fold(AssetTarget::CloudFileId, |t, r| refs::stricter(t, r.target));
+                .fold(AssetTarget::CloudFileId, |t, r| stricter(t, r.target));
             let saves = if f.uploaded && target != AssetTarget::Local {
                 f.bytes
             } else {

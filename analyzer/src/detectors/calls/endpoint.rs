@@ -6,13 +6,13 @@ use std::cell::Cell;
 
 use swc_ecma_ast::*;
 
-use super::World;
-use super::index::ExportDef;
 use super::value::{Entry, Part, Val, get_simple, merge, or, pick_production, to_parts};
+use super::world::World;
 use crate::findings::{Endpoint, Loc, Resolution};
 use crate::js::Imported;
-use crate::js::value::unwrap_expr;
+use crate::js::syntax::unwrap_expr;
 use crate::span::Span;
+use crate::summary::ExportDef;
 
 const MAX_DEPTH: u32 = 40;
 const MAX_STEPS: u32 = 20_000;
@@ -20,7 +20,7 @@ const MAX_STEPS: u32 = 20_000;
 const MAX_OBJECT_PROPS: usize = 200;
 
 /// One evaluation: a step budget so that no input can make it slow.
-pub struct Ev<'w, 'a> {
+pub(super) struct Ev<'w, 'a> {
     pub w: &'w World<'a>,
     steps: Cell<u32>,
 }
@@ -30,7 +30,7 @@ fn str_of(s: &Str) -> String {
 }
 
 /// A short name for an expression, used as a `{placeholder}`.
-pub fn label(e: &Expr) -> String {
+pub(super) fn label(e: &Expr) -> String {
     match unwrap_expr(e) {
         Expr::Ident(i) => i.sym.to_string(),
         Expr::Member(m) => match &m.prop {
@@ -53,7 +53,7 @@ pub fn label(e: &Expr) -> String {
 }
 
 impl<'w, 'a> Ev<'w, 'a> {
-    pub fn new(w: &'w World<'a>) -> Self {
+    pub(super) fn new(w: &'w World<'a>) -> Self {
         Ev {
             w,
             steps: Cell::new(0),
@@ -71,7 +71,7 @@ impl<'w, 'a> Ev<'w, 'a> {
 
     /// The value of `e` in file `fi`, inside registered function `owner` (whose parameters
     /// stay symbolic).
-    pub fn expr(&self, fi: usize, e: &Expr, owner: Option<usize>, depth: u32) -> Val {
+    pub(super) fn expr(&self, fi: usize, e: &Expr, owner: Option<usize>, depth: u32) -> Val {
         let steps = self.steps.get() + 1;
         self.steps.set(steps);
         if depth > MAX_DEPTH || steps > MAX_STEPS {
@@ -85,7 +85,7 @@ impl<'w, 'a> Ev<'w, 'a> {
             Expr::Tpl(t) => {
                 let mut parts = Vec::new();
                 for (i, q) in t.quasis.iter().enumerate() {
-                    let text = crate::js::value::quasi_text(q);
+                    let text = crate::js::syntax::quasi_text(q);
                     parts.push(Part::Lit(text));
                     if let Some(x) = t.exprs.get(i) {
                         let v = self.expr(fi, x, owner, d);
@@ -144,14 +144,14 @@ impl<'w, 'a> Ev<'w, 'a> {
                         }
                         PropOrSpread::Prop(p) => match &**p {
                             Prop::KeyValue(kv) => {
-                                if let Some(k) = super::index::prop_name(&kv.key) {
+                                if let Some(k) = crate::js::syntax::prop_name(&kv.key) {
                                     entries.push(Entry::Kv(k, self.expr(fi, &kv.value, owner, d)));
                                 }
                             }
                             Prop::Shorthand(i) => entries
                                 .push(Entry::Kv(i.sym.to_string(), self.ident(fi, i, owner, d))),
                             Prop::Method(m) => {
-                                if let Some(k) = super::index::prop_name(&m.key) {
+                                if let Some(k) = crate::js::syntax::prop_name(&m.key) {
                                     entries.push(Entry::Kv(
                                         k.clone(),
                                         Val::Unknown(k, self.span(fi, m.function.span)),
@@ -222,7 +222,7 @@ impl<'w, 'a> Ev<'w, 'a> {
                     }
                     // A one-expression function: `ENDPOINTS.article(id)`, `buildUrl(path, q)`.
                     _ => match self.w.resolve_callee(fi, callee, owner) {
-                        Some(super::Target::Fn(g)) => match self.w.files[g.0].fns[g.1].ret {
+                        Some(super::world::Target::Fn(g)) => match self.w.files[g.0].fns[g.1].ret {
                             Some(ret) => {
                                 let body = self.expr(g.0, ret, Some(g.1), d);
                                 let args: Vec<Val> = c
@@ -281,7 +281,7 @@ impl<'w, 'a> Ev<'w, 'a> {
     }
 
     /// The value a module exports under `name`.
-    pub fn export_val(&self, fi: usize, name: &str, d: u32) -> Val {
+    pub(super) fn export_val(&self, fi: usize, name: &str, d: u32) -> Val {
         let f = &self.w.files[fi];
         if d > MAX_DEPTH {
             return Val::Missing;
@@ -404,7 +404,7 @@ impl<'w, 'a> Ev<'w, 'a> {
 }
 
 /// The endpoint a URL value stands for.
-pub fn endpoint(w: &World<'_>, url: &Val, at: Span) -> Endpoint {
+pub(super) fn endpoint(w: &World<'_>, url: &Val, at: Span) -> Endpoint {
     let parts = to_parts(url, "url", at);
     let mut text = String::new();
     let mut dynamic: Vec<Loc> = Vec::new();
@@ -490,7 +490,7 @@ fn split_url(url: &str, starts_known: bool) -> (Option<String>, Option<String>) 
 }
 
 /// The method as text: a literal (upper-cased), alternatives joined with `|`.
-pub fn method_text(v: &Val) -> Option<String> {
+pub(super) fn method_text(v: &Val) -> Option<String> {
     match v {
         Val::Alt(vs) => {
             let mut out: Vec<String> = Vec::new();
@@ -512,7 +512,7 @@ pub fn method_text(v: &Val) -> Option<String> {
 
 /// Alternatives (a stage switch, `isDev ? a : b`) collapsed to the production one when one
 /// clearly is.
-pub fn collapse_alt(v: Val) -> Val {
+pub(super) fn collapse_alt(v: Val) -> Val {
     match v {
         Val::Alt(ref vs) => pick_production(vs).cloned().unwrap_or(v),
         v => v,

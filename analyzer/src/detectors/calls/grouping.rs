@@ -84,7 +84,7 @@ fn function_name(seg: &str) -> String {
     out
 }
 
-pub fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
+pub(super) fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
     // host → indices of calls with a known path
     let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, c) in calls.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use crate::span::Span;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Part {
+pub(super) enum Part {
     Lit(String),
     /// A parameter of the function being summarised (position, property path, name, span).
     Param(u32, Vec<String>, String, Span),
@@ -20,13 +20,13 @@ pub enum Part {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Entry {
+pub(super) enum Entry {
     Kv(String, Val),
     Spread(Val),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub(super) enum Val {
     /// A string, as a concatenation.
     Str(Vec<Part>),
     Obj(Vec<Entry>),
@@ -45,11 +45,11 @@ pub enum Val {
 }
 
 impl Val {
-    pub fn lit(s: impl Into<String>) -> Val {
+    pub(super) fn lit(s: impl Into<String>) -> Val {
         Val::Str(vec![Part::Lit(s.into())])
     }
 
-    pub fn has_param(&self) -> bool {
+    pub(super) fn has_param(&self) -> bool {
         match self {
             Val::Str(ps) => ps.iter().any(|p| matches!(p, Part::Param(..))),
             Val::Param(..) => true,
@@ -63,7 +63,7 @@ impl Val {
     }
 
     /// The literal text, when the whole value is known.
-    pub fn as_lit(&self) -> Option<String> {
+    pub(super) fn as_lit(&self) -> Option<String> {
         match self {
             Val::Str(ps) => {
                 let mut s = String::new();
@@ -82,7 +82,7 @@ impl Val {
 }
 
 /// `a || b` with what is known folded away.
-pub fn or(a: Val, b: Val) -> Val {
+pub(super) fn or(a: Val, b: Val) -> Val {
     match a {
         Val::Missing => b,
         Val::Str(_) | Val::Obj(_) | Val::Module(_) if !a.has_param() => a,
@@ -93,7 +93,7 @@ pub fn or(a: Val, b: Val) -> Val {
 }
 
 /// Member `key` of a value already evaluated (objects, parameters, alternatives).
-pub fn get_simple(v: &Val, key: &str) -> Option<Val> {
+pub(super) fn get_simple(v: &Val, key: &str) -> Option<Val> {
     Some(match v {
         Val::Obj(entries) => obj_get(entries, key),
         Val::Param(i, path, _, span) => {
@@ -128,7 +128,7 @@ fn obj_get(entries: &[Entry], key: &str) -> Val {
 }
 
 /// Replaces parameters by the call's arguments.
-pub fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
+pub(super) fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
     subst_with(
         v,
         &|i| args.get(i as usize).cloned().unwrap_or(Val::Missing),
@@ -137,7 +137,7 @@ pub fn subst(v: &Val, args: &[Val], depth: u32) -> Val {
 }
 
 /// [`subst`], with the arguments read on demand (`args(i)`: the `i`th, or `Missing`).
-pub fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
+pub(super) fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
     if depth > 16 {
         return Val::Missing;
     }
@@ -184,7 +184,7 @@ pub fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val {
 }
 
 /// A value as string parts (borrowed when it is a string already), for concatenation; `name`/`span` label what cannot be a string.
-pub fn to_parts<'v>(v: &'v Val, name: &str, span: Span) -> Cow<'v, [Part]> {
+pub(super) fn to_parts<'v>(v: &'v Val, name: &str, span: Span) -> Cow<'v, [Part]> {
     match v {
         Val::Str(ps) => Cow::Borrowed(ps),
         Val::Param(i, path, n, s) => Cow::Owned(vec![Part::Param(*i, path.clone(), n.clone(), *s)]),
@@ -222,7 +222,7 @@ pub fn to_parts<'v>(v: &'v Val, name: &str, span: Span) -> Cow<'v, [Part]> {
 /// Of several alternative values (a stage switch), the one that looks like production: an
 /// `https` URL that does not name a development or test host. `None` when they all agree on
 /// nothing better.
-pub fn pick_production(vs: &[Val]) -> Option<&Val> {
+pub(super) fn pick_production(vs: &[Val]) -> Option<&Val> {
     let lits: Vec<Option<String>> = vs.iter().map(Val::as_lit).collect();
     if let Some(first) = lits.first().cloned().flatten()
         && lits.iter().all(|l| l.as_deref() == Some(first.as_str()))
@@ -257,7 +257,7 @@ pub fn pick_production(vs: &[Val]) -> Option<&Val> {
 }
 
 /// Joins adjacent literals.
-pub fn merge(parts: Vec<Part>) -> Vec<Part> {
+pub(super) fn merge(parts: Vec<Part>) -> Vec<Part> {
     let mut out: Vec<Part> = Vec::with_capacity(parts.len());
     for p in parts {
         if let (Part::Lit(b), Some(Part::Lit(a))) = (&p, out.last_mut()) {

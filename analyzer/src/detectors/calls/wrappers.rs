@@ -16,8 +16,9 @@ use std::sync::OnceLock;
 use rayon::prelude::*;
 
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
+use super::grouping;
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
-use super::{Gfn, Target, World, grouping};
+use super::world::{Gfn, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
 
@@ -253,7 +254,7 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
     out
 }
 
-pub fn run(w: &World<'_>, out: &mut Findings) {
+pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     let prepared = prepare(w);
     // Each function's calls; and (a fixpoint over a worklist: a function's summary depends
     // only on the summaries of the functions it calls, so when one changes only its callers

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use super::literal::{prop_name, unwrap};
 use crate::findings::DataUsage;
 use crate::js::{BindingId, JsFile};
+use crate::literal::{prop_name, unwrap};
 use crate::span::Span;
 
 /// Lifecycle methods of App, Page and Component (including `lifetimes`/`pageLifetimes`).
-pub const LIFECYCLE: &[&str] = &[
+pub(super) const LIFECYCLE: &[&str] = &[
     "onLaunch",
     "onLoad",
     "onShow",
@@ -44,7 +44,7 @@ pub const LIFECYCLE: &[&str] = &[
 
 /// One use of a tracked binding (`target` is the caller's index for it).
 #[derive(Debug, Clone)]
-pub struct Use {
+pub(super) struct Use {
     pub target: usize,
     pub usage: DataUsage,
     pub span: Span,
@@ -56,14 +56,14 @@ pub struct Use {
 
 /// One `this.data.key` read (or `const { key } = this.data`).
 #[derive(Debug, Clone)]
-pub struct ThisDataRead {
+pub(super) struct ThisDataRead {
     pub key: String,
     pub usage: DataUsage,
     pub span: Span,
 }
 
 #[derive(Debug, Default)]
-pub struct Uses {
+pub(super) struct Uses {
     pub uses: Vec<Use>,
     pub this_data: Vec<ThisDataRead>,
     /// Calls of named functions and `this.method(…)`: (callee, where the call is).
@@ -74,7 +74,7 @@ impl Uses {
     /// The lifecycle methods and handlers from which a use inside `usage` is reached, following
     /// calls of named functions and `this.method(…)` within the file (`findNearestCity` ←
     /// `locate` ← `onLoad` gives `["locate", "onLoad"]`). Empty for uses already in one.
-    pub fn entry_points(&self, usage: &DataUsage) -> Vec<String> {
+    pub(super) fn entry_points(&self, usage: &DataUsage) -> Vec<String> {
         let start = match usage {
             DataUsage::Function { name } | DataUsage::Handler { name } => name.clone(),
             _ => return Vec::new(),
@@ -124,11 +124,11 @@ enum Frame {
 }
 
 /// Imported local bindings → (import specifier span, targets).
-pub type Bindings = HashMap<BindingId, (Span, Vec<usize>)>;
+pub(super) type Bindings = HashMap<BindingId, (Span, Vec<usize>)>;
 
 /// Walks `js` once. `bindings` maps imported local bindings to targets; `requires` maps the
 /// specifier span of a binding-less `require('x')` to targets (the call itself is the use).
-pub fn find(js: &JsFile, bindings: &Bindings, requires: &HashMap<Span, Vec<usize>>) -> Uses {
+pub(super) fn find(js: &JsFile, bindings: &Bindings, requires: &HashMap<Span, Vec<usize>>) -> Uses {
     let mut v = Finder {
         js,
         bindings,

@@ -18,8 +18,7 @@
 //! Shapes and names: see [`shape`].
 
 mod consumers;
-pub(crate) mod literal;
-pub(crate) mod shape;
+mod shape;
 
 use std::collections::HashMap;
 
@@ -27,17 +26,17 @@ use rayon::prelude::*;
 
 use swc_ecma_ast::*;
 
-use super::{Context, Detector};
-use crate::analysis::Parsed;
+use super::context::{Context, Detector, Stage};
+use crate::files::Parsed;
 use crate::findings::{DataConsumer, DataSource, DataUsage, Findings, StaticData};
 use crate::js::{ImportKind, Imported, JsFile};
-use crate::json::Json;
+use crate::json_doc::Json;
+use crate::literal::{self, obj_get, prop_name, through_const, top_level_inits, unwrap};
 use crate::source::FileKind;
 use crate::span::{FileId, Span};
-use literal::{prop_name, through_const, top_level_inits, unwrap};
 use shape::Node;
 
-pub struct StaticDataDetector;
+pub(crate) struct StaticDataDetector;
 
 /// A data value: read in place, or converted (literals found inside wrapped modules).
 enum Value<'a> {
@@ -70,8 +69,8 @@ impl Detector for StaticDataDetector {
         "static-data"
     }
 
-    fn stage(&self) -> super::Stage {
-        super::Stage::Modules
+    fn stage(&self) -> Stage {
+        Stage::Modules
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
@@ -464,19 +463,6 @@ fn page_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
     out
 }
 
-/// A member of an object literal by key.
-pub(crate) fn obj_get<'a>(o: &'a ObjectLit, key: &str) -> Option<&'a Expr> {
-    o.props.iter().find_map(|p| match p {
-        PropOrSpread::Prop(p) => match &**p {
-            Prop::KeyValue(kv) if prop_name(&kv.key).as_deref() == Some(key) => {
-                Some(unwrap(&kv.value))
-            }
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
 fn consumer(
     cx: &Context<'_>,
     import: Span,
@@ -524,7 +510,7 @@ fn template_uses(cx: &Context<'_>, script: FileId, key: &str) -> Vec<Span> {
         segs.iter()
             .filter_map(|s| match s {
                 crate::wxml::Segment::Mustache { expr, span } => {
-                    let refs = crate::detectors::assets::trace::scan_expr(expr);
+                    let refs = crate::refs::trace::scan_expr(expr);
                     refs.paths
                         .iter()
                         .any(|p| {

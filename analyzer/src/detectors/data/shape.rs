@@ -13,15 +13,15 @@ use std::borrow::Cow;
 use swc_common::Spanned;
 use swc_ecma_ast::{Expr, ExprOrSpread, Prop, PropName, PropOrSpread};
 
-use super::literal::unwrap;
 use crate::findings::{DataShape, NestedRecords};
 use crate::js::JsFile;
-use crate::json::Json;
+use crate::json_doc::Json;
+use crate::literal::unwrap;
 
 /// A data value read in place: a JSON node or a pure JS literal, so shapes are measured without
 /// copying the data into another tree.
 #[derive(Clone, Copy)]
-pub enum Node<'a> {
+pub(super) enum Node<'a> {
     Json(&'a Json),
     Js(&'a JsFile, &'a Expr),
 }
@@ -39,7 +39,7 @@ fn key_of(p: &PropName) -> Option<Cow<'_, str>> {
 }
 
 impl<'a> Node<'a> {
-    pub fn is_object(self) -> bool {
+    pub(super) fn is_object(self) -> bool {
         match self {
             Node::Json(j) => j.is_object(),
             Node::Js(_, e) => matches!(unwrap(e), Expr::Object(_)),
@@ -47,7 +47,7 @@ impl<'a> Node<'a> {
     }
 
     /// Array elements (empty for anything else).
-    pub fn items(self) -> Vec<Node<'a>> {
+    pub(super) fn items(self) -> Vec<Node<'a>> {
         match self {
             Node::Json(j) => j.as_array().unwrap_or(&[]).iter().map(Node::Json).collect(),
             Node::Js(js, e) => match unwrap(e) {
@@ -62,7 +62,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    pub fn is_array(self) -> bool {
+    pub(super) fn is_array(self) -> bool {
         match self {
             Node::Json(j) => j.as_array().is_some(),
             Node::Js(_, e) => matches!(unwrap(e), Expr::Array(_)),
@@ -70,7 +70,7 @@ impl<'a> Node<'a> {
     }
 
     /// Object members in source order (empty for anything else).
-    pub fn members(self) -> Vec<(Cow<'a, str>, Node<'a>)> {
+    pub(super) fn members(self) -> Vec<(Cow<'a, str>, Node<'a>)> {
         match self {
             Node::Json(j) => j
                 .members()
@@ -95,7 +95,7 @@ impl<'a> Node<'a> {
     }
 
     /// Calls `f` with each object member, without collecting them.
-    pub fn each_member(self, mut f: impl FnMut(Cow<'a, str>, Node<'a>)) {
+    pub(super) fn each_member(self, mut f: impl FnMut(Cow<'a, str>, Node<'a>)) {
         match self {
             Node::Json(j) => {
                 for m in j.members() {
@@ -118,7 +118,7 @@ impl<'a> Node<'a> {
     }
 
     /// Byte range of the value in its file.
-    pub fn range(self) -> (u32, u32) {
+    pub(super) fn range(self) -> (u32, u32) {
         match self {
             Node::Json(j) => (j.start, j.end),
             Node::Js(js, e) => {
@@ -130,7 +130,7 @@ impl<'a> Node<'a> {
 }
 
 /// The shape of a value and how many records it holds (1 for a document).
-pub fn shape(v: Node<'_>) -> (DataShape, u64) {
+pub(super) fn shape(v: Node<'_>) -> (DataShape, u64) {
     if v.is_array() {
         let items = v.items();
         {
@@ -175,7 +175,7 @@ pub fn shape(v: Node<'_>) -> (DataShape, u64) {
 }
 
 /// The records of a collection-shaped value (array elements or record-map values).
-pub fn records(v: Node<'_>) -> Vec<Node<'_>> {
+pub(super) fn records(v: Node<'_>) -> Vec<Node<'_>> {
     if v.is_array() {
         v.items()
     } else {
@@ -232,7 +232,7 @@ fn fields_of<'a>(records: &[Node<'a>]) -> (Vec<String>, bool) {
 /// Records nested in array-of-object fields of the records (`stops`, `children.children`),
 /// summed over all records, up to three levels deep; for a document, its own array-of-object
 /// fields (`groups`, `groups.items`).
-pub fn nested(v: Node<'_>, shape: &DataShape) -> Vec<NestedRecords> {
+pub(super) fn nested(v: Node<'_>, shape: &DataShape) -> Vec<NestedRecords> {
     let mut out: Vec<NestedRecords> = Vec::new();
     match shape {
         DataShape::Collection { .. } => walk(&records(v), "", 0, &mut out),
@@ -278,7 +278,7 @@ fn walk(records: &[Node<'_>], prefix: &str, depth: usize, out: &mut Vec<NestedRe
 
 /// `busLines`, `bus-lines`, `BusLines` → `bus_lines`; a name that does not start with a letter
 /// gets a `data_` prefix.
-pub fn snake_case(name: &str) -> String {
+pub(super) fn snake_case(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
     for c in name.chars() {
@@ -307,7 +307,7 @@ pub fn snake_case(name: &str) -> String {
 }
 
 /// A name for data that lives in a file: its stem, or the folder for `index.*`.
-pub fn file_stem_name(path: &str) -> String {
+pub(super) fn file_stem_name(path: &str) -> String {
     let mut parts = path.rsplit('/');
     let name = parts.next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
@@ -322,7 +322,7 @@ pub fn file_stem_name(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::parse;
+    use crate::json_doc::parse;
 
     #[test]
     fn shapes() {

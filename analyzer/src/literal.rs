@@ -1,7 +1,8 @@
-//! Pure literals in JS/TS: what the static-data and asset detectors can read without running
-//! code. A pure literal is a string, number, boolean, `null`, a template literal without
-//! expressions, a unary minus on a number, or an array/object made only of those. It is turned
-//! into the same spanned [`Json`] tree that JSON files give, so shapes are measured one way.
+//! Pure literals in JS/TS: what the static-data detector and the reference collection can read
+//! without running code. A pure literal is a string, number, boolean, `null`, a template
+//! literal without expressions, a unary minus on a number, or an array/object made only of
+//! those. It is turned into the same spanned [`Json`] tree that JSON files give, so shapes are
+//! measured one way.
 
 use std::collections::HashMap;
 
@@ -9,12 +10,12 @@ use swc_common::Spanned;
 use swc_ecma_ast::*;
 
 use crate::js::{BindingId, JsFile};
-use crate::json::{Json, JsonKind, JsonMember};
+use crate::json_doc::{Json, JsonKind, JsonMember};
 
-pub use crate::js::value::{prop_name, quasi_text, unwrap_expr as unwrap};
+pub(crate) use crate::js::syntax::{prop_name, quasi_text, unwrap_expr as unwrap};
 
 /// The string value of an expression-free template literal.
-pub fn tpl_str(t: &Tpl) -> Option<String> {
+pub(crate) fn tpl_str(t: &Tpl) -> Option<String> {
     if t.exprs.is_empty() {
         t.quasis.first().map(quasi_text)
     } else {
@@ -23,7 +24,7 @@ pub fn tpl_str(t: &Tpl) -> Option<String> {
 }
 
 /// The string value of a string literal or an expression-free template literal.
-pub fn str_value(e: &Expr) -> Option<String> {
+pub(crate) fn str_value(e: &Expr) -> Option<String> {
     match unwrap(e) {
         Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
         Expr::Tpl(t) => tpl_str(t),
@@ -39,7 +40,7 @@ fn num_text(n: &Number) -> String {
 }
 
 /// Whether an expression is a pure literal, without building anything.
-pub fn is_pure(e: &Expr) -> bool {
+pub(crate) fn is_pure(e: &Expr) -> bool {
     match unwrap(e) {
         Expr::Lit(Lit::Str(_) | Lit::Num(_) | Lit::Bool(_) | Lit::Null(_)) => true,
         Expr::Tpl(t) => t.exprs.is_empty(),
@@ -68,7 +69,7 @@ pub fn is_pure(e: &Expr) -> bool {
 }
 
 /// Converts a pure literal into spanned JSON; `None` if any part is not pure.
-pub fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
+pub(crate) fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
     let e = unwrap(e);
     let sp = js.span(e.span());
     let kind = match e {
@@ -125,7 +126,7 @@ pub fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
 }
 
 /// Top-level `const/let/var x = init` declarations of a file (including `export const`).
-pub fn top_level_inits(js: &JsFile) -> HashMap<BindingId, &Expr> {
+pub(crate) fn top_level_inits(js: &JsFile) -> HashMap<BindingId, &Expr> {
     fn add<'a>(v: &'a VarDecl, out: &mut HashMap<BindingId, &'a Expr>) {
         for d in &v.decls {
             if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
@@ -159,7 +160,7 @@ pub fn top_level_inits(js: &JsFile) -> HashMap<BindingId, &Expr> {
 }
 
 /// Follows an identifier to its top-level initializer (one step), else returns the expression.
-pub fn through_const<'a>(inits: &HashMap<BindingId, &'a Expr>, e: &'a Expr) -> &'a Expr {
+pub(crate) fn through_const<'a>(inits: &HashMap<BindingId, &'a Expr>, e: &'a Expr) -> &'a Expr {
     match unwrap(e) {
         Expr::Ident(i) => inits
             .get(&(i.sym.clone(), i.ctxt))
@@ -170,7 +171,7 @@ pub fn through_const<'a>(inits: &HashMap<BindingId, &'a Expr>, e: &'a Expr) -> &
 
 /// The options object of each `Page({…})`, `Component({…})`, `App({…})` and `Behavior({…})`
 /// call made as a top-level statement on the global constructor.
-pub fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
+pub(crate) fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
     struct Finder<'a, 'b> {
         js: &'a JsFile,
         out: Vec<(&'static str, &'b ObjectLit)>,
@@ -232,7 +233,7 @@ pub fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
 
 /// The largest pure array/object literals anywhere in a file (not nested in one another) of at
 /// least `min` bytes.
-pub fn maximal_literals(js: &JsFile, min: u64) -> Vec<Json> {
+pub(crate) fn maximal_literals(js: &JsFile, min: u64) -> Vec<Json> {
     use swc_ecma_visit::{Visit, VisitWith};
     struct Finder<'a> {
         js: &'a JsFile,
@@ -264,4 +265,17 @@ pub fn maximal_literals(js: &JsFile, min: u64) -> Vec<Json> {
     };
     js.program.visit_with(&mut f);
     f.out
+}
+
+/// A member of an object literal by key.
+pub(crate) fn obj_get<'a>(o: &'a ObjectLit, key: &str) -> Option<&'a Expr> {
+    o.props.iter().find_map(|p| match p {
+        PropOrSpread::Prop(p) => match &**p {
+            Prop::KeyValue(kv) if prop_name(&kv.key).as_deref() == Some(key) => {
+                Some(unwrap(&kv.value))
+            }
+            _ => None,
+        },
+        _ => None,
+    })
 }

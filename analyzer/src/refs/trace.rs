@@ -8,21 +8,21 @@ use std::collections::HashMap;
 
 use swc_ecma_ast::*;
 
-use crate::detectors::data::literal::{options_objects, prop_name, str_value, unwrap};
 use crate::js::{BindingId, JsFile};
+use crate::literal::{obj_get, options_objects, prop_name, str_value, unwrap};
 use crate::span::Span;
 use crate::wxml::{Document, Element};
 
 /// A string leaf of the page's data: its path, value and where the literal is.
 #[derive(Debug, Clone)]
-pub struct Leaf {
+pub(crate) struct Leaf {
     pub path: String,
     pub value: String,
     pub span: Span,
 }
 
 /// The leaves of `Page`/`Component`/`Behavior` options: `data` and `properties` defaults.
-pub fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Leaf> {
+pub(crate) fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Leaf> {
     let mut out = Vec::new();
     for (kind, obj) in options_objects(js) {
         if !matches!(kind, "Page" | "Component" | "Behavior") {
@@ -46,7 +46,7 @@ pub fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Lea
                             continue;
                         };
                         if let Expr::Object(def) = unwrap(&kv.value)
-                            && let Some(v) = crate::detectors::data::obj_get(def, "value")
+                            && let Some(v) = obj_get(def, "value")
                         {
                             flatten(js, inits, v, &name, &mut out, 0);
                         }
@@ -60,7 +60,7 @@ pub fn options_leaves(js: &JsFile, inits: &HashMap<BindingId, &Expr>) -> Vec<Lea
 }
 
 /// The leaves of one `x.setData({…})` call, if `call` is one.
-pub fn setdata_leaves(
+pub(crate) fn setdata_leaves(
     js: &JsFile,
     inits: &HashMap<BindingId, &Expr>,
     call: &CallExpr,
@@ -184,7 +184,7 @@ fn flatten(
 /// What a mustache expression mentions: string literals (with their offsets in the
 /// expression) and member paths (`item.image`, `list[0].icon` → `list[].icon`).
 #[derive(Debug, Default, PartialEq)]
-pub struct ExprRefs {
+pub(crate) struct ExprRefs {
     pub strings: Vec<(String, usize, usize)>,
     pub paths: Vec<String>,
 }
@@ -199,7 +199,7 @@ const KEYWORDS: &[&str] = &[
     "instanceof",
 ];
 
-pub fn scan_expr(expr: &str) -> ExprRefs {
+pub(crate) fn scan_expr(expr: &str) -> ExprRefs {
     let b = expr.as_bytes();
     let mut out = ExprRefs::default();
     let mut i = 0;
@@ -273,7 +273,7 @@ pub fn scan_expr(expr: &str) -> ExprRefs {
 
 /// Rewrites a path that starts with a `wx:for` item (or index) of an enclosing element into a
 /// data path: `item.image` inside `wx:for="{{banners}}"` → `banners[].image`.
-pub fn data_path(doc: &Document, el: usize, path: &str) -> Option<String> {
+pub(crate) fn data_path(doc: &Document, el: usize, path: &str) -> Option<String> {
     let mut cur = Some(el);
     while let Some(i) = cur {
         let e: &Element = &doc.elements[i];
@@ -313,7 +313,7 @@ pub fn data_path(doc: &Document, el: usize, path: &str) -> Option<String> {
 }
 
 /// Leaves at `path` or below it.
-pub fn lookup<'a>(leaves: &'a [Leaf], path: &str) -> impl Iterator<Item = &'a Leaf> + 'a {
+pub(crate) fn lookup<'a>(leaves: &'a [Leaf], path: &str) -> impl Iterator<Item = &'a Leaf> + 'a {
     let path = path.to_string();
     leaves.iter().filter(move |l| {
         l.path == path

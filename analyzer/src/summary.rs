@@ -10,14 +10,14 @@ use swc_common::BytePos;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
-use crate::findings::WrapperKind;
-use crate::js::value::unwrap_expr;
+use crate::findings::{NetworkApi, WrapperKind};
+use crate::js::syntax::{as_member, member, prop_name, unwrap_expr};
 use crate::js::{BindingId, Imported, JsFile};
 
 /// Nested object literals registered as `a.b.c` members, at most this deep.
 const MAX_OBJECT_DEPTH: u32 = 4;
 
-pub struct FnDef<'a> {
+pub(crate) struct FnDef<'a> {
     /// Dotted name inside the file: `request`, `Http.get`, `goodsApi.list`, `default.list`.
     pub name: String,
     pub kind: WrapperKind,
@@ -55,7 +55,7 @@ fn arrow_ret(a: &ArrowExpr) -> Option<&Expr> {
 
 /// Where a parameter binding comes from: the function, the position and the property path
 /// (for destructured parameters), and its default.
-pub struct ParamRef<'a> {
+pub(crate) struct ParamRef<'a> {
     pub owner: usize,
     pub index: u32,
     pub path: Vec<String>,
@@ -63,7 +63,7 @@ pub struct ParamRef<'a> {
     pub name: String,
 }
 
-pub enum ExportDef<'a> {
+pub(crate) enum ExportDef<'a> {
     /// `export { a }`, `export const a`, `export default a`.
     Local(Atom),
     /// `module.exports = expr`, `exports.a = expr`, `export default expr`.
@@ -75,7 +75,7 @@ pub enum ExportDef<'a> {
 /// A call that may be a backend call or a call of a project function: [`FileIndex::build`]
 /// leaves out the calls this file alone shows to be neither (see
 /// [`FileIndex::surely_foreign`]).
-pub struct CallSite<'a> {
+pub(crate) struct CallSite<'a> {
     /// The registered function the call sits in (`None`: module top level, `Page({…})` methods).
     pub owner: Option<usize>,
     pub span: swc_common::Span,
@@ -83,7 +83,7 @@ pub struct CallSite<'a> {
     pub args: &'a [ExprOrSpread],
 }
 
-pub struct FileIndex<'a> {
+pub(crate) struct FileIndex<'a> {
     pub js: &'a JsFile,
     pub fns: Vec<FnDef<'a>>,
     pub fn_by_name: HashMap<String, usize>,
@@ -110,13 +110,13 @@ pub struct FileIndex<'a> {
 }
 
 impl<'a> FileIndex<'a> {
-    pub fn top(&self, name: &Atom) -> BindingId {
+    pub(crate) fn top(&self, name: &Atom) -> BindingId {
         (name.clone(), self.js.top_level)
     }
 
     /// A callee expression as a dotted path of names, as far as this file tells; `rest` is
     /// what follows it.
-    pub fn local_path(
+    pub(crate) fn local_path(
         &self,
         e: &Expr,
         owner: Option<usize>,
@@ -181,7 +181,7 @@ impl<'a> FileIndex<'a> {
                 ))
             }
             _ => {
-                let (obj, name) = super::as_member(e)?;
+                let (obj, name) = as_member(e)?;
                 rest.insert(0, name);
                 self.local_path(obj, owner, rest, depth + 1)
             }
@@ -190,7 +190,7 @@ impl<'a> FileIndex<'a> {
 
     /// Like [`local_path`](Self::local_path), but an object literal is entered by the first
     /// name of `rest`.
-    pub fn local_with_rest(
+    pub(crate) fn local_with_rest(
         &self,
         e: &Expr,
         owner: Option<usize>,
@@ -202,7 +202,7 @@ impl<'a> FileIndex<'a> {
             for p in o.props.iter().rev() {
                 let PropOrSpread::Prop(p) = p else { continue };
                 match &**p {
-                    Prop::KeyValue(kv) if crate::js::value::prop_is(&kv.key, &first) => {
+                    Prop::KeyValue(kv) if crate::js::syntax::prop_is(&kv.key, &first) => {
                         rest.remove(0);
                         return self.local_with_rest(&kv.value, owner, rest, depth + 1);
                     }
@@ -219,10 +219,10 @@ impl<'a> FileIndex<'a> {
 
 /// A callee as a dotted path of names in some file: `["Http", "get"]`, `["*", "list"]` (a
 /// module's exports), `["App", "globalData"]`.
-pub type Path = Vec<Atom>;
+pub(crate) type Path = Vec<Atom>;
 
 /// A [`Path`] and the file it starts from, as one file tells it.
-pub enum LocalPath {
+pub(crate) enum LocalPath {
     /// In this file.
     Here(Path),
     /// In the module `require`d by this specifier.
@@ -231,10 +231,19 @@ pub enum LocalPath {
     App(Path),
 }
 
-pub use crate::js::value::prop_name;
+/// The network API a member of `wx` with this name is (`request` → `wx.request`).
+pub(crate) fn sink_api(name: &str) -> Option<NetworkApi> {
+    Some(match name {
+        "request" => NetworkApi::Request,
+        "uploadFile" => NetworkApi::UploadFile,
+        "downloadFile" => NetworkApi::DownloadFile,
+        "connectSocket" => NetworkApi::ConnectSocket,
+        _ => return None,
+    })
+}
 
 impl<'a> FileIndex<'a> {
-    pub fn build(js: &'a JsFile) -> FileIndex<'a> {
+    pub(crate) fn build(js: &'a JsFile) -> FileIndex<'a> {
         let mut ix = FileIndex {
             js,
             fns: Vec::new(),
@@ -300,8 +309,9 @@ impl<'a> FileIndex<'a> {
     /// `Math.max`, `TABLE.find` on a constant array, `p.then`), a computed member, a name bound
     /// to nothing this file declares (a global like `Page` or `setTimeout`, a parameter), or a
     /// `this.x` that is no method of the page, object or class (`this.setData`).
-    /// These are the cases where [`World::resolve_callee`](super::World::resolve_callee) finds
-    /// nothing without looking any further; anything else may resolve.
+    /// These are the cases where the backend-calls detector's callee resolution
+    /// (`World::resolve_callee`) finds nothing without looking any further; anything else may
+    /// resolve.
     fn surely_foreign(&self, callee: &Expr, owner: Option<usize>) -> bool {
         let mut e = unwrap_expr(callee);
         // Whether `e` is the callee itself (a network API's name, a promisified API), and
@@ -338,7 +348,7 @@ impl<'a> FileIndex<'a> {
                                 || self.js.is_global_named(i, "require")));
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
-                    let Some((obj, prop)) = super::member(e) else {
+                    let Some((obj, prop)) = member(e) else {
                         return true;
                     };
                     let name = match prop {
@@ -349,7 +359,7 @@ impl<'a> FileIndex<'a> {
                         },
                         MemberProp::PrivateName(_) => return true,
                     };
-                    if outermost && super::sink_api(&name).is_some() {
+                    if outermost && sink_api(&name).is_some() {
                         return false;
                     }
                     names.push(name);
@@ -384,8 +394,8 @@ impl<'a> FileIndex<'a> {
 
     /// Whether `this.<names>` in function `owner` is surely no function of the project: the
     /// path it makes (the class or object name, then `names`) names no function of this file,
-    /// and its head is nothing [`World::lookup`](super::World::lookup) could follow further (an
-    /// import, a variable, an export, or a default export read by name).
+    /// and its head is nothing the detector's `World::lookup` could follow further (an import, a
+    /// variable, an export, or a default export read by name).
     fn this_foreign(&self, owner: Option<usize>, names: &[std::borrow::Cow<'_, str>]) -> bool {
         let Some(def) = owner.map(|o| &self.fns[o]) else {
             return true;
