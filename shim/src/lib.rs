@@ -23,9 +23,11 @@ pub mod error;
 pub mod functions;
 pub mod seed;
 pub mod server;
+pub mod state;
 pub mod storage;
 pub mod store;
 
 pub use config::ShimConfig;
 pub use error::{ShimError, ShimResult};
-pub use server::{AppState, router, run, serve};
+pub use server::{router, run, serve};
+pub use state::AppState;

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::db::Caller;
 use crate::error::{ShimError, ShimResult, json_response};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Dispatch one action request and render the envelope.
 pub async fn respond(

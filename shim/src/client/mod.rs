@@ -52,7 +52,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::db::Caller;
-use crate::server::{AppState, read_body};
+use crate::state::{AppState, read_body};
 
 /// The caller a `/client` request speaks for.
 pub fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {

@@ -17,7 +17,7 @@ use percent_encoding::percent_decode_str;
 use super::sign::{Op, now_secs};
 use super::{CloudPath, Storage};
 use crate::error::{ShimError, ShimResult};
-use crate::server::AppState;
+use crate::state::{AppState, query_param, read_body};
 
 /// Objects up to this size are read into memory in one go; larger ones are streamed.
 pub(crate) const READ_WHOLE_LIMIT: u64 = 4 << 20;
@@ -31,7 +31,7 @@ struct Signed {
 }
 
 fn parse_query(q: Option<&str>) -> Signed {
-    let param = |name| crate::server::query_param(q, name);
+    let param = |name| query_param(q, name);
     Signed {
         sign: param("sign").unwrap_or_default(),
         t: param("t").and_then(|t| t.parse().ok()).unwrap_or(0),
@@ -116,7 +116,7 @@ async fn upload_inner(state: &AppState, req: Request) -> ShimResult<()> {
     let bytes = if req.method() == Method::POST {
         read_multipart_file(req, limit).await?
     } else {
-        crate::server::read_body(req.into_body(), limit).await?
+        read_body(req.into_body(), limit).await?
     };
     storage.put(&key, bytes, &signed.owner).await
 }
