@@ -14,8 +14,10 @@
 //! `Undefined`), which `$project`/`$addFields` omit, as MongoDB does.
 
 use crate::db::error::{DbError, DbResult};
+use crate::db::path::{get_path, lookup_all, set_path, unset_path};
 use crate::db::query::Filter;
-use crate::db::value::{Num, as_num, compare, compare_by_sort, lookup_all, values_equal};
+use crate::db::sort::{compare_by_sort, sort_spec};
+use crate::db::value::{Num, as_num, compare, values_equal};
 use crate::store::keys;
 use bson::{Bson, Document};
 use std::cmp::Ordering;
@@ -719,31 +721,6 @@ fn as_count(stage: &str, v: &Bson) -> DbResult<usize> {
     }
 }
 
-/// Parse a sort document (`{path: 1 | -1}`) into a sort spec.
-pub fn sort_spec(d: &Document) -> DbResult<Vec<(Vec<String>, i32)>> {
-    d.iter()
-        .map(|(k, v)| {
-            let dir = match as_num(v).map(|n| n.as_f64()) {
-                Some(1.0) => 1,
-                Some(-1.0) => -1,
-                _ => match v {
-                    Bson::String(s) if s.eq_ignore_ascii_case("asc") => 1,
-                    Bson::String(s) if s.eq_ignore_ascii_case("desc") => -1,
-                    _ => {
-                        return Err(DbError::invalid(format!(
-                            "sort direction for {k} must be 1 or -1"
-                        )));
-                    }
-                },
-            };
-            if k.is_empty() || k.split('.').any(str::is_empty) {
-                return Err(DbError::invalid(format!("invalid sort field \"{k}\"")));
-            }
-            Ok((k.split('.').map(str::to_string).collect(), dir))
-        })
-        .collect()
-}
-
 fn run_stage(
     docs: Vec<Document>,
     name: &str,
@@ -775,7 +752,7 @@ fn run_stage(
                     if matches!(v, Bson::Undefined) {
                         continue;
                     }
-                    crate::db::update::set_path(&mut d, &k, v)?;
+                    set_path(&mut d, &k, v)?;
                 }
                 out.push(d);
             }
@@ -796,7 +773,7 @@ fn run_stage(
             docs.into_iter()
                 .map(|mut d| {
                     for f in &fields {
-                        crate::db::update::unset_path(&mut d, f);
+                        unset_path(&mut d, f);
                     }
                     d
                 })
@@ -926,7 +903,7 @@ fn run_stage(
                     })
                     .map(|o| Bson::Document(o.clone()))
                     .collect();
-                crate::db::update::set_path(&mut d, as_field, Bson::Array(matched))?;
+                set_path(&mut d, as_field, Bson::Array(matched))?;
                 out.push(d);
             }
             out
@@ -967,7 +944,7 @@ fn geo_near(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
             continue;
         }
         let loc = match key {
-            Some(k) => crate::db::value::get_path(&d, k).and_then(geo::point_of),
+            Some(k) => get_path(&d, k).and_then(geo::point_of),
             None => d.values().find_map(|v| match geo::Geometry::from_bson(v) {
                 Some(geo::Geometry::Point(p)) => Some(p),
                 _ => None,
@@ -978,12 +955,12 @@ fn geo_near(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
         if max.is_some_and(|m| dist > m) || min.is_some_and(|m| dist < m) {
             continue;
         }
-        crate::db::update::set_path(&mut d, field, Bson::Double(dist * mul))?;
+        set_path(&mut d, field, Bson::Double(dist * mul))?;
         if let Some(f) = include_locs {
             let mut pt = Document::new();
             pt.insert("type", "Point");
             pt.insert("coordinates", vec![Bson::Double(p.0), Bson::Double(p.1)]);
-            crate::db::update::set_path(&mut d, f, Bson::Document(pt))?;
+            set_path(&mut d, f, Bson::Document(pt))?;
         }
         out.push((dist, d));
     }
@@ -1167,12 +1144,12 @@ fn unwind(docs: Vec<Document>, arg: &Bson) -> DbResult<Vec<Document>> {
     };
     let mut out = Vec::new();
     for d in docs {
-        let v = crate::db::value::get_path(&d, field).cloned();
+        let v = get_path(&d, field).cloned();
         match v {
             Some(Bson::Array(a)) if !a.is_empty() => {
                 for (i, e) in a.into_iter().enumerate() {
                     let mut nd = d.clone();
-                    crate::db::update::set_path(&mut nd, field, e)?;
+                    set_path(&mut nd, field, e)?;
                     if let Some(f) = &index_field {
                         nd.insert(f.clone(), Bson::Int64(i as i64));
                     }

@@ -5,10 +5,12 @@ pub mod aggregate;
 pub mod ejson;
 pub mod error;
 pub mod geo;
+pub mod path;
 pub mod permissions;
 pub mod projection;
 pub mod query;
 pub mod service;
+pub mod sort;
 pub mod update;
 pub mod value;
 

@@ -15,7 +15,8 @@
 use crate::db::aggregate::{eval_expr, truthy};
 use crate::db::error::{DbError, DbResult};
 use crate::db::geo::{self, Geometry};
-use crate::db::value::{as_num, compare, lookup_all, type_rank, values_equal};
+use crate::db::path::lookup_all;
+use crate::db::value::{as_num, compare, type_rank, values_equal};
 use bson::{Bson, Document};
 use std::cmp::Ordering;
 

@@ -23,10 +23,12 @@ use super::keys;
 use super::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
+use crate::db::path::lookup_all;
 use crate::db::projection::Projection;
 use crate::db::query::{Cond, Filter, InItem};
+use crate::db::sort::{compare_by_sort, sort_key, sort_spec};
 use crate::db::update::{Update, upsert_base};
-use crate::db::value::{compare_by_sort, id_display, lookup_all};
+use crate::db::value::id_display;
 use bson::{Bson, Document, RawDocument};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -1036,7 +1038,7 @@ impl Shared {
         let meta = self.coll(coll)?;
         let filter = Filter::parse(&find.filter)?;
         let sort = match &find.sort {
-            Some(s) if !s.is_empty() => Some(crate::db::aggregate::sort_spec(s)?),
+            Some(s) if !s.is_empty() => Some(sort_spec(s)?),
             _ => None,
         };
         let projection = find
@@ -1061,7 +1063,7 @@ impl Shared {
             if filter.matches(&d) {
                 if let Some((path, dir)) = first_key {
                     let p: Vec<&str> = path.iter().map(String::as_str).collect();
-                    let k = crate::db::value::sort_key(&d, &p, *dir);
+                    let k = sort_key(&d, &p, *dir);
                     let new_group = last_group
                         .as_ref()
                         .is_none_or(|g| !crate::db::value::values_equal(g, &k));
