@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod ejson;
 pub mod error;
+pub mod expr;
 pub mod geo;
 pub mod path;
 pub mod permissions;

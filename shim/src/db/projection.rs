@@ -5,8 +5,8 @@
 //! and `{arr: {$elemMatch: cond}}` (first matching element). Mixing inclusion and exclusion
 //! (other than `_id`) is an error, as in MongoDB.
 
-use crate::db::aggregate::{eval_expr, truthy, validate_expr};
 use crate::db::error::{DbError, DbResult};
+use crate::db::expr::{eval_expr, truthy, validate_expr};
 use crate::db::query::Filter;
 use crate::db::value::as_num;
 use bson::{Bson, Document};
