@@ -6,6 +6,7 @@ pub mod ejson;
 pub mod error;
 pub mod expr;
 pub mod geo;
+pub mod keys;
 pub mod path;
 pub mod permissions;
 pub mod projection;

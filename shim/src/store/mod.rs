@@ -7,7 +7,6 @@
 //! SQL and filter the rest with the same Rust engine. [`sqlite::SqliteStore`] is the embedded
 //! default. The conformance suite in `shim/tests/store_conformance.rs` runs against any store.
 
-pub mod keys;
 pub mod sqlite;
 
 use crate::db::error::DbResult;

@@ -5,7 +5,7 @@
 //! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
 //! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
 //! field per document (array elements each; a missing field as null), keys encoded by
-//! [`super::keys`] so that SQL byte order is MongoDB order.
+//! [`crate::db::keys`] so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
 //! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
@@ -19,10 +19,10 @@
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
 //! parallel reads; prepared statements are cached per connection.
 
-use super::keys;
 use super::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
+use crate::db::keys;
 use crate::db::path::lookup_all;
 use crate::db::projection::Projection;
 use crate::db::query::{Cond, Filter, InItem};
