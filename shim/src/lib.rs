@@ -23,6 +23,7 @@ pub mod error;
 pub mod functions;
 pub mod seed;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod storage;
 pub mod store;

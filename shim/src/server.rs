@@ -23,10 +23,9 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::ShimConfig;
-use crate::db::permissions::Permissions;
-use crate::db::{Caller, Database};
 use crate::error::{ShimError, ShimResult};
 use crate::functions::{FunctionRunner, FunctionsConfig};
+use crate::service::{Caller, Database, Permissions};
 use crate::state::{AppState, query_param, read_body};
 use crate::storage::{Signer, Storage};
 use crate::store::sqlite::SqliteStore;

@@ -11,9 +11,9 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
 use crate::config::ShimConfig;
-use crate::db::Database;
 use crate::error::{ShimError, ShimResult};
 use crate::functions::FunctionRunner;
+use crate::service::Database;
 use crate::storage::Storage;
 
 /// Everything a request handler needs.

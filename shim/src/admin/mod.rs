@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::db::Caller;
 use crate::error::{ShimError, ShimResult, json_response};
+use crate::service::Caller;
 use crate::state::AppState;
 
 /// Dispatch one action request and render the envelope.

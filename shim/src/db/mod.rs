@@ -1,5 +1,6 @@
-//! The database engine: values, wire encodings, queries, updates, projections, aggregation,
-//! permissions and the service the HTTP layer calls.
+//! The database engine: values, wire encodings, queries, updates, projections, aggregation.
+//! It knows nothing about callers or storage; the CloudBase service above the store
+//! ([`crate::service`]) uses it.
 
 pub mod aggregate;
 pub mod ejson;
@@ -8,13 +9,10 @@ pub mod expr;
 pub mod geo;
 pub mod keys;
 pub mod path;
-pub mod permissions;
 pub mod projection;
 pub mod query;
-pub mod service;
 pub mod sort;
 pub mod update;
 pub mod value;
 
 pub use error::{DbError, DbResult};
-pub use service::{Caller, Database, DbOp, DbReply};

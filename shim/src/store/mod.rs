@@ -2,7 +2,7 @@
 //!
 //! A store keeps named collections of documents and runs queries with the engine in
 //! [`crate::db`]; it knows nothing about callers or permissions (that is
-//! [`crate::db::service::Database`]). Filters, sorts, projections and updates are passed as the
+//! [`crate::service::Database`]). Filters, sorts, projections and updates are passed as the
 //! decoded documents the SDK sent, so a later PostgreSQL store can translate what it can into
 //! SQL and filter the rest with the same Rust engine. [`sqlite::SqliteStore`] is the embedded
 //! default. The conformance suite in `shim/tests/store_conformance.rs` runs against any store.
