@@ -1,25 +1,5 @@
-//! The embedded store: one SQLite file (rusqlite, bundled SQLite).
-//!
-//! Schema: `collections(cid, name)`, `indexes(iid, cid, path)`, one `docs` table
-//! (`seq` rowid = natural order, `cid`, `id` = order-preserving key of `_id`, `openid`, `body`
-//! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
-//! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
-//! field per document (array elements each; a missing field as null), keys encoded by
-//! [`crate::db::keys`] so that SQL byte order is MongoDB order.
-//!
-//! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
-//! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
-//! range (bounds intersected per document on multikey indexes); a sort whose first key is a
-//! declared index → index-ordered walk that stops once skip+limit results (and the rest of
-//! their first-key group) are found; otherwise a scan of the collection, where top-level
-//! scalar conditions reject documents on their raw BSON before decoding. The full filter
-//! always runs in Rust after the SQL prefilter.
-//!
-//! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
-//! crash or power loss); one writer connection behind a mutex, a pool of read connections for
-//! parallel reads; prepared statements are cached per connection.
+//! [`SqliteStore`]: opening the file with its connections, and the [`Store`] implementation.
 
-use super::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
@@ -29,6 +9,7 @@ use crate::db::query::{Cond, Filter, InItem};
 use crate::db::sort::{compare_by_sort, sort_key, sort_spec};
 use crate::db::update::{Update, upsert_base};
 use crate::db::value::id_display;
+use crate::store::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use bson::{Bson, Document, RawDocument};
 use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
