@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: opening the file with its connections, and the [`Store`] implementation.
 
+use super::schema::{CollMeta, configure, create_or_migrate, load_catalog, tune};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
@@ -17,16 +18,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-#[derive(Debug, Clone)]
-struct CollMeta {
-    cid: i64,
-    /// (path, iid)
-    indexes: Vec<(String, i64)>,
-    /// Indexes where some document has several keys (an array value): range bounds on them
-    /// cannot be combined into one key range. Shared by every clone of this metadata.
-    multikey: Arc<RwLock<std::collections::HashSet<i64>>>,
-}
 
 /// Counters of how queries were answered (for tests and benchmarks).
 #[derive(Debug, Default)]
@@ -166,33 +157,6 @@ impl Drop for SqliteTxn {
 struct Shared {
     meta: RwLock<HashMap<String, CollMeta>>,
     stats: PlanStats,
-}
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS indexes(iid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, path TEXT NOT NULL, multikey INTEGER NOT NULL DEFAULT 0, UNIQUE(cid, path));
-CREATE TABLE IF NOT EXISTS docs(seq INTEGER PRIMARY KEY, cid INTEGER NOT NULL, id BLOB NOT NULL, openid TEXT, body BLOB NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS docs_id ON docs(cid, id);
-CREATE INDEX IF NOT EXISTS docs_openid ON docs(cid, openid);
-CREATE INDEX IF NOT EXISTS docs_cid ON docs(cid);
-CREATE TABLE IF NOT EXISTS idx(iid INTEGER NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(iid, key, seq)) WITHOUT ROWID;
-";
-
-fn configure(c: &Connection) -> DbResult<()> {
-    c.busy_timeout(std::time::Duration::from_secs(10))?;
-    c.pragma_update(None, "journal_mode", "WAL")?;
-    c.pragma_update(None, "synchronous", "FULL")?;
-    c.pragma_update(None, "foreign_keys", "OFF")?;
-    tune(c)
-}
-
-/// Per-connection read tuning: memory-mapped I/O (no read() syscall per page) and a larger
-/// page cache.
-fn tune(c: &Connection) -> DbResult<()> {
-    c.set_prepared_statement_cache_capacity(64);
-    c.pragma_update(None, "mmap_size", 1i64 << 30)?;
-    c.pragma_update(None, "cache_size", -32_000i64)?;
-    Ok(())
 }
 
 fn decode(bytes: &[u8]) -> DbResult<Document> {
@@ -551,16 +515,7 @@ impl SqliteStore {
         }
         let writer = Connection::open(&path)?;
         configure(&writer)?;
-        writer.execute_batch(SCHEMA)?;
-        // Files from before the multikey flag: mark their indexes multikey (always safe).
-        let has_flag = writer
-            .prepare("SELECT 1 FROM pragma_table_info('indexes') WHERE name = 'multikey'")?
-            .exists([])?;
-        if !has_flag {
-            writer.execute_batch(
-                "ALTER TABLE indexes ADD COLUMN multikey INTEGER NOT NULL DEFAULT 1",
-            )?;
-        }
+        create_or_migrate(&writer)?;
         let mut rs = Vec::new();
         for _ in 0..readers.max(1) {
             let c = Connection::open_with_flags(
@@ -627,42 +582,7 @@ impl SqliteStore {
 
     fn reload_meta(&self) -> DbResult<()> {
         let w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
-        let mut m = HashMap::new();
-        {
-            let mut st = w.prepare("SELECT cid, name FROM collections")?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                let (cid, name) = row?;
-                m.insert(
-                    name,
-                    CollMeta {
-                        cid,
-                        indexes: Vec::new(),
-                        multikey: Arc::default(),
-                    },
-                );
-            }
-            let mut st = w.prepare(
-                "SELECT i.iid, i.path, c.name, i.multikey FROM indexes i JOIN collections c ON c.cid = i.cid",
-            )?;
-            let rows = st.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (iid, path, name, multi) = row?;
-                if let Some(c) = m.get_mut(&name) {
-                    c.indexes.push((path, iid));
-                    if multi {
-                        c.multikey.write().insert(iid);
-                    }
-                }
-            }
-        }
+        let m = load_catalog(&w)?;
         *self.shared.meta.write() = m;
         Ok(())
     }
