@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: opening the file with its connections, and the [`Store`] implementation.
 
+use super::rows::{self, decode, index_keys};
 use super::schema::{CollMeta, configure, create_or_migrate, load_catalog, tune};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
@@ -9,7 +10,6 @@ use crate::db::projection::Projection;
 use crate::db::query::{Cond, Filter, InItem};
 use crate::db::sort::{compare_by_sort, sort_key, sort_spec};
 use crate::db::update::{Update, upsert_base};
-use crate::db::value::id_display;
 use crate::store::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use bson::{Bson, Document, RawDocument};
 use parking_lot::{Mutex, RwLock};
@@ -157,61 +157,6 @@ impl Drop for SqliteTxn {
 struct Shared {
     meta: RwLock<HashMap<String, CollMeta>>,
     stats: PlanStats,
-}
-
-fn decode(bytes: &[u8]) -> DbResult<Document> {
-    let raw = RawDocument::from_bytes(bytes).map_err(DbError::internal)?;
-    Document::try_from(raw).map_err(DbError::internal)
-}
-
-fn encode_doc(doc: &Document) -> DbResult<Vec<u8>> {
-    doc.to_vec()
-        .map_err(|e| DbError::invalid(format!("document cannot be stored: {e}")))
-}
-
-fn openid_of(doc: &Document) -> Option<&str> {
-    match doc.get("_openid") {
-        Some(Bson::String(s)) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
-/// Index keys of `doc` for `path`: each value (array elements each), null when missing.
-fn index_keys(doc: &Document, path: &str) -> BTreeSet<Vec<u8>> {
-    let parts: Vec<&str> = path.split('.').collect();
-    let mut vals = Vec::new();
-    lookup_all(doc, &parts, &mut vals);
-    let mut out = BTreeSet::new();
-    for v in vals {
-        match v {
-            Bson::Array(a) if a.is_empty() => {
-                out.insert(keys::encode(&Bson::Null));
-            }
-            Bson::Array(a) => {
-                for e in a {
-                    out.insert(keys::encode(e));
-                }
-            }
-            other => {
-                out.insert(keys::encode(other));
-            }
-        }
-    }
-    if out.is_empty() {
-        out.insert(keys::encode(&Bson::Null));
-    }
-    out
-}
-
-/// Flag an index as multikey (before the entries are written, so a concurrent planner that
-/// could see them also sees the flag).
-fn note_multikey(conn: &Connection, meta: &CollMeta, iid: i64, keys: usize) -> DbResult<()> {
-    if keys > 1 && !meta.multikey.read().contains(&iid) {
-        meta.multikey.write().insert(iid);
-        conn.prepare_cached("UPDATE indexes SET multikey = 1 WHERE iid = ?1")?
-            .execute(params![iid])?;
-    }
-    Ok(())
 }
 
 /// Cheap rejection on the stored bytes before decoding: top-level `field: scalar` equalities
@@ -615,80 +560,6 @@ impl SqliteStore {
         Ok(v)
     }
 
-    fn insert_one(conn: &Connection, meta: &CollMeta, doc: &Document) -> DbResult<i64> {
-        let id = doc
-            .get("_id")
-            .ok_or_else(|| DbError::internal("document without _id"))?;
-        if matches!(id, Bson::Array(_) | Bson::Null | Bson::RegularExpression(_)) {
-            return Err(DbError::invalid(
-                "_id must not be an array, null or a regex",
-            ));
-        }
-        let body = encode_doc(doc)?;
-        let mut st =
-            conn.prepare_cached("INSERT INTO docs(cid, id, openid, body) VALUES (?1, ?2, ?3, ?4)")?;
-        match st.execute(params![meta.cid, keys::encode(id), openid_of(doc), body]) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(DbError::DuplicateId(id_display(id)));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let seq = conn.last_insert_rowid();
-        let mut ist =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            let ks = index_keys(doc, path);
-            note_multikey(conn, meta, *iid, ks.len())?;
-            for k in ks {
-                ist.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(seq)
-    }
-
-    fn replace_row(
-        conn: &Connection,
-        meta: &CollMeta,
-        seq: i64,
-        old: &Document,
-        new: &Document,
-    ) -> DbResult<()> {
-        let body = encode_doc(new)?;
-        conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
-            .execute(params![openid_of(new), body, seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        let mut ins =
-            conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
-        for (path, iid) in &meta.indexes {
-            let (ok, nk) = (index_keys(old, path), index_keys(new, path));
-            note_multikey(conn, meta, *iid, nk.len())?;
-            for k in ok.difference(&nk) {
-                del.execute(params![iid, k, seq])?;
-            }
-            for k in nk.difference(&ok) {
-                ins.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
-    fn delete_row(conn: &Connection, meta: &CollMeta, seq: i64, old: &Document) -> DbResult<()> {
-        conn.prepare_cached("DELETE FROM docs WHERE seq = ?1")?
-            .execute(params![seq])?;
-        let mut del =
-            conn.prepare_cached("DELETE FROM idx WHERE iid = ?1 AND key = ?2 AND seq = ?3")?;
-        for (path, iid) in &meta.indexes {
-            for k in index_keys(old, path) {
-                del.execute(params![iid, k, seq])?;
-            }
-        }
-        Ok(())
-    }
-
     /// Run `f` in an immediate transaction on the writer connection.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
         let mut w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
@@ -1048,7 +919,7 @@ impl Shared {
         }
         let mut ids = Vec::with_capacity(prepared.len());
         for d in &prepared {
-            SqliteStore::insert_one(c, &meta, d)?;
+            rows::insert_one(c, &meta, d)?;
             ids.push(d.get("_id").cloned().unwrap_or(Bson::Null));
         }
         Ok(ids)
@@ -1091,7 +962,7 @@ impl Shared {
             for (seq, old) in found {
                 let mut new = old.clone();
                 if update.apply(&mut new)? {
-                    SqliteStore::replace_row(c, &meta, seq, &old, &new)?;
+                    rows::replace_row(c, &meta, seq, &old, &new)?;
                     res.updated += 1;
                 }
                 if opts.return_doc {
@@ -1119,7 +990,7 @@ impl Shared {
                     nd.extend(base);
                     base = nd;
                 }
-                SqliteStore::insert_one(c, &meta, &base)?;
+                rows::insert_one(c, &meta, &base)?;
                 res.upserted_id = base.get("_id").cloned();
                 if opts.return_doc {
                     res.doc = Some(base);
@@ -1140,7 +1011,7 @@ impl Shared {
         {
             let found = self.matching(c, &meta, &f, multi)?;
             for (seq, old) in &found {
-                SqliteStore::delete_row(c, &meta, *seq, old)?;
+                rows::delete_row(c, &meta, *seq, old)?;
             }
             Ok(found.len() as u64)
         }
@@ -1301,12 +1172,12 @@ impl Store for SqliteStore {
                         if old == *d {
                             counts.unchanged += 1;
                         } else {
-                            Self::replace_row(c, &meta, seq, &old, d)?;
+                            rows::replace_row(c, &meta, seq, &old, d)?;
                             counts.updated += 1;
                         }
                     }
                     None => {
-                        Self::insert_one(c, &meta, d)?;
+                        rows::insert_one(c, &meta, d)?;
                         counts.inserted += 1;
                     }
                 }
