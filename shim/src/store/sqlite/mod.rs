@@ -21,7 +21,9 @@
 
 mod planner;
 mod rows;
+mod scan;
 mod schema;
 mod store;
 
-pub use store::{PlanStats, SqliteStore, validate_collection_name};
+pub use scan::PlanStats;
+pub use store::{SqliteStore, validate_collection_name};
