@@ -19,6 +19,7 @@
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
 //! parallel reads; prepared statements are cached per connection.
 
+mod ops;
 mod planner;
 mod rows;
 mod scan;
