@@ -18,6 +18,12 @@
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
 //! parallel reads; prepared statements are cached per connection.
+//!
+//! Files: `schema.rs` (tables, migration, connection settings, the catalog), `rows.rs` (a
+//! document's row and index entries), `planner.rs` (which rows a query reads), `scan.rs` (the
+//! SQL that reads them), `ops.rs` (find, count, insert, update, remove on one connection),
+//! `txn.rs` (read, write and open transactions), `store.rs` ([`SqliteStore`] and its
+//! [`Store`](crate::store::Store) implementation).
 
 mod ops;
 mod planner;
@@ -25,6 +31,7 @@ mod rows;
 mod scan;
 mod schema;
 mod store;
+mod txn;
 
 pub use scan::PlanStats;
 pub use store::{SqliteStore, validate_collection_name};

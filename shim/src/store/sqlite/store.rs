@@ -4,6 +4,7 @@ use super::ops::Shared;
 use super::rows::{self, decode, index_keys};
 use super::scan::{PLANNED, PlanStats};
 use super::schema::{configure, create_or_migrate, load_catalog, tune};
+use super::txn::{self, SqliteTxn, WRITE_WAIT, busy};
 use crate::db::aggregate::run_pipeline;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
@@ -24,79 +25,6 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     shared: Arc<Shared>,
-}
-
-/// How long a write waits for an open transaction to finish.
-const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn busy() -> DbError {
-    DbError::Transaction("the database is busy: a transaction holds the write lock".into())
-}
-
-/// An open SQLite transaction: owns the writer connection until commit/abort/drop.
-struct SqliteTxn {
-    conn: parking_lot::ArcMutexGuard<parking_lot::RawMutex, Connection>,
-    shared: Arc<Shared>,
-    done: bool,
-}
-
-impl SqliteTxn {
-    /// Each operation runs in a savepoint so a failed one leaves no partial writes.
-    fn op<T>(&mut self, f: impl FnOnce(&Shared, &Connection) -> DbResult<T>) -> DbResult<T> {
-        self.conn.execute_batch("SAVEPOINT op")?;
-        match f(&self.shared, &self.conn) {
-            Ok(v) => {
-                self.conn.execute_batch("RELEASE op")?;
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK TO op; RELEASE op");
-                Err(e)
-            }
-        }
-    }
-}
-
-impl StoreTxn for SqliteTxn {
-    fn insert(&mut self, coll: &str, docs: Vec<Document>) -> DbResult<Vec<Bson>> {
-        self.op(|s, c| s.insert_on(c, coll, docs))
-    }
-    fn find(&mut self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
-        self.op(|s, c| s.find_on(c, coll, find))
-    }
-    fn count(&mut self, coll: &str, filter: &Document) -> DbResult<u64> {
-        self.op(|s, c| s.count_on(c, coll, filter))
-    }
-    fn update(
-        &mut self,
-        coll: &str,
-        filter: &Document,
-        update: &Update,
-        opts: UpdateOpts,
-    ) -> DbResult<UpdateResult> {
-        self.op(|s, c| s.update_on(c, coll, filter, update, opts))
-    }
-    fn remove(&mut self, coll: &str, filter: &Document, multi: bool) -> DbResult<u64> {
-        self.op(|s, c| s.remove_on(c, coll, filter, multi))
-    }
-    fn commit(mut self: Box<Self>) -> DbResult<()> {
-        self.done = true;
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
-    }
-    fn abort(mut self: Box<Self>) -> DbResult<()> {
-        self.done = true;
-        self.conn.execute_batch("ROLLBACK")?;
-        Ok(())
-    }
-}
-
-impl Drop for SqliteTxn {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
 }
 
 impl SqliteStore {
@@ -193,36 +121,16 @@ impl SqliteStore {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             if let Some(c) = self.readers[(start + i) % n].try_lock() {
-                return Self::in_read_txn(&c, f);
+                return txn::read(&c, f);
             }
         }
         let c = self.readers[start % n].lock();
-        Self::in_read_txn(&c, f)
-    }
-
-    /// One read transaction per request: a consistent snapshot, and one WAL lock round trip
-    /// instead of one per statement.
-    fn in_read_txn<T>(c: &Connection, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
-        c.prepare_cached("BEGIN")?.execute([])?;
-        // Pin the snapshot now, before planning reads the in-memory multikey flags.
-        let r = c
-            .prepare_cached("SELECT 1 FROM collections LIMIT 1")
-            .and_then(|mut st| st.exists([]))
-            .map_err(DbError::from)
-            .and_then(|_| f(c));
-        let end = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
-        let v = r?;
-        end?;
-        Ok(v)
+        txn::read(&c, f)
     }
 
     /// Run `f` in an immediate transaction on the writer connection.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> DbResult<T>) -> DbResult<T> {
-        let mut w = self.writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
-        let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let r = f(&tx)?;
-        tx.commit()?;
-        Ok(r)
+        txn::write(&self.writer, f)
     }
 }
 
@@ -395,13 +303,10 @@ impl Store for SqliteStore {
     }
 
     fn begin(&self) -> DbResult<Box<dyn StoreTxn>> {
-        let conn = self.writer.try_lock_arc_for(WRITE_WAIT).ok_or_else(busy)?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Box::new(SqliteTxn {
-            conn,
-            shared: self.shared.clone(),
-            done: false,
-        }))
+        Ok(Box::new(SqliteTxn::begin(
+            &self.writer,
+            self.shared.clone(),
+        )?))
     }
 
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
