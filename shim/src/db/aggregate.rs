@@ -7,8 +7,8 @@
 
 use crate::db::error::{DbError, DbResult};
 use crate::db::expr::{Acc, eval_expr, num_result, op_of, validate_expr};
+use crate::db::fields::{get_path, lookup_all, set_path, unset_path};
 use crate::db::keys;
-use crate::db::path::{get_path, lookup_all, set_path, unset_path};
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, sort_spec};
 use crate::db::value::{as_num, compare, values_equal};

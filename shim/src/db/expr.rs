@@ -11,7 +11,7 @@
 //! ([`Acc`]) are shared with `$group`.
 
 use crate::db::error::{DbError, DbResult};
-use crate::db::path::lookup_all;
+use crate::db::fields::lookup_all;
 use crate::db::value::{Num, as_num, compare, values_equal};
 use bson::{Bson, Document};
 use std::cmp::Ordering;

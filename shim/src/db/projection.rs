@@ -306,7 +306,7 @@ pub fn aggregate_project(doc: &Document, spec: &Document) -> DbResult<Document> 
             expr => {
                 let r = eval_expr(expr, doc)?;
                 if !matches!(r, Bson::Undefined) {
-                    crate::db::path::set_path(&mut out, k, r)?;
+                    crate::db::fields::set_path(&mut out, k, r)?;
                 }
             }
         }

@@ -14,8 +14,8 @@
 
 use crate::db::error::{DbError, DbResult};
 use crate::db::expr::{eval_expr, truthy, validate_expr};
+use crate::db::fields::lookup_all;
 use crate::db::geo::{self, Geometry};
-use crate::db::path::lookup_all;
 use crate::db::value::{as_num, compare, type_rank, values_equal};
 use bson::{Bson, Document};
 use std::cmp::Ordering;

@@ -3,7 +3,7 @@
 //! and their largest descending, a missing field sorts as null.
 
 use crate::db::error::{DbError, DbResult};
-use crate::db::path::lookup_all;
+use crate::db::fields::lookup_all;
 use crate::db::value::{as_num, compare};
 use bson::{Bson, Document};
 use std::cmp::Ordering;

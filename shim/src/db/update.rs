@@ -7,7 +7,7 @@
 //! does. `$bit` and `$currentDate` are not supported (`INVALID_PARAM`).
 
 use crate::db::error::{DbError, DbResult};
-use crate::db::path::{get_path, set_path, unset_path};
+use crate::db::fields::{get_path, set_path, unset_path};
 use crate::db::query::element_matches;
 use crate::db::sort::{compare_by_sort, sort_spec};
 use crate::db::value::{Num, as_num, compare, values_equal};

@@ -7,7 +7,7 @@ use super::rows;
 use super::scan::{PlanStats, scan};
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
-use crate::db::path::lookup_all;
+use crate::db::fields::lookup_all;
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, sort_key, sort_spec};

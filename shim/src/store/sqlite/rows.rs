@@ -4,8 +4,8 @@
 
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
+use crate::db::fields::lookup_all;
 use crate::db::keys;
-use crate::db::path::lookup_all;
 use crate::db::value::id_display;
 use bson::{Bson, Document, RawDocument};
 use rusqlite::{Connection, params};

@@ -1,6 +1,6 @@
-//! Dot paths (`"a.b.0.c"`): reading with MongoDB's array traversal ([`lookup_all`]), reading
-//! one value ([`get_path`]), setting with intermediate documents ([`set_path`]) and removing
-//! ([`unset_path`]).
+//! A document's fields by dot path (`"a.b.0.c"`): reading with MongoDB's array traversal
+//! ([`lookup_all`]), reading one value ([`get_path`]), setting with intermediate documents
+//! ([`set_path`]) and removing ([`unset_path`]).
 
 use crate::db::error::{DbError, DbResult};
 use crate::db::value::kind_name;
