@@ -1,13 +1,13 @@
 //! The HTTP server: opening the shared state ([`AppState::open`]), the router, and [`run`] (a
 //! listener and a shutdown future in, mini-redis style). The state itself and the request
-//! helpers the handlers use are in [`crate::state`].
+//! helpers the handlers use are in `state.rs`.
 //!
 //! Routes:
-//! * `PUT|POST /storage/upload/<key>?t=&owner=&sign=`: signed uploads ([`crate::storage::http`]);
+//! * `PUT|POST /storage/upload/<key>?t=&owner=&sign=`: signed uploads (`storage/http.rs`);
 //! * `GET|HEAD /storage/file/<key>?sign=&t=`: signed downloads;
-//! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint ([`crate::client`]);
+//! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint (`client/`);
 //! * `POST` on any other path (`/admin` by default, absolute-form targets too): the `/admin`
-//!   action protocol ([`crate::admin`]);
+//!   action protocol (`admin/`);
 //! * `GET /`: a plain-text line naming the env and the endpoints (a readiness check).
 
 use std::future::Future;

@@ -7,10 +7,10 @@
 //! `Authorization` header, `x-timestamp` and the token fields are accepted and ignored
 //! (`sdk-wire-protocol.md` §5: the SDKs never check the server side of auth).
 
-pub mod database;
-pub mod functions;
-pub mod legacy;
-pub mod storage;
+mod database;
+mod functions;
+mod legacy;
+mod storage;
 
 use std::sync::Arc;
 

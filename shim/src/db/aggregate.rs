@@ -1,5 +1,5 @@
 //! Aggregation pipelines. Expressions inside stages (`$project`, `$group`, `$addFields`) are
-//! evaluated by [`crate::db::expr`].
+//! evaluated by `expr.rs`.
 //!
 //! Stages: `$match $project $addFields/$set $unset $sort $skip $limit $count $group $unwind
 //! $replaceRoot/$replaceWith $sortByCount $lookup` (equality form) `$sample $bucket $geoNear`.

@@ -6,11 +6,6 @@ use crate::db::error::{DbError, DbResult};
 use crate::db::value::kind_name;
 use bson::{Bson, Document};
 
-/// Split a dot path into its components.
-pub fn split_path(path: &str) -> Vec<&str> {
-    path.split('.').collect()
-}
-
 /// Every value reachable at `path` under `doc`, traversing arrays of documents like MongoDB
 /// (`"a.b"` looks into each document element of array `a`; a numeric component indexes an array).
 /// Arrays reached at the end of the path are returned whole; callers decide whether to look at

@@ -5,14 +5,14 @@
 pub mod aggregate;
 pub mod ejson;
 pub mod error;
-pub mod expr;
-pub mod fields;
-pub mod geo;
-pub mod keys;
-pub mod projection;
+pub(crate) mod expr;
+pub(crate) mod fields;
+pub(crate) mod geo;
+pub(crate) mod keys;
+pub(crate) mod projection;
 pub mod query;
-pub mod sort;
+pub(crate) mod sort;
 pub mod update;
-pub mod value;
+pub(crate) mod value;
 
 pub use error::{DbError, DbResult};

@@ -2,11 +2,11 @@
 //!
 //! [`Database`] gives the engine ([`crate::db`]) and a [`crate::store::Store`] CloudBase's
 //! semantics (limits, `_openid`, `db.serverDate()`, transactions), for a [`Caller`];
-//! [`permissions`] holds the collection presets it enforces for clients.
+//! `permissions.rs` holds the collection presets ([`Permissions`]) it enforces for clients.
 
 mod caller;
-pub mod database;
-pub mod permissions;
+mod database;
+mod permissions;
 
 pub use caller::Caller;
 pub use database::{Database, DbOp, DbReply};

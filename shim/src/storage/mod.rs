@@ -1,6 +1,6 @@
 //! File storage: objects behind [`object_store::ObjectStore`] (the local file system by default;
 //! an S3-compatible store fits the same interface), signed upload and download URLs, and the HTTP
-//! handlers that serve them ([`http`]).
+//! handlers that serve them (`http.rs`).
 //!
 //! Layout inside the store: `objects/<key>` holds the bytes, `meta/<key>` a small JSON record
 //! (uploader openid, upload time). Keys are [`CloudPath`]s, validated component by component.
@@ -10,15 +10,15 @@
 //! and overwrites made through the shim survive restarts; a seeded file that was deleted through
 //! the shim comes back at the next start.
 //!
-//! Files: `objects.rs` holds the service ([`Storage`]); [`path`] the keys and fileIDs; [`sign`] the
-//! URL signatures; `download.rs` decides what a download answers (ETag, `Range`, `HEAD`);
-//! [`http`] serves the upload and download URLs.
+//! Files: `objects.rs` holds the service ([`Storage`]); `path.rs` the keys and fileIDs
+//! ([`CloudPath`]); `sign.rs` the URL signatures ([`Signer`]); `download.rs` decides what a
+//! download answers (ETag, `Range`, `HEAD`); `http.rs` serves the upload and download URLs.
 
 mod download;
-pub mod http;
+pub(crate) mod http;
 mod objects;
-pub mod path;
-pub mod sign;
+mod path;
+mod sign;
 
 pub use objects::{DEFAULT_MAX_AGE, ObjectInfo, Storage, UPLOAD_URL_TTL};
 pub use path::{CloudPath, file_id, parse_file_id};

@@ -5,7 +5,7 @@
 //! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
 //! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
 //! field per document (array elements each; a missing field as null), keys encoded by
-//! [`crate::db::keys`] so that SQL byte order is MongoDB order.
+//! `db/keys.rs` so that SQL byte order is MongoDB order.
 //!
 //! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
 //! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
