@@ -6,7 +6,7 @@
 //! `Database` service on 1 and 2 threads, and an indexed equality query vs a full scan.
 
 use bson::doc;
-use shim::db::{Caller, Database, DbOp};
+use shim::service::{Caller, Database, DbOp};
 use shim::store::{Find, SqliteStore, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

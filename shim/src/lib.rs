@@ -1,31 +1,43 @@
 //! The local cloud behind `migrate serve`.
 //!
-//! Layout: [`db`] is the database engine: EJSON wire encodings ([`db::ejson`]), BSON ordering
-//! and dot paths ([`db::value`]), queries ([`db::query`], [`db::geo`]), updates
-//! ([`db::update`]), projections ([`db::projection`]), aggregation ([`db::aggregate`]),
-//! permission presets ([`db::permissions`]) and the CloudBase-semantics service the HTTP layer
-//! calls ([`db::Database`]). [`store`] is the persistence boundary ([`store::Store`],
-//! [`store::StoreTxn`]) with the embedded SQLite implementation ([`store::SqliteStore`]).
-//! [`seed`] loads `cloud/database/*.json` (and `_indexes.json`) and exports it back.
-//! [`functions`] runs the project's Node.js cloud functions in warm worker processes.
+//! Layout, from the bottom up; a module imports only the ones above it in this list:
 //!
-//! The HTTP side: [`server`] holds the shared state, the router and [`run`]; [`admin`] speaks
-//! the CloudBase action protocol (`/admin`, what the Node SDKs call); [`client`] is the endpoint
-//! of the mini-program `wx.cloud` adapter (same protocol, client caller); [`storage`] keeps
-//! files behind `object_store` and serves signed upload and download URLs; [`error`] is the one
-//! error type, rendered once into the CloudBase envelope; [`config`] reads the project.
+//! * [`db`]: the database engine. Values and their order (`value`, and `keys`, the
+//!   order-preserving encoding), fields by dot path (`fields`), EJSON wire encodings
+//!   ([`db::ejson`]), the expression language (`expr`), queries ([`db::query`], with `geo`),
+//!   updates ([`db::update`]), projections, sorts and aggregation ([`db::aggregate`]); its
+//!   errors are [`db::DbError`].
+//! * [`store`]: the persistence boundary ([`store::Store`], [`store::StoreTxn`]) and the
+//!   embedded SQLite store ([`store::SqliteStore`]: schema, rows, planner, scans, transactions).
+//! * [`service`]: CloudBase semantics above the store: [`service::Database`] acting for a
+//!   [`service::Caller`], with the collection [`service::Permissions`].
+//! * [`seed`] loads `cloud/database/*.json` (and `_indexes.json`) and exports it back.
+//! * [`functions`] runs the project's Node.js cloud functions in warm worker processes (its
+//!   errors: [`functions::FunctionError`]).
+//! * `error`: [`ShimError`], the one error type of the HTTP layer (wrapping the database and
+//!   function errors), rendered once into the CloudBase envelope. [`storage`] keeps files
+//!   behind `object_store`, signs their upload and download URLs, and reports `ShimError`s.
+//!   [`config`] reads the project.
+//! * The HTTP side: `state` holds what every handler shares ([`AppState`]) and the request
+//!   helpers; the handlers are `admin` (the CloudBase action protocol, what the Node SDKs call),
+//!   `client` (the endpoint of the mini-program `wx.cloud` adapter: same protocol, client
+//!   caller) and the storage URLs (`storage::http`); [`server`] opens the state, routes to the
+//!   handlers and [`run`]s.
 
-pub mod admin;
-pub mod client;
+pub(crate) mod admin;
+pub(crate) mod client;
 pub mod config;
 pub mod db;
-pub mod error;
+pub(crate) mod error;
 pub mod functions;
 pub mod seed;
 pub mod server;
+pub mod service;
+pub(crate) mod state;
 pub mod storage;
 pub mod store;
 
 pub use config::ShimConfig;
 pub use error::{ShimError, ShimResult};
-pub use server::{AppState, router, run, serve};
+pub use server::{router, run, serve};
+pub use state::AppState;

@@ -1,80 +1,37 @@
-//! The HTTP server: shared state, the router, and [`run`] (a listener and a shutdown future in,
-//! mini-redis style).
+//! The HTTP server: opening the shared state ([`AppState::open`]), the router, and [`run`] (a
+//! listener and a shutdown future in, mini-redis style). The state itself and the request
+//! helpers the handlers use are in `state.rs`.
 //!
 //! Routes:
-//! * `PUT|POST /storage/upload/<key>?t=&owner=&sign=`: signed uploads ([`crate::storage::http`]);
+//! * `PUT|POST /storage/upload/<key>?t=&owner=&sign=`: signed uploads (`storage/http.rs`);
 //! * `GET|HEAD /storage/file/<key>?sign=&t=`: signed downloads;
-//! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint ([`crate::client`]);
+//! * `POST /client[/...]`: the `wx.cloud` adapter's endpoint (`client/`);
 //! * `POST` on any other path (`/admin` by default, absolute-form targets too): the `/admin`
-//!   action protocol ([`crate::admin`]);
+//!   action protocol (`admin/`);
 //! * `GET /`: a plain-text line naming the env and the endpoints (a readiness check).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::ShimConfig;
-use crate::db::permissions::Permissions;
-use crate::db::{Caller, Database};
 use crate::error::{ShimError, ShimResult};
 use crate::functions::{FunctionRunner, FunctionsConfig};
+use crate::service::{Caller, Database, Permissions};
+use crate::state::{AppState, query_param, read_body};
 use crate::storage::{Signer, Storage};
 use crate::store::sqlite::SqliteStore;
 
-/// Everything a request handler needs.
-pub struct AppState {
-    /// The configuration the shim runs with.
-    pub config: ShimConfig,
-    /// The database service.
-    pub db: Arc<Database>,
-    /// File storage.
-    pub storage: Storage,
-    /// The cloud-function runner (`None` when the project has no functions directory).
-    pub functions: Option<Arc<FunctionRunner>>,
-    request_prefix: String,
-    request_counter: AtomicU64,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.config)
-            .field("storage", &self.storage)
-            .finish_non_exhaustive()
-    }
-}
-
+/// Opening: the parts the configuration names, assembled into the shared state.
 impl AppState {
-    /// State from already-opened parts (tests build it this way).
-    pub fn new(
-        config: ShimConfig,
-        db: Arc<Database>,
-        storage: Storage,
-        functions: Option<Arc<FunctionRunner>>,
-    ) -> Self {
-        let prefix: u32 = rand::random();
-        AppState {
-            config,
-            db,
-            storage,
-            functions,
-            request_prefix: format!("{prefix:08x}"),
-            request_counter: AtomicU64::new(1),
-        }
-    }
-
     /// Storage in `<data dir>/storage` with the signing secret of the data dir.
     pub fn open_storage(config: &ShimConfig) -> ShimResult<Storage> {
         let signer = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
@@ -153,40 +110,6 @@ impl AppState {
             });
         Ok(Arc::new(AppState::new(config, db, storage, functions)))
     }
-
-    /// A fresh request id (`<instance>-<counter>`).
-    pub fn next_request_id(&self) -> String {
-        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:x}", self.request_prefix)
-    }
-}
-
-/// Read a body up to `limit` bytes.
-pub(crate) async fn read_body(body: Body, limit: u64) -> ShimResult<Bytes> {
-    let mut body = body;
-    let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ShimError::InvalidParam(format!("reading body: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if (buf.len() + data.len()) as u64 > limit {
-                return Err(ShimError::PayloadTooLarge { limit });
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
-}
-
-/// One query parameter, percent-decoded.
-pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
 }
 
 async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -308,18 +231,5 @@ mod tests {
         );
         assert_eq!(url_of("[::]:80".parse().unwrap()), "http://[::1]:80");
         assert_eq!(url_of("192.0.2.7:9".parse().unwrap()), "http://192.0.2.7:9");
-    }
-
-    #[test]
-    fn query_params() {
-        let q = Some("env=e1&seqId=abc-1a2_3&x");
-        assert_eq!(query_param(q, "seqId").as_deref(), Some("abc-1a2_3"));
-        assert_eq!(query_param(q, "env").as_deref(), Some("e1"));
-        assert_eq!(query_param(q, "x"), None);
-        assert_eq!(
-            query_param(Some("&eventId=1&seqId=a%20b"), "seqId").as_deref(),
-            Some("a b")
-        );
-        assert_eq!(query_param(None, "seqId"), None);
     }
 }

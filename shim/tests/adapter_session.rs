@@ -9,7 +9,7 @@ use common::{copy_dir, repo_root};
 use std::process::Stdio;
 use std::time::Duration;
 
-use shim::db::permissions::Permissions;
+use shim::service::Permissions;
 use shim::{AppState, ShimConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -686,7 +686,7 @@ async fn storage_over_a_non_local_object_store() {
     config.public_url = Some("http://shim.test".into());
     std::fs::create_dir_all(&config.data_dir).unwrap();
     let store = shim::store::sqlite::SqliteStore::open(config.database_file()).unwrap();
-    let db = Arc::new(shim::db::Database::new(Arc::new(store)));
+    let db = Arc::new(shim::service::Database::new(Arc::new(store)));
     let storage = shim::storage::Storage::new(
         Arc::new(object_store::memory::InMemory::new()),
         shim::storage::Signer::new([3; 32]),

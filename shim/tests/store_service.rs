@@ -4,8 +4,7 @@ mod common;
 
 use bson::{Bson, Document, doc};
 use common::{d, ids};
-use shim::db::permissions::{Permissions, Preset};
-use shim::db::{Caller, Database, DbOp, DbReply};
+use shim::service::{Caller, Database, DbOp, DbReply, Permissions, Preset};
 use shim::store::{SqliteStore, Store};
 use std::sync::Arc;
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 use serde_json::{Map, Value, json};
 
-use crate::db::{Caller, Database, DbOp, DbReply, ejson};
+use crate::db::ejson;
 use crate::error::{ShimError, ShimResult};
+use crate::service::{Caller, Database, DbOp, DbReply};
 
 /// Run one `database.*` action.
 pub async fn handle(

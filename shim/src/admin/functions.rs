@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::db::Caller;
 use crate::error::{ShimError, ShimResult};
 use crate::functions::{FunctionRunner, InvokeContext};
+use crate::service::Caller;
 
 /// Run `functions.invokeFunction`.
 pub async fn handle(

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use bson::{Bson, Document};
 use serde_json::{Map, Value, json};
 
-use crate::db::{Caller, Database, DbOp, DbReply, ejson};
+use crate::db::ejson;
 use crate::error::{ShimError, ShimResult};
+use crate::service::{Caller, Database, DbOp, DbReply};
 
 /// Is `action` one of the legacy database actions?
 pub fn is_legacy(action: &str) -> bool {

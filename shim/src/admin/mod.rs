@@ -7,10 +7,10 @@
 //! `Authorization` header, `x-timestamp` and the token fields are accepted and ignored
 //! (`sdk-wire-protocol.md` §5: the SDKs never check the server side of auth).
 
-pub mod database;
-pub mod functions;
-pub mod legacy;
-pub mod storage;
+mod database;
+mod functions;
+mod legacy;
+mod storage;
 
 use std::sync::Arc;
 
@@ -19,9 +19,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::db::Caller;
 use crate::error::{ShimError, ShimResult, json_response};
-use crate::server::AppState;
+use crate::service::Caller;
+use crate::state::AppState;
 
 /// Dispatch one action request and render the envelope.
 pub async fn respond(

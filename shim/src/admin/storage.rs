@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::db::Caller;
 use crate::error::{ShimError, ShimResult};
+use crate::service::Caller;
 use crate::storage::{CloudPath, DEFAULT_MAX_AGE, Storage, parse_file_id};
 
 /// Run one `storage.*` action. `base` is the shim's URL as the caller reached it.

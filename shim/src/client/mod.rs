@@ -4,7 +4,7 @@
 //! # Contract (shared with the adapter; change both together)
 //!
 //! The client endpoint speaks **the same action protocol as `/admin`**, so one dispatcher serves
-//! both. Only the caller differs: `/admin` runs as [`Caller::Admin`](crate::Caller), `/client`
+//! both. Only the caller differs: `/admin` runs as [`Caller::Admin`](crate::service::Caller), `/client`
 //! runs as `Caller::Client { openid, appid }`, which switches on the client semantics in the
 //! database service (20-document read cap, `_openid` stamping, permission presets) and in storage
 //! (a client may only overwrite or delete the files it uploaded).
@@ -52,8 +52,8 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::db::Caller;
-use crate::server::{AppState, read_body};
+use crate::service::Caller;
+use crate::state::{AppState, read_body};
 
 /// The caller a `/client` request speaks for.
 pub fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {

@@ -11,6 +11,7 @@
 //!   the server's time + offset wherever it appears ([`resolve_server_dates`]).
 
 use crate::db::error::{DbError, DbResult};
+use crate::db::value::kind_name;
 use bson::{Bson, DateTime, Document, Regex};
 use serde_json::{Map, Value};
 
@@ -245,23 +246,5 @@ fn resolve_value(v: &mut Bson, now_ms: i64) {
         Bson::Document(d) => resolve_server_dates(d, now_ms),
         Bson::Array(a) => a.iter_mut().for_each(|x| resolve_value(x, now_ms)),
         _ => {}
-    }
-}
-
-/// A short name for a value's type, for messages.
-pub fn kind_name(v: &Bson) -> &'static str {
-    match v {
-        Bson::Double(_) => "double",
-        Bson::String(_) => "string",
-        Bson::Array(_) => "array",
-        Bson::Document(_) => "object",
-        Bson::Boolean(_) => "bool",
-        Bson::Null => "null",
-        Bson::RegularExpression(_) => "regex",
-        Bson::Int32(_) => "int",
-        Bson::Int64(_) => "long",
-        Bson::DateTime(_) => "date",
-        Bson::ObjectId(_) => "objectId",
-        _ => "other",
     }
 }

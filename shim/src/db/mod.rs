@@ -1,16 +1,18 @@
-//! The database engine: values, wire encodings, queries, updates, projections, aggregation,
-//! permissions and the service the HTTP layer calls.
+//! The database engine: values, wire encodings, queries, updates, projections, aggregation.
+//! It knows nothing about callers or storage; the CloudBase service above the store
+//! ([`crate::service`]) uses it.
 
 pub mod aggregate;
 pub mod ejson;
 pub mod error;
-pub mod geo;
-pub mod permissions;
-pub mod projection;
+pub(crate) mod expr;
+pub(crate) mod fields;
+pub(crate) mod geo;
+pub(crate) mod keys;
+pub(crate) mod projection;
 pub mod query;
-pub mod service;
+pub(crate) mod sort;
 pub mod update;
-pub mod value;
+pub(crate) mod value;
 
 pub use error::{DbError, DbResult};
-pub use service::{Caller, Database, DbOp, DbReply};

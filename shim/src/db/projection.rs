@@ -5,8 +5,8 @@
 //! and `{arr: {$elemMatch: cond}}` (first matching element). Mixing inclusion and exclusion
 //! (other than `_id`) is an error, as in MongoDB.
 
-use crate::db::aggregate::{eval_expr, truthy, validate_expr};
 use crate::db::error::{DbError, DbResult};
+use crate::db::expr::{eval_expr, truthy, validate_expr};
 use crate::db::query::Filter;
 use crate::db::value::as_num;
 use bson::{Bson, Document};
@@ -306,7 +306,7 @@ pub fn aggregate_project(doc: &Document, spec: &Document) -> DbResult<Document> 
             expr => {
                 let r = eval_expr(expr, doc)?;
                 if !matches!(r, Bson::Undefined) {
-                    crate::db::update::set_path(&mut out, k, r)?;
+                    crate::db::fields::set_path(&mut out, k, r)?;
                 }
             }
         }

@@ -12,10 +12,11 @@
 //! expressions), geo `$nearSphere $geoWithin $geoIntersects` on Points and (Multi)Polygons
 //! (and `$geoWithin: {$centerSphere}`).
 
-use crate::db::aggregate::{eval_expr, truthy};
 use crate::db::error::{DbError, DbResult};
+use crate::db::expr::{eval_expr, truthy, validate_expr};
+use crate::db::fields::lookup_all;
 use crate::db::geo::{self, Geometry};
-use crate::db::value::{as_num, compare, lookup_all, type_rank, values_equal};
+use crate::db::value::{as_num, compare, type_rank, values_equal};
 use bson::{Bson, Document};
 use std::cmp::Ordering;
 
@@ -221,7 +222,7 @@ fn parse_entry(k: &str, v: &Bson) -> DbResult<Filter> {
             })
         }
         "$expr" => {
-            crate::db::aggregate::validate_expr(v)?;
+            validate_expr(v)?;
             Ok(Filter::Expr(v.clone()))
         }
         _ if k.starts_with('$') => Err(DbError::invalid(format!("unknown query operator {k}"))),

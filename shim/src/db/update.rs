@@ -7,8 +7,10 @@
 //! does. `$bit` and `$currentDate` are not supported (`INVALID_PARAM`).
 
 use crate::db::error::{DbError, DbResult};
+use crate::db::fields::{get_path, set_path, unset_path};
 use crate::db::query::element_matches;
-use crate::db::value::{Num, as_num, compare, compare_by_sort, values_equal};
+use crate::db::sort::{compare_by_sort, sort_spec};
+use crate::db::value::{Num, as_num, compare, values_equal};
 use bson::{Bson, Document};
 
 /// A validated update.
@@ -234,107 +236,6 @@ fn validate_arg(op: &str, v: &Bson) -> DbResult<()> {
     }
 }
 
-/// Set `path` to `v`, creating intermediate documents.
-pub fn set_path(doc: &mut Document, path: &str, v: Bson) -> DbResult<()> {
-    let parts: Vec<&str> = path.split('.').collect();
-    set_in_doc(doc, &parts, v, path)
-}
-
-fn set_in_doc(doc: &mut Document, parts: &[&str], v: Bson, full: &str) -> DbResult<()> {
-    let (first, rest) = parts
-        .split_first()
-        .ok_or_else(|| DbError::failed("empty path"))?;
-    if rest.is_empty() {
-        doc.insert(first.to_string(), v);
-        return Ok(());
-    }
-    if !doc.contains_key(*first) {
-        doc.insert(first.to_string(), Document::new());
-    }
-    let child = doc
-        .get_mut(*first)
-        .ok_or_else(|| DbError::internal("path vanished"))?;
-    set_in_value(child, rest, v, full)
-}
-
-fn set_in_value(cur: &mut Bson, parts: &[&str], v: Bson, full: &str) -> DbResult<()> {
-    match cur {
-        Bson::Document(d) => set_in_doc(d, parts, v, full),
-        Bson::Array(a) => {
-            let (first, rest) = parts
-                .split_first()
-                .ok_or_else(|| DbError::failed("empty path"))?;
-            let i: usize = first.parse().map_err(|_| {
-                DbError::failed(format!(
-                    "cannot use the part '{first}' of '{full}' to traverse an array"
-                ))
-            })?;
-            if i > 100_000 {
-                return Err(DbError::failed("array index too large"));
-            }
-            while a.len() <= i {
-                a.push(Bson::Null);
-            }
-            if rest.is_empty() {
-                a[i] = v;
-                Ok(())
-            } else {
-                if matches!(a[i], Bson::Null) {
-                    a[i] = Bson::Document(Document::new());
-                }
-                set_in_value(&mut a[i], rest, v, full)
-            }
-        }
-        other => Err(DbError::failed(format!(
-            "cannot create field in element of type {} for path '{full}'",
-            crate::db::ejson::kind_name(other)
-        ))),
-    }
-}
-
-/// Remove `path`. Returns whether something was removed. Array elements become null, as
-/// MongoDB's `$unset` does.
-pub fn unset_path(doc: &mut Document, path: &str) -> bool {
-    let parts: Vec<&str> = path.split('.').collect();
-    unset_in_doc(doc, &parts)
-}
-
-fn unset_in_doc(doc: &mut Document, parts: &[&str]) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return false;
-    };
-    if rest.is_empty() {
-        return doc.remove(*first).is_some();
-    }
-    match doc.get_mut(*first) {
-        Some(v) => unset_in_value(v, rest),
-        None => false,
-    }
-}
-
-fn unset_in_value(v: &mut Bson, parts: &[&str]) -> bool {
-    match v {
-        Bson::Document(d) => unset_in_doc(d, parts),
-        Bson::Array(a) => {
-            let Some((first, rest)) = parts.split_first() else {
-                return false;
-            };
-            let Ok(i) = first.parse::<usize>() else {
-                return false;
-            };
-            match a.get_mut(i) {
-                Some(e) if rest.is_empty() => {
-                    *e = Bson::Null;
-                    true
-                }
-                Some(e) => unset_in_value(e, rest),
-                None => false,
-            }
-        }
-        _ => false,
-    }
-}
-
 fn get_mut_path<'a>(doc: &'a mut Document, path: &str) -> Option<&'a mut Bson> {
     let mut parts = path.split('.');
     let mut cur = doc.get_mut(parts.next()?)?;
@@ -395,7 +296,7 @@ fn array_at<'a>(
     op: &str,
     create: bool,
 ) -> DbResult<Option<&'a mut Vec<Bson>>> {
-    if crate::db::value::get_path(doc, path).is_none() {
+    if get_path(doc, path).is_none() {
         if !create {
             return Ok(None);
         }
@@ -417,7 +318,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
             unset_path(doc, path);
         }
         "$inc" | "$mul" => {
-            let new = match crate::db::value::get_path(doc, path) {
+            let new = match get_path(doc, path) {
                 Some(cur) => num_op(op, cur, arg, path)?,
                 None if op == "$inc" => arg.clone(),
                 None => zero_like(arg),
@@ -425,7 +326,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
             set_path(doc, path, new)?;
         }
         "$min" | "$max" => {
-            let replace = match crate::db::value::get_path(doc, path) {
+            let replace = match get_path(doc, path) {
                 None => true,
                 Some(cur) => {
                     let o = compare(arg, cur);
@@ -440,7 +341,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
             let Bson::String(to) = arg else {
                 return Err(DbError::failed("$rename target must be a string"));
             };
-            if let Some(v) = crate::db::value::get_path(doc, path).cloned() {
+            if let Some(v) = get_path(doc, path).cloned() {
                 unset_path(doc, path);
                 set_path(doc, to, v)?;
             }
@@ -472,7 +373,7 @@ fn apply_op(doc: &mut Document, op: &str, path: &str, arg: &Bson) -> DbResult<()
             if let Some(s) = sort {
                 match &s {
                     Bson::Document(spec) => {
-                        let spec = crate::db::aggregate::sort_spec(spec)?;
+                        let spec = sort_spec(spec)?;
                         arr.sort_by(|a, b| match (a, b) {
                             (Bson::Document(x), Bson::Document(y)) => compare_by_sort(x, y, &spec),
                             _ => compare(a, b),

@@ -1,4 +1,4 @@
-//! Values: BSON ordering, equality and dot-path access with MongoDB array traversal.
+//! Values: BSON ordering and equality, numbers across types, type names for messages.
 //!
 //! Documents are `bson::Document`s (ordered maps of typed values: int32, int64 and double stay
 //! distinct). Comparison follows MongoDB's canonical BSON type order, which CloudBase inherits:
@@ -168,109 +168,22 @@ pub fn values_equal(a: &Bson, b: &Bson) -> bool {
     type_rank(a) == type_rank(b) && compare(a, b) == Ordering::Equal
 }
 
-/// Split a dot path into its components.
-pub fn split_path(path: &str) -> Vec<&str> {
-    path.split('.').collect()
-}
-
-/// Every value reachable at `path` under `doc`, traversing arrays of documents like MongoDB
-/// (`"a.b"` looks into each document element of array `a`; a numeric component indexes an array).
-/// Arrays reached at the end of the path are returned whole; callers decide whether to look at
-/// their elements.
-pub fn lookup_all<'a>(doc: &'a Document, path: &[&str], out: &mut Vec<&'a Bson>) {
-    let Some((first, rest)) = path.split_first() else {
-        return;
-    };
-    if let Some(v) = doc.get(*first) {
-        lookup_value(v, rest, out);
-    }
-}
-
-fn lookup_value<'a>(v: &'a Bson, path: &[&str], out: &mut Vec<&'a Bson>) {
-    let Some((first, rest)) = path.split_first() else {
-        out.push(v);
-        return;
-    };
+/// A short name for a value's type, for messages.
+pub fn kind_name(v: &Bson) -> &'static str {
     match v {
-        Bson::Document(d) => {
-            if let Some(x) = d.get(*first) {
-                lookup_value(x, rest, out);
-            }
-        }
-        Bson::Array(arr) => {
-            if let Ok(i) = first.parse::<usize>()
-                && let Some(x) = arr.get(i)
-            {
-                lookup_value(x, rest, out);
-            }
-            for e in arr {
-                if let Bson::Document(d) = e
-                    && let Some(x) = d.get(*first)
-                {
-                    lookup_value(x, rest, out);
-                }
-            }
-        }
-        _ => {}
+        Bson::Double(_) => "double",
+        Bson::String(_) => "string",
+        Bson::Array(_) => "array",
+        Bson::Document(_) => "object",
+        Bson::Boolean(_) => "bool",
+        Bson::Null => "null",
+        Bson::RegularExpression(_) => "regex",
+        Bson::Int32(_) => "int",
+        Bson::Int64(_) => "long",
+        Bson::DateTime(_) => "date",
+        Bson::ObjectId(_) => "objectId",
+        _ => "other",
     }
-}
-
-/// The single value at `path` without array fan-out (numeric components index arrays).
-pub fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
-    let mut parts = path.split('.');
-    let mut cur = doc.get(parts.next()?)?;
-    for p in parts {
-        cur = match cur {
-            Bson::Document(d) => d.get(p)?,
-            Bson::Array(a) => a.get(p.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
-/// Value used when sorting a document by `path` in direction `dir` (1 or −1): arrays sort by
-/// their smallest element ascending and their largest descending; a missing field sorts as null.
-pub fn sort_key(doc: &Document, path: &[&str], dir: i32) -> Bson {
-    let mut found = Vec::new();
-    lookup_all(doc, path, &mut found);
-    let mut best: Option<&Bson> = None;
-    let mut flat: Vec<&Bson> = Vec::new();
-    for v in &found {
-        match v {
-            Bson::Array(a) if a.is_empty() => flat.push(&Bson::Undefined),
-            Bson::Array(a) => flat.extend(a.iter()),
-            other => flat.push(other),
-        }
-    }
-    for v in flat {
-        best = match best {
-            None => Some(v),
-            Some(b) => {
-                let o = compare(v, b);
-                if (dir >= 0 && o == Ordering::Less) || (dir < 0 && o == Ordering::Greater) {
-                    Some(v)
-                } else {
-                    Some(b)
-                }
-            }
-        };
-    }
-    best.cloned().unwrap_or(Bson::Null)
-}
-
-/// Compare two documents by a sort specification (`[(path, dir)]`).
-pub fn compare_by_sort(a: &Document, b: &Document, spec: &[(Vec<String>, i32)]) -> Ordering {
-    for (path, dir) in spec {
-        let p: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
-        let ka = sort_key(a, &p, *dir);
-        let kb = sort_key(b, &p, *dir);
-        let o = compare(&ka, &kb);
-        if o != Ordering::Equal {
-            return if *dir < 0 { o.reverse() } else { o };
-        }
-    }
-    Ordering::Equal
 }
 
 /// A short human rendering of an `_id` for messages.

@@ -3,10 +3,11 @@
 //! processes, with the environment `wx-server-sdk` reads so that its database, storage and
 //! function calls come back to this shim (`TCB_CONTEXT_CNFG`, sdk-wire-protocol.md §1.2).
 //!
-//! Layout: `error.rs` (what a call can fail with, and its CloudBase code), `worker.rs` (one
-//! Node process, its framed stdin/fd-3 protocol, console forwarding), this file (the public
-//! [`FunctionRunner`], per-function pools, per-call environment). The Node side of the
-//! protocol is `shim/js/runner/worker.js`.
+//! Layout: `error.rs` (what a call can fail with, and its CloudBase code), `log.rs` (the console
+//! lines functions print, tagged with their call), `worker.rs` (one Node process, its framed
+//! stdin/fd-3 protocol, console forwarding), this file (the public [`FunctionRunner`],
+//! per-function pools, per-call environment). The Node side of the protocol is
+//! `shim/js/runner/worker.js`.
 //!
 //! Each call gets a process to itself: `wx-server-sdk` reads the caller's identity from
 //! `process.env` (`getWXContext`), so a worker serves one call at a time and is reused warm
@@ -16,6 +17,7 @@
 //! call cold-starts the new code.
 
 mod error;
+mod log;
 mod worker;
 
 use std::collections::HashMap;
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, broadcast};
 
 pub use error::FunctionError;
+pub use log::{LogLine, LogStream};
 use worker::{SpawnSpec, Worker};
 
 /// How the runner finds and runs functions.
@@ -77,22 +80,6 @@ pub struct InvokeContext {
     pub source: String,
     /// The call's request id (`context.request_id`, `TCB_SEQID`, log tag); empty → generated.
     pub request_id: String,
-}
-
-/// Which output stream a console line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStream {
-    Stdout,
-    Stderr,
-}
-
-/// One line a function printed, tagged with the call it was serving.
-#[derive(Debug, Clone)]
-pub struct LogLine {
-    pub function: String,
-    pub request_id: String,
-    pub stream: LogStream,
-    pub line: String,
 }
 
 /// Runs cloud functions in warm, reused Node worker processes.

@@ -19,7 +19,8 @@ use tokio::net::unix::pipe;
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::broadcast;
 
-use super::{FunctionError, LogLine, LogStream};
+use super::error::FunctionError;
+use super::log::{LogLine, LogStream};
 
 /// The worker bootstrap, embedded so the binary does not depend on where it was built.
 pub(crate) const WORKER_JS: &str = include_str!("../../js/runner/worker.js");

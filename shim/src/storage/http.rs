@@ -8,19 +8,17 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use object_store::{GetOptions, GetRange};
 use percent_encoding::percent_decode_str;
 
+use super::download::{Conditions, Decision, FileMeta, READ_WHOLE_LIMIT};
 use super::sign::{Op, now_secs};
 use super::{CloudPath, Storage};
 use crate::error::{ShimError, ShimResult};
-use crate::server::AppState;
-
-/// Objects up to this size are read into memory in one go; larger ones are streamed.
-pub(crate) const READ_WHOLE_LIMIT: u64 = 4 << 20;
+use crate::state::{AppState, query_param, read_body};
 
 /// Query string of a signed URL.
 #[derive(Debug, Default)]
@@ -31,7 +29,7 @@ struct Signed {
 }
 
 fn parse_query(q: Option<&str>) -> Signed {
-    let param = |name| crate::server::query_param(q, name);
+    let param = |name| query_param(q, name);
     Signed {
         sign: param("sign").unwrap_or_default(),
         t: param("t").and_then(|t| t.parse().ok()).unwrap_or(0),
@@ -116,7 +114,7 @@ async fn upload_inner(state: &AppState, req: Request) -> ShimResult<()> {
     let bytes = if req.method() == Method::POST {
         read_multipart_file(req, limit).await?
     } else {
-        crate::server::read_body(req.into_body(), limit).await?
+        read_body(req.into_body(), limit).await?
     };
     storage.put(&key, bytes, &signed.owner).await
 }
@@ -167,129 +165,12 @@ pub async fn download(State(state): State<Arc<AppState>>, req: Request) -> Respo
     }
 }
 
-/// A parsed `Range` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ByteRange {
-    /// `bytes=a-b` (inclusive) or `bytes=a-` (`end` = None).
-    From { start: u64, end: Option<u64> },
-    /// `bytes=-n`.
-    Suffix(u64),
-}
-
-/// Parse a single-range `Range` header. `Ok(None)`: no usable range (absent, not `bytes`,
-/// several ranges or unparsable), so the whole object is served, as RFC 9110 allows.
-fn parse_range(headers: &HeaderMap) -> Option<ByteRange> {
-    let v = headers.get(header::RANGE)?.to_str().ok()?.trim();
-    let spec = v.strip_prefix("bytes=")?.trim();
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let (a, b) = (a.trim(), b.trim());
-    if a.is_empty() {
-        return b.parse().ok().map(ByteRange::Suffix);
-    }
-    let start = a.parse().ok()?;
-    let end = if b.is_empty() {
-        None
-    } else {
-        let end: u64 = b.parse().ok()?;
-        if end < start {
-            return None;
-        }
-        Some(end)
-    };
-    Some(ByteRange::From { start, end })
-}
-
-/// Resolve a range against the object size into `start..end` (exclusive), or 416.
-fn resolve_range(r: ByteRange, size: u64) -> ShimResult<std::ops::Range<u64>> {
-    let unsat = ShimError::RangeNotSatisfiable { size };
-    match r {
-        ByteRange::From { start, end } => {
-            if start >= size {
-                return Err(unsat);
-            }
-            let end = end.map_or(size, |e| (e + 1).min(size));
-            Ok(start..end)
-        }
-        ByteRange::Suffix(n) => {
-            if n == 0 || size == 0 {
-                return Err(unsat);
-            }
-            Ok(size.saturating_sub(n)..size)
-        }
-    }
-}
-
-fn etag_matches(if_none_match: &str, etag: &str) -> bool {
-    if_none_match.trim() == "*"
-        || if_none_match
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == etag)
-}
-
-/// What a download will answer, decided from the object's metadata and the request headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Decision {
-    /// `If-None-Match` matched: 304, no body.
-    NotModified,
-    /// 200 or 206 for `span`; `body` false for `HEAD` (or an empty span).
-    Serve {
-        status: StatusCode,
-        span: std::ops::Range<u64>,
-        body: bool,
-    },
-}
-
-/// The metadata a download needs.
-#[derive(Debug, Clone)]
-pub(crate) struct FileMeta {
-    pub size: u64,
-    /// Quoted strong ETag.
-    pub etag: String,
-    pub modified: std::time::SystemTime,
-}
-
-/// The inputs of [`decide`] taken from the request.
-#[derive(Debug, Clone)]
-pub(crate) struct Conditions {
-    if_none_match: Option<String>,
-    range: Option<ByteRange>,
-    is_head: bool,
-}
-
-impl Conditions {
-    pub(crate) fn decide(&self, meta: &FileMeta) -> ShimResult<Decision> {
-        if let Some(inm) = &self.if_none_match
-            && etag_matches(inm, &meta.etag)
-        {
-            return Ok(Decision::NotModified);
-        }
-        let (status, span) = match self.range {
-            Some(r) => (StatusCode::PARTIAL_CONTENT, resolve_range(r, meta.size)?),
-            None => (StatusCode::OK, 0..meta.size),
-        };
-        let body = !self.is_head && !span.is_empty();
-        Ok(Decision::Serve { status, span, body })
-    }
-}
-
 async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
     let storage = &state.storage;
     let raw = req.uri.path().strip_prefix("/storage/file/").unwrap_or("");
     let signed = parse_query(req.uri.query());
     let key = verified_key(storage, raw, Op::Read, &signed)?;
-    let conditions = Conditions {
-        if_none_match: req
-            .headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        range: parse_range(&req.headers),
-        is_head: req.method == Method::HEAD,
-    };
+    let conditions = Conditions::from_request(req);
 
     // Local backend: metadata, decision and a small read in one blocking call.
     let (meta, decision, body) = match storage.read_local(&key, conditions.clone()).await {
@@ -349,8 +230,7 @@ async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
     }
     let options = GetOptions {
         range: conditions
-            .range
-            .is_some()
+            .is_ranged()
             .then(|| GetRange::Bounded(span.clone())),
         ..GetOptions::default()
     };
@@ -361,71 +241,4 @@ async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
         Body::from_stream(result.into_stream())
     };
     builder.body(body).map_err(ShimError::internal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hdr(v: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
-        h
-    }
-
-    #[test]
-    fn ranges() {
-        assert_eq!(
-            parse_range(&hdr("bytes=0-9")),
-            Some(ByteRange::From {
-                start: 0,
-                end: Some(9)
-            })
-        );
-        assert_eq!(
-            parse_range(&hdr("bytes=5-")),
-            Some(ByteRange::From {
-                start: 5,
-                end: None
-            })
-        );
-        assert_eq!(parse_range(&hdr("bytes=-3")), Some(ByteRange::Suffix(3)));
-        assert_eq!(parse_range(&hdr("bytes=0-1,4-5")), None);
-        assert_eq!(parse_range(&hdr("items=0-1")), None);
-        assert_eq!(parse_range(&hdr("bytes=9-2")), None);
-        assert_eq!(parse_range(&hdr("bytes=x-2")), None);
-
-        assert_eq!(
-            resolve_range(
-                ByteRange::From {
-                    start: 0,
-                    end: Some(99)
-                },
-                10
-            )
-            .unwrap(),
-            0..10
-        );
-        assert_eq!(resolve_range(ByteRange::Suffix(3), 10).unwrap(), 7..10);
-        assert_eq!(resolve_range(ByteRange::Suffix(30), 10).unwrap(), 0..10);
-        assert!(
-            resolve_range(
-                ByteRange::From {
-                    start: 10,
-                    end: None
-                },
-                10
-            )
-            .is_err()
-        );
-        assert!(resolve_range(ByteRange::Suffix(0), 10).is_err());
-    }
-
-    #[test]
-    fn etags() {
-        assert!(etag_matches("\"a\"", "\"a\""));
-        assert!(etag_matches("\"b\", W/\"a\"", "\"a\""));
-        assert!(etag_matches("*", "\"a\""));
-        assert!(!etag_matches("\"b\"", "\"a\""));
-    }
 }

@@ -1,8 +1,9 @@
 //! Order-preserving byte encoding of values (memcmp order = MongoDB comparison order).
 //!
-//! Used for the `_id` column, secondary index keys and grouping keys. Numbers of every type
-//! share one encoding (8 bytes of order-preserving f64, then the exact integer for integral
-//! values), so `1`, `1i64` and `1.0` encode identically, as MongoDB treats them as equal.
+//! Used by the store for the `_id` column and secondary index keys, and by the engine for
+//! `$group` keys, so it sits with the values, below both. Numbers of every type share one
+//! encoding (8 bytes of order-preserving f64, then the exact integer for integral values), so
+//! `1`, `1i64` and `1.0` encode identically, as MongoDB treats them as equal.
 //! Strings are escaped (`00` → `00 FF`) and terminated (`00 00`) so nested values stay ordered.
 
 use crate::db::value::{Num, as_num, type_rank};

@@ -11,7 +11,7 @@
 //! * `_openid` (§2.9): stamped with the caller's openid on client inserts (whatever the client
 //!   sent), never changeable by a client; admin inserts get none;
 //! * permissions (§2.9): presets enforced for clients only, as an implicit `_openid` filter
-//!   (see [`crate::db::permissions`]);
+//!   (see [`crate::service::permissions`]);
 //! * `db.serverDate()` (§2.7): `$tcb_server_date` markers become now + offset in inserted
 //!   documents, set documents, update values, and query filters/stages;
 //! * `update` data must not contain `_id`; `set` data must not contain update operators (§2.6).
@@ -24,24 +24,14 @@
 use crate::db::aggregate::has_limit;
 use crate::db::ejson::{resolve_server_dates, to_canonical_string};
 use crate::db::error::{DbError, DbResult};
-use crate::db::permissions::{Access, Permissions};
 use crate::db::update::Update;
+use crate::service::caller::Caller;
+use crate::service::permissions::{Access, Permissions};
 use crate::store::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, new_id};
 use bson::{Bson, Document};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// Server side (cloud functions through wx-server-sdk / node-sdk): trusted, no permission
-    /// checks, read limit default 100, cap 1000.
-    Admin,
-    /// A mini-program user through the generated `wx.cloud` adapter: read limit 20, `_openid`
-    /// stamped on inserts, collection presets enforced.
-    Client { openid: String, appid: String },
-}
 
 /// A database request, decoded from the wire (every document already parsed from EJSON with
 /// [`crate::db::ejson`]).

@@ -1,0 +1,37 @@
+//! The embedded store: one SQLite file (rusqlite, bundled SQLite).
+//!
+//! Schema: `collections(cid, name)`, `indexes(iid, cid, path)`, one `docs` table
+//! (`seq` rowid = natural order, `cid`, `id` = order-preserving key of `_id`, `openid`, `body`
+//! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
+//! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
+//! field per document (array elements each; a missing field as null), keys encoded by
+//! `db/keys.rs` so that SQL byte order is MongoDB order.
+//!
+//! Planner: `_id` equality/`$in` → primary lookups; equality/`$in` on a declared index or on
+//! `_openid` → index lookups; range or anchored regex (`/^abc/`) on a declared index → index
+//! range (bounds intersected per document on multikey indexes); a sort whose first key is a
+//! declared index → index-ordered walk that stops once skip+limit results (and the rest of
+//! their first-key group) are found; otherwise a scan of the collection, where top-level
+//! scalar conditions reject documents on their raw BSON before decoding. The full filter
+//! always runs in Rust after the SQL prefilter.
+//!
+//! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
+//! crash or power loss); one writer connection behind a mutex, a pool of read connections for
+//! parallel reads; prepared statements are cached per connection.
+//!
+//! Files: `schema.rs` (tables, migration, connection settings, the catalog), `rows.rs` (a
+//! document's row and index entries), `planner.rs` (which rows a query reads), `scan.rs` (the
+//! SQL that reads them), `ops.rs` (find, count, insert, update, remove on one connection),
+//! `txn.rs` (read, write and open transactions), `store.rs` ([`SqliteStore`] and its
+//! [`Store`](crate::store::Store) implementation).
+
+mod ops;
+mod planner;
+mod rows;
+mod scan;
+mod schema;
+mod store;
+mod txn;
+
+pub use scan::PlanStats;
+pub use store::{SqliteStore, validate_collection_name};
