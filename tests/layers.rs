@@ -7,8 +7,7 @@
 //! tests at the end of a file) is left out. The test fails, naming the files, when the
 //! dependency graph of a crate has a cycle.
 //!
-//! Run it alone with `cargo test --test layers`; `cargo test --test layers -- --nocapture`
-//! prints each crate's files in dependency order.
+//! Run it alone with `cargo test --test layers`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
