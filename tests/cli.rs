@@ -55,7 +55,7 @@ fn json_report_is_versioned_and_written_to_a_file() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(v["schemaVersion"], 1);
+    assert_eq!(v["schemaVersion"], 2);
     assert_eq!(v["tool"]["name"], "migrate");
     let names: Vec<&str> = v["sizes"]["packages"]
         .as_array()

@@ -67,7 +67,10 @@ fn code_of(text: &str) -> String {
                     i += 1;
                 }
             }
-        } else if b[i] == b'r' && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#')) && (i == 0 || !is_ident(b[i - 1])) {
+        } else if b[i] == b'r'
+            && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
+            && (i == 0 || !is_ident(b[i - 1]))
+        {
             // raw string r"..." / r#"..."#
             let mut j = i + 1;
             let mut hashes = 0;
@@ -81,7 +84,9 @@ fn code_of(text: &str) -> String {
                 continue;
             }
             j += 1;
-            let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
             while j < b.len() && !b[j..].starts_with(&close) {
                 j += 1;
             }
@@ -261,7 +266,8 @@ impl Crate {
                 continue;
             }
             let before = code[..at].trim_end();
-            let public = before.ends_with("pub") || before.ends_with(')') && before.contains("pub(");
+            let public =
+                before.ends_with("pub") || before.ends_with(')') && before.contains("pub(");
             let end = match code[at..].find(';') {
                 Some(e) => at + e,
                 None => break,
@@ -433,7 +439,10 @@ fn check(dir: &str) {
     let found = cycles(&edges);
     let mut msg = String::new();
     for comp in &found {
-        msg.push_str(&format!("\nimport circle of {} files in {dir}:\n", comp.len()));
+        msg.push_str(&format!(
+            "\nimport circle of {} files in {dir}:\n",
+            comp.len()
+        ));
         for m in comp {
             let inside: Vec<String> = edges[m]
                 .iter()
@@ -477,13 +486,21 @@ fn the_check_sees_a_circle() {
     let src = dir.join("src");
     fs::create_dir_all(src.join("a")).unwrap();
     fs::write(src.join("lib.rs"), "mod a;\nmod b;\npub use b::Thing;\n").unwrap();
-    fs::write(src.join("a/mod.rs"), "mod c;\npub use c::C;\nuse crate::Thing;\n").unwrap();
+    fs::write(
+        src.join("a/mod.rs"),
+        "mod c;\npub use c::C;\nuse crate::Thing;\n",
+    )
+    .unwrap();
     fs::write(
         src.join("a/c.rs"),
         "// use crate::b::Nope;\npub struct C;\nfn f() { let s = \"crate::b\"; }\n",
     )
     .unwrap();
-    fs::write(src.join("b.rs"), "pub struct Thing;\nfn g() -> crate::a::C { todo!() }\n").unwrap();
+    fs::write(
+        src.join("b.rs"),
+        "pub struct Thing;\nfn g() -> crate::a::C { todo!() }\n",
+    )
+    .unwrap();
     let c = Crate::load(&dir);
     let found = cycles(&c.edges());
     let names: Vec<Vec<String>> = found
@@ -493,7 +510,11 @@ fn the_check_sees_a_circle() {
     // b names crate::a::C, which a/mod.rs re-exports from a/c.rs: b -> a/c.rs, no circle back;
     // a/mod.rs names crate::Thing -> b.rs.
     assert!(names.is_empty(), "{names:?}");
-    fs::write(src.join("a/c.rs"), "use super::super::b::Thing;\npub struct C;\n").unwrap();
+    fs::write(
+        src.join("a/c.rs"),
+        "use super::super::b::Thing;\npub struct C;\n",
+    )
+    .unwrap();
     let c = Crate::load(&dir);
     let found = cycles(&c.edges());
     assert_eq!(found.len(), 1, "b.rs -> a/c.rs -> b.rs");
