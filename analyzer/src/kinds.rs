@@ -226,8 +226,8 @@ impl Kind for InlineAsset {
 
     fn message(&self) -> String {
         format!(
-            "a {} data URI of {} is written into the source, adding {} of base64 text to package \
-             `{}`",
+            "a data URI ({}, {}) is written into the source, adding {} of base64 text to \
+             package `{}`",
             self.mime,
             human_bytes(self.bytes),
             human_bytes(u64::from(self.loc.end - self.loc.start)),

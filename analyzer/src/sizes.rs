@@ -394,7 +394,7 @@ impl Kind for OverLimit {
     fn help(&self) -> String {
         if self.after_moves <= self.limit {
             format!(
-                "Move the static data and large assets listed here to the cloud: that brings it to \
+                "Move the static data and large assets found in it to the cloud: that brings it to \
                  {}, under the limit.",
                 human_bytes(self.after_moves)
             )
