@@ -29,7 +29,6 @@ fn options() -> Options {
             package: 16 * 1024,
             ..Options::default().limits
         },
-        ..Options::default()
     }
 }
 
