@@ -158,6 +158,16 @@ fn fail_on_and_budgets_set_the_exit_status() {
         .code(),
         Some(0)
     );
+    // Each finding kind by its name, from the analyzer's table: bus-ride has calls, no inline assets.
+    for (kind, code) in [
+        ("backend-call", 1),
+        ("static-data", 1),
+        ("inline-asset", 0),
+        ("any", 1),
+    ] {
+        let o = migrate(&["analyze", bus, "--format", "json", "--fail-on", kind]);
+        assert_eq!(o.status.code(), Some(code), "--fail-on {kind}");
+    }
     let messy = app("messy");
     assert_eq!(
         migrate(&[
