@@ -6,6 +6,8 @@
 //! `findings!` table below) and one [`Kind`] implementation in [`crate::kinds`]: its rule id,
 //! title, messages, summary counts, fail-on name and savings, which every report renders.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 
 use serde::Serialize;

@@ -17,6 +17,8 @@
 //! share an id (two routes from one call site, one text referring to two assets) are told apart
 //! by `~` and a short hash of what differs between them (the route, the asset).
 
+#![warn(missing_docs)]
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 

@@ -7,6 +7,8 @@
 //! Wording: the message says what the finding is and why it matters, the help what to do next
 //! (biome's rules for diagnostics). The human report shows both; SARIF joins them.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 
 use crate::findings::{

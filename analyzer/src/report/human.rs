@@ -113,17 +113,20 @@ impl<'a> Renderer<'a> {
         self.out.push('\n');
     }
 
-    /// Renders a diagnostic, or `None` when the renderer fails (or panics: one finding's
-    /// snippet never takes the report down).
     fn render(&self, report: miette::Report) -> Option<String> {
-        let mut out = String::new();
-        let handler = &self.handler;
-        match catch_unwind(AssertUnwindSafe(|| {
-            handler.render_report(&mut out, report.as_ref())
-        })) {
-            Ok(Ok(())) => Some(out),
-            _ => None,
-        }
+        render_caught(&self.handler, report)
+    }
+}
+
+/// Renders a diagnostic, or `None` when the renderer fails (or panics, as miette does on a
+/// column past 65,535: one finding's snippet never takes the report down).
+fn render_caught(handler: &GraphicalReportHandler, report: miette::Report) -> Option<String> {
+    let mut out = String::new();
+    match catch_unwind(AssertUnwindSafe(|| {
+        handler.render_report(&mut out, report.as_ref())
+    })) {
+        Ok(Ok(())) => Some(out),
+        _ => None,
     }
 }
 
@@ -282,4 +285,26 @@ fn summary(out: &mut String, report: &Report<'_>) {
         crate::kinds::count(m.errors, "error", "errors"),
         crate::kinds::count(m.warnings, "warning", "warnings")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::{GraphicalReportHandler, LabeledSpan, MietteDiagnostic, NamedSource};
+
+    use super::render_caught;
+
+    #[test]
+    fn a_renderer_panic_is_caught() {
+        // A whole 900 KB line as the source: miette panics on the column (past u16::MAX).
+        let mut text = "a".repeat(320_000);
+        let at = text.len();
+        text.push_str("wx.request(o)");
+        text.push_str(&"b".repeat(600_000));
+        let diag = MietteDiagnostic::new("m").with_label(LabeledSpan::new(None, at, 13));
+        let report = miette::Report::new(diag).with_source_code(NamedSource::new("a.js", text));
+        let handler = GraphicalReportHandler::new().with_width(110);
+        assert_eq!(render_caught(&handler, report), None);
+        let plain = miette::Report::new(MietteDiagnostic::new("m"));
+        assert!(render_caught(&handler, plain).is_some_and(|t| t.contains('m')));
+    }
 }

@@ -106,9 +106,13 @@ impl Snippet {
             prev_end = line.1;
         }
         let span_lines = parts.len();
-        // One line of context on each side, shown from the same column as the span's line.
+        // One line of context on each side, shown from the same column as the span's line (or
+        // from its start, when it is shorter than that).
         let context = |line: (usize, usize)| {
-            let from = fwd_chars(text, line.0, lead_chars, line.1);
+            let mut from = fwd_chars(text, line.0, lead_chars, line.1);
+            if from == line.1 {
+                from = line.0;
+            }
             Part {
                 start: line.0,
                 end: line.1,
@@ -287,6 +291,8 @@ mod tests {
         }
         assert!(s.text().lines().nth(1).unwrap().starts_with('…'));
         assert!(s.text().lines().nth(1).unwrap().ends_with('…'));
+        // The short line before it is shown whole.
+        assert!(s.text().starts_with("// header\n"));
     }
 
     #[test]
