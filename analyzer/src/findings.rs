@@ -214,7 +214,8 @@ pub fn append<T>(into: &mut Vec<T>, mut from: Vec<T>) {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StaticData {
-    /// Stable id, e.g. `miniprogram/data/cities.js#default` or `pages/faq/faq.js#data.faqs`.
+    /// Stable id, e.g. `miniprogram/data/cities.js#default` or `pages/faq/faq.js#data.faqs`
+    /// (a JSON data file's id is its path).
     pub id: String,
     /// Where the data is written.
     pub source: DataSource,
