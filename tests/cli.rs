@@ -107,6 +107,11 @@ fn sarif_is_2_1_0_with_rules_and_regions() {
         let id = r["ruleId"].as_str().unwrap();
         assert!(rules.contains(&id), "result rule {id} is declared");
         assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        if !id.contains('/') {
+            // A finding (not an input problem): a place, and its id as the fingerprint.
+            assert!(!r["locations"].as_array().unwrap().is_empty(), "{r}");
+            assert!(r["partialFingerprints"]["migrateId/v1"].is_string(), "{r}");
+        }
     }
     // The syntax error in messy is a result with a line.
     let syntax = results

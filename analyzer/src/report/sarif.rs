@@ -35,13 +35,14 @@ fn level(l: Level) -> &'static str {
 }
 
 /// The rules and results of every kind of finding.
-#[derive(Default)]
-struct Kinds {
+struct Kinds<'a> {
     rules: Vec<Value>,
     results: Vec<Value>,
+    /// Where a result without a place of its own points (code-scanning UIs need one): app.json.
+    app_json: &'a str,
 }
 
-impl Visit for Kinds {
+impl Visit for Kinds<'_> {
     fn kind<K: Kind>(&mut self, items: &[K]) {
         self.rules.push(json!({
             "id": K::RULE,
@@ -51,7 +52,7 @@ impl Visit for Kinds {
             "defaultConfiguration": { "level": level(K::LEVEL) },
         }));
         for item in items {
-            let locations: Vec<Value> = item
+            let mut locations: Vec<Value> = item
                 .places()
                 .into_iter()
                 .map(|p| match p {
@@ -59,6 +60,9 @@ impl Visit for Kinds {
                     Place::At(l) => location(&l.path, Some(l)),
                 })
                 .collect();
+            if locations.is_empty() {
+                locations.push(location(self.app_json, None));
+            }
             self.results.push(json!({
                 "ruleId": K::RULE,
                 "level": level(K::LEVEL),
@@ -71,11 +75,16 @@ impl Visit for Kinds {
 }
 
 pub fn render(report: &Report<'_>) -> String {
-    let mut kinds = Kinds::default();
+    let mut kinds = Kinds {
+        rules: Vec::new(),
+        results: Vec::new(),
+        app_json: &report.project.app_json,
+    };
     report.each_kind(&mut kinds);
     let Kinds {
         mut rules,
         mut results,
+        ..
     } = kinds;
     let mut diag_rules: Vec<&str> = Vec::new();
     for d in &report.diagnostics {
