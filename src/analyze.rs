@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use analyzer::report::{self, Report, human::HumanOptions};
 use analyzer::{Options, Project};
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, WrapErr};
 
@@ -16,19 +17,13 @@ pub enum Format {
     Sarif,
 }
 
-#[derive(Copy, Clone, PartialEq, Eq, ValueEnum, Debug)]
-pub enum FailOn {
-    /// Errors in the input (bad config, unparseable files).
-    Errors,
-    /// A package or the total over its limit.
-    OverLimit,
-    StaticData,
-    LargeAsset,
-    InlineAsset,
-    BackendCall,
-    Unused,
-    /// Any finding at all.
-    Any,
+/// The `--fail-on` values, from the analyzer's table of finding kinds.
+fn fail_on_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        report::fail_on_values()
+            .into_iter()
+            .map(|(name, help)| PossibleValue::new(name).help(help)),
+    )
 }
 
 #[derive(Args)]
@@ -41,8 +36,8 @@ pub struct AnalyzeArgs {
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Exit with status 1 when this is found (repeatable).
-    #[arg(long, value_enum)]
-    fail_on: Vec<FailOn>,
+    #[arg(long, value_parser = fail_on_parser())]
+    fail_on: Vec<String>,
     /// Exit with status 1 when the main package exceeds this size (e.g. 1.5MB).
     #[arg(long, value_parser = parse_size)]
     max_main: Option<u64>,
@@ -139,29 +134,10 @@ impl AnalyzeArgs {
 
 /// Which `--fail-on` conditions and budgets the report trips, as messages.
 fn failures(args: &AnalyzeArgs, r: &Report<'_>) -> Vec<String> {
-    let s = &r.summary;
     let mut out = Vec::new();
     for f in &args.fail_on {
-        let hit = match f {
-            FailOn::Errors => s.errors > 0,
-            FailOn::OverLimit => s.packages_over_limit > 0 || r.sizes.total_over_limit,
-            FailOn::StaticData => s.static_data > 0,
-            FailOn::LargeAsset => s.large_assets > 0,
-            FailOn::InlineAsset => s.inline_assets > 0,
-            FailOn::BackendCall => s.backend_calls > 0,
-            FailOn::Unused => s.unused_files > 0,
-            FailOn::Any => {
-                s.static_data + s.large_assets + s.inline_assets + s.backend_calls + s.unused_files
-                    > 0
-            }
-        };
-        if hit {
-            out.push(format!(
-                "--fail-on {}",
-                f.to_possible_value()
-                    .map(|v| v.get_name().to_string())
-                    .unwrap_or_default()
-            ));
+        if r.trips(f) {
+            out.push(format!("--fail-on {f}"));
         }
     }
     let main = r.sizes.packages.first().map_or(0, |p| p.bytes);

@@ -55,7 +55,7 @@ fn json_report_is_versioned_and_written_to_a_file() {
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(v["schemaVersion"], 1);
+    assert_eq!(v["schemaVersion"], 2);
     assert_eq!(v["tool"]["name"], "migrate");
     let names: Vec<&str> = v["sizes"]["packages"]
         .as_array()
@@ -107,6 +107,11 @@ fn sarif_is_2_1_0_with_rules_and_regions() {
         let id = r["ruleId"].as_str().unwrap();
         assert!(rules.contains(&id), "result rule {id} is declared");
         assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        if !id.contains('/') {
+            // A finding (not an input problem): a place, and its id as the fingerprint.
+            assert!(!r["locations"].as_array().unwrap().is_empty(), "{r}");
+            assert!(r["partialFingerprints"]["migrateId/v1"].is_string(), "{r}");
+        }
     }
     // The syntax error in messy is a result with a line.
     let syntax = results
@@ -158,6 +163,16 @@ fn fail_on_and_budgets_set_the_exit_status() {
         .code(),
         Some(0)
     );
+    // Each finding kind by its name, from the analyzer's table: bus-ride has calls, no inline assets.
+    for (kind, code) in [
+        ("backend-call", 1),
+        ("static-data", 1),
+        ("inline-asset", 0),
+        ("any", 1),
+    ] {
+        let o = migrate(&["analyze", bus, "--format", "json", "--fail-on", kind]);
+        assert_eq!(o.status.code(), Some(code), "--fail-on {kind}");
+    }
     let messy = app("messy");
     assert_eq!(
         migrate(&[

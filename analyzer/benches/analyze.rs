@@ -135,7 +135,10 @@ fn child(mode: &str, dir: &Path) {
             eprintln!("phases: {}", phases.join(" "));
             let line = format!(
                 "calls={} data={} assets={} report_bytes={}",
-                r.summary.backend_calls, r.summary.static_data, r.summary.large_assets, json.0
+                r.findings.backend_calls.len(),
+                r.findings.static_data.len(),
+                r.findings.large_assets.len(),
+                json.0
             );
             drop(r);
             // Like `migrate analyze`, exit without tearing the syntax trees down.

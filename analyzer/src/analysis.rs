@@ -46,9 +46,9 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
     lap("read+parse", &mut timings);
     let mut graph = ModuleGraph::build(&project, &files, &mut diagnostics);
     lap("graph", &mut timings);
-    // Detectors are independent: they run side by side, then are merged in registry order
-    // (each writes its own kinds of finding, so indices between them stay valid). Those that
-    // need only module resolution run while the asset references are collected.
+    // Detectors are independent: they run side by side, then are merged in registry order and
+    // given their ids (findings refer to each other by id). Those that need only module
+    // resolution run while the asset references are collected.
     let registry = detectors::registry();
     let run = |d: &dyn detectors::Detector, cx: &Context<'_>| {
         let start = std::time::Instant::now();
@@ -95,6 +95,7 @@ fn analyze_in_pool(mut project: Project, options: Options) -> Analysis {
         findings.merge(f);
         timings.push((d.name(), took));
     }
+    findings.assign_ids();
     diagnostics.sort_by(|a, b| {
         (&a.path, a.span.map(|s| s.start), a.code).cmp(&(&b.path, b.span.map(|s| s.start), b.code))
     });

@@ -1,13 +1,15 @@
 //! Package accounting: bytes per package against the limits, the largest files, bytes by kind,
 //! unused files, and the size each package would have after the proposed moves.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::findings::{DataSource, Findings};
+use crate::findings::{Count, Findings, Kind, Level, Loc, Moves, Place, Visit};
 use crate::graph::ModuleGraph;
+use crate::kinds::human_bytes;
 use crate::project::Project;
 use crate::source::FileKind;
 use crate::span::FileId;
@@ -69,7 +71,24 @@ pub struct UnusedFile {
     pub package: String,
     /// Set when a computed `require(…)` could load the file: it may be used after all.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub possibly_required_by: Option<crate::findings::Loc>,
+    pub possibly_required_by: Option<Loc>,
+}
+
+/// A size verdict: a package, or all packages together, over its limit. Made from the
+/// [`SizeReport`] for the reports (it is not a list of its own in the JSON report).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverLimit {
+    /// The package's name; `None` for all packages together.
+    pub package: Option<String>,
+    /// Bytes the uploader takes.
+    pub bytes: u64,
+    /// The limit it is over.
+    pub limit: u64,
+    /// Its size after the proposed moves.
+    pub after_moves: u64,
+    /// Project-relative path of app.json, which lists the packages.
+    pub app_json: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +109,29 @@ pub fn unused_files(project: &Project, graph: &ModuleGraph) -> Vec<FileId> {
 }
 
 impl SizeReport {
+    /// The packages over their limit, then all packages together when they are.
+    pub fn over_limit(&self, app_json: &str) -> Vec<OverLimit> {
+        let packages = self
+            .packages
+            .iter()
+            .filter(|p| p.over_limit)
+            .map(|p| OverLimit {
+                package: Some(p.name.clone()),
+                bytes: p.bytes,
+                limit: p.limit,
+                after_moves: p.after_moves,
+                app_json: app_json.to_string(),
+            });
+        let total = self.total_over_limit.then(|| OverLimit {
+            package: None,
+            bytes: self.total_bytes,
+            limit: self.total_limit,
+            after_moves: self.total_after_moves,
+            app_json: app_json.to_string(),
+        });
+        packages.chain(total).collect()
+    }
+
     pub fn new(a: &Analysis) -> SizeReport {
         let project = &a.project;
         let limits = a.options.limits;
@@ -215,38 +257,156 @@ fn dynamic_require_targets(a: &Analysis) -> Vec<(crate::span::Span, String)> {
     out
 }
 
-/// Adds what each proposed move saves to its package. A data module or JSON file whose whole
-/// value moves saves the file's bytes; a literal inside a page saves the literal's bytes.
+/// Adds what each proposed move saves to its package, as each kind of finding declares it.
 fn apply_savings(findings: &Findings, project: &Project, pkgs: &mut [PackageSize]) {
-    let pkg_index = |name: &str| project.packages.iter().position(|p| p.name == name);
-    for d in &findings.static_data {
-        let Some(pi) = pkg_index(&d.package) else {
-            continue;
-        };
-        let file_bytes = d
-            .loc
-            .span
-            .map(|s| project.file(s.file))
-            .filter(|f| f.uploaded)
-            .map(|f| f.bytes);
-        let Some(file_bytes) = file_bytes else {
-            continue;
-        };
-        let saved = match d.source {
-            DataSource::JsonFile => file_bytes,
-            _ => d.bytes.min(file_bytes),
-        };
-        pkgs[pi].data_savings += saved;
+    struct Savings<'a> {
+        project: &'a Project,
+        pkgs: &'a mut [PackageSize],
     }
-    for asset in &findings.large_assets {
-        if let Some(pi) = pkg_index(&asset.package) {
-            pkgs[pi].asset_savings += asset.saves;
+    impl Visit for Savings<'_> {
+        fn kind<K: Kind>(&mut self, items: &[K]) {
+            for item in items {
+                let Some(s) = item.saves(self.project) else {
+                    continue;
+                };
+                let Some(p) = self.pkgs.iter_mut().find(|p| p.name == s.package) else {
+                    continue;
+                };
+                match s.to {
+                    Moves::ToDatabase => p.data_savings += s.bytes,
+                    Moves::ToStorage => p.asset_savings += s.bytes,
+                }
+            }
         }
     }
-    for inline in &findings.inline_assets {
-        if let Some(pi) = pkg_index(&inline.package) {
-            // The base64 text is 4/3 of the decoded bytes; that text leaves the package.
-            pkgs[pi].asset_savings += u64::from(inline.loc.end - inline.loc.start);
+    findings.view().each(&mut Savings { project, pkgs });
+}
+
+impl Kind for UnusedFile {
+    const RULE: &'static str = "unused-file";
+    const TITLE: &'static str = "File nothing references";
+    const HELP: &'static str =
+        "Delete it, or set setting.ignoreUploadUnusedFiles so the uploader leaves it out.";
+    const LEVEL: Level = Level::Note;
+    const NOUN: &'static str = "unused files";
+    const FAIL_ON: Option<&'static str> = Some("unused");
+    const COUNTS: &'static [Count<Self>] = &[Count {
+        key: "unusedFiles",
+        what: ["unused file", "unused files"],
+        of: |u| u.len() as u64,
+    }];
+
+    fn id(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("unused:{}", self.path))
+    }
+
+    fn message(&self) -> String {
+        match &self.possibly_required_by {
+            Some(l) => format!(
+                "{} ({}) is uploaded in package `{}` and no literal path refers to it, but the \
+                 computed require at {}:{} may load it",
+                self.path,
+                human_bytes(self.bytes),
+                self.package,
+                l.path,
+                l.line
+            ),
+            None => format!(
+                "{} ({}) is uploaded in package `{}`, but nothing the app loads refers to it",
+                self.path,
+                human_bytes(self.bytes),
+                self.package
+            ),
         }
+    }
+
+    fn help(&self) -> String {
+        match &self.possibly_required_by {
+            Some(_) => "Check what that require can load before deleting the file.".to_string(),
+            None => format!(
+                "Delete it, or set setting.ignoreUploadUnusedFiles in project.config.json so the \
+                 uploader leaves it out; the package shrinks by {}.",
+                human_bytes(self.bytes)
+            ),
+        }
+    }
+
+    fn label(&self) -> Option<String> {
+        Some("may load it".to_string())
+    }
+
+    fn places(&self) -> Vec<Place<'_>> {
+        std::iter::once(Place::File(&self.path))
+            .chain(self.possibly_required_by.iter().map(Place::At))
+            .collect()
+    }
+}
+
+impl Kind for OverLimit {
+    const RULE: &'static str = "package-size";
+    const TITLE: &'static str = "Package over the size limit";
+    const HELP: &'static str =
+        "Move data and assets to the cloud, or split pages into subpackages.";
+    const LEVEL: Level = Level::Error;
+    const NOUN: &'static str = "packages over the limit";
+    const FAIL_ON: Option<&'static str> = Some("over-limit");
+    /// A size verdict, not a finding: `--fail-on over-limit` asks for it by name.
+    const IN_ANY: bool = false;
+    const COUNTS: &'static [Count<Self>] = &[
+        Count {
+            key: "packagesOverLimit",
+            what: ["package over its limit", "packages over their limit"],
+            of: |o| o.iter().filter(|o| o.package.is_some()).count() as u64,
+        },
+        Count {
+            key: "packagesOverLimitAfterMoves",
+            what: [
+                "still over after the proposed moves",
+                "still over after the proposed moves",
+            ],
+            of: |o| {
+                o.iter()
+                    .filter(|o| o.package.is_some() && o.after_moves > o.limit)
+                    .count() as u64
+            },
+        },
+    ];
+
+    fn id(&self) -> Cow<'_, str> {
+        Cow::Owned(format!(
+            "size:{}",
+            self.package.as_deref().unwrap_or("all packages")
+        ))
+    }
+
+    fn message(&self) -> String {
+        let what = match &self.package {
+            Some(p) => format!("package `{p}` is"),
+            None => "all packages together are".to_string(),
+        };
+        format!(
+            "{what} {}, over the {} limit, so the mini-program cannot be uploaded",
+            human_bytes(self.bytes),
+            human_bytes(self.limit)
+        )
+    }
+
+    fn help(&self) -> String {
+        if self.after_moves <= self.limit {
+            format!(
+                "Move the static data and large assets found in it to the cloud: that brings it to \
+                 {}, under the limit.",
+                human_bytes(self.after_moves)
+            )
+        } else {
+            format!(
+                "Even after the proposed moves it would be {}: split pages into subpackages as well.",
+                human_bytes(self.after_moves)
+            )
+        }
+    }
+
+    fn places(&self) -> Vec<Place<'_>> {
+        vec![Place::File(&self.app_json)]
     }
 }

@@ -159,3 +159,94 @@ fn deep_nesting_is_reported_not_a_crash() {
     assert_eq!(nested, ["deep.js", "deep.json"]);
     run_all_formats(root);
 }
+
+/// A minified vendor file: nine lines of licence header, then one line of about 1 MB with a
+/// request wrapper, a call through it near column 320,000, a direct call and an inline image
+/// further on.
+fn minified_vendor() -> String {
+    let mut s = String::from("/*!\n * vendor-sdk v3.2.1\n * (c) 2024 Example Ltd.\n");
+    s.push_str(" * Released under the MIT License.\n *\n * Bundled; do not edit.\n *\n *\n */\n");
+    assert_eq!(s.matches('\n').count(), 9);
+    let filler = |s: &mut String, until: usize| {
+        let mut i = 0;
+        while s.len() < until {
+            s.push_str(&format!("function f{i}(a,b){{return a*{i}+b}}"));
+            i += 1;
+        }
+    };
+    s.push_str("!function(){");
+    filler(&mut s, 320_000);
+    s.push_str("function r(o){return wx.request(o)}var api={ping:function(d){return r({url:\"https://api.example.com/v1/ping\",method:\"POST\",data:d})}};");
+    filler(&mut s, 500_000);
+    s.push_str(
+        "api.direct=function(){return wx.request({url:\"https://api.example.com/v1/direct\"})};",
+    );
+    filler(&mut s, 700_000);
+    s.push_str("api.logo=\"data:image/png;base64,");
+    s.push_str(&"iVBORw0KGgo".repeat(1200));
+    s.push_str("\";");
+    filler(&mut s, 1_000_000);
+    s.push_str("module.exports=api}();\n");
+    s
+}
+
+#[test]
+fn every_finding_of_a_minified_file_renders_in_the_human_report() {
+    use analyzer::findings::{Kind, Visit};
+    use analyzer::report::human::{self, HumanOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    fs::create_dir_all(root.join("pages/index")).unwrap();
+    fs::create_dir_all(root.join("vendor")).unwrap();
+    fs::write(
+        root.join("pages/index/index.js"),
+        "const api = require('../../vendor/sdk.min.js')\nPage({ onLoad() { api.ping({}); api.direct() } })\n",
+    )
+    .unwrap();
+    let vendor = minified_vendor();
+    let call = vendor.find("r({url:").unwrap();
+    let at = call - vendor[..call].rfind('\n').unwrap();
+    assert!(
+        (319_000..330_000).contains(&at),
+        "the call is near column 320,000 ({at})"
+    );
+    fs::write(root.join("vendor/sdk.min.js"), &vendor).unwrap();
+
+    let project = Project::discover(root).unwrap();
+    let a = analyze(project, Options::default());
+    let r = Report::new(&a);
+    let text = human::render(
+        &a,
+        &r,
+        &HumanOptions {
+            color: false,
+            width: 110,
+            all: true,
+        },
+    );
+
+    // Every finding is there, each as its own diagnostic.
+    struct Counts(Vec<(&'static str, usize)>);
+    impl Visit for Counts {
+        fn kind<K: Kind>(&mut self, items: &[K]) {
+            self.0.push((K::RULE, items.len()));
+        }
+    }
+    let mut counts = Counts(Vec::new());
+    r.each_kind(&mut counts);
+    let count = |rule: &str| counts.0.iter().find(|(r, _)| *r == rule).map_or(0, |c| c.1);
+    assert!(count("backend-call") >= 2, "{:?}", counts.0);
+    assert_eq!(count("inline-asset"), 1, "{:?}", counts.0);
+    for (rule, n) in &counts.0 {
+        let shown = text.matches(&format!("migrate::{rule}\n")).count();
+        assert_eq!(shown, *n, "{rule}: {n} finding(s) shown\n{text}");
+    }
+    assert!(text.contains("[vendor/sdk.min.js:10:"), "{text}");
+    assert!(text.contains("https://api.example.com/v1/ping"), "{text}");
+    // Snippets are windows, not the megabyte line.
+    let longest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 240, "a line of {longest} characters");
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+}

@@ -2,13 +2,15 @@
 //! help), then a summary table of package sizes and proposed moves.
 
 use std::fmt::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic};
 
+use super::snippet::Snippet;
 use super::{Report, human_bytes};
 use crate::analysis::Analysis;
 use crate::diagnostic::Severity;
-use crate::findings::{Loc, Resolution};
+use crate::findings::{Kind, Level, Loc, Place, Visit};
 
 /// How many findings of one kind are shown before "… and N more".
 const PER_KIND: usize = 12;
@@ -20,17 +22,61 @@ pub struct HumanOptions {
     pub all: bool,
 }
 
-struct Renderer<'a> {
+/// Renders diagnostics one after the other into `out`.
+pub struct Renderer<'a> {
     analysis: &'a Analysis,
     handler: GraphicalReportHandler,
     out: String,
 }
 
-impl Renderer<'_> {
-    fn source(&self, loc: &Loc) -> Option<NamedSource<String>> {
+impl<'a> Renderer<'a> {
+    /// A renderer for the findings of `analysis`.
+    pub fn new(analysis: &'a Analysis, opts: &HumanOptions) -> Renderer<'a> {
+        let theme = if opts.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        Renderer {
+            analysis,
+            handler: GraphicalReportHandler::new_themed(theme)
+                .with_width(opts.width)
+                .with_links(false),
+            out: String::new(),
+        }
+    }
+
+    /// What has been rendered.
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    /// The window of source text around `loc`.
+    fn snippet(&self, loc: &Loc) -> Option<Snippet> {
         let span = loc.span?;
         let text = self.analysis.files.get(span.file.index())?.text.as_ref()?;
-        Some(NamedSource::new(&loc.path, text.text.clone()))
+        Snippet::new(&loc.path, &text.text, loc)
+    }
+
+    /// Renders one finding: its message, the snippet of its first place in the source, its help.
+    pub fn finding<K: Kind>(&mut self, item: &K) {
+        let at = item.places().into_iter().find_map(|p| match p {
+            Place::At(l) => Some(l),
+            Place::File(_) => None,
+        });
+        let severity = match K::LEVEL {
+            Level::Error => miette::Severity::Error,
+            Level::Warning => miette::Severity::Warning,
+            Level::Note => miette::Severity::Advice,
+        };
+        self.emit(
+            severity,
+            &format!("migrate::{}", K::RULE),
+            item.message(),
+            at,
+            item.label(),
+            Some(item.help()),
+        );
     }
 
     fn emit(
@@ -48,42 +94,44 @@ impl Renderer<'_> {
         if let Some(h) = help {
             diag = diag.with_help(h);
         }
-        let source = loc.and_then(|l| self.source(l));
-        if let (Some(l), Some(src)) = (loc, &source) {
-            diag = diag.with_label(LabeledSpan::new(
-                label,
-                l.start as usize,
-                clipped_len(src.inner(), l),
-            ));
-        }
-        let report = match source {
-            Some(src) => miette::Report::new(diag).with_source_code(src),
-            None => miette::Report::new(diag),
+        let snippet = loc.and_then(|l| self.snippet(l));
+        let rendered = match snippet {
+            Some(src) => {
+                let (offset, len) = src.label();
+                let with_source = diag
+                    .clone()
+                    .with_label(LabeledSpan::new(label, offset, len));
+                self.render(miette::Report::new(with_source).with_source_code(src))
+            }
+            None => None,
         };
-        if self
-            .handler
-            .render_report(&mut self.out, report.as_ref())
-            .is_err()
-        {
-            let _ = writeln!(self.out, "{report}");
-        }
+        // Without its snippet when that could not be rendered: the finding is still shown.
+        let text = rendered
+            .or_else(|| self.render(miette::Report::new(diag.clone())))
+            .unwrap_or_else(|| format!("{diag}\n"));
+        self.out.push_str(&text);
         self.out.push('\n');
+    }
+
+    fn render(&self, report: miette::Report) -> Option<String> {
+        render_caught(&self.handler, report)
+    }
+}
+
+/// Renders a diagnostic, or `None` when the renderer fails (or panics, as miette does on a
+/// column past 65,535: one finding's snippet never takes the report down).
+fn render_caught(handler: &GraphicalReportHandler, report: miette::Report) -> Option<String> {
+    let mut out = String::new();
+    match catch_unwind(AssertUnwindSafe(|| {
+        handler.render_report(&mut out, report.as_ref())
+    })) {
+        Ok(Ok(())) => Some(out),
+        _ => None,
     }
 }
 
 pub fn render(analysis: &Analysis, report: &Report<'_>, opts: &HumanOptions) -> String {
-    let theme = if opts.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let mut r = Renderer {
-        analysis,
-        handler: GraphicalReportHandler::new_themed(theme)
-            .with_width(opts.width)
-            .with_links(false),
-        out: String::new(),
-    };
+    let mut r = Renderer::new(analysis, opts);
     let limit = if opts.all { usize::MAX } else { PER_KIND };
 
     for d in report.diagnostics.iter().take(limit.saturating_mul(4)) {
@@ -108,109 +156,22 @@ pub fn render(analysis: &Analysis, report: &Report<'_>, opts: &HumanOptions) -> 
         "input problems",
     );
 
-    let f = report.findings;
-    for d in f.static_data.iter().take(limit) {
-        let consumers = d.consumers.len();
-        r.emit(
-            miette::Severity::Warning,
-            "migrate::static-data",
-            format!(
-                "{}: {} records ({}) of static data in package `{}`",
-                d.id,
-                d.records,
-                human_bytes(d.bytes),
-                d.package
-            ),
-            Some(&d.loc),
-            Some(format!("→ collection `{}`", d.collection)),
-            Some(format!(
-                "move it into the cloud collection `{}`; {consumers} consumer(s) to rewrite",
-                d.collection
-            )),
-        );
+    struct Findings<'r, 'a> {
+        r: &'r mut Renderer<'a>,
+        limit: usize,
     }
-    more(
-        &mut r.out,
-        f.static_data.len(),
-        limit,
-        "static data findings",
-    );
-    for a in f.large_assets.iter().take(limit) {
-        let first = a.references.first().map(|x| &x.loc);
-        r.emit(
-            miette::Severity::Warning,
-            "migrate::large-asset",
-            format!(
-                "{} is {} in package `{}` ({} reference(s))",
-                a.path,
-                human_bytes(a.bytes),
-                a.package,
-                a.references.len()
-            ),
-            first,
-            first.map(|_| "referenced here".to_string()),
-            Some(format!(
-                "move it to cloud storage ({:?}); saves {}",
-                a.target,
-                human_bytes(a.saves)
-            )),
-        );
+    impl Visit for Findings<'_, '_> {
+        fn kind<K: Kind>(&mut self, items: &[K]) {
+            for item in items.iter().take(self.limit) {
+                self.r.finding(item);
+            }
+            more(&mut self.r.out, items.len(), self.limit, K::NOUN);
+        }
     }
-    more(&mut r.out, f.large_assets.len(), limit, "large assets");
-    for a in f.inline_assets.iter().take(limit) {
-        r.emit(
-            miette::Severity::Advice,
-            "migrate::inline-asset",
-            format!("{} data URI of {} inlined", a.mime, human_bytes(a.bytes)),
-            Some(&a.loc),
-            None,
-            Some("serve it from cloud storage over HTTPS instead".into()),
-        );
-    }
-    more(&mut r.out, f.inline_assets.len(), limit, "inline assets");
-    for c in f.backend_calls.iter().take(limit) {
-        let via = if c.via.is_empty() {
-            String::new()
-        } else {
-            format!(" via {}", c.via.join(" → "))
-        };
-        let what = match c.endpoint.resolution {
-            Resolution::Dynamic => "dynamic URL".to_string(),
-            _ => format!(
-                "{} {}",
-                c.method.as_deref().unwrap_or("GET"),
-                c.endpoint.url
-            ),
-        };
-        r.emit(
-            miette::Severity::Advice,
-            "migrate::backend-call",
-            format!("{:?}{via}: {what}", c.api),
-            Some(&c.loc),
-            None,
-            None,
-        );
-    }
-    more(&mut r.out, f.backend_calls.len(), limit, "backend calls");
+    report.each_kind(&mut Findings { r: &mut r, limit });
 
     summary(&mut r.out, report);
     r.out
-}
-
-/// Lines of a span the report shows; a longer span (a whole data table) is cut to its first line.
-const MAX_LABEL_LINES: usize = 8;
-
-/// The length of the label for `loc`: the span itself, or up to the end of its first line when it
-/// covers more than [`MAX_LABEL_LINES`] lines.
-fn clipped_len(text: &str, loc: &Loc) -> usize {
-    let (start, end) = (loc.start as usize, (loc.end as usize).min(text.len()));
-    let Some(span) = text.get(start..end) else {
-        return end.saturating_sub(start);
-    };
-    if span.matches('\n').count() < MAX_LABEL_LINES {
-        return span.len();
-    }
-    span.find('\n').unwrap_or(span.len())
 }
 
 fn more(out: &mut String, total: usize, shown: usize, what: &str) {
@@ -299,30 +260,51 @@ fn summary(out: &mut String, report: &Report<'_>) {
         s.unused.len(),
         human_bytes(s.unused_bytes)
     );
+    // What was found: a line per kind, with the counts the kind declares.
     let m = &report.summary;
+    let _ = writeln!(out, "Found:");
+    let mut rule = "";
+    let mut line = String::new();
+    for c in &m.counts {
+        if c.rule != rule && !line.is_empty() {
+            let _ = writeln!(out, "  {line}");
+            line.clear();
+        }
+        rule = c.rule;
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        let _ = write!(line, "{} {}", c.n, c.what[usize::from(c.n != 1)]);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(
         out,
-        "Found: {} static data set(s) ({} records), {} large asset(s), {} inline asset(s), {} backend call(s) ({} dynamic) through {} wrapper(s) → {} proposed cloud function(s); {} error(s), {} warning(s) in the input.",
-        m.static_data,
-        m.static_data_records,
-        m.large_assets,
-        m.inline_assets,
-        m.backend_calls,
-        m.dynamic_endpoints,
-        m.wrappers,
-        m.proposed_functions,
-        m.errors,
-        m.warnings
+        "  {} and {} in the input",
+        crate::kinds::count(m.errors, "error", "errors"),
+        crate::kinds::count(m.warnings, "warning", "warnings")
     );
-    for p in report.findings.proposed_functions {
-        let _ = writeln!(
-            out,
-            "  cloud function `{}`: {}{} ({} route(s), {} call(s))",
-            p.name,
-            p.host,
-            p.path_prefix,
-            p.routes.len(),
-            p.calls.len()
-        );
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::{GraphicalReportHandler, LabeledSpan, MietteDiagnostic, NamedSource};
+
+    use super::render_caught;
+
+    #[test]
+    fn a_renderer_panic_is_caught() {
+        // A whole 900 KB line as the source: miette panics on the column (past u16::MAX).
+        let mut text = "a".repeat(320_000);
+        let at = text.len();
+        text.push_str("wx.request(o)");
+        text.push_str(&"b".repeat(600_000));
+        let diag = MietteDiagnostic::new("m").with_label(LabeledSpan::new(None, at, 13));
+        let report = miette::Report::new(diag).with_source_code(NamedSource::new("a.js", text));
+        let handler = GraphicalReportHandler::new().with_width(110);
+        assert_eq!(render_caught(&handler, report), None);
+        let plain = miette::Report::new(MietteDiagnostic::new("m"));
+        assert!(render_caught(&handler, plain).is_some_and(|t| t.contains('m')));
     }
 }

@@ -53,7 +53,7 @@ pub fn write(report: &Report<'_>, w: &mut impl io::Write) -> io::Result<()> {
         + f.large_assets.len()
         + f.inline_assets.len()
         + report.diagnostics.len()
-        + report.summary.unused_files;
+        + report.sizes.unused.len();
     let mut head = Vec::with_capacity(64 * 1024 + items * BYTES_PER_ITEM);
     write_at(&mut head, 0, &shell)?;
     head.push(b'\n');

@@ -1,22 +1,28 @@
 //! Reports: the same [`Report`] rendered as JSON (the versioned schema the rewriter reads), SARIF
-//! 2.1.0 (code-scanning UIs) or human text (miette diagnostics plus a summary table).
+//! 2.1.0 (code-scanning UIs) or human text (miette diagnostics plus a summary table). Every
+//! kind of finding is rendered from its [`Kind`] declaration ([`crate::kinds`]), the same way
+//! in each format.
 
 pub mod human;
 pub mod json;
 pub mod sarif;
+pub mod snippet;
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use crate::analysis::Analysis;
 use crate::diagnostic::Severity;
 use crate::files::loc;
-use crate::findings::{FindingsView, Loc};
+use crate::findings::{FindingsView, Kind, Loc, Visit};
 use crate::project::{Package, Settings};
-use crate::sizes::SizeReport;
+use crate::sizes::{OverLimit, SizeReport, UnusedFile};
+
+pub use crate::kinds::human_bytes;
 
 /// The version of the JSON report schema (`docs/report-schema.md`). Bumped on any change that
-/// is not a pure addition.
-pub const SCHEMA_VERSION: u32 = 1;
+/// is not a pure addition. 2: findings have ids, and refer to each other by them.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +35,9 @@ pub struct Report<'a> {
     pub sizes: SizeReport,
     pub findings: FindingsView<'a>,
     pub diagnostics: Vec<DiagnosticOut>,
+    /// The size verdicts as findings (the JSON report has them in `sizes`).
+    #[serde(skip)]
+    pub over_limit: Vec<OverLimit>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,22 +63,84 @@ pub struct ProjectSummary<'a> {
     pub files: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Counts of what the report holds: each kind's counts as the kind declares them
+/// ([`Kind::COUNTS`]), in report order, then the input problems. Serialized as one flat object.
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
-    pub static_data: usize,
-    pub static_data_records: u64,
-    pub large_assets: usize,
-    pub inline_assets: usize,
-    pub backend_calls: usize,
-    pub dynamic_endpoints: usize,
-    pub wrappers: usize,
-    pub proposed_functions: usize,
-    pub unused_files: usize,
-    pub packages_over_limit: usize,
-    pub packages_over_limit_after_moves: usize,
+    /// The kinds' counts, in report order.
+    pub counts: Vec<SummaryCount>,
+    /// Input problems of severity error.
     pub errors: usize,
+    /// Input problems of severity warning.
     pub warnings: usize,
+}
+
+/// One count of [`Summary`].
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryCount {
+    /// The rule id of the kind counted.
+    pub rule: &'static str,
+    /// The key in `summary` (`staticData`).
+    pub key: &'static str,
+    /// What it counts, for one and for several.
+    pub what: [&'static str; 2],
+    /// The number.
+    pub n: u64,
+}
+
+impl Summary {
+    /// A count by its key (`backendCalls`).
+    pub fn get(&self, key: &str) -> Option<u64> {
+        self.counts.iter().find(|c| c.key == key).map(|c| c.n)
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.counts.len() + 2))?;
+        for c in &self.counts {
+            m.serialize_entry(c.key, &c.n)?;
+        }
+        m.serialize_entry("errors", &self.errors)?;
+        m.serialize_entry("warnings", &self.warnings)?;
+        m.end()
+    }
+}
+
+/// Calls `v` once per kind of finding, in report order: the findings' lists, then the size
+/// verdicts (unused files, limits). Adding a kind of finding outside [`crate::findings`]
+/// means a line here.
+fn each_kind(
+    findings: FindingsView<'_>,
+    unused: &[UnusedFile],
+    over_limit: &[OverLimit],
+    v: &mut impl Visit,
+) {
+    findings.each(v);
+    v.kind(unused);
+    v.kind(over_limit);
+}
+
+/// The `--fail-on` values, each with what it fails on: `errors`, each kind's
+/// [`Kind::FAIL_ON`] name, then `any`.
+pub fn fail_on_values() -> Vec<(&'static str, &'static str)> {
+    struct Names(Vec<(&'static str, &'static str)>);
+    impl Visit for Names {
+        fn kind<K: Kind>(&mut self, _: &[K]) {
+            if let Some(name) = K::FAIL_ON {
+                self.0.push((name, K::TITLE));
+            }
+        }
+    }
+    let mut names = Names(vec![(
+        "errors",
+        "Errors in the input (bad config, unparseable files)",
+    )]);
+    each_kind(FindingsView::default(), &[], &[], &mut names);
+    names
+        .0
+        .push(("any", "Any finding of the kinds above but over-limit"));
+    names.0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,26 +172,23 @@ impl<'a> Report<'a> {
                 help: d.help.clone(),
             })
             .collect();
+        let app_json = a.project.mp_to_project("app.json");
+        let over_limit = sizes.over_limit(&app_json);
+        struct Counts(Vec<SummaryCount>);
+        impl Visit for Counts {
+            fn kind<K: Kind>(&mut self, items: &[K]) {
+                self.0.extend(K::COUNTS.iter().map(|c| SummaryCount {
+                    rule: K::RULE,
+                    key: c.key,
+                    what: c.what,
+                    n: (c.of)(items),
+                }));
+            }
+        }
+        let mut counts = Counts(Vec::new());
+        each_kind(f.view(), &sizes.unused, &over_limit, &mut counts);
         let summary = Summary {
-            static_data: f.static_data.len(),
-            static_data_records: f.static_data.iter().map(|d| d.records).sum(),
-            large_assets: f.large_assets.len(),
-            inline_assets: f.inline_assets.len(),
-            backend_calls: f.backend_calls.len(),
-            dynamic_endpoints: f
-                .backend_calls
-                .iter()
-                .filter(|c| c.endpoint.resolution == crate::findings::Resolution::Dynamic)
-                .count(),
-            wrappers: f.wrappers.len(),
-            proposed_functions: f.proposed_functions.len(),
-            unused_files: sizes.unused.len(),
-            packages_over_limit: sizes.packages.iter().filter(|p| p.over_limit).count(),
-            packages_over_limit_after_moves: sizes
-                .packages
-                .iter()
-                .filter(|p| p.over_limit_after_moves)
-                .count(),
+            counts: counts.0,
             errors: diagnostics
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
@@ -150,7 +218,7 @@ impl<'a> Report<'a> {
                 name,
                 appid: a.project.appid.as_deref(),
                 miniprogram_root: &a.project.mp_root,
-                app_json: a.project.mp_to_project("app.json"),
+                app_json,
                 cloudfunction_root: a.project.cloudfunction_root.as_deref(),
                 settings: &a.project.settings,
                 packages: &a.project.packages,
@@ -161,19 +229,38 @@ impl<'a> Report<'a> {
             sizes,
             findings: f.view(),
             diagnostics,
+            over_limit,
         }
     }
-}
 
-/// Formats a byte count the way the limits are written (`2.00 MB`, `312.4 KB`).
-pub fn human_bytes(n: u64) -> String {
-    const KB: f64 = 1024.0;
-    let f = n as f64;
-    if f >= KB * KB {
-        format!("{:.2} MB", f / KB / KB)
-    } else if f >= KB {
-        format!("{:.1} KB", f / KB)
-    } else {
-        format!("{n} B")
+    /// Calls `v` once per kind of finding, in report order, with the report's findings of it.
+    pub fn each_kind(&self, v: &mut impl Visit) {
+        each_kind(self.findings, &self.sizes.unused, &self.over_limit, v);
+    }
+
+    /// Whether the report trips a `--fail-on` value (one of [`fail_on_values`]).
+    pub fn trips(&self, fail_on: &str) -> bool {
+        struct Trips<'n> {
+            name: &'n str,
+            hit: bool,
+        }
+        impl Visit for Trips<'_> {
+            fn kind<K: Kind>(&mut self, items: &[K]) {
+                let named = match self.name {
+                    "any" => K::FAIL_ON.is_some() && K::IN_ANY,
+                    name => K::FAIL_ON == Some(name),
+                };
+                self.hit |= named && !items.is_empty();
+            }
+        }
+        if fail_on == "errors" {
+            return self.summary.errors > 0;
+        }
+        let mut t = Trips {
+            name: fail_on,
+            hit: false,
+        };
+        self.each_kind(&mut t);
+        t.hit
     }
 }

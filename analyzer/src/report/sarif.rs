@@ -1,44 +1,13 @@
-//! `--format sarif`: SARIF 2.1.0, one run, one rule per finding kind and per input-diagnostic
-//! code, so findings show up in code-scanning UIs. Paths are relative to the project folder.
+//! `--format sarif`: SARIF 2.1.0, one run, one rule per kind of finding (from its [`Kind`]
+//! declaration) and per input-diagnostic code, so findings show up in code-scanning UIs. Paths
+//! are relative to the project folder; each result carries the finding's stable id as its
+//! fingerprint.
 
 use serde_json::{Value, json};
 
-use super::{Report, human_bytes};
+use super::Report;
 use crate::diagnostic::Severity;
-use crate::findings::{Loc, Resolution};
-
-const RULES: &[(&str, &str, &str)] = &[
-    (
-        "static-data",
-        "Static data bundled in the package",
-        "Move it into a cloud database collection: it stops counting toward the package limit and can change without a release.",
-    ),
-    (
-        "large-asset",
-        "Large asset in the package",
-        "Move it into cloud storage and reference it by cloud:// file ID or HTTPS URL.",
-    ),
-    (
-        "inline-asset",
-        "Large base64 data URI",
-        "Move the bytes into cloud storage and reference them by HTTPS URL.",
-    ),
-    (
-        "backend-call",
-        "Backend call to a self-hosted server",
-        "Move the endpoint into a cloud function and call it with wx.cloud.callFunction.",
-    ),
-    (
-        "package-size",
-        "Package over the size limit",
-        "Move data and assets to the cloud, or split pages into subpackages.",
-    ),
-    (
-        "unused-file",
-        "File nothing references",
-        "Delete it, or set setting.ignoreUploadUnusedFiles so the uploader leaves it out.",
-    ),
-];
+use crate::findings::{Kind, Level, Loc, Place, Visit};
 
 fn region(loc: &Loc) -> Value {
     json!({
@@ -57,110 +26,66 @@ fn location(path: &str, loc: Option<&Loc>) -> Value {
     json!({ "physicalLocation": phys })
 }
 
-fn result(rule: &str, level: &str, text: String, locations: Vec<Value>) -> Value {
-    json!({
-        "ruleId": rule,
-        "level": level,
-        "message": { "text": text },
-        "locations": locations,
-    })
+fn level(l: Level) -> &'static str {
+    match l {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Note => "note",
+    }
+}
+
+/// The rules and results of every kind of finding.
+struct Kinds<'a> {
+    rules: Vec<Value>,
+    results: Vec<Value>,
+    /// Where a result without a place of its own points (code-scanning UIs need one): app.json.
+    app_json: &'a str,
+}
+
+impl Visit for Kinds<'_> {
+    fn kind<K: Kind>(&mut self, items: &[K]) {
+        self.rules.push(json!({
+            "id": K::RULE,
+            "name": K::TITLE,
+            "shortDescription": { "text": K::TITLE },
+            "help": { "text": K::HELP },
+            "defaultConfiguration": { "level": level(K::LEVEL) },
+        }));
+        for item in items {
+            let mut locations: Vec<Value> = item
+                .places()
+                .into_iter()
+                .map(|p| match p {
+                    Place::File(path) => location(path, None),
+                    Place::At(l) => location(&l.path, Some(l)),
+                })
+                .collect();
+            if locations.is_empty() {
+                locations.push(location(self.app_json, None));
+            }
+            self.results.push(json!({
+                "ruleId": K::RULE,
+                "level": level(K::LEVEL),
+                "message": { "text": format!("{}. {}", item.message(), item.help()) },
+                "locations": locations,
+                "partialFingerprints": { "migrateId/v1": item.id() },
+            }));
+        }
+    }
 }
 
 pub fn render(report: &Report<'_>) -> String {
-    let f = report.findings;
-    let mut results = Vec::new();
-    for d in f.static_data {
-        results.push(result(
-            "static-data",
-            "warning",
-            format!(
-                "{} ({} records, {}) is static data bundled in package `{}`; it can move to the collection `{}`.",
-                d.id, d.records, human_bytes(d.bytes), d.package, d.collection
-            ),
-            vec![location(&d.loc.path, Some(&d.loc))],
-        ));
-    }
-    for a in f.large_assets {
-        let mut locs: Vec<Value> = a
-            .references
-            .iter()
-            .map(|r| location(&r.loc.path, Some(&r.loc)))
-            .collect();
-        locs.insert(0, location(&a.path, None));
-        results.push(result(
-            "large-asset",
-            "warning",
-            format!(
-                "{} is {} in package `{}`; {} reference(s); moving it saves {}.",
-                a.path,
-                human_bytes(a.bytes),
-                a.package,
-                a.references.len(),
-                human_bytes(a.saves)
-            ),
-            locs,
-        ));
-    }
-    for a in f.inline_assets {
-        results.push(result(
-            "inline-asset",
-            "note",
-            format!(
-                "A {} data URI of {} is inlined here.",
-                a.mime,
-                human_bytes(a.bytes)
-            ),
-            vec![location(&a.loc.path, Some(&a.loc))],
-        ));
-    }
-    for c in f.backend_calls {
-        let via = if c.via.is_empty() {
-            String::new()
-        } else {
-            format!(" via {}", c.via.join(" → "))
-        };
-        let method = c.method.as_deref().unwrap_or("GET");
-        let what = match c.endpoint.resolution {
-            Resolution::Dynamic => "a URL only known at run time".to_string(),
-            _ => format!("{method} {}", c.endpoint.url),
-        };
-        results.push(result(
-            "backend-call",
-            "note",
-            format!("Backend call ({:?}){via}: {what}.", c.api),
-            vec![location(&c.loc.path, Some(&c.loc))],
-        ));
-    }
-    for p in &report.sizes.packages {
-        if p.over_limit {
-            results.push(result(
-                "package-size",
-                "error",
-                format!(
-                    "Package `{}` is {}, over the {} limit; after the proposed moves it would be {}.",
-                    p.name, human_bytes(p.bytes), human_bytes(p.limit), human_bytes(p.after_moves)
-                ),
-                vec![location(&report.project.app_json, None)],
-            ));
-        }
-    }
-    for u in &report.sizes.unused {
-        results.push(result(
-            "unused-file",
-            "note",
-            match &u.possibly_required_by {
-                Some(l) => format!(
-                    "{} ({}) is uploaded and nothing references it by a literal path; the computed require at {}:{} may load it.",
-                    u.path,
-                    human_bytes(u.bytes),
-                    l.path,
-                    l.line
-                ),
-                None => format!("{} ({}) is uploaded but nothing references it.", u.path, human_bytes(u.bytes)),
-            },
-            vec![location(&u.path, None)],
-        ));
-    }
+    let mut kinds = Kinds {
+        rules: Vec::new(),
+        results: Vec::new(),
+        app_json: &report.project.app_json,
+    };
+    report.each_kind(&mut kinds);
+    let Kinds {
+        mut rules,
+        mut results,
+        ..
+    } = kinds;
     let mut diag_rules: Vec<&str> = Vec::new();
     for d in &report.diagnostics {
         if !diag_rules.contains(&d.code) {
@@ -180,19 +105,13 @@ pub fn render(report: &Report<'_>) -> String {
             .as_deref()
             .map(|p| vec![location(p, d.loc.as_ref())])
             .unwrap_or_default();
-        results.push(result(d.code, level, text, locs));
+        results.push(json!({
+            "ruleId": d.code,
+            "level": level,
+            "message": { "text": text },
+            "locations": locs,
+        }));
     }
-    let mut rules: Vec<Value> = RULES
-        .iter()
-        .map(|(id, name, help)| {
-            json!({
-                "id": id,
-                "name": name,
-                "shortDescription": { "text": name },
-                "help": { "text": help },
-            })
-        })
-        .collect();
     rules.extend(diag_rules.into_iter().map(|code| {
         json!({
             "id": code,

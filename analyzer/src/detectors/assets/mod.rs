@@ -57,6 +57,7 @@ impl Detector for LargeAssetDetector {
                 .map(|rs| {
                     rs.iter()
                         .map(|r| AssetRef {
+                            id: String::new(),
                             loc: cx.loc(r.span),
                             via: r.via.clone(),
                             target: r.target,
@@ -76,6 +77,7 @@ impl Detector for LargeAssetDetector {
                 0
             };
             large.push(LargeAsset {
+                id: String::new(),
                 path: f.path.clone(),
                 kind: f.kind,
                 bytes: f.bytes,
@@ -113,6 +115,7 @@ impl Detector for LargeAssetDetector {
             let uploaded = all.iter().filter(|d| cx.project.file(**d).uploaded).count() as u64;
             let bytes = cx.project.file(id).bytes;
             groups.push(DuplicateAssets {
+                id: String::new(),
                 bytes,
                 files: all
                     .iter()
@@ -130,6 +133,7 @@ impl Detector for LargeAssetDetector {
             .iter()
             .filter(|i| i.data.bytes >= cx.options.inline_threshold)
             .map(|i| InlineAsset {
+                id: String::new(),
                 loc: cx.loc(i.span),
                 mime: i.data.mime.clone(),
                 bytes: i.data.bytes,

@@ -84,7 +84,22 @@ fn function_name(seg: &str) -> String {
     out
 }
 
-pub(super) fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunction> {
+/// The proposed functions for the calls; each call served by one is given its name
+/// (`BackendCall::function`).
+pub(super) fn propose(calls: &mut [BackendCall]) -> Vec<ProposedFunction> {
+    let groups = group(calls);
+    let mut out = Vec::with_capacity(groups.len());
+    for (p, members) in groups {
+        for i in members {
+            calls[i].function = Some(p.name.clone());
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// The proposed functions, each with the indices in `calls` of the calls it serves.
+fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
     // host → indices of calls with a known path
     let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, c) in calls.iter().enumerate() {
@@ -96,7 +111,7 @@ pub(super) fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunctio
             .or_default()
             .push(i);
     }
-    let mut out: Vec<ProposedFunction> = Vec::new();
+    let mut out: Vec<(ProposedFunction, Vec<usize>)> = Vec::new();
     for (host, idx) in by_host {
         let paths: Vec<Vec<&str>> = idx
             .iter()
@@ -159,21 +174,23 @@ pub(super) fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunctio
             } else {
                 format!("{common}/{seg}")
             };
-            ProposedFunction {
+            let p = ProposedFunction {
+                id: String::new(),
                 name,
                 host: host.clone(),
                 path_prefix,
                 routes,
-                calls: members.iter().map(|i| base + i).collect(),
-            }
+                calls: Vec::new(),
+            };
+            (p, members)
         }));
     }
     // Names are unique: a clash between hosts gets the host's first label.
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for p in &out {
+    for (p, _) in &out {
         *counts.entry(p.name.clone()).or_default() += 1;
     }
-    for p in &mut out {
+    for (p, _) in &mut out {
         if counts[&p.name] > 1 {
             let label = p.host.split('.').next().unwrap_or("");
             if !label.is_empty() {
@@ -181,6 +198,6 @@ pub(super) fn propose(calls: &[BackendCall], base: usize) -> Vec<ProposedFunctio
             }
         }
     }
-    out.sort_by(|a, b| (&a.host, &a.path_prefix).cmp(&(&b.host, &b.path_prefix)));
+    out.sort_by(|(a, _), (b, _)| (&a.host, &a.path_prefix).cmp(&(&b.host, &b.path_prefix)));
     out
 }

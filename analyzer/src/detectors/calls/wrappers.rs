@@ -69,15 +69,6 @@ struct Route {
     method: Option<Val>,
 }
 
-fn api_name(api: NetworkApi) -> &'static str {
-    match api {
-        NetworkApi::Request => "wx.request",
-        NetworkApi::UploadFile => "wx.uploadFile",
-        NetworkApi::DownloadFile => "wx.downloadFile",
-        NetworkApi::ConnectSocket => "wx.connectSocket",
-    }
-}
-
 fn prepare(w: &World<'_>) -> Vec<Prepared> {
     let per_file: Vec<Vec<Prepared>> = (0..w.files.len())
         .into_par_iter()
@@ -400,6 +391,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 .unwrap_or_default();
             (
                 BackendCall {
+                    id: String::new(),
                     loc: w.cx.loc(p.span),
                     api: r.api,
                     package: w.cx.package_name(file),
@@ -408,6 +400,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                     endpoint: endpoint(w, &url, p.span),
                     inside,
                     callers: call_callers,
+                    function: None,
                 },
                 r.sink,
             )
@@ -416,20 +409,11 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     calls.par_sort_by(|(a, sa), (b, sb)| {
         (&a.loc.path, a.loc.start, &a.via, sa).cmp(&(&b.loc.path, b.loc.start, &b.via, sb))
     });
-    let base = out.backend_calls.len();
-    let calls: Vec<BackendCall> = calls.into_par_iter().map(|(c, _)| c).collect();
+    let mut calls: Vec<BackendCall> = calls.into_par_iter().map(|(c, _)| c).collect();
 
-    // Wrappers, each with the calls made through it; proposed functions alongside.
+    // Wrappers (their call sites are linked by id from the calls' `via`, once all findings
+    // are in); proposed functions alongside.
     let wrappers_of = || {
-        let mut sites: HashMap<&str, Vec<usize>> = HashMap::default();
-        for (i, c) in calls.iter().enumerate() {
-            for id in &c.via {
-                let v = sites.entry(id.as_str()).or_default();
-                if v.last() != Some(&(base + i)) {
-                    v.push(base + i);
-                }
-            }
-        }
         let mut wrappers: Vec<Wrapper> = summaries
             .iter()
             .filter_map(|(&g, routes)| {
@@ -437,7 +421,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
                 let calls_what = match first.via.first() {
                     Some(&h) => w.fn_id(h),
-                    None => api_name(first.api).to_string(),
+                    None => first.api.name().to_string(),
                 };
                 let def = &w.files[g.0].fns[g.1];
                 // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
@@ -445,13 +429,12 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
                     return None;
                 }
-                let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
                 Some(Wrapper {
                     loc: w.cx.loc(w.files[g.0].js.span(def.span)),
                     id,
                     kind: def.kind,
                     calls: calls_what,
-                    call_sites,
+                    call_sites: Vec::new(),
                 })
             })
             .collect();
@@ -459,7 +442,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         wrappers
     };
 
-    let (wrappers, proposed) = rayon::join(wrappers_of, || grouping::propose(&calls, base));
+    let (wrappers, proposed) = rayon::join(wrappers_of, || grouping::propose(&mut calls));
     crate::findings::append(&mut out.backend_calls, calls);
     crate::findings::append(&mut out.wrappers, wrappers);
     crate::findings::append(&mut out.proposed_functions, proposed);
