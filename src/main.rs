@@ -1,9 +1,10 @@
 //! `migrate`: move a WeChat mini-program onto cloud development.
 //!
 //! Layout: this file parses the command line and hands each subcommand to its module
-//! (`analyze.rs`, `serve.rs`); the work itself lives in the workspace crates.
+//! (`analyze.rs`, `apply.rs` for plan and apply, `serve.rs`); the work itself lives in the workspace crates.
 
 mod analyze;
+mod apply;
 mod serve;
 
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ struct Cli {
 enum Command {
     /// Report what could move to the cloud: static data, large assets, backend calls, package sizes.
     Analyze(analyze::AnalyzeArgs),
+    /// Write the migration plan (what moves where) as a JSON file to review and edit.
+    Plan(apply::PlanArgs),
+    /// Carry out the plan: rewrite the project after showing each change, or undo the last apply.
+    Apply(apply::ApplyArgs),
     /// Run a local cloud (database, storage, functions) for a rewritten project.
     Serve(serve::ServeArgs),
 }
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Plan(args) => apply::plan(args),
+        Command::Apply(args) => apply::apply(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -525,6 +525,11 @@ pub struct BackendCall {
     /// lists the calls under each function instead (`proposedFunctions[].calls`).
     #[serde(skip)]
     pub function: Option<String>,
+    /// The `wx.request(…)` (or other network API) call the route ends in: `loc` itself for a
+    /// direct call, the call inside the innermost wrapper otherwise. What the rewriter edits;
+    /// not in the JSON report.
+    #[serde(skip)]
+    pub sink: Loc,
 }
 
 /// The URL a backend call calls, as far as it is known.

@@ -26,6 +26,7 @@ pub(crate) mod literal;
 pub mod options;
 pub(crate) mod pool;
 pub mod project;
+pub mod query;
 pub mod refs;
 pub mod report;
 pub mod sizes;

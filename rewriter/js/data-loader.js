@@ -58,6 +58,13 @@ function fetchSet(set) {
     if (set.encoding === 'document') {
       return docs.length ? strip(docs[0], set) : null;
     }
+    if (set.encoding === 'keyed') {
+      var out = {};
+      docs.forEach(function (d) {
+        out[d._id] = strip(d, set);
+      });
+      return out;
+    }
     return docs.map(function (d) {
       return strip(d, set);
     });

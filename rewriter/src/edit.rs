@@ -47,6 +47,9 @@ pub struct Edit {
     pub applicability: Applicability,
     /// What the edit does, for the review (`wx.request → cloudRequest`).
     pub reason: String,
+    /// The move it is part of (a data set's or an asset's id), empty when it stands alone:
+    /// the edits and moves of one group are applied all together or not at all.
+    pub group: String,
 }
 
 impl Edit {
@@ -63,12 +66,19 @@ impl Edit {
             text: text.into(),
             applicability: Applicability::Safe,
             reason: reason.into(),
+            group: String::new(),
         }
     }
 
     /// A safe insertion at `at`.
     pub fn insert(at: usize, text: impl Into<String>, reason: impl Into<String>) -> Edit {
         Edit::replace(at, at, text, reason)
+    }
+
+    /// The same edit, as part of the move `group`.
+    pub fn in_group(mut self, group: &str) -> Edit {
+        self.group = group.to_string();
+        self
     }
 
     /// The same edit, marked as needing review.

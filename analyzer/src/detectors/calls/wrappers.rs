@@ -401,6 +401,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                     inside,
                     callers: call_callers,
                     function: None,
+                    sink: w.cx.loc(r.sink),
                 },
                 r.sink,
             )

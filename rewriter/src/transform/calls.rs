@@ -1,0 +1,350 @@
+//! Calls → cloud functions: one routing function per planned function, and on the client the
+//! innermost wrapper's `wx.request` (one edit migrates every call site through it), else each
+//! direct call, becomes `cloudRequest`. A URL no planned route matches still goes to
+//! `wx.request` at run time, so a wrapper shared with other hosts keeps working.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use analyzer::findings::{BackendCall, Loc, NetworkApi};
+
+use super::{Cx, runtime_dir};
+use crate::changeset::{Changeset, Left};
+use crate::edit::Edit;
+use crate::generate::{self, Function, Mode, Route};
+use crate::plan::RouteMode;
+
+/// `GET /v2/lines/{lineId}` → (methods, `/v2/lines/:lineId`).
+pub fn route_pattern(route: &str) -> (Vec<String>, String) {
+    let (methods, path) = route.split_once(' ').unwrap_or(("*", route));
+    let methods = methods
+        .split('|')
+        .map(|m| m.trim().to_uppercase())
+        .collect();
+    let mut segs: Vec<String> = Vec::new();
+    let parts: Vec<&str> = path.split('/').collect();
+    for (i, seg) in parts.iter().enumerate() {
+        if let Some(open) = seg.find('{') {
+            // A placeholder that ends the path and may hold slashes (`{url}`, `{path}`) takes
+            // the rest; one inside a segment stands for that segment.
+            let whole = open == 0 && seg.ends_with('}') && !seg[1..].contains('{');
+            if i + 1 == parts.len()
+                && whole
+                && matches!(&seg[1..seg.len() - 1], "url" | "path" | "rest" | "value")
+            {
+                segs.push("*".into());
+            } else {
+                let name: String = seg[open + 1..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                segs.push(format!(
+                    ":{}",
+                    if name.is_empty() { "param" } else { &name }
+                ));
+            }
+        } else {
+            segs.push(seg.to_string());
+        }
+    }
+    (methods, segs.join("/"))
+}
+
+fn origin_of(url: &str, host: &str) -> String {
+    let scheme = if url.starts_with("http://") {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{}", host.to_lowercase())
+}
+
+/// The generated functions of the plan, with each route's origin taken from the calls.
+pub fn functions(cx: &Cx<'_>) -> Vec<Function> {
+    let f = &cx.analysis.findings;
+    let mut out = Vec::new();
+    for fp in &cx.plan.functions {
+        // Only requests move (uploads, downloads and sockets are reported or stay): a function
+        // none of whose calls is a request is not made.
+        let requests = f
+            .proposed_functions
+            .iter()
+            .filter(|p| p.host == fp.host)
+            .flat_map(|p| p.calls.iter())
+            .filter_map(|id| f.backend_calls.iter().find(|c| &c.id == id))
+            .any(|c| {
+                c.api == NetworkApi::Request && fp.routes.iter().any(|r| route_matches(&r.route, c))
+            });
+        if !requests {
+            continue;
+        }
+        let url = f
+            .backend_calls
+            .iter()
+            .find(|c| c.endpoint.host.as_deref() == Some(fp.host.as_str()))
+            .map_or("https://", |c| c.endpoint.url.as_str());
+        let origin = origin_of(url, &fp.host);
+        let mut routes = Vec::new();
+        for r in &fp.routes {
+            let (methods, path) = route_pattern(&r.route);
+            for method in methods {
+                routes.push(Route {
+                    id: r.route.clone(),
+                    method,
+                    origin: origin.clone(),
+                    path: path.clone(),
+                    target: origin.clone(),
+                    mode: match r.mode {
+                        RouteMode::Proxy => Mode::Proxy,
+                        RouteMode::Handler => Mode::Handler,
+                    },
+                    handler: (r.mode == RouteMode::Handler).then(|| handler_file(&r.route)),
+                });
+            }
+        }
+        out.push(Function {
+            name: fp.name.clone(),
+            routes,
+        });
+    }
+    out
+}
+
+/// Whether a call is one of a route's (`METHOD path` as the grouping wrote it).
+fn route_matches(route: &str, c: &BackendCall) -> bool {
+    let (methods, path) = route.split_once(' ').unwrap_or(("", route));
+    let method_ok = match &c.method {
+        Some(m) => {
+            methods.split('|').any(|x| x.eq_ignore_ascii_case(m)) || m.contains('|') && methods == m
+        }
+        None => true,
+    };
+    method_ok && c.endpoint.path.as_deref() == Some(path)
+}
+
+/// `GET /v2/lines/{lineId}` → `get-v2-lines-lineId.js`.
+pub fn handler_file(route: &str) -> String {
+    let mut s: String = route
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    format!("{}.js", s.trim_matches('-').to_lowercase())
+}
+
+fn at(loc: &Loc) -> String {
+    format!("{}:{}:{}", loc.path, loc.line, loc.column)
+}
+
+/// The calls the plan moves: those on a planned function's host.
+fn planned<'a>(cx: &'a Cx<'_>) -> Vec<&'a BackendCall> {
+    let hosts: BTreeSet<&str> = cx.plan.functions.iter().map(|f| f.host.as_str()).collect();
+    cx.analysis
+        .findings
+        .backend_calls
+        .iter()
+        .filter(|c| {
+            c.endpoint
+                .host
+                .as_deref()
+                .is_some_and(|h| hosts.contains(h))
+        })
+        .collect()
+}
+
+/// Adds the function folders, the client runtime, and the client edits.
+pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
+    let fns = functions(cx);
+    if fns.is_empty() {
+        return;
+    }
+    let root = cx.cloudfunction_root();
+    for f in &fns {
+        for (name, text) in generate::function_files(f) {
+            out.create(
+                format!("{root}{}/{name}", f.name),
+                text,
+                format!("cloud function {}", f.name),
+            );
+        }
+        for r in f.routes.iter().filter(|r| r.mode == Mode::Handler) {
+            let file = r.handler.clone().unwrap_or_default();
+            let path = format!("{root}{}/handlers/{file}", f.name);
+            if cx.exists(&path) {
+                continue;
+            }
+            out.create(
+                path,
+                handler_template(r),
+                format!("handler to port {}", r.id),
+            );
+        }
+    }
+    let client_routes = generate::client_routes(&fns);
+    let mut wrappers_done: BTreeSet<&str> = BTreeSet::new();
+    let mut runtimes: BTreeSet<String> = BTreeSet::new();
+    let mut edits: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for call in planned(cx) {
+        match call.api {
+            NetworkApi::Request => {}
+            NetworkApi::UploadFile => {
+                out.left.push(Left {
+                    id: call.id.clone(),
+                    at: at(&call.loc),
+                    why: "wx.uploadFile is not moved yet: the old endpoint takes the file as multipart".into(),
+                    next: "upload with wx.cloud.uploadFile and send the fileID to a function, or keep this call".into(),
+                });
+                continue;
+            }
+            NetworkApi::DownloadFile => continue,
+            NetworkApi::ConnectSocket => {
+                out.left.push(Left {
+                    id: call.id.clone(),
+                    at: at(&call.loc),
+                    why: "a WebSocket cannot be served by a cloud function".into(),
+                    next: "keep the socket server, or move the channel to database watch() / CloudBase realtime".into(),
+                });
+                continue;
+            }
+        }
+        // Through a wrapper, its innermost one holds the wx.request: one edit there serves
+        // every call site through it.
+        let sink = &call.sink;
+        if let Some(w) = call.via.last()
+            && !wrappers_done.insert(w.as_str())
+        {
+            continue;
+        }
+        if sink.path.contains("/miniprogram_npm/") || sink.path.starts_with("miniprogram_npm/") {
+            out.left.push(Left {
+                id: call.id.clone(),
+                at: at(sink),
+                why: "the wx.request is inside an npm package (miniprogram_npm is rebuilt by DevTools' \"build npm\")".into(),
+                next: "point the package's request function at cloudRequest where the app configures it, or fork the package".into(),
+            });
+            continue;
+        }
+        edits
+            .entry(sink.path.clone())
+            .or_default()
+            .push((sink.start as usize, sink.end as usize));
+    }
+    for (path, spans) in edits {
+        let Some(text) = cx.text(&path) else {
+            continue;
+        };
+        if cx.is_generated(text) {
+            continue;
+        }
+        let runtime = runtime_dir(cx, &path);
+        let mut any = false;
+        for (s, e) in spans.iter().copied().collect::<BTreeSet<_>>() {
+            // The callee is the call's text up to its argument list.
+            let call_text = &text[s..e];
+            let callee_len = call_text.find('(').unwrap_or(0);
+            let callee = &call_text[..callee_len];
+            if callee.replace(char::is_whitespace, "") != "wx.request" {
+                out.left.push(Left {
+                    id: String::new(),
+                    at: format!("{path}:{}", text[..s].matches('\n').count() + 1),
+                    why: format!("`{}` is not written as wx.request(…), so it is not rewritten", callee.trim()),
+                    next: "call cloudRequest from the generated migrate/cloud-request.js there by hand".into(),
+                });
+                continue;
+            }
+            let end = s + callee.trim_end().len();
+            out.edit(
+                &path,
+                text,
+                Edit::replace(
+                    s,
+                    end,
+                    "cloudRequest",
+                    "wx.request → cloudRequest (cloud function)",
+                ),
+            );
+            any = true;
+        }
+        if any {
+            out.edit(
+                &path,
+                text,
+                super::import_edit(
+                    cx,
+                    &path,
+                    text,
+                    &runtime,
+                    "cloud-request.js",
+                    "cloudRequest",
+                ),
+            );
+            runtimes.insert(runtime);
+        }
+    }
+    for dir in runtimes {
+        out.create(
+            format!("{dir}/cloud-request.js"),
+            generate::CLOUD_REQUEST_JS,
+            "the client side of the moved calls",
+        );
+        out.create(
+            format!("{dir}/cloud-request.d.ts"),
+            CLOUD_REQUEST_DTS,
+            "types of cloudRequest",
+        );
+        out.create(
+            format!("{dir}/routes.js"),
+            client_routes.clone(),
+            "which URL goes to which function",
+        );
+    }
+}
+
+const CLOUD_REQUEST_DTS: &str = "// Generated by `migrate apply`.\n\
+export declare function cloudRequest(options: WechatMiniprogram.RequestOption): WechatMiniprogram.RequestTask & Promise<WechatMiniprogram.RequestSuccessCallbackResult>;\n";
+
+fn handler_template(r: &Route) -> String {
+    format!(
+        "// Port of `{id}` from {target}.\n\
+         // Return {{ statusCode, header, data }} (or plain data for a 200). `req` has method, path,\n\
+         // query, header and data as the app sent them; `ctx` is cloud.getWXContext() (OPENID...).\n\
+         module.exports = async (req, ctx) => {{\n\
+         \x20 throw new Error('{id} is not ported yet: set its mode back to proxy in the plan, or write it here');\n\
+         }};\n",
+        id = r.id,
+        target = r.target
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_patterns() {
+        assert_eq!(
+            route_pattern("GET /v2/lines/{lineId}"),
+            (vec!["GET".into()], "/v2/lines/:lineId".into())
+        );
+        assert_eq!(
+            route_pattern("PUT|DELETE /v2/favorites/{lineId}"),
+            (
+                vec!["PUT".into(), "DELETE".into()],
+                "/v2/favorites/:lineId".into()
+            )
+        );
+        assert_eq!(
+            route_pattern("GET /api/{url}"),
+            (vec!["GET".into()], "/api/*".into())
+        );
+        assert_eq!(
+            route_pattern("GET /a/item-{id}.png"),
+            (vec!["GET".into()], "/a/:id".into())
+        );
+        assert_eq!(
+            handler_file("GET /v2/lines/{lineId}"),
+            "get-v2-lines-lineid.js"
+        );
+    }
+}
