@@ -32,6 +32,31 @@ pub fn data_value(analysis: &Analysis, data: &StaticData) -> Option<serde_json::
     }
 }
 
+/// Whether a module-export data set's literal is the value the module exports (`module.exports =
+/// [...]`, `export default {...}`, `const X = [...]; module.exports = X`), so that a consumer
+/// reading the import reads the data itself, not a table the module's own code uses.
+pub fn is_export_value(analysis: &Analysis, data: &StaticData) -> bool {
+    let DataSource::ModuleExport { export } = &data.source else {
+        return matches!(data.source, DataSource::JsonFile);
+    };
+    let Some(js) = script(analysis, &data.loc.path) else {
+        return false;
+    };
+    let Some(e) = js.module.export(export) else {
+        return false;
+    };
+    let same = |s: crate::span::Span| s.start == data.loc.start && s.end == data.loc.end;
+    if same(e.span) {
+        return true;
+    }
+    let Some(local) = &e.local else {
+        return false;
+    };
+    literal::top_level_inits(js)
+        .get(local)
+        .is_some_and(|init| same(js.span(literal::unwrap(init).span())))
+}
+
 /// The pure literal whose span is exactly `loc`'s, read as JSON.
 fn literal_at(js: &JsFile, loc: &Loc) -> Option<Json> {
     struct Find<'b> {

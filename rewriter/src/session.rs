@@ -123,11 +123,22 @@ pub fn render(items: &[Item], palette: Palette) -> String {
             out.push('\n');
         }
         for h in &it.hunks {
-            review::write_hunk(&mut out, h, palette);
+            if it.kind == ItemKind::Create && h.lines.len() > NEW_FILE_LINES {
+                let mut head = h.clone();
+                let more = head.lines.len() - NEW_FILE_LINES;
+                head.lines.truncate(NEW_FILE_LINES);
+                review::write_hunk(&mut out, &head, palette);
+                out.push_str(&format!("… {more} more lines\n"));
+            } else {
+                review::write_hunk(&mut out, h, palette);
+            }
         }
     }
     out
 }
+
+/// Lines of a new file the diff shows (a seed of thousands of records is cut).
+pub const NEW_FILE_LINES: usize = 60;
 
 /// The changeset with only what the answers kept.
 pub fn select(cs: &Changeset, items: &[Item], answers: &Answers) -> Changeset {

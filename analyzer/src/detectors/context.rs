@@ -42,9 +42,10 @@ impl<'a> Context<'a> {
     }
 
     /// Every parsed JS/TS/WXS file.
+    /// (The runtime `migrate apply` generated is the tool's code, not the app's: left out.)
     pub(crate) fn scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
         self.files.iter().filter_map(|f| match &f.parsed {
-            Parsed::Script(js) => Some(js),
+            Parsed::Script(js) if !crate::files::is_generated(f) => Some(js),
             _ => None,
         })
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use analyzer::findings::{AssetRef, AssetTarget, LargeAsset};
 
-use super::Cx;
+use super::context::Cx;
 use crate::changeset::{Changeset, Left, Moved};
 use crate::edit::Edit;
 use crate::journal::hash;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use analyzer::findings::{BackendCall, Loc, NetworkApi};
 
-use super::{Cx, runtime_dir};
+use super::context::{Cx, import_edit, runtime_dir};
 use crate::changeset::{Changeset, Left};
 use crate::edit::Edit;
 use crate::generate::{self, Function, Mode, Route};
@@ -155,36 +155,14 @@ fn planned<'a>(cx: &'a Cx<'_>) -> Vec<&'a BackendCall> {
 
 /// Adds the function folders, the client runtime, and the client edits.
 pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
-    let fns = functions(cx);
+    let mut fns = functions(cx);
     if fns.is_empty() {
         return;
     }
-    let root = cx.cloudfunction_root();
-    for f in &fns {
-        for (name, text) in generate::function_files(f) {
-            out.create(
-                format!("{root}{}/{name}", f.name),
-                text,
-                format!("cloud function {}", f.name),
-            );
-        }
-        for r in f.routes.iter().filter(|r| r.mode == Mode::Handler) {
-            let file = r.handler.clone().unwrap_or_default();
-            let path = format!("{root}{}/handlers/{file}", f.name);
-            if cx.exists(&path) {
-                continue;
-            }
-            out.create(
-                path,
-                handler_template(r),
-                format!("handler to port {}", r.id),
-            );
-        }
-    }
-    let client_routes = generate::client_routes(&fns);
     let mut wrappers_done: BTreeSet<&str> = BTreeSet::new();
     let mut runtimes: BTreeSet<String> = BTreeSet::new();
     let mut edits: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut rewritten: BTreeSet<(String, usize, usize)> = BTreeSet::new();
     for call in planned(cx) {
         match call.api {
             NetworkApi::Request => {}
@@ -264,13 +242,14 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
                     "wx.request → cloudRequest (cloud function)",
                 ),
             );
+            rewritten.insert((path.clone(), s, e));
             any = true;
         }
         if any {
             out.edit(
                 &path,
                 text,
-                super::import_edit(
+                import_edit(
                     cx,
                     &path,
                     text,
@@ -282,6 +261,49 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             runtimes.insert(runtime);
         }
     }
+    // A function is made only for calls that now reach it.
+    let served: BTreeSet<&str> = cx
+        .plan
+        .functions
+        .iter()
+        .filter(|fp| {
+            planned(cx).iter().any(|c| {
+                c.api == NetworkApi::Request
+                    && c.endpoint.host.as_deref() == Some(fp.host.as_str())
+                    && rewritten.contains(&(
+                        c.sink.path.clone(),
+                        c.sink.start as usize,
+                        c.sink.end as usize,
+                    ))
+                    && fp.routes.iter().any(|r| route_matches(&r.route, c))
+            })
+        })
+        .map(|fp| fp.name.as_str())
+        .collect();
+    fns.retain(|f| served.contains(f.name.as_str()));
+    let root = cx.cloudfunction_root();
+    for f in &fns {
+        for (name, text) in generate::function_files(f) {
+            out.create(
+                format!("{root}{}/{name}", f.name),
+                text,
+                format!("cloud function {}", f.name),
+            );
+        }
+        for r in f.routes.iter().filter(|r| r.mode == Mode::Handler) {
+            let file = r.handler.clone().unwrap_or_default();
+            let path = format!("{root}{}/handlers/{file}", f.name);
+            if cx.exists(&path) {
+                continue;
+            }
+            out.create(
+                path,
+                handler_template(r),
+                format!("handler to port {}", r.id),
+            );
+        }
+    }
+    let client_routes = generate::client_routes(&fns);
     for dir in runtimes {
         out.create(
             format!("{dir}/cloud-request.js"),

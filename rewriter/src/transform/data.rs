@@ -22,7 +22,7 @@ use analyzer::query::{self, PageShape};
 use artifacts::seed::{self, Document};
 use serde_json::{Map, Value, json};
 
-use super::{Cx, import_edit, runtime_dir};
+use super::context::{Cx, import_edit, runtime_dir};
 use crate::changeset::{Changeset, Left, Moved};
 use crate::edit::Edit;
 use crate::generate;
@@ -210,6 +210,17 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
         let Some(data) = by_id.get(mv.id.as_str()) else {
             continue;
         };
+        if matches!(data.source, DataSource::ModuleExport { .. })
+            && !query::is_export_value(cx.analysis, data)
+        {
+            out.left.push(Left {
+                id: data.id.clone(),
+                at: at(&data.loc),
+                why: "the literal is not what the module exports but a table its own code reads".into(),
+                next: "move it by hand: load it in the module's exported functions, or keep it (\"action\": \"keep\")".into(),
+            });
+            continue;
+        }
         let Some(value) = query::data_value(cx.analysis, data) else {
             out.left.push(Left {
                 id: data.id.clone(),

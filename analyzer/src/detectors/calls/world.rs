@@ -88,11 +88,7 @@ fn resolve_specs(
 
 impl<'a> World<'a> {
     pub(super) fn build(cx: &'a Context<'a>) -> World<'a> {
-        // The runtime `migrate apply` generated is the tool's, not the app's.
-        let scripts: Vec<&'a Script> = cx
-            .scripts()
-            .filter(|s| !crate::files::is_generated(&cx.files[s.file.index()]))
-            .collect();
+        let scripts: Vec<&'a Script> = cx.scripts().collect();
         // Summaries are built at load time; a project loaded without them is summarised here.
         let files: Vec<Summary<'a>> = scripts
             .par_iter()

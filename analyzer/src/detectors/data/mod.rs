@@ -296,7 +296,10 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         let (Parsed::Script(js), Some(mp), Some(text)) = (&f.parsed, &sf.mp_path, &f.text) else {
             continue;
         };
-        if !matches!(sf.kind, FileKind::Js | FileKind::Ts) || in_npm(mp) {
+        if !matches!(sf.kind, FileKind::Js | FileKind::Ts)
+            || in_npm(mp)
+            || crate::files::is_generated(f)
+        {
             continue;
         }
         if (text.text.len() as u64) < threshold {
@@ -420,7 +423,10 @@ fn page_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         let (Parsed::Script(js), Some(mp)) = (&f.parsed, &sf.mp_path) else {
             continue;
         };
-        if !matches!(sf.kind, FileKind::Js | FileKind::Ts) || in_npm(mp) {
+        if !matches!(sf.kind, FileKind::Js | FileKind::Ts)
+            || in_npm(mp)
+            || crate::files::is_generated(f)
+        {
             continue;
         }
         let inits = top_level_inits(js);

@@ -1,0 +1,290 @@
+//! `migrate plan` and `migrate apply` on every sample app, as a user runs them: the plan and
+//! the dry-run diff are snapshots (`tests/snapshots/apply__*.snap`); applied to a copy, every
+//! rewritten script re-parses, a second apply writes nothing, the analysis of the result
+//! proposes nothing more of what was applied, `--undo` restores every byte (also after a crash
+//! halfway through), and the bus/ride-code app's main package drops under 2 MB.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ENV: &str = "sample-env-1a2b";
+
+fn app_dir(app: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/apps")
+        .join(app)
+}
+
+fn migrate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(args)
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run migrate")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            if let Ok(target) = fs::read_link(&p) {
+                #[cfg(unix)]
+                let _ = std::os::unix::fs::symlink(target, to.join(e.file_name()));
+            }
+        } else if ft.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Every file under `root` with its bytes (the journal folder left out).
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel.starts_with(".migrate") {
+                continue;
+            }
+            let ft = e.file_type().unwrap();
+            if ft.is_symlink() {
+                out.insert(
+                    rel,
+                    fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                        .into_bytes(),
+                );
+            } else if ft.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn report(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&migrate(dir, &["analyze", "--format", "json"]))).unwrap()
+}
+
+/// Script files whose parse failed, from the analysis diagnostics.
+fn parse_errors(r: &serde_json::Value) -> Vec<String> {
+    r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["severity"] == "error"
+                && d["code"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("parse") || c.contains("syntax"))
+        })
+        .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn work_copy(app: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(app);
+    copy_dir(&app_dir(app), &dir);
+    (tmp, dir)
+}
+
+fn check_app(app: &str) {
+    let (_tmp, dir) = work_copy(app);
+    let plan = ok(&migrate(&dir, &["plan", "--env", ENV]));
+    insta::assert_snapshot!(format!("{app}-plan"), plan);
+    let dry = ok(&migrate(
+        &dir,
+        &["apply", "--dry-run", "--unsafe", "--env", ENV],
+    ));
+    insta::assert_snapshot!(format!("{app}-diff"), dry);
+
+    let before = snapshot(&dir);
+    let errors_before = parse_errors(&report(&dir));
+    ok(&migrate(
+        &dir,
+        &["apply", "--yes", "--unsafe", "--allow-dirty", "--env", ENV],
+    ));
+    let after = report(&dir);
+    assert_eq!(
+        parse_errors(&after),
+        errors_before,
+        "every rewritten script re-parses"
+    );
+    // What was applied is not proposed again.
+    let again = ok(&migrate(
+        &dir,
+        &["apply", "--yes", "--unsafe", "--allow-dirty", "--env", ENV],
+    ));
+    assert!(
+        again.contains("Nothing to write") || again.contains("Nothing to apply"),
+        "a second apply changes nothing:\n{again}"
+    );
+    let applied = snapshot(&dir);
+    ok(&migrate(&dir, &["apply", "--undo"]));
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "undo restores every byte and removes every new file"
+    );
+    assert!(!dir.join(".migrate").exists());
+    // The same after a crash halfway through the writing.
+    let changed = applied.len().max(1);
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["apply", "--yes", "--unsafe", "--allow-dirty", "--env", ENV])
+        .arg(&dir)
+        .env("MIGRATE_APPLY_ABORT_AT", (changed / 3).to_string())
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let refused = migrate(
+            &dir,
+            &["apply", "--yes", "--unsafe", "--allow-dirty", "--env", ENV],
+        );
+        assert!(
+            !refused.status.success(),
+            "an interrupted apply blocks the next one"
+        );
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("--undo"));
+        ok(&migrate(&dir, &["apply", "--undo"]));
+        assert_eq!(
+            snapshot(&dir),
+            before,
+            "undo after a crash restores every byte"
+        );
+    }
+}
+
+#[test]
+fn bus_ride() {
+    check_app("bus-ride");
+    // The main package was over the 2 MB limit; after the moves it is under.
+    let (_tmp, dir) = work_copy("bus-ride");
+    let before = report(&dir);
+    assert!(before["sizes"]["packages"][0]["bytes"].as_u64().unwrap() > 2 * 1024 * 1024);
+    ok(&migrate(
+        &dir,
+        &["apply", "--yes", "--allow-dirty", "--env", ENV],
+    ));
+    let after = report(&dir);
+    let main = after["sizes"]["packages"][0]["bytes"].as_u64().unwrap();
+    assert!(
+        main < 2 * 1024 * 1024,
+        "main package after apply: {main} bytes"
+    );
+    assert_eq!(after["summary"]["packagesOverLimit"], 0);
+}
+
+#[test]
+fn shop() {
+    check_app("shop");
+}
+
+#[test]
+fn ts_news() {
+    check_app("ts-news");
+}
+
+#[test]
+fn messy() {
+    check_app("messy");
+}
+
+#[test]
+fn half_cloud() {
+    check_app("half-cloud");
+}
+
+#[test]
+fn a_dirty_tree_is_refused_and_a_bad_plan_points_at_its_place() {
+    let (_tmp, dir) = work_copy("shop");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .expect("git")
+    };
+    if !git(&["init", "-q"]).status.success() {
+        return;
+    }
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let out = migrate(&dir, &["apply", "--yes", "--env", ENV]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("uncommitted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::remove_file(dir.join("notes.txt")).unwrap();
+
+    let plan_path = dir.join("..").join("migration.json");
+    let plan = ok(&migrate(&dir, &["plan", "--env", ENV]));
+    let edited = plan
+        .replacen("\"action\": \"move\"", "\"action\": \"teleport\"", 1)
+        .replacen(
+            "\"version\": 1,",
+            "\"version\": 1,\n  \"colour\": \"blue\",",
+            1,
+        );
+    fs::write(&plan_path, edited).unwrap();
+    let before = snapshot(&dir);
+    let out = migrate(
+        &dir,
+        &[
+            "apply",
+            "--yes",
+            "--plan",
+            plan_path.to_str().unwrap(),
+            "--env",
+            ENV,
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown key `colour`"), "{err}");
+    assert!(err.contains("`action` must be one of move, keep"), "{err}");
+    assert!(err.contains("migration.json"), "{err}");
+    assert_eq!(snapshot(&dir), before, "a bad plan writes nothing");
+}
