@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use miette::{IntoDiagnostic, WrapErr};
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Human,
     Json,
     Sarif,
@@ -27,7 +27,7 @@ fn fail_on_parser() -> PossibleValuesParser {
 }
 
 #[derive(Args)]
-pub struct AnalyzeArgs {
+pub(crate) struct AnalyzeArgs {
     /// The project folder (the one holding project.config.json).
     project: PathBuf,
     #[arg(long, value_enum, default_value = "human")]
@@ -74,7 +74,7 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     Auto,
     Always,
     Never,
@@ -82,7 +82,7 @@ pub enum Color {
 
 /// Parses `2MB`, `1.5 MB`, `200KB`, `200k`, `512` (bytes). Units are binary (1 KB = 1024 B), as
 /// WeChat counts package sizes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -172,7 +172,7 @@ fn failures(args: &AnalyzeArgs, r: &Report<'_>) -> Vec<String> {
     out
 }
 
-pub fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
+pub(crate) fn run(args: AnalyzeArgs) -> miette::Result<ExitCode> {
     let project = Project::discover(&args.project)?;
     let analysis = analyzer::analyze(project, args.options());
     let report = Report::new(&analysis);

@@ -17,7 +17,7 @@ use rewriter::{Applicability, journal, prompt, session, transform};
 use crate::analyze::Color;
 
 #[derive(Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The project folder (the one holding project.config.json).
     project: PathBuf,
     /// Write the plan here instead of standard output.
@@ -29,7 +29,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The project folder (the one holding project.config.json).
     project: PathBuf,
     /// The plan to carry out (`migrate plan` writes one); without it, the default plan.
@@ -107,7 +107,7 @@ fn load_plan(
     Plan::parse(&text, &analysis.findings).map_err(|errors| plan_report(path, &text, errors))
 }
 
-pub fn plan(args: PlanArgs) -> miette::Result<ExitCode> {
+pub(crate) fn plan(args: PlanArgs) -> miette::Result<ExitCode> {
     let analysis = analyze(&args.project)?;
     let text = Plan::propose(&analysis.findings, args.env).to_json();
     match &args.output {
@@ -153,7 +153,7 @@ fn sizes_line(a: &Analysis) -> Vec<(String, u64)> {
         .collect()
 }
 
-pub fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
+pub(crate) fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
     let root = &args.project;
     if args.undo {
         return match journal::undo(root) {

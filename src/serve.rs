@@ -8,7 +8,7 @@ use shim::ShimConfig;
 
 /// Arguments of `migrate serve`.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The (rewritten) mini-program project directory.
     pub project: PathBuf,
     /// Port to listen on; 0 picks a free one (the bound URL is printed).
@@ -35,7 +35,7 @@ pub struct ServeArgs {
 }
 
 /// Run `migrate serve`.
-pub fn run(args: ServeArgs) -> miette::Result<()> {
+pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     init_tracing();
     let mut config = ShimConfig::from_project(&args.project).into_diagnostic()?;
     if let Some(d) = &args.data_dir {

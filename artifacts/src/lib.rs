@@ -7,6 +7,8 @@
 //! The rewriter writes both; the shim reads the seeds (and turns their values into its own)
 //! and serves what the adapter calls. Nothing here knows about either of them.
 
+#![warn(missing_docs)]
+
 pub mod adapter;
 pub mod seed;
 

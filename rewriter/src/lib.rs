@@ -10,6 +10,8 @@
 //! was accepted through temporary files and renames, with the copies `apply --undo` restores
 //! from; [`git`] is the clean-tree check.
 
+#![warn(missing_docs)]
+
 pub mod changeset;
 pub mod edit;
 pub mod generate;

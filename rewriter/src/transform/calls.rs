@@ -61,6 +61,8 @@ fn origin_of(url: &str, host: &str) -> String {
 /// The generated functions of the plan, with each route's origin taken from the calls.
 pub fn functions(cx: &Cx<'_>) -> Vec<Function> {
     let f = &cx.analysis.findings;
+    let by_id: BTreeMap<&str, &BackendCall> =
+        f.backend_calls.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut out = Vec::new();
     for fp in &cx.plan.functions {
         // Only requests move (uploads, downloads and sockets are reported or stay): a function
@@ -70,7 +72,7 @@ pub fn functions(cx: &Cx<'_>) -> Vec<Function> {
             .iter()
             .filter(|p| p.host == fp.host)
             .flat_map(|p| p.calls.iter())
-            .filter_map(|id| f.backend_calls.iter().find(|c| &c.id == id))
+            .filter_map(|id| by_id.get(id.as_str()).copied())
             .any(|c| {
                 c.api == NetworkApi::Request && fp.routes.iter().any(|r| route_matches(&r.route, c))
             });
@@ -262,19 +264,24 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
         }
     }
     // A function is made only for calls that now reach it.
+    let moved: Vec<&BackendCall> = planned(cx)
+        .into_iter()
+        .filter(|c| {
+            c.api == NetworkApi::Request
+                && rewritten.contains(&(
+                    c.sink.path.clone(),
+                    c.sink.start as usize,
+                    c.sink.end as usize,
+                ))
+        })
+        .collect();
     let served: BTreeSet<&str> = cx
         .plan
         .functions
         .iter()
         .filter(|fp| {
-            planned(cx).iter().any(|c| {
-                c.api == NetworkApi::Request
-                    && c.endpoint.host.as_deref() == Some(fp.host.as_str())
-                    && rewritten.contains(&(
-                        c.sink.path.clone(),
-                        c.sink.start as usize,
-                        c.sink.end as usize,
-                    ))
+            moved.iter().any(|c| {
+                c.endpoint.host.as_deref() == Some(fp.host.as_str())
                     && fp.routes.iter().any(|r| route_matches(&r.route, c))
             })
         })

@@ -12,7 +12,7 @@ use crate::error::{ShimError, ShimResult};
 use crate::service::{Caller, Database, DbOp, DbReply};
 
 /// Run one `database.*` action.
-pub async fn handle(
+pub(super) async fn handle(
     db: &Arc<Database>,
     caller: Caller,
     action: &str,
@@ -39,7 +39,7 @@ pub(crate) async fn execute(db: &Arc<Database>, caller: Caller, op: DbOp) -> Shi
 }
 
 /// Decode the body of a `database.*` action.
-pub fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
+pub(super) fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
     let transaction = match body.get("transactionId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
@@ -171,7 +171,7 @@ fn decode_stage(stage: &Value) -> ShimResult<Document> {
 }
 
 /// Encode a reply as the `data` object the SDK reads.
-pub fn encode(reply: DbReply) -> Value {
+pub(super) fn encode(reply: DbReply) -> Value {
     match reply {
         DbReply::Inserted { ids } => {
             json!({ "insertedIds": ids.iter().map(id_json).collect::<Vec<_>>() })

@@ -8,7 +8,7 @@ use crate::functions::{FunctionRunner, InvokeContext};
 use crate::service::Caller;
 
 /// Run `functions.invokeFunction`.
-pub async fn handle(
+pub(super) async fn handle(
     runner: Option<&FunctionRunner>,
     caller: &Caller,
     request_id: &str,

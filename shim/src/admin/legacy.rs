@@ -14,7 +14,7 @@ use crate::error::{ShimError, ShimResult};
 use crate::service::{Caller, Database, DbOp, DbReply};
 
 /// Is `action` one of the legacy database actions?
-pub fn is_legacy(action: &str) -> bool {
+pub(super) fn is_legacy(action: &str) -> bool {
     matches!(
         action,
         "database.addDocument"
@@ -26,7 +26,7 @@ pub fn is_legacy(action: &str) -> bool {
 }
 
 /// Run one legacy database action.
-pub async fn handle(
+pub(super) async fn handle(
     db: &Arc<Database>,
     caller: Caller,
     action: &str,
@@ -59,7 +59,7 @@ fn bool_field(body: &Map<String, Value>, field: &str, default: bool) -> bool {
 }
 
 /// Decode a legacy request into a [`DbOp`].
-pub fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
+pub(super) fn decode(action: &str, body: &Map<String, Value>) -> ShimResult<DbOp> {
     Ok(match action {
         "database.addDocument" => {
             let docs = match body.get("data") {
@@ -136,7 +136,7 @@ fn id_json(id: &Bson) -> Value {
 }
 
 /// Encode a reply in the legacy shape.
-pub fn encode(reply: DbReply) -> Value {
+pub(super) fn encode(reply: DbReply) -> Value {
     match reply {
         DbReply::Inserted { ids } => match ids.as_slice() {
             [one] => json!({ "_id": id_json(one) }),

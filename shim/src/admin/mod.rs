@@ -24,7 +24,7 @@ use crate::service::Caller;
 use crate::state::AppState;
 
 /// Dispatch one action request and render the envelope.
-pub async fn respond(
+pub(crate) async fn respond(
     state: &Arc<AppState>,
     caller: Caller,
     headers: &HeaderMap,

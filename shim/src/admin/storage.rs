@@ -8,7 +8,7 @@ use crate::service::Caller;
 use crate::storage::{CloudPath, DEFAULT_MAX_AGE, Storage, parse_file_id};
 
 /// Run one `storage.*` action. `base` is the shim's URL as the caller reached it.
-pub async fn handle(
+pub(super) async fn handle(
     storage: &Storage,
     caller: &Caller,
     base: &str,

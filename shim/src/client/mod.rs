@@ -56,7 +56,7 @@ use crate::service::Caller;
 use crate::state::{AppState, read_body};
 
 /// The caller a `/client` request speaks for.
-pub fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {
+pub(crate) fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {
     let header = |name: &str| {
         headers
             .get(name)
@@ -72,7 +72,7 @@ pub fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {
 }
 
 /// `POST /client`.
-pub async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub(crate) async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let caller = caller_from_headers(&state, &parts.headers);
     match read_body(body, state.config.max_body as u64).await {

@@ -17,7 +17,7 @@ use bson::{Bson, Document};
 use std::cmp::Ordering;
 
 /// Is a value "true" in the MongoDB sense (not false, null, missing or 0)?
-pub fn truthy(v: &Bson) -> bool {
+pub(crate) fn truthy(v: &Bson) -> bool {
     match v {
         Bson::Boolean(b) => *b,
         Bson::Null | Bson::Undefined => false,
@@ -77,7 +77,7 @@ const OPS: &[&str] = &[
 ];
 
 /// Check an expression for unknown operators (so bad input fails up front).
-pub fn validate_expr(e: &Bson) -> DbResult<()> {
+pub(crate) fn validate_expr(e: &Bson) -> DbResult<()> {
     match e {
         Bson::Document(d) => {
             if let Some((k, v)) = op_of(d) {
@@ -238,7 +238,7 @@ fn to_string(v: &Bson) -> Bson {
 }
 
 /// Evaluate an aggregation expression against a document.
-pub fn eval_expr(e: &Bson, doc: &Document) -> DbResult<Bson> {
+pub(crate) fn eval_expr(e: &Bson, doc: &Document) -> DbResult<Bson> {
     match e {
         Bson::String(s) if s.starts_with("$$") => match s.as_str() {
             "$$ROOT" | "$$CURRENT" => Ok(Bson::Document(doc.clone())),

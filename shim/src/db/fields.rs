@@ -10,7 +10,7 @@ use bson::{Bson, Document};
 /// (`"a.b"` looks into each document element of array `a`; a numeric component indexes an array).
 /// Arrays reached at the end of the path are returned whole; callers decide whether to look at
 /// their elements.
-pub fn lookup_all<'a>(doc: &'a Document, path: &[&str], out: &mut Vec<&'a Bson>) {
+pub(crate) fn lookup_all<'a>(doc: &'a Document, path: &[&str], out: &mut Vec<&'a Bson>) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
@@ -49,7 +49,7 @@ fn lookup_value<'a>(v: &'a Bson, path: &[&str], out: &mut Vec<&'a Bson>) {
 }
 
 /// The single value at `path` without array fan-out (numeric components index arrays).
-pub fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
+pub(crate) fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
     let mut parts = path.split('.');
     let mut cur = doc.get(parts.next()?)?;
     for p in parts {
@@ -63,7 +63,7 @@ pub fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
 }
 
 /// Set `path` to `v`, creating intermediate documents.
-pub fn set_path(doc: &mut Document, path: &str, v: Bson) -> DbResult<()> {
+pub(crate) fn set_path(doc: &mut Document, path: &str, v: Bson) -> DbResult<()> {
     let parts: Vec<&str> = path.split('.').collect();
     set_in_doc(doc, &parts, v, path)
 }
@@ -122,7 +122,7 @@ fn set_in_value(cur: &mut Bson, parts: &[&str], v: Bson, full: &str) -> DbResult
 
 /// Remove `path`. Returns whether something was removed. Array elements become null, as
 /// MongoDB's `$unset` does.
-pub fn unset_path(doc: &mut Document, path: &str) -> bool {
+pub(crate) fn unset_path(doc: &mut Document, path: &str) -> bool {
     let parts: Vec<&str> = path.split('.').collect();
     unset_in_doc(doc, &parts)
 }

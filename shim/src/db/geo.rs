@@ -72,7 +72,7 @@ impl Geometry {
 }
 
 /// The point of a GeoJSON Point value (or a legacy `[lng, lat]` pair).
-pub fn point_of(v: &Bson) -> Option<(f64, f64)> {
+pub(crate) fn point_of(v: &Bson) -> Option<(f64, f64)> {
     match Geometry::from_bson(v) {
         Some(Geometry::Point(p)) => Some(p),
         _ => pos(v),
@@ -80,15 +80,15 @@ pub fn point_of(v: &Bson) -> Option<(f64, f64)> {
 }
 
 /// The Earth radius MongoDB uses for spherical geometry, in metres.
-pub const EARTH_RADIUS_M: f64 = 6_378_100.0;
+pub(crate) const EARTH_RADIUS_M: f64 = 6_378_100.0;
 
 /// Every vertex of a geometry.
-pub fn all_points(g: &Geometry) -> Vec<(f64, f64)> {
+pub(crate) fn all_points(g: &Geometry) -> Vec<(f64, f64)> {
     g.points()
 }
 
 /// Great-circle distance in metres.
-pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     const R: f64 = EARTH_RADIUS_M;
     let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
     let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
@@ -140,14 +140,14 @@ fn point_in(p: (f64, f64), area: &Geometry) -> bool {
 }
 
 /// `$geoWithin`: every point of `doc` lies in the (multi)polygon `area`.
-pub fn within(doc: &Geometry, area: &Geometry) -> bool {
+pub(crate) fn within(doc: &Geometry, area: &Geometry) -> bool {
     let pts = doc.points();
     !pts.is_empty() && pts.iter().all(|p| point_in(*p, area))
 }
 
 /// `$geoIntersects`: the geometries share a point (exact for points vs polygons and points vs
 /// points; other shapes by vertex containment and segment crossing).
-pub fn intersects(doc: &Geometry, q: &Geometry) -> bool {
+pub(crate) fn intersects(doc: &Geometry, q: &Geometry) -> bool {
     let (dp, qp) = (doc.points(), q.points());
     if dp.iter().any(|p| point_in(*p, q)) || qp.iter().any(|p| point_in(*p, doc)) {
         return true;

@@ -14,17 +14,17 @@ fn tag(v: &Bson) -> u8 {
 }
 
 /// The tag byte that starts every key of `v`'s type bracket.
-pub fn bracket_start(v: &Bson) -> Vec<u8> {
+pub(crate) fn bracket_start(v: &Bson) -> Vec<u8> {
     vec![tag(v)]
 }
 
 /// A key just above every key of `v`'s type bracket.
-pub fn bracket_end(v: &Bson) -> Vec<u8> {
+pub(crate) fn bracket_end(v: &Bson) -> Vec<u8> {
     vec![tag(v) + 1]
 }
 
 /// Encode one value.
-pub fn encode(v: &Bson) -> Vec<u8> {
+pub(crate) fn encode(v: &Bson) -> Vec<u8> {
     let mut out = Vec::with_capacity(16);
     encode_into(v, &mut out);
     out
@@ -59,7 +59,7 @@ fn i64_be(i: i64) -> [u8; 8] {
 }
 
 /// Append the encoding of `v` to `out`.
-pub fn encode_into(v: &Bson, out: &mut Vec<u8>) {
+pub(crate) fn encode_into(v: &Bson, out: &mut Vec<u8>) {
     out.push(tag(v));
     match v {
         Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
@@ -115,7 +115,7 @@ pub fn encode_into(v: &Bson, out: &mut Vec<u8>) {
 
 /// Can an index answer an equality/range on this value? (Scalars only; arrays, documents and
 /// null are left to the full filter.)
-pub fn indexable(v: &Bson) -> bool {
+pub(crate) fn indexable(v: &Bson) -> bool {
     matches!(
         v,
         Bson::Int32(_)

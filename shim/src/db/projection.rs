@@ -21,7 +21,7 @@ enum Item {
 
 /// A compiled find projection.
 #[derive(Debug, Clone)]
-pub struct Projection {
+pub(crate) struct Projection {
     items: Vec<(String, Item)>,
     inclusion: bool,
     exclude_id: bool,
@@ -29,7 +29,7 @@ pub struct Projection {
 
 impl Projection {
     /// Compile a projection document.
-    pub fn parse(spec: &Document) -> DbResult<Projection> {
+    pub(crate) fn parse(spec: &Document) -> DbResult<Projection> {
         let mut items = Vec::new();
         let (mut inc, mut exc) = (false, false);
         let mut exclude_id = false;
@@ -107,7 +107,7 @@ impl Projection {
     }
 
     /// Apply to a document.
-    pub fn apply(&self, doc: &Document) -> Document {
+    pub(crate) fn apply(&self, doc: &Document) -> Document {
         let mut out = if self.inclusion {
             let mut out = Document::new();
             if !self.exclude_id
@@ -245,7 +245,7 @@ fn exclude_path(doc: &mut Document, parts: &[&str]) {
 }
 
 /// Check a `$project` stage spec.
-pub fn validate_aggregate_project(spec: &Document) -> DbResult<()> {
+pub(crate) fn validate_aggregate_project(spec: &Document) -> DbResult<()> {
     let (mut inc, mut exc) = (false, false);
     for (k, v) in spec {
         if k.is_empty() || k.starts_with('$') {
@@ -272,7 +272,7 @@ pub fn validate_aggregate_project(spec: &Document) -> DbResult<()> {
 }
 
 /// Apply a `$project` stage (inclusion, exclusion or computed fields) to a document.
-pub fn aggregate_project(doc: &Document, spec: &Document) -> DbResult<Document> {
+pub(crate) fn aggregate_project(doc: &Document, spec: &Document) -> DbResult<Document> {
     let exclusion = spec.iter().all(|(k, v)| {
         k == "_id" && !matches!(v, Bson::Document(_) | Bson::String(_) | Bson::Array(_))
             || matches!(v, Bson::Boolean(false))

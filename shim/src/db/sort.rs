@@ -9,7 +9,7 @@ use bson::{Bson, Document};
 use std::cmp::Ordering;
 
 /// Parse a sort document (`{path: 1 | -1}`) into a sort spec.
-pub fn sort_spec(d: &Document) -> DbResult<Vec<(Vec<String>, i32)>> {
+pub(crate) fn sort_spec(d: &Document) -> DbResult<Vec<(Vec<String>, i32)>> {
     d.iter()
         .map(|(k, v)| {
             let dir = match as_num(v).map(|n| n.as_f64()) {
@@ -35,7 +35,7 @@ pub fn sort_spec(d: &Document) -> DbResult<Vec<(Vec<String>, i32)>> {
 
 /// Value used when sorting a document by `path` in direction `dir` (1 or −1): arrays sort by
 /// their smallest element ascending and their largest descending; a missing field sorts as null.
-pub fn sort_key(doc: &Document, path: &[&str], dir: i32) -> Bson {
+pub(crate) fn sort_key(doc: &Document, path: &[&str], dir: i32) -> Bson {
     let mut found = Vec::new();
     lookup_all(doc, path, &mut found);
     let mut best: Option<&Bson> = None;
@@ -64,7 +64,7 @@ pub fn sort_key(doc: &Document, path: &[&str], dir: i32) -> Bson {
 }
 
 /// Compare two documents by a sort specification (`[(path, dir)]`).
-pub fn compare_by_sort(a: &Document, b: &Document, spec: &[(Vec<String>, i32)]) -> Ordering {
+pub(crate) fn compare_by_sort(a: &Document, b: &Document, spec: &[(Vec<String>, i32)]) -> Ordering {
     for (path, dir) in spec {
         let p: Vec<&str> = path.iter().map(|s| s.as_str()).collect();
         let ka = sort_key(a, &p, *dir);

@@ -9,7 +9,7 @@ use bson::{Bson, Document};
 use std::cmp::Ordering;
 
 /// Rank of a value's type in MongoDB's comparison order.
-pub fn type_rank(v: &Bson) -> u8 {
+pub(crate) fn type_rank(v: &Bson) -> u8 {
     match v {
         Bson::MinKey => 0,
         Bson::Null | Bson::Undefined => 1,
@@ -30,13 +30,13 @@ pub fn type_rank(v: &Bson) -> u8 {
 
 /// A numeric view of a value, if it is a number.
 #[derive(Clone, Copy, Debug)]
-pub enum Num {
+pub(crate) enum Num {
     Int(i64),
     Float(f64),
 }
 
 impl Num {
-    pub fn as_f64(self) -> f64 {
+    pub(crate) fn as_f64(self) -> f64 {
         match self {
             Num::Int(i) => i as f64,
             Num::Float(f) => f,
@@ -45,7 +45,7 @@ impl Num {
 }
 
 /// The number in `v`, if any.
-pub fn as_num(v: &Bson) -> Option<Num> {
+pub(crate) fn as_num(v: &Bson) -> Option<Num> {
     match v {
         Bson::Int32(i) => Some(Num::Int(*i as i64)),
         Bson::Int64(i) => Some(Num::Int(*i)),
@@ -56,7 +56,7 @@ pub fn as_num(v: &Bson) -> Option<Num> {
 }
 
 /// Compare two numbers by value. NaN sorts below every other number (MongoDB rule).
-pub fn cmp_num(a: Num, b: Num) -> Ordering {
+pub(crate) fn cmp_num(a: Num, b: Num) -> Ordering {
     match (a, b) {
         (Num::Int(x), Num::Int(y)) => x.cmp(&y),
         (Num::Int(x), Num::Float(y)) => cmp_int_float(x, y),
@@ -98,7 +98,7 @@ fn cmp_int_float(i: i64, f: f64) -> Ordering {
 }
 
 /// Total order over values following MongoDB's comparison rules.
-pub fn compare(a: &Bson, b: &Bson) -> Ordering {
+pub(crate) fn compare(a: &Bson, b: &Bson) -> Ordering {
     let (ra, rb) = (type_rank(a), type_rank(b));
     if ra != rb {
         return ra.cmp(&rb);
@@ -142,7 +142,7 @@ pub fn compare(a: &Bson, b: &Bson) -> Ordering {
 }
 
 /// Compare documents element by element: type rank, then key, then value.
-pub fn compare_docs(x: &Document, y: &Document) -> Ordering {
+pub(crate) fn compare_docs(x: &Document, y: &Document) -> Ordering {
     let mut a = x.iter();
     let mut b = y.iter();
     loop {
@@ -164,12 +164,12 @@ pub fn compare_docs(x: &Document, y: &Document) -> Ordering {
 }
 
 /// Value equality as queries see it (numbers equal across types, documents equal in order).
-pub fn values_equal(a: &Bson, b: &Bson) -> bool {
+pub(crate) fn values_equal(a: &Bson, b: &Bson) -> bool {
     type_rank(a) == type_rank(b) && compare(a, b) == Ordering::Equal
 }
 
 /// A short name for a value's type, for messages.
-pub fn kind_name(v: &Bson) -> &'static str {
+pub(crate) fn kind_name(v: &Bson) -> &'static str {
     match v {
         Bson::Double(_) => "double",
         Bson::String(_) => "string",
@@ -187,7 +187,7 @@ pub fn kind_name(v: &Bson) -> &'static str {
 }
 
 /// A short human rendering of an `_id` for messages.
-pub fn id_display(id: &Bson) -> String {
+pub(crate) fn id_display(id: &Bson) -> String {
     match id {
         Bson::String(s) => s.clone(),
         Bson::ObjectId(o) => o.to_hex(),

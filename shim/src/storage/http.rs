@@ -70,7 +70,7 @@ fn verified_key(
 }
 
 /// `PUT`/`POST /storage/upload/<key>?t=..&owner=..&sign=..`.
-pub async fn upload(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub(crate) async fn upload(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let request_id = state.next_request_id();
     match upload_inner(&state, req).await {
         Ok(()) => {
@@ -150,7 +150,7 @@ async fn read_multipart_file(req: Request, limit: u64) -> ShimResult<Bytes> {
 }
 
 /// `GET`/`HEAD /storage/file/<key>?sign=..&t=..`.
-pub async fn download(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub(crate) async fn download(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (req, _body) = req.into_parts();
     match download_inner(&state, &req).await {
         Ok(resp) => resp,

@@ -8,7 +8,7 @@
 use crate::error::ShimError;
 
 /// Longest accepted key, in bytes (CloudBase's limit).
-pub const MAX_KEY_BYTES: usize = 850;
+pub(super) const MAX_KEY_BYTES: usize = 850;
 
 /// A validated object key such as `images/logo.png`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,7 +73,7 @@ pub fn parse_file_id(file_id: &str) -> Result<CloudPath, ShimError> {
 
 /// The bucket name the shim puts into fileIDs: `<hex of the env's first two bytes>-<env>-<appid>`,
 /// the shape real CloudBase uses (`cloud-api.md` §3.1).
-pub fn bucket_for(env: &str) -> String {
+pub(super) fn bucket_for(env: &str) -> String {
     let prefix: String = env.bytes().take(2).map(|b| format!("{b:02x}")).collect();
     format!("{prefix}-{env}-1250000000")
 }

@@ -37,7 +37,7 @@ impl std::fmt::Debug for Signer {
 }
 
 /// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

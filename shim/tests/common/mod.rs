@@ -7,12 +7,12 @@ use bson::{Bson, Document};
 use shim::db::ejson;
 
 /// Parse an EJSON object (test input is trusted).
-pub fn d(text: &str) -> Document {
+pub(crate) fn d(text: &str) -> Document {
     ejson::parse_document(text).unwrap_or_else(|e| panic!("bad test EJSON {text}: {e}"))
 }
 
 /// The `_id`s of documents, as strings.
-pub fn ids(docs: &[Document]) -> Vec<String> {
+pub(crate) fn ids(docs: &[Document]) -> Vec<String> {
     docs.iter()
         .map(|x| match x.get("_id") {
             Some(Bson::String(s)) => s.clone(),
@@ -23,7 +23,7 @@ pub fn ids(docs: &[Document]) -> Vec<String> {
 }
 
 /// The workspace folder (the shim crate's parent).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -31,7 +31,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Copies a folder tree (test fixtures into a temporary folder).
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
