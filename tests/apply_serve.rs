@@ -84,7 +84,11 @@ fn serve_runs_what_apply_wrote() {
         .arg(&app)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The function for `GET /v2/stations/nearby` forwards to the legacy backend of this test.
     let port = legacy_backend();
@@ -153,8 +157,28 @@ fn serve_runs_what_apply_wrote() {
         .env("TENCENTCLOUD_SECRETKEY", "localshimkey")
         .output()
         .expect("node must be on PATH");
+    let client = Command::new("node")
+        .arg(repo.join("tests/node-adapter/migrated-client.js"))
+        .env("SHIM_URL", &url)
+        .env("SHIM_ENV", env)
+        .env("APP_DIR", &app)
+        .env("ORIGINAL_DIR", repo.join("fixtures/apps/bus-ride"))
+        .output()
+        .expect("node must be on PATH");
     let _ = serve.kill();
     let _ = serve.wait();
+    let client_out = String::from_utf8_lossy(&client.stdout);
+    let client_report = format!("{client_out}\n{}", String::from_utf8_lossy(&client.stderr));
+    for step in [
+        "a big set read through the data function equals the module",
+        "a config document read from the database equals the JSON file",
+        "a second load costs no round trip",
+    ] {
+        assert!(
+            client_out.lines().any(|l| l == format!("ok {step}")),
+            "client step `{step}` failed:\n{client_report}"
+        );
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for step in [
@@ -164,7 +188,10 @@ fn serve_runs_what_apply_wrote() {
         "routing function forwards to the legacy backend",
         "moved asset is in storage",
     ] {
-        assert!(stdout.lines().any(|l| l == format!("ok {step}")), "step `{step}` failed:\n{report}");
+        assert!(
+            stdout.lines().any(|l| l == format!("ok {step}")),
+            "step `{step}` failed:\n{report}"
+        );
     }
     assert!(out.status.success(), "{report}");
 }

@@ -14,7 +14,7 @@
 //!
 //! Collections named in `_indexes.json` are created if missing, and equality, `$in`, range
 //! filters and single-field sorts on the declared paths use the index. `_id` and `_openid` are
-//! always indexed. `_permissions.json` is read by [`crate::db::permissions`].
+//! always indexed. `_permissions.json` is read by [`crate::service::Permissions`].
 
 use crate::db::ejson;
 use crate::db::error::{DbError, DbResult};

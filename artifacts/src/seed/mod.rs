@@ -47,3 +47,11 @@ pub use write::{collection_file_name, to_json_lines};
 
 /// Where the seeds live, relative to the project root.
 pub const DATABASE_DIR: &str = "cloud/database";
+
+/// The collections' client permission presets, in [`DATABASE_DIR`]: a JSON object of
+/// collection name (or `"*"`) → preset name (`ALL_READ_ADMIN_WRITE`, …, as the CloudBase
+/// console names them).
+pub const PERMISSIONS_FILE: &str = "_permissions.json";
+
+/// The preset of a collection of static data: every user reads it, no client writes it.
+pub const READ_ONLY_PRESET: &str = "ALL_READ_ADMIN_WRITE";

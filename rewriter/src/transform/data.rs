@@ -502,6 +502,7 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             group: path.to_string(),
         });
     }
+    permissions(cx, &sets, out);
     // The loader and its table.
     let table: Map<String, Value> = sets
         .iter()
@@ -568,6 +569,63 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             ),
             "its dependencies",
         );
+    }
+}
+
+/// The moved collections are readable by every user and written by no client (the app only
+/// reads its static data): `cloud/database/_permissions.json`, made or completed (an entry
+/// already there is the user's and stays).
+fn permissions(cx: &Cx<'_>, sets: &[SetPlan<'_>], out: &mut Changeset) {
+    let path = format!("{}/{}", seed::DATABASE_DIR, seed::PERMISSIONS_FILE);
+    let existing = std::fs::read_to_string(cx.analysis.project.root.join(&path)).ok();
+    let present: Map<String, Value> = existing
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let missing: Vec<&str> = sets
+        .iter()
+        .map(|s| s.mv.collection.as_str())
+        .filter(|c| !present.contains_key(*c))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    match existing {
+        None => {
+            let v: Map<String, Value> = missing
+                .iter()
+                .map(|c| (c.to_string(), json!(seed::READ_ONLY_PRESET)))
+                .collect();
+            out.create(
+                path,
+                format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&v).expect("serializes")
+                ),
+                "the moved collections are read by every user, written by no client",
+            );
+        }
+        Some(text) => {
+            let Some(open) = text.find('{') else { return };
+            let entries: String = missing
+                .iter()
+                .map(|c| format!("\n  \"{c}\": \"{}\",", seed::READ_ONLY_PRESET))
+                .collect();
+            let entries = if present.is_empty() {
+                entries.trim_end_matches(',').to_string()
+            } else {
+                entries
+            };
+            out.edit(
+                &path,
+                &text,
+                Edit::insert(
+                    open + 1,
+                    entries,
+                    "the moved collections are read by every user",
+                ),
+            );
+        }
     }
 }
 
