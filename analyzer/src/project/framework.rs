@@ -138,6 +138,25 @@ impl Framework {
     }
 }
 
+/// One line for the human report: which framework built the mini-program, from where.
+pub fn describe(fw: &Framework) -> String {
+    let version = fw
+        .version
+        .as_ref()
+        .map_or(String::new(), |v| format!(" {v}"));
+    let title = fw.name.title();
+    let out = shown(&fw.output_root);
+    match &fw.source_root {
+        Some(src) => format!(
+            "Built by {title}{version}: the mini-program `{out}` is built from the sources in `{}`; make changes there, not in `{out}`.",
+            shown(src)
+        ),
+        None => format!(
+            "Built by {title}{version}: the sources of this mini-program were not found; the next build overwrites it."
+        ),
+    }
+}
+
 /// A project-relative folder as messages show it.
 fn shown(dir: &str) -> &str {
     if dir.is_empty() { "." } else { dir }

@@ -224,6 +224,9 @@ fn more(out: &mut String, total: usize, shown: usize, what: &str) {
 }
 
 fn summary(out: &mut String, report: &Report<'_>) {
+    if let Some(fw) = report.project.framework {
+        let _ = writeln!(out, "{}\n", crate::project::framework::describe(fw));
+    }
     let s = &report.sizes;
     let _ = writeln!(
         out,
