@@ -9,7 +9,7 @@ use crate::findings::Loc;
 use crate::js::{self, JsFile};
 use crate::json_doc::{self, Json};
 use crate::pool::pool;
-use crate::project::Project;
+use crate::project::{FrameworkName, Project};
 use crate::source::{self, FileKind, Text};
 use crate::span::{FileId, Span};
 use crate::summary::FileIndex;
@@ -24,6 +24,10 @@ pub enum Parsed {
     Wxml(wxml::Document),
     /// A `.wxss` sheet, or a `.less`/`.scss` one scanned for `@import` and `url()`.
     Wxss(wxss::Stylesheet),
+    /// A framework's source outside the mini-program (the `<script>` of a `.vue` file, a
+    /// `.tsx` page): parsed so findings in the built output can name the source they came
+    /// from; not analyzed as part of the mini-program.
+    Source(Script),
 }
 
 self_cell::self_cell!(
@@ -75,8 +79,11 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
         text: None,
         parsed: Parsed::None,
     };
-    // Only files of the mini-program itself are read (not cloud functions or tool folders).
-    if !f.kind.is_text() || f.mp_path.is_none() {
+    // Only files of the mini-program itself are read (not cloud functions or tool folders),
+    // and the sources a framework builds it from.
+    let framework = project.framework.as_ref();
+    let source = f.mp_path.is_none() && framework.is_some_and(|fw| fw.is_source(&f.path, f.kind));
+    if !source && (!f.kind.is_text() || f.mp_path.is_none()) {
         return (none, diags);
     }
     if f.bytes > source::MAX_PARSE_BYTES {
@@ -125,7 +132,12 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
     }
     let nested = matches!(
         f.kind,
-        FileKind::Js | FileKind::Ts | FileKind::Wxs | FileKind::Json
+        FileKind::Js
+            | FileKind::Ts
+            | FileKind::Wxs
+            | FileKind::Json
+            | FileKind::Jsx
+            | FileKind::Tsx
     )
     .then(|| source::nesting_depth(&text.text))
     .filter(|(depth, _)| *depth > MAX_NESTING);
@@ -147,6 +159,12 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
         );
     }
     let parsed = match f.kind {
+        _ if source => {
+            let taro = framework.is_some_and(|fw| fw.name == FrameworkName::Taro);
+            let (js, d) = parse_source(id, &f.path, f.kind, taro, &text.text);
+            diags.extend(d);
+            js.map_or(Parsed::None, |js| Parsed::Source(Script::new(js, false)))
+        }
         FileKind::Js | FileKind::Ts | FileKind::Wxs => {
             let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
             diags.extend(d);
@@ -188,6 +206,30 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
         },
         diags,
     )
+}
+
+/// Parses a framework source: a Vue component's `<script>` blocks at their offsets in the
+/// file, a script of a Taro project with JSX allowed in `.js`.
+fn parse_source(
+    id: FileId,
+    path: &str,
+    kind: FileKind,
+    taro: bool,
+    text: &str,
+) -> (Option<js::JsFile>, Vec<Diagnostic>) {
+    if kind == FileKind::Vue {
+        let blocks = js::vue::script_blocks(text);
+        if blocks.is_empty() {
+            return (None, Vec::new());
+        }
+        let script = js::vue::script_text(text, &blocks);
+        return js::parse_as(id, path, js::vue::dialect(&blocks), &script);
+    }
+    let dialect = match js::Dialect::of(kind) {
+        js::Dialect::Js if taro => js::Dialect::Jsx,
+        d => d,
+    };
+    js::parse_as(id, path, dialect, text)
 }
 
 /// Reads and parses every file in parallel, and summarises each script: what
