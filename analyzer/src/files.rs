@@ -11,6 +11,7 @@ use crate::json_doc::{self, Json};
 use crate::pool::pool;
 use crate::project::{FrameworkName, Project};
 use crate::source::{self, FileKind, Text};
+use crate::sourcemap::ChunkMap;
 use crate::span::{FileId, Span};
 use crate::summary::FileIndex;
 use crate::{wxml, wxss};
@@ -69,6 +70,8 @@ impl std::ops::Deref for Script {
 pub struct FileData {
     pub text: Option<Text>,
     pub parsed: Parsed,
+    /// The source map of a chunk of a framework's build output, when the build wrote one.
+    pub map: Option<Box<ChunkMap>>,
 }
 
 /// Reads and parses one file; `index`: also summarise a script for the backend-calls detector.
@@ -78,6 +81,7 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
     let none = FileData {
         text: None,
         parsed: Parsed::None,
+        map: None,
     };
     // Only files of the mini-program itself are read (not cloud functions or tool folders),
     // and the sources a framework builds it from.
@@ -154,6 +158,7 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
             FileData {
                 text: Some(text),
                 parsed: Parsed::None,
+                map: None,
             },
             diags,
         );
@@ -199,10 +204,19 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
         }
         _ => Parsed::None,
     };
+    // A chunk of a framework's build names the map back to its sources.
+    let map = match framework.is_some() && !source && f.kind == FileKind::Js {
+        true => ChunkMap::read(project, f, &text.text).unwrap_or_else(|d| {
+            diags.push(d);
+            None
+        }),
+        false => None,
+    };
     (
         FileData {
             text: Some(text),
             parsed,
+            map: map.map(Box::new),
         },
         diags,
     )
@@ -263,7 +277,8 @@ fn load_files(project: &Project, index: bool) -> (Vec<FileData>, Vec<Diagnostic>
 /// Scripts and JSON nested deeper than this (brackets, braces, parentheses) are not parsed.
 pub const MAX_NESTING: usize = 1000;
 
-/// A span as a report location.
+/// A span as a report location; in a framework's build output, with the source it was built
+/// from.
 pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {
     let (line, column) = files
         .get(span.file.index())
@@ -275,6 +290,7 @@ pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {
         end: span.end,
         line,
         column,
+        source: crate::sourcemap::source_loc(project, files, span).map(Box::new),
         span: Some(span),
     }
 }

@@ -17,6 +17,10 @@ pub struct Loc {
     pub end: u32,
     pub line: u32,
     pub column: u32,
+    /// For a location in a framework's build output: the source it was built from (through
+    /// the build's source maps, else the matching source). Absent everywhere else.
+    #[serde(rename = "sourceLoc", skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<Loc>>,
     #[serde(skip)]
     pub span: Option<Span>,
 }
