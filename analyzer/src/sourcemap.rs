@@ -219,8 +219,10 @@ fn normalize(path: &str) -> Option<String> {
 /// source file: `None` for a span in no built chunk, or in framework code.
 pub fn source_loc(project: &Project, files: &[FileData], span: Span) -> Option<Loc> {
     let chunk = files.get(span.file.index())?;
-    let map = chunk.map.as_deref()?;
     let text = chunk.text.as_ref()?;
+    let Some(map) = chunk.map.as_deref() else {
+        return matching_source(project, files, text, span);
+    };
     let start = map.origin(text, span.start)?;
     let src_text = files.get(start.file.index())?.text.as_ref()?;
     let from = source_offset(src_text, &start)?;
@@ -246,6 +248,73 @@ pub fn source_loc(project: &Project, files: &[FileData], span: Span) -> Option<L
         source: None,
         span: Some(Span::new(start.file, from, to)),
     })
+}
+
+/// Without a map: the line of the source whose text is the span's line, in the webpack module
+/// the span is in, named by the header webpack writes above each module of a development build
+/// (`/*!*** ./src/pages/mine/index.tsx ***!*/`). `None` when the build is not a framework's,
+/// the module is framework code, or no line of its source reads the same.
+fn matching_source(project: &Project, files: &[FileData], text: &Text, span: Span) -> Option<Loc> {
+    project.framework.as_ref()?.source_root.as_ref()?;
+    let f = project.file(span.file);
+    if f.mp_path.is_none() || f.kind != crate::source::FileKind::Js {
+        return None;
+    }
+    let before = text.text.get(..span.start as usize)?;
+    let header = memchr::memmem::rfind(before.as_bytes(), b"!*** ")? + 5;
+    let request = &before[header..header + before[header..].find(" ***!")?];
+    let id = resolve(project, None, module_resource(request)?)?;
+    let src = files.get(id.index())?.text.as_ref()?;
+    let built_line = text.lines.line_of(span.start);
+    let line_start = text.lines.line_start(built_line)? as usize;
+    let line = text.text[line_start..]
+        .split('\n')
+        .next()?
+        .trim_end_matches('\r');
+    let wanted = line.trim();
+    if wanted.len() < MIN_MATCHED_LINE {
+        return None;
+    }
+    // Nearest first to the same distance from the module header as in the build (babel's
+    // `retainLines` keeps it), then down the file.
+    let estimate = built_line.saturating_sub(text.lines.line_of(header as u32));
+    let lines: Vec<&str> = src.text.split('\n').collect();
+    let found = (0..lines.len())
+        .flat_map(|d| [estimate.checked_sub(d), Some(estimate + d)])
+        .flatten()
+        .find(|&l| lines.get(l).is_some_and(|s| s.trim() == wanted))?;
+    let src_line = lines[found];
+    let indent = |s: &str| s.len() - s.trim_start().len();
+    let into = (span.start as usize - line_start).saturating_sub(indent(line));
+    let from =
+        src.lines.line_start(found)? as usize + (indent(src_line) + into).min(src_line.len());
+    let from = (0..=from).rev().find(|&o| src.text.is_char_boundary(o))?;
+    let (l, c) = src.line_col(from as u32);
+    Some(Loc {
+        path: project.file(id).path.clone(),
+        start: from as u32,
+        end: from as u32,
+        line: l,
+        column: c,
+        source: None,
+        span: Some(Span::new(id, from, from)),
+    })
+}
+
+/// Lines shorter than this (`});`, `}`) say nothing about where they came from.
+const MIN_MATCHED_LINE: usize = 8;
+
+/// The file a webpack module request is built from: the resource after its loaders
+/// (`babel-loader!…!D:/app/pages/a.vue?vue&type=script&lang=js&` → the component's script,
+/// `…entry-cache.js?name=pages/index/index!./src/pages/index/index.tsx` → the page). Other
+/// queries (a template, a style, a page entry) are the loaders' output, not the file's.
+fn module_resource(request: &str) -> Option<&str> {
+    let resource = request.rsplit('!').next()?;
+    match resource.split_once('?') {
+        None => Some(resource),
+        Some((path, query)) if query.starts_with("vue&type=script") => Some(path),
+        Some(_) => None,
+    }
 }
 
 /// The byte offset in the source file of a map position. When the map's copy of the source

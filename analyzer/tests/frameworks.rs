@@ -201,3 +201,65 @@ fn an_unbuilt_framework_project_says_to_build_it() {
     );
     assert!(err.to_string().contains("unpackage/dist/build/mp-weixin"));
 }
+
+/// Copies a folder, leaving out source maps (`.map` files and uni-app's `.sourcemap/`).
+fn copy_without_maps(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let (src, dst) = (entry.path(), to.join(&name));
+        if name == ".sourcemap" || name.to_string_lossy().ends_with(".map") {
+            continue;
+        }
+        if src.is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+            copy_without_maps(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn without_maps_the_matching_source_line_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_without_maps(&app("uni-app"), dir.path());
+    let project = Project::discover(dir.path()).expect("uni-app project");
+    let (files, _) = files::load(&project);
+    let out = "unpackage/dist/dev/mp-weixin";
+    for (built, line, col, source) in [
+        ("common/vendor.js", 470, 7, Some("common/http.js:18:7")),
+        (
+            "pages/mine/mine.js",
+            172,
+            7,
+            Some("pages/mine/mine.vue:39:7"),
+        ),
+        // `_this.$http.get(…)` reads differently from `this.$http.get(…)`: no line matches.
+        ("pages/index/index.js", 201, 14, None),
+        // The vue-loader glue of a page is no source's text.
+        ("pages/mine/mine.js", 5, 1, None),
+    ] {
+        assert_eq!(
+            source_of(&project, &files, &format!("{out}/{built}"), line, col).as_deref(),
+            source,
+            "{built}:{line}:{col}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_without_maps(&app("taro"), dir.path());
+    let project = Project::discover(dir.path()).expect("Taro project");
+    let (files, _) = files::load(&project);
+    // webpack renamed `Taro` in that line: no line of `request.ts` reads the same.
+    assert_eq!(
+        source_of(&project, &files, "dist/common.js", 1647, 28),
+        None
+    );
+    let loc = files::loc(
+        &project,
+        &files,
+        at(&project, &files, "dist/common.js", 1647, 28),
+    );
+    assert_eq!((loc.path.as_str(), loc.line), ("dist/common.js", 1647));
+}
