@@ -110,7 +110,7 @@ pub enum ProjectError {
     #[diagnostic(
         code(migrate::project::not_found),
         help(
-            "pass the folder that holds project.config.json (for uni-app: unpackage/dist/build/mp-weixin; for Taro: the folder with the built dist/)"
+            "pass the folder that holds project.config.json or app.json, or a uni-app project (manifest.json and pages.json) or Taro project (config/index.js) that has been built"
         )
     )]
     NotFound(PathBuf),
