@@ -69,8 +69,9 @@ pub struct Framework {
     build_dir: String,
 }
 
-/// Folders under a source root that hold no sources the build compiles.
-const NOT_SOURCES: &[&str] = &["static", "config", "types", "node_modules", "unpackage"];
+/// Folders at the top of a uni-app source root that hold no sources the build compiles
+/// (`static/` is copied as it is).
+const UNI_APP_NOT_SOURCES: &[&str] = &["static", "node_modules", "unpackage", "dist"];
 
 impl Framework {
     /// Whether the project file at `path` is one of the framework's sources: a script or
@@ -95,17 +96,15 @@ impl Framework {
         if under(path, &self.build_dir).is_some() || under(path, &self.output_root).is_some() {
             return false;
         }
-        // Scripts at the top of the project folder are tool config (`babel.config.js`), except
-        // uni-app's entry `main.js` / `App.vue`.
-        let top = rel.split('/').next().unwrap_or(rel);
-        if !rel.contains('/') {
-            return !root.is_empty()
-                || matches!(
-                    top,
-                    "main.js" | "main.ts" | "App.vue" | "uni.promisify.adaptor.js"
-                );
+        match rel.split_once('/') {
+            // In HBuilderX's layout the source root is the project folder: of the scripts at
+            // its top only the entry is a source (not `vue.config.js` and other tool config).
+            None if root.is_empty() => matches!(rel, "main.js" | "main.ts" | "App.vue"),
+            None => true,
+            Some((top, _)) => {
+                self.name != FrameworkName::UniApp || !UNI_APP_NOT_SOURCES.contains(&top)
+            }
         }
-        !NOT_SOURCES.contains(&top)
     }
 
     /// The info diagnostic every framework project gets: rewrites belong in the sources.
