@@ -280,17 +280,21 @@ pub const MAX_NESTING: usize = 1000;
 /// A span as a report location; in a framework's build output, with the source it was built
 /// from.
 pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {
-    let (line, column) = files
-        .get(span.file.index())
-        .and_then(|f| f.text.as_ref())
-        .map_or((0, 0), |t| t.line_col(span.start));
+    let file = files.get(span.file.index());
+    let text = file.and_then(|f| f.text.as_ref());
+    let (line, column) = text.map_or((0, 0), |t| t.line_col(span.start));
+    let text_of = |id: FileId| files.get(id.index()).and_then(|f| f.text.as_ref());
+    let source = text.and_then(|t| {
+        let map = file.and_then(|f| f.map.as_deref());
+        crate::sourcemap::source_loc(project, span, t, map, text_of)
+    });
     Loc {
         path: project.file(span.file).path.clone(),
         start: span.start,
         end: span.end,
         line,
         column,
-        source: crate::sourcemap::source_loc(project, files, span).map(Box::new),
+        source: source.map(Box::new),
         span: Some(span),
     }
 }

@@ -11,7 +11,6 @@
 use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
-use crate::files::FileData;
 use crate::findings::Loc;
 use crate::project::Project;
 use crate::source::{SourceFile, Text};
@@ -217,14 +216,19 @@ fn normalize(path: &str) -> Option<String> {
 
 /// The source a span of a framework's build output was built from, as a location in the
 /// source file: `None` for a span in no built chunk, or in framework code.
-pub fn source_loc(project: &Project, files: &[FileData], span: Span) -> Option<Loc> {
-    let chunk = files.get(span.file.index())?;
-    let text = chunk.text.as_ref()?;
-    let Some(map) = chunk.map.as_deref() else {
-        return matching_source(project, files, text, span);
+/// `text` and `map` are the chunk's, `text_of` gives the loaded text of a project file.
+pub fn source_loc<'a>(
+    project: &Project,
+    span: Span,
+    text: &Text,
+    map: Option<&ChunkMap>,
+    text_of: impl Fn(FileId) -> Option<&'a Text>,
+) -> Option<Loc> {
+    let Some(map) = map else {
+        return matching_source(project, text, span, text_of);
     };
     let start = map.origin(text, span.start)?;
-    let src_text = files.get(start.file.index())?.text.as_ref()?;
+    let src_text = text_of(start.file)?;
     let from = source_offset(src_text, &start)?;
     // The end: the last byte of the span, when it maps into the same file after the start.
     let to = span
@@ -254,7 +258,12 @@ pub fn source_loc(project: &Project, files: &[FileData], span: Span) -> Option<L
 /// the span is in, named by the header webpack writes above each module of a development build
 /// (`/*!*** ./src/pages/mine/index.tsx ***!*/`). `None` when the build is not a framework's,
 /// the module is framework code, or no line of its source reads the same.
-fn matching_source(project: &Project, files: &[FileData], text: &Text, span: Span) -> Option<Loc> {
+fn matching_source<'a>(
+    project: &Project,
+    text: &Text,
+    span: Span,
+    text_of: impl Fn(FileId) -> Option<&'a Text>,
+) -> Option<Loc> {
     project.framework.as_ref()?.source_root.as_ref()?;
     let f = project.file(span.file);
     if f.mp_path.is_none() || f.kind != crate::source::FileKind::Js {
@@ -264,7 +273,7 @@ fn matching_source(project: &Project, files: &[FileData], text: &Text, span: Spa
     let header = memchr::memmem::rfind(before.as_bytes(), b"!*** ")? + 5;
     let request = &before[header..header + before[header..].find(" ***!")?];
     let id = resolve(project, None, module_resource(request)?)?;
-    let src = files.get(id.index())?.text.as_ref()?;
+    let src = text_of(id)?;
     let built_line = text.lines.line_of(span.start);
     let line_start = text.lines.line_start(built_line)? as usize;
     let line = text.text[line_start..]

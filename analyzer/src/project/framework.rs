@@ -17,7 +17,6 @@ use serde::Serialize;
 use swc_ecma_ast::{Expr, Lit, Prop, PropName};
 use swc_ecma_visit::{Visit, VisitWith};
 
-use super::ProjectError;
 use super::app::norm_dir;
 use crate::diagnostic::Diagnostic;
 use crate::json_doc::{self, Json};
@@ -169,6 +168,16 @@ fn under<'a>(path: &'a str, dir: &str) -> Option<&'a str> {
     path.strip_prefix(dir)?.strip_prefix('/')
 }
 
+/// Why no layout was found: no mini-program at all, or a framework project never built.
+#[derive(Debug)]
+pub(super) enum NoLayout {
+    NotFound,
+    NotBuilt {
+        framework: &'static str,
+        looked_in: String,
+    },
+}
+
 /// Where discovery starts.
 #[derive(Debug)]
 pub(super) struct Layout {
@@ -197,7 +206,7 @@ impl Layout {
 
 /// Decides the project folder, the folder of its `project.config.json` and the framework, for
 /// the folder `dir` the user named (an existing folder).
-pub(super) fn layout(dir: &Path) -> Result<Layout, ProjectError> {
+pub(super) fn layout(dir: &Path) -> Result<Layout, NoLayout> {
     if let Some(l) = sources_layout(dir, None)? {
         return Ok(l);
     }
@@ -206,14 +215,14 @@ pub(super) fn layout(dir: &Path) -> Result<Layout, ProjectError> {
         return Ok(output_layout(dir, name));
     }
     if !has_app {
-        return Err(ProjectError::NotFound(dir.to_path_buf()));
+        return Err(NoLayout::NotFound);
     }
     Ok(Layout::plain(dir.to_path_buf()))
 }
 
 /// The layout of a framework's source folder `dir`, if it is one. `output`: the build folder
 /// to analyze (project-relative), when the user named it.
-fn sources_layout(dir: &Path, output: Option<&str>) -> Result<Option<Layout>, ProjectError> {
+fn sources_layout(dir: &Path, output: Option<&str>) -> Result<Option<Layout>, NoLayout> {
     if let Some(src) = uni_app_sources(dir) {
         return uni_app_layout(dir, src, output).map(Some);
     }
@@ -233,7 +242,7 @@ fn uni_app_sources(dir: &Path) -> Option<&'static str> {
     (marked(&dir.join("src")) && dir.join("package.json").is_file()).then_some("src")
 }
 
-fn uni_app_layout(dir: &Path, src: &str, output: Option<&str>) -> Result<Layout, ProjectError> {
+fn uni_app_layout(dir: &Path, src: &str, output: Option<&str>) -> Result<Layout, NoLayout> {
     let build_dir = if src.is_empty() {
         "unpackage/dist"
     } else {
@@ -249,8 +258,7 @@ fn uni_app_layout(dir: &Path, src: &str, output: Option<&str>) -> Result<Layout,
             .iter()
             .find(|c| dir.join(c.as_str()).join("app.json").is_file())
             .cloned()
-            .ok_or_else(|| ProjectError::NotBuilt {
-                dir: dir.to_path_buf(),
+            .ok_or_else(|| NoLayout::NotBuilt {
                 framework: FrameworkName::UniApp.title(),
                 looked_in: candidates.join(", "),
             })?,
@@ -299,14 +307,13 @@ fn is_taro_root(dir: &Path) -> bool {
     in_package || std::fs::read_to_string(&config).is_ok_and(|t| t.contains("outputRoot"))
 }
 
-fn taro_layout(dir: &Path, output: Option<&str>) -> Result<Layout, ProjectError> {
+fn taro_layout(dir: &Path, output: Option<&str>) -> Result<Layout, NoLayout> {
     let (source_root, output_root) = taro_roots(&dir.join("config/index.js"));
     let out = output.map_or(output_root, str::to_string);
     let root_config = dir.join("project.config.json").is_file();
     let out_config = dir.join(&out).join("project.config.json").is_file();
     if !root_config && !dir.join(&out).join("app.json").is_file() {
-        return Err(ProjectError::NotBuilt {
-            dir: dir.to_path_buf(),
+        return Err(NoLayout::NotBuilt {
             framework: FrameworkName::Taro.title(),
             looked_in: out,
         });

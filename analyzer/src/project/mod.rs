@@ -137,7 +137,17 @@ impl Project {
         if !dir.is_dir() {
             return Err(ProjectError::NotAFolder(dir.to_path_buf()));
         }
-        let layout = framework::layout(dir)?;
+        let layout = framework::layout(dir).map_err(|e| match e {
+            framework::NoLayout::NotFound => ProjectError::NotFound(dir.to_path_buf()),
+            framework::NoLayout::NotBuilt {
+                framework,
+                looked_in,
+            } => ProjectError::NotBuilt {
+                dir: dir.to_path_buf(),
+                framework,
+                looked_in,
+            },
+        })?;
         let root = layout.root;
         let config_dir = layout.config_dir;
         let mut diags = layout.notes;
