@@ -37,3 +37,5 @@ app_snapshot!(shop, "shop");
 app_snapshot!(ts_news, "ts-news");
 app_snapshot!(messy, "messy");
 app_snapshot!(half_cloud, "half-cloud");
+app_snapshot!(uni_app, "uni-app");
+app_snapshot!(taro, "taro");

@@ -9,8 +9,9 @@ use crate::findings::Loc;
 use crate::js::{self, JsFile};
 use crate::json_doc::{self, Json};
 use crate::pool::pool;
-use crate::project::Project;
+use crate::project::{FrameworkName, Project};
 use crate::source::{self, FileKind, Text};
+use crate::sourcemap::ChunkMap;
 use crate::span::{FileId, Span};
 use crate::summary::FileIndex;
 use crate::{wxml, wxss};
@@ -36,6 +37,10 @@ pub enum Parsed {
     Wxml(wxml::Document),
     /// A `.wxss` sheet, or a `.less`/`.scss` one scanned for `@import` and `url()`.
     Wxss(wxss::Stylesheet),
+    /// A framework's source outside the mini-program (the `<script>` of a `.vue` file, a
+    /// `.tsx` page): parsed so findings in the built output can name the source they came
+    /// from; not analyzed as part of the mini-program.
+    Source(Script),
 }
 
 self_cell::self_cell!(
@@ -77,6 +82,8 @@ impl std::ops::Deref for Script {
 pub struct FileData {
     pub text: Option<Text>,
     pub parsed: Parsed,
+    /// The source map of a chunk of a framework's build output, when the build wrote one.
+    pub map: Option<Box<ChunkMap>>,
 }
 
 /// Reads and parses one file; `index`: also summarise a script for the backend-calls detector.
@@ -86,9 +93,13 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
     let none = FileData {
         text: None,
         parsed: Parsed::None,
+        map: None,
     };
-    // Only files of the mini-program itself are read (not cloud functions or tool folders).
-    if !f.kind.is_text() || f.mp_path.is_none() {
+    // Only files of the mini-program itself are read (not cloud functions or tool folders),
+    // and the sources a framework builds it from.
+    let framework = project.framework.as_ref();
+    let source = f.mp_path.is_none() && framework.is_some_and(|fw| fw.is_source(&f.path, f.kind));
+    if !source && (!f.kind.is_text() || f.mp_path.is_none()) {
         return (none, diags);
     }
     if f.bytes > source::MAX_PARSE_BYTES {
@@ -137,7 +148,12 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
     }
     let nested = matches!(
         f.kind,
-        FileKind::Js | FileKind::Ts | FileKind::Wxs | FileKind::Json
+        FileKind::Js
+            | FileKind::Ts
+            | FileKind::Wxs
+            | FileKind::Json
+            | FileKind::Jsx
+            | FileKind::Tsx
     )
     .then(|| source::nesting_depth(&text.text))
     .filter(|(depth, _)| *depth > MAX_NESTING);
@@ -154,11 +170,18 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
             FileData {
                 text: Some(text),
                 parsed: Parsed::None,
+                map: None,
             },
             diags,
         );
     }
     let parsed = match f.kind {
+        _ if source => {
+            let taro = framework.is_some_and(|fw| fw.name == FrameworkName::Taro);
+            let (js, d) = parse_source(id, &f.path, f.kind, taro, &text.text);
+            diags.extend(d);
+            js.map_or(Parsed::None, |js| Parsed::Source(Script::new(js, false)))
+        }
         FileKind::Js | FileKind::Ts | FileKind::Wxs => {
             let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
             diags.extend(d);
@@ -193,13 +216,46 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
         }
         _ => Parsed::None,
     };
+    // A chunk of a framework's build names the map back to its sources.
+    let map = match framework.is_some() && !source && f.kind == FileKind::Js {
+        true => ChunkMap::read(project, f, &text.text).unwrap_or_else(|d| {
+            diags.push(d);
+            None
+        }),
+        false => None,
+    };
     (
         FileData {
             text: Some(text),
             parsed,
+            map: map.map(Box::new),
         },
         diags,
     )
+}
+
+/// Parses a framework source: a Vue component's `<script>` blocks at their offsets in the
+/// file, a script of a Taro project with JSX allowed in `.js`.
+fn parse_source(
+    id: FileId,
+    path: &str,
+    kind: FileKind,
+    taro: bool,
+    text: &str,
+) -> (Option<js::JsFile>, Vec<Diagnostic>) {
+    if kind == FileKind::Vue {
+        let blocks = js::vue::script_blocks(text);
+        if blocks.is_empty() {
+            return (None, Vec::new());
+        }
+        let script = js::vue::script_text(text, &blocks);
+        return js::parse_as(id, path, js::vue::dialect(&blocks), &script);
+    }
+    let dialect = match js::Dialect::of(kind) {
+        js::Dialect::Js if taro => js::Dialect::Jsx,
+        d => d,
+    };
+    js::parse_as(id, path, dialect, text)
 }
 
 /// Reads and parses every file in parallel, and summarises each script: what
@@ -233,18 +289,24 @@ fn load_files(project: &Project, index: bool) -> (Vec<FileData>, Vec<Diagnostic>
 /// Scripts and JSON nested deeper than this (brackets, braces, parentheses) are not parsed.
 pub const MAX_NESTING: usize = 1000;
 
-/// A span as a report location.
+/// A span as a report location; in a framework's build output, with the source it was built
+/// from.
 pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {
-    let (line, column) = files
-        .get(span.file.index())
-        .and_then(|f| f.text.as_ref())
-        .map_or((0, 0), |t| t.line_col(span.start));
+    let file = files.get(span.file.index());
+    let text = file.and_then(|f| f.text.as_ref());
+    let (line, column) = text.map_or((0, 0), |t| t.line_col(span.start));
+    let text_of = |id: FileId| files.get(id.index()).and_then(|f| f.text.as_ref());
+    let source = text.and_then(|t| {
+        let map = file.and_then(|f| f.map.as_deref());
+        crate::sourcemap::source_loc(project, span, t, map, text_of)
+    });
     Loc {
         path: project.file(span.file).path.clone(),
         start: span.start,
         end: span.end,
         line,
         column,
+        source: source.map(Box::new),
         span: Some(span),
     }
 }

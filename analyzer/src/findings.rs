@@ -29,6 +29,10 @@ pub struct Loc {
     pub line: u32,
     /// 1-based column of `start`, in characters.
     pub column: u32,
+    /// For a location in a framework's build output: the source it was built from (through
+    /// the build's source maps, else the matching source). Absent everywhere else.
+    #[serde(rename = "sourceLoc", skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<Loc>>,
     /// The span the location was made from, for reports that read the file's text again.
     #[serde(skip)]
     pub span: Option<Span>,

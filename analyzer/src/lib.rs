@@ -6,7 +6,7 @@
 //! imports, exports), [`wxml`] and [`wxss`]; [`project`] discovers a mini-program (config,
 //! packages, file inventory); [`options`] are the thresholds, [`findings`] the typed results;
 //! [`files`] reads and parses every file once, each script with its per-file summary
-//! (`summary`). The shared passes: [`graph`] resolves modules into the module graph, [`refs`]
+//! (`summary`), and the source map of each chunk a framework built ([`sourcemap`]). The shared passes: [`graph`] resolves modules into the module graph, [`refs`]
 //! collects every reference to an asset, `literal` reads pure JS literals. The `detectors`
 //! find what can move (one folder each, using the passes, never each other). [`analysis`] is
 //! the pipeline that runs all of it into an [`Analysis`]; [`sizes`] and [`report`] account and
@@ -31,6 +31,7 @@ pub mod refs;
 pub mod report;
 pub mod sizes;
 pub mod source;
+pub mod sourcemap;
 pub mod span;
 pub(crate) mod summary;
 pub mod wxml;

@@ -18,6 +18,11 @@ pub const MAX_PARSE_BYTES: u64 = 16 * 1024 * 1024;
 pub enum FileKind {
     Js,
     Ts,
+    /// `.jsx`, `.tsx`: framework sources (Taro), not mini-program files.
+    Jsx,
+    Tsx,
+    /// A Vue single-file component (uni-app's sources).
+    Vue,
     Wxml,
     Wxss,
     Wxs,
@@ -40,6 +45,9 @@ impl FileKind {
         match extension(&lower) {
             "js" | "mjs" | "cjs" => FileKind::Js,
             "ts" | "mts" | "cts" => FileKind::Ts,
+            "jsx" => FileKind::Jsx,
+            "tsx" => FileKind::Tsx,
+            "vue" | "nvue" => FileKind::Vue,
             "wxml" => FileKind::Wxml,
             "wxss" => FileKind::Wxss,
             "wxs" => FileKind::Wxs,

@@ -82,12 +82,22 @@ impl LineIndex {
         LineIndex { starts }
     }
 
-    /// 1-based line and 1-based column (in chars) of a byte offset.
-    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
-        let line = match self.starts.binary_search(&offset) {
+    /// The 0-based line holding a byte offset.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
-        };
+        }
+    }
+
+    /// The byte offset where a 0-based line starts, if the text has that line.
+    pub fn line_start(&self, line: usize) -> Option<u32> {
+        self.starts.get(line).copied()
+    }
+
+    /// 1-based line and 1-based column (in chars) of a byte offset.
+    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
+        let line = self.line_of(offset);
         let start = self.starts[line] as usize;
         let end = (offset as usize).min(text.len());
         let col = text

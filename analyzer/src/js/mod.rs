@@ -1,5 +1,6 @@
 //! JavaScript and TypeScript: one parse per file, scope resolution, and the module's imports
-//! and exports.
+//! and exports; also JSX/TSX and the `<script>` of Vue components ([`vue`]), the sources
+//! frameworks build mini-programs from.
 //!
 //! After parsing, swc's `resolver` marks every identifier with its binding. An identifier that
 //! refers to no declaration in the file (a global such as `wx`, `require` or `getApp`) carries
@@ -10,8 +11,9 @@ mod file;
 mod imports;
 mod parse;
 pub mod syntax;
+pub mod vue;
 
 pub use file::{
     BindingId, Export, Import, ImportBinding, ImportKind, Imported, JsFile, ModuleInfo,
 };
-pub use parse::parse;
+pub use parse::{Dialect, parse, parse_as};

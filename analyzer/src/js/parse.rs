@@ -14,6 +14,27 @@ use crate::diagnostic::Diagnostic;
 use crate::source::FileKind;
 use crate::span::{FileId, Span};
 
+/// The language a script is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Js,
+    Jsx,
+    Ts,
+    Tsx,
+}
+
+impl Dialect {
+    /// The dialect of a file kind (WXS is JS; `.vue` scripts say theirs, see `super::vue`).
+    pub fn of(kind: FileKind) -> Dialect {
+        match kind {
+            FileKind::Ts => Dialect::Ts,
+            FileKind::Tsx => Dialect::Tsx,
+            FileKind::Jsx => Dialect::Jsx,
+            _ => Dialect::Js,
+        }
+    }
+}
+
 /// Parses a JS/TS/WXS file and resolves its scopes. A syntax error the parser cannot recover
 /// from is an `Err` with a diagnostic that points at it; recoverable ones are returned beside
 /// the file.
@@ -23,17 +44,27 @@ pub fn parse(
     kind: FileKind,
     text: &str,
 ) -> (Option<JsFile>, Vec<Diagnostic>) {
-    let is_ts = kind == FileKind::Ts;
+    parse_as(file, path, Dialect::of(kind), text)
+}
+
+/// [`parse`] in a given dialect.
+pub fn parse_as(
+    file: FileId,
+    path: &str,
+    dialect: Dialect,
+    text: &str,
+) -> (Option<JsFile>, Vec<Diagnostic>) {
+    let is_ts = matches!(dialect, Dialect::Ts | Dialect::Tsx);
     let syntax = if is_ts {
         Syntax::Typescript(TsSyntax {
-            tsx: false,
+            tsx: dialect == Dialect::Tsx,
             decorators: true,
             dts: path.ends_with(".d.ts"),
             ..Default::default()
         })
     } else {
         Syntax::Es(EsSyntax {
-            jsx: false,
+            jsx: dialect == Dialect::Jsx,
             decorators: true,
             allow_return_outside_function: true,
             ..Default::default()

@@ -3,9 +3,11 @@
 //! Discovery follows WeChat DevTools: `project.config.json` (with `project.private.config.json`
 //! overriding it) names the mini-program root (`miniprogramRoot`, or the legacy `client` key),
 //! `app.json` there names pages and subpackages, and every file under the root lands in the
-//! subpackage whose root holds it, or else in the main package.
+//! subpackage whose root holds it, or else in the main package. A uni-app or Taro project is
+//! discovered from its source folder or its build ([`framework`]).
 
 mod app;
+pub mod framework;
 mod pack_options;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use serde::Serialize;
 pub use app::{
     AppConfig, Located, SubpackageDecl, TabBar, TabBarItem, TabIcon, components, norm_dir,
 };
+pub use framework::{Framework, FrameworkName};
 pub use pack_options::PackRule;
 
 use crate::diagnostic::Diagnostic;
@@ -89,6 +92,8 @@ pub struct Project {
     pub project_config: Option<FileId>,
     /// `ext.json` values (third-party platform builds): `ext` object, flattened to strings.
     pub ext: Vec<(String, String)>,
+    /// The framework that built the mini-program from sources elsewhere in the project.
+    pub framework: Option<Framework>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -105,10 +110,24 @@ pub enum ProjectError {
     #[diagnostic(
         code(migrate::project::not_found),
         help(
-            "pass the folder that holds project.config.json (for uni-app: unpackage/dist/build/mp-weixin; for Taro: the folder with the built dist/)"
+            "pass the folder that holds project.config.json or app.json, or a uni-app project (manifest.json and pages.json) or Taro project (config/index.js) that has been built"
         )
     )]
     NotFound(PathBuf),
+    #[error(
+        "`{dir}` is a {framework} project, but its mini-program has not been built: there is nothing in {looked_in}"
+    )]
+    #[diagnostic(
+        code(migrate::project::not_built),
+        help(
+            "build it for WeChat first (uni-app: HBuilderX → 运行 → 运行到小程序模拟器 → 微信, or `npm run build:mp-weixin`; Taro: `npm run build:weapp`), then run this again"
+        )
+    )]
+    NotBuilt {
+        dir: PathBuf,
+        framework: &'static str,
+        looked_in: String,
+    },
 }
 
 impl Project {
@@ -118,34 +137,53 @@ impl Project {
         if !dir.is_dir() {
             return Err(ProjectError::NotAFolder(dir.to_path_buf()));
         }
-        let root = dir.to_path_buf();
-        let has_config = root.join("project.config.json").is_file();
-        if !has_config && !root.join("app.json").is_file() {
-            return Err(ProjectError::NotFound(root));
-        }
-        let mut diags = Vec::new();
+        let layout = framework::layout(dir).map_err(|e| match e {
+            framework::NoLayout::NotFound => ProjectError::NotFound(dir.to_path_buf()),
+            framework::NoLayout::NotBuilt {
+                framework,
+                looked_in,
+            } => ProjectError::NotBuilt {
+                dir: dir.to_path_buf(),
+                framework,
+                looked_in,
+            },
+        })?;
+        let root = layout.root;
+        let config_dir = layout.config_dir;
+        let mut diags = layout.notes;
+        let has_config = root.join(&config_dir).join("project.config.json").is_file();
         let config = if has_config {
-            read_project_config(&root, &mut diags)
+            read_project_config(&root, &config_dir, &mut diags)
         } else {
-            diags.push(
-                Diagnostic::warning(
-                    "config/no-project-config",
-                    "no project.config.json; taking this folder as the mini-program root",
-                )
-                .help("open the project in WeChat DevTools once to create project.config.json"),
-            );
+            if layout.framework.is_none() {
+                diags.push(
+                    Diagnostic::warning(
+                        "config/no-project-config",
+                        "no project.config.json; taking this folder as the mini-program root",
+                    )
+                    .help("open the project in WeChat DevTools once to create project.config.json"),
+                );
+            }
             None
         };
         let cfg = config.as_ref().map(|(_, j)| j);
+        // Folders project.config.json names are relative to the folder that holds it.
         let str_key = |k: &str| {
             cfg.and_then(|c| c.get(k))
                 .and_then(Json::as_str)
-                .map(norm_dir)
+                .map(|v| join_dir(&config_dir, &norm_dir(v)))
         };
         let mp_root = str_key("miniprogramRoot")
             .or_else(|| str_key("client"))
-            .unwrap_or_default();
+            .unwrap_or(layout.default_mp_root);
         let cloudfunction_root = str_key("cloudfunctionRoot").filter(|s| !s.is_empty());
+        let framework = layout.framework.map(|mut fw| {
+            if fw.source_root.is_some() {
+                fw.output_root = mp_root.clone();
+            }
+            diags.push(fw.note());
+            fw
+        });
         let appid = cfg
             .and_then(|c| c.get("appid"))
             .and_then(Json::as_str)
@@ -199,20 +237,22 @@ impl Project {
             app_json: None,
             project_config: None,
             ext: Vec::new(),
+            framework,
             diagnostics: diags,
         };
+        let config_path = join_dir(&config_dir, "project.config.json");
         if !project.root.join(&project.mp_root).is_dir() {
             project.diagnostics.push(
                 Diagnostic::error(
                     "config/missing-root",
                     format!("the mini-program root `{}` does not exist", project.mp_root),
                 )
-                .at("project.config.json", None)
+                .at(config_path.clone(), None)
                 .help("fix `miniprogramRoot` in project.config.json"),
             );
         }
         project.inventory();
-        project.project_config = project.by_path.get("project.config.json").copied();
+        project.project_config = project.by_path.get(&config_path).copied();
         project.read_app();
         project.assign_packages();
         project.read_ext();
@@ -519,8 +559,15 @@ impl Project {
 }
 
 /// Reads project.config.json and applies project.private.config.json over it.
-fn read_project_config(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<(String, Json)> {
-    let read = |name: &str, diags: &mut Vec<Diagnostic>| -> Option<Json> {
+/// `dir`: the project-relative folder holding them (empty: the project folder).
+fn read_project_config(
+    root: &Path,
+    dir: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(String, Json)> {
+    let read = |file: &str, diags: &mut Vec<Diagnostic>| -> Option<Json> {
+        let name = join_dir(dir, file);
+        let name = name.as_str();
         let path = root.join(name);
         let text = match source::read_text(&path) {
             Ok(t) => t,
@@ -551,11 +598,21 @@ fn read_project_config(root: &Path, diags: &mut Vec<Diagnostic>) -> Option<(Stri
             }
         }
     };
+    let path = join_dir(dir, "project.config.json");
     let base = read("project.config.json", diags)?;
     let Some(private) = read("project.private.config.json", diags) else {
-        return Some(("project.config.json".into(), base));
+        return Some((path, base));
     };
-    Some(("project.config.json".into(), merge_private(base, private)))
+    Some((path, merge_private(base, private)))
+}
+
+/// `path` inside the project-relative folder `dir` (empty: the project folder).
+fn join_dir(dir: &str, path: &str) -> String {
+    match (dir.is_empty(), path.is_empty()) {
+        (true, _) => path.to_string(),
+        (false, true) => dir.to_string(),
+        (false, false) => format!("{dir}/{path}"),
+    }
 }
 
 /// `project.private.config.json` wins key by key; its `setting` is merged into the base one.

@@ -91,6 +91,18 @@ impl<'a> Renderer<'a> {
         let mut diag = MietteDiagnostic::new(message)
             .with_severity(severity)
             .with_code(code.to_string());
+        // A finding in a framework's build is shown in the source it was built from.
+        let help = match loc.and_then(|l| Some((l, l.source.as_deref()?))) {
+            Some((built, _)) => Some(format!(
+                "{}(built into {}:{}:{}, which the next build overwrites)",
+                help.map_or(String::new(), |h| h + "\n"),
+                built.path,
+                built.line,
+                built.column
+            )),
+            None => help,
+        };
+        let loc = loc.map(|l| l.source.as_deref().unwrap_or(l));
         if let Some(h) = help {
             diag = diag.with_help(h);
         }
@@ -185,6 +197,9 @@ fn more(out: &mut String, total: usize, shown: usize, what: &str) {
 }
 
 fn summary(out: &mut String, report: &Report<'_>) {
+    if let Some(fw) = report.project.framework {
+        let _ = writeln!(out, "{}\n", crate::project::framework::describe(fw));
+    }
     let s = &report.sizes;
     let _ = writeln!(
         out,

@@ -58,6 +58,9 @@ pub struct ProjectSummary<'a> {
     pub app_json: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudfunction_root: Option<&'a str>,
+    /// The framework that built the mini-program (uni-app, Taro), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<&'a crate::project::Framework>,
     pub settings: &'a Settings,
     pub packages: &'a [Package],
     pub files: usize,
@@ -220,6 +223,7 @@ impl<'a> Report<'a> {
                 miniprogram_root: &a.project.mp_root,
                 app_json,
                 cloudfunction_root: a.project.cloudfunction_root.as_deref(),
+                framework: a.project.framework.as_ref(),
                 settings: &a.project.settings,
                 packages: &a.project.packages,
                 files: a.project.files.len(),

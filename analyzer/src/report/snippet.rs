@@ -257,6 +257,7 @@ mod tests {
             end: end as u32,
             line,
             column: 1,
+            source: None,
             span: None,
         }
     }

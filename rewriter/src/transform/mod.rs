@@ -20,6 +20,20 @@ use crate::plan::Plan;
 pub fn build(analysis: &Analysis, plan: &Plan) -> Changeset {
     let cx = Cx { analysis, plan };
     let mut out = Changeset::default();
+    // A framework's build output is overwritten by its next build: the rewrites belong in the
+    // sources, which are not rewritten yet.
+    if let Some(fw) = &analysis.project.framework {
+        out.left.push(crate::changeset::Left {
+            id: String::new(),
+            at: fw.output_root.clone(),
+            why: format!(
+                "this mini-program is built by {} into {}; rewriting the build would be undone by the next build",
+                fw.name.title(), fw.output_root
+            ),
+            next: "apply the moves in the framework's sources (the plan and the report's sourceLoc say where); `migrate apply` does not rewrite .vue/.tsx sources yet".into(),
+        });
+        return out;
+    }
     data::run(&cx, &mut out);
     assets::run(&cx, &mut out);
     calls::run(&cx, &mut out);
