@@ -9,6 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::copy_dir;
+
 const ENV: &str = "sample-env-1a2b";
 
 fn app_dir(app: &str) -> PathBuf {
@@ -35,25 +38,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        let ft = e.file_type().unwrap();
-        if ft.is_symlink() {
-            if let Ok(target) = fs::read_link(&p) {
-                #[cfg(unix)]
-                let _ = std::os::unix::fs::symlink(target, to.join(e.file_name()));
-            }
-        } else if ft.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// Every file under `root` with its bytes (the journal folder left out).

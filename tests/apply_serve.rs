@@ -6,22 +6,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else if e.file_type().unwrap().is_file() {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
+mod common;
+use common::copy_dir;
 
 /// A legacy backend: answers every request with its URL and `X-Trace` header as JSON.
 fn legacy_backend() -> u16 {
@@ -122,22 +112,7 @@ fn serve_runs_what_apply_wrote() {
     });
     assert_eq!(cities, 2600);
 
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .args(["serve", "--port", "0"])
-        .arg(&app)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(serve.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("migrate serve: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let (mut serve, url, mut stdout) = common::serve(&app);
     // Drain the banner in the background so the server never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();

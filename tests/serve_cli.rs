@@ -2,11 +2,13 @@
 //! action protocol with the project's seeds loaded, SIGTERM stops it cleanly, and `--export`
 //! writes the database back out.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
+
+mod common;
 
 fn write_project(dir: &Path) {
     std::fs::create_dir_all(dir.join("cloud/database")).unwrap();
@@ -42,22 +44,7 @@ fn serve_prints_url_answers_and_stops_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("app");
     write_project(&project);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .args(["serve", "--port", "0"])
-        .arg(&project)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("migrate serve: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
+    let (mut child, url, mut stdout) = common::serve(&project);
     let addr = url.strip_prefix("http://").unwrap().to_string();
     let mut banner = String::new();
     loop {

@@ -403,6 +403,45 @@ impl Check<'_> {
         }
     }
 
+    /// An entry of `data`/`assets`: its keys checked, its `id` one the analysis has (`known`)
+    /// and not listed before (`seen`). `noun` names the finding and where its ids are.
+    fn entry<'j, T: Copy>(
+        &mut self,
+        item: &'j Json,
+        keys: &[&str],
+        known: &BTreeMap<&str, T>,
+        seen: &mut BTreeSet<String>,
+        noun: (&str, &str),
+    ) -> Option<(BTreeMap<&'j str, &'j Json>, String, T)> {
+        let (what, ids) = noun;
+        let o = self.object(item, &format!("a {what} entry"), keys);
+        let id = self.string(
+            o.get("id").copied(),
+            span(item),
+            &format!("the {what}'s `id`"),
+        )?;
+        let at = span(o["id"]);
+        let Some(found) = known.get(id.as_str()).copied() else {
+            self.err(
+                at,
+                format!("the analysis has no {what} `{id}`"),
+                format!(
+                    "use an id from `migrate analyze --format json` ({ids}), or make the plan again"
+                ),
+            );
+            return None;
+        };
+        if !seen.insert(id.clone()) {
+            self.err(
+                at,
+                format!("{what} `{id}` is listed twice"),
+                format!("keep one entry per {what}"),
+            );
+            return None;
+        }
+        Some((o, id, found))
+    }
+
     fn plan(&mut self, root: &Json) -> Plan {
         let top = self.object(
             root,
@@ -475,29 +514,15 @@ impl Check<'_> {
         let mut seen_collections: BTreeSet<String> = BTreeSet::new();
         let mut out = Vec::new();
         for item in self.array(j, "`data`") {
-            let o = self.object(
+            let Some((o, id, found)) = self.entry(
                 item,
-                "a data entry",
                 &["id", "action", "collection", "read"],
-            );
-            let Some(id) = self.string(o.get("id").copied(), span(item), "the data set's `id`")
-            else {
+                &known,
+                &mut seen_ids,
+                ("data set", "findings.staticData[].id"),
+            ) else {
                 continue;
             };
-            let Some(found) = known.get(id.as_str()) else {
-                let at = span(o["id"]);
-                self.err(at, format!("the analysis has no data set `{id}`"), "use an id from `migrate analyze --format json` (findings.staticData[].id), or make the plan again");
-                continue;
-            };
-            if !seen_ids.insert(id.clone()) {
-                let at = span(o["id"]);
-                self.err(
-                    at,
-                    format!("data set `{id}` is listed twice"),
-                    "keep one entry per data set",
-                );
-                continue;
-            }
             let action = self.choice(
                 o.get("action").copied(),
                 "`action`",
@@ -548,24 +573,15 @@ impl Check<'_> {
         let mut paths = BTreeSet::new();
         let mut out = Vec::new();
         for item in self.array(j, "`assets`") {
-            let o = self.object(item, "an asset entry", &["id", "action", "cloudPath"]);
-            let Some(id) = self.string(o.get("id").copied(), span(item), "the asset's `id`") else {
+            let Some((o, id, found)) = self.entry(
+                item,
+                &["id", "action", "cloudPath"],
+                &known,
+                &mut seen,
+                ("asset", "findings.largeAssets[].id"),
+            ) else {
                 continue;
             };
-            let Some(found) = known.get(id.as_str()) else {
-                let at = span(o["id"]);
-                self.err(at, format!("the analysis has no asset `{id}`"), "use an id from `migrate analyze --format json` (findings.largeAssets[].id), or make the plan again");
-                continue;
-            };
-            if !seen.insert(id.clone()) {
-                let at = span(o["id"]);
-                self.err(
-                    at,
-                    format!("asset `{id}` is listed twice"),
-                    "keep one entry per asset",
-                );
-                continue;
-            }
             let action = self.choice(
                 o.get("action").copied(),
                 "`action`",

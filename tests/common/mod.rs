@@ -1,0 +1,49 @@
+//! Helpers the binary's end-to-end tests share: copying a sample app, starting `migrate serve`.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// Copies a folder (symlinks as symlinks, so a sample app's symlink loop stays a loop).
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            #[cfg(unix)]
+            if let Ok(target) = std::fs::read_link(&p) {
+                let _ = std::os::unix::fs::symlink(target, to.join(e.file_name()));
+            }
+        } else if ft.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A running `migrate serve --port 0` over `project`: the process, its URL (from the first line
+/// it prints) and the rest of its standard output.
+pub(crate) fn serve(project: &Path) -> (Child, String, BufReader<ChildStdout>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0"])
+        .arg(project)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("migrate serve: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    (child, url, stdout)
+}
