@@ -272,3 +272,48 @@ fn a_dirty_tree_is_refused_and_a_bad_plan_points_at_its_place() {
     assert!(err.contains("migration.json"), "{err}");
     assert_eq!(snapshot(&dir), before, "a bad plan writes nothing");
 }
+
+#[test]
+fn the_review_asks_per_file_on_standard_input() {
+    use std::io::Write as _;
+    let (_tmp, dir) = work_copy("half-cloud");
+    let ask = |answers: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+            .args([
+                "apply",
+                "--allow-dirty",
+                "--unsafe",
+                "--env",
+                ENV,
+                "--color",
+                "never",
+            ])
+            .arg(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let before = snapshot(&dir);
+    // `d`: leave this file and every later one.
+    let out = ask("d\n");
+    let shown = ok(&out);
+    assert!(shown.contains("Keep the changes to"), "{shown}");
+    assert_eq!(snapshot(&dir), before, "nothing kept, nothing written");
+    // `?` shows the choices, then `a` keeps everything.
+    let out = ask("?\na\n");
+    let shown = ok(&out);
+    assert!(shown.contains("s - split: ask for each hunk"), "{shown}");
+    assert!(shown.contains("Applied"), "{shown}");
+    assert_ne!(snapshot(&dir), before);
+    ok(&migrate(&dir, &["apply", "--undo"]));
+    assert_eq!(snapshot(&dir), before);
+}

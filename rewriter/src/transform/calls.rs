@@ -212,6 +212,13 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     }
     for (path, spans) in edits {
         let Some(text) = cx.text(&path) else {
+            out.left.push(Left {
+                id: String::new(),
+                at: path.clone(),
+                why: "the file is not UTF-8 text, so its wx.request calls are not rewritten".into(),
+                next: "save it as UTF-8 (DevTools reads it as UTF-8 anyway), then apply again"
+                    .into(),
+            });
             continue;
         };
         if cx.is_generated(text) {
