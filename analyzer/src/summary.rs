@@ -340,12 +340,15 @@ impl<'a> FileIndex<'a> {
                         None => return i.ctxt != self.js.top_level,
                     }
                 }
-                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost.
+                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost; a
+                // local made by a module's function (`const http = axios.create(…)`,
+                // `const shop = createRequest('/shop')`).
                 Expr::Call(c) => {
                     return !outermost
                         && !matches!(&c.callee, Callee::Expr(f) if matches!(unwrap_expr(f),
                             Expr::Ident(i) if self.js.is_global_named(i, "getApp")
-                                || self.js.is_global_named(i, "require")));
+                                || self.js.is_global_named(i, "require"))
+                            || (initializer && self.made_by_module(f)));
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
                     let Some((obj, prop)) = member(e) else {
@@ -370,6 +373,31 @@ impl<'a> FileIndex<'a> {
                 Expr::This(_) => return self.this_foreign(owner, &names),
                 Expr::New(_) => return false,
                 _ => return !initializer,
+            }
+        }
+        false
+    }
+
+    /// Whether a callee is rooted in an import (`axios.create`, `createRequest` imported) or
+    /// names a function of this file: what it returns may be a client or a factory's object.
+    fn made_by_module(&self, callee: &Expr) -> bool {
+        let mut e = unwrap_expr(callee);
+        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for _ in 0..8 {
+            match e {
+                Expr::Ident(i) => {
+                    let b = (i.sym.clone(), i.ctxt);
+                    return self.imports.contains_key(&b)
+                        || (i.ctxt == self.js.top_level
+                            && self.names_function(std::iter::once(&*i.sym), &names));
+                }
+                _ => {
+                    let Some((obj, name)) = as_member(e) else {
+                        return false;
+                    };
+                    names.push(std::borrow::Cow::Owned(name.to_string()));
+                    e = unwrap_expr(obj);
+                }
             }
         }
         false
@@ -930,6 +958,7 @@ mod tests {
     #[test]
     fn calls_that_cannot_resolve_are_left_out() {
         let src = "import { get } from '../../utils/http'
+import axios from 'axios'
 const api = require('../../api/index.js')
 const TABLE = [1, 2]
 function local() {}
@@ -963,6 +992,10 @@ Page({
     row.name.trim()
     const BASE = 'https://a.example.com'
     BASE.replace('a', 'b')
+    const client = axios.create({ baseURL: BASE })
+    client.get('/e')
+    const rows = TABLE.filter((r) => r > 1)
+    rows.at(0).toFixed()
     fetchItems(42)
     list.all(1)
   },
@@ -999,6 +1032,8 @@ class Http {
                 "promisify(wx.request)",
                 "request",
                 "http.get",
+                "axios.create",
+                "client.get",
                 "fetchItems",
                 "list.all",
                 "get",
