@@ -31,6 +31,9 @@ pub(crate) struct FnDef<'a> {
     pub params: Vec<&'a Pat>,
     /// The returned expression of a one-expression function (`(id) => `${base}/a/${id}``).
     pub ret: Option<&'a Expr>,
+    /// For a function a factory returns (`createRequest().get`, `createRequest()`): the
+    /// factory, whose parameters it reads as captured values.
+    pub parent: Option<usize>,
 }
 
 /// The value a function body returns when it ends in `return expr` and returns nowhere else
@@ -459,6 +462,7 @@ impl<'a> FileIndex<'a> {
     }
 
     fn function(&mut self, name: String, kind: WrapperKind, f: &'a Function, obj: Option<String>) {
+        let idx = self.fns.len();
         let params = f.params.iter().map(|p| &p.pat).collect();
         self.register(FnDef {
             name,
@@ -469,7 +473,30 @@ impl<'a> FileIndex<'a> {
             object_path: Vec::new(),
             params,
             ret: returned(f.body.as_ref()),
+            parent: None,
         });
+        self.returned_fns(idx, 0);
+    }
+
+    /// What function `idx` returns, when that is a function or an object of functions (a
+    /// factory: `createRequest(prefix)` returning `{ get, post }`): registered as `name()` and
+    /// `name().get`, with `idx` as their parent.
+    fn returned_fns(&mut self, idx: usize, depth: u32) {
+        let Some(ret) = self.fns[idx].ret else { return };
+        if depth >= MAX_OBJECT_DEPTH
+            || !matches!(
+                unwrap_expr(ret),
+                Expr::Arrow(_) | Expr::Fn(_) | Expr::Object(_)
+            )
+        {
+            return;
+        }
+        let start = self.fns.len();
+        let name = format!("{}()", self.fns[idx].name);
+        self.value(&name, ret, None, depth + 1);
+        for def in &mut self.fns[start..] {
+            def.parent.get_or_insert(idx);
+        }
     }
 
     /// A value bound to `name` at top level: a function, an object of functions, a class.
@@ -482,6 +509,7 @@ impl<'a> FileIndex<'a> {
         match unwrap_expr(e) {
             Expr::Arrow(a) => {
                 let params = a.params.iter().collect();
+                let idx = self.fns.len();
                 self.register(FnDef {
                     name: name.to_string(),
                     kind,
@@ -491,7 +519,9 @@ impl<'a> FileIndex<'a> {
                     object_path: Vec::new(),
                     params,
                     ret: arrow_ret(a),
+                    parent: None,
                 });
+                self.returned_fns(idx, depth);
             }
             Expr::Fn(f) => {
                 self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
@@ -543,6 +573,7 @@ impl<'a> FileIndex<'a> {
                 object_path: Vec::new(),
                 params,
                 ret,
+                parent: None,
             })
         };
         for m in &class.body {
