@@ -110,6 +110,36 @@ pub(crate) struct FileIndex<'a> {
     pub calls: Vec<CallSite<'a>>,
     /// The specifiers of `require('…')` calls with a literal argument, in order.
     pub required: Vec<String>,
+    /// `a.b.c = value` assignments to members of an import or a top-level binding (`fly.config
+    /// .baseURL = …`, `Vue.prototype.$http = …`), and the instance properties of a Vue app held
+    /// anywhere (see [`MemberSet::instance`]).
+    pub member_sets: Vec<MemberSet<'a>>,
+}
+
+/// An assignment to a member path of a binding: `root.path[0].path[1] = value`.
+pub(crate) struct MemberSet<'a> {
+    pub root: BindingId,
+    pub path: Vec<Atom>,
+    pub value: &'a Expr,
+    /// The registered function the assignment sits in.
+    pub owner: Option<usize>,
+    /// Whether it sets what every component's `this` has ([`instance_property`]) on an
+    /// imported Vue, a parameter (a plugin's `install(Vue)`) or a local made by a call
+    /// (`const app = createApp(App)`, babel's `_vue = _interopRequireDefault(…)`); not on the
+    /// prototype of a constructor declared in the file.
+    pub instance: bool,
+}
+
+/// Whether a member path is where a Vue app keeps what every component's `this` has:
+/// `prototype.name` (Vue 2) or `config.globalProperties.name` (Vue 3).
+pub(crate) fn instance_property(path: &[Atom]) -> Option<&Atom> {
+    match path {
+        [p, name] if *p == *"prototype" => Some(name),
+        // `_vue.default.prototype.$http`: babel's default-import interop.
+        [d, p, name] if *d == *"default" && *p == *"prototype" => Some(name),
+        [c, g, name] if *c == *"config" && *g == *"globalProperties" => Some(name),
+        _ => None,
+    }
 }
 
 impl<'a> FileIndex<'a> {
@@ -263,6 +293,7 @@ impl<'a> FileIndex<'a> {
             news: HashMap::default(),
             calls: Vec::new(),
             required: Vec::new(),
+            member_sets: Vec::new(),
         };
         for imp in &js.module.imports {
             for b in &imp.bindings {
@@ -876,6 +907,85 @@ impl<'a> Walker<'_, 'a> {
     }
 }
 
+impl<'a> Walker<'_, 'a> {
+    /// Records `root.a.b = value` (see [`FileIndex::member_sets`]). The functions of an object
+    /// assigned to an instance property (`Vue.prototype.$http = { request(o) {…}, get(u) {…} }`)
+    /// are registered first, as `Vue.prototype.$http.request`, so that the calls inside them
+    /// (walked next) are theirs.
+    fn member_set(&mut self, target: &MemberExpr, value: &'a Expr) {
+        let mut path: Vec<Atom> = Vec::new();
+        let mut e: &Expr = &target.obj;
+        let name = |p: &MemberProp| match p {
+            MemberProp::Ident(p) => Some(p.sym.clone()),
+            MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+                Expr::Lit(Lit::Str(s)) => Some(Atom::from(&*s.value.to_string_lossy())),
+                _ => None,
+            },
+            MemberProp::PrivateName(_) => None,
+        };
+        let Some(last) = name(&target.prop) else {
+            return;
+        };
+        let root = loop {
+            match unwrap_expr(e) {
+                Expr::Ident(i) => break i,
+                Expr::Member(m) if path.len() < 4 => {
+                    let Some(n) = name(&m.prop) else { return };
+                    path.push(n);
+                    e = &m.obj;
+                }
+                _ => return,
+            }
+        };
+        if self.ix.js.is_global(root) {
+            return;
+        }
+        path.reverse();
+        path.push(last);
+        let b = (root.sym.clone(), root.ctxt);
+        let imported = self.ix.imports.contains_key(&b);
+        let top = root.ctxt == self.ix.js.top_level;
+        let property = instance_property(&path).is_some()
+            && (imported
+                || self.ix.params.contains_key(&b)
+                || self
+                    .ix
+                    .vars
+                    .get(&b)
+                    .is_some_and(|init| matches!(unwrap_expr(init), Expr::Call(_))));
+        if !(property || top || imported) {
+            return;
+        }
+        if property
+            && matches!(
+                unwrap_expr(value),
+                Expr::Object(_) | Expr::Arrow(_) | Expr::Fn(_)
+            )
+        {
+            let start = self.ix.fns.len();
+            let mut dotted = root.sym.to_string();
+            for p in &path {
+                dotted.push('.');
+                dotted.push_str(p);
+            }
+            self.ix.value(&dotted, value, None, 0);
+            for owner in start..self.ix.fns.len() {
+                let params = self.ix.fns[owner].params.clone();
+                for (i, pat) in params.into_iter().enumerate() {
+                    self.ix.param(owner, i as u32, pat, Vec::new(), None);
+                }
+            }
+        }
+        self.ix.member_sets.push(MemberSet {
+            root: b,
+            path,
+            value,
+            owner: self.owner,
+            instance: property,
+        });
+    }
+}
+
 impl<'a> Visit for Walker<'_, 'a> {
     fn visit_function(&mut self, f: &Function) {
         self.within(f.span, |w| f.visit_children_with(w));
@@ -926,6 +1036,13 @@ impl<'a> Visit for Walker<'_, 'a> {
     }
 
     fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        if a.op == AssignOp::Assign
+            && let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left
+        {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (right, _) = unsafe { extend(&a.right, &[]) };
+            self.member_set(m, right);
+        }
         a.visit_children_with(self);
         let Some(owner) = self.owner else { return };
         let def = &self.ix.fns[owner];
