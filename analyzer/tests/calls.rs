@@ -624,6 +624,7 @@ fn flyio_and_luch_request_clients_and_their_package_transports() {
             "pages/coach/coach.js:14 GET https://coach.luch.example.com/api/coaches/{id}/slots",
             "pages/coach/coach.js:15 POST https://coach.luch.example.com/api/coaches/{id}/reserve",
             "pages/coach/coach.js:19 POST https://files.luch.example.com/avatars",
+            "pages/coach/coach.js:25 POST https://report.luch.example.com/feedback",
             "pages/stores/stores.js:9 GET https://lbs.fly.example.com/v1/stores/nearby",
             "pages/stores/stores.js:13 POST https://lbs.fly.example.com/v1/stores/{id}/busy",
             "pages/stores/stores.js:18 GET https://cdn.fly.example.com/stores.json",

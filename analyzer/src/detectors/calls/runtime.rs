@@ -100,20 +100,37 @@ impl<'a> Runtime<'a> {
         if let Some(c) = self.clients.default_call(w, fi, callee) {
             return Some(Callee::Client(c));
         }
-        // `this.$http.get`, `_this.$api.goods.detail` (a local alias of `this`).
-        if let Some(names) = this_path(w, fi, callee)
-            && let Some((first, rest)) = names.split_first()
-            && let Some(props) = self.properties.get(first)
-        {
-            return props
-                .iter()
-                .find_map(|p| self.property(w, p, rest.to_vec()));
+        let f = &w.files[fi];
+        match member_path(callee) {
+            // `this.$http.get`, `_this.$api.goods.detail` (a local alias of `this`).
+            Some((Base::This, names)) => return self.instance(w, &names),
+            Some((Base::Ident(i), names)) => match f.vars.get(&(i.sym.clone(), i.ctxt)) {
+                Some(init) if matches!(unwrap_expr(init), Expr::This(_)) => {
+                    return self.instance(w, &names);
+                }
+                // A local holding a client or a factory's object (`const fly = new Fly()` in a
+                // function), which the path of names would see through.
+                Some(&init) if i.ctxt != f.js.top_level && self.stops(w, fi, init) => {
+                    return self.value(w, fi, init, names, 0);
+                }
+                _ => {}
+            },
+            None => {}
         }
         let (f, path) = w.expr_path(fi, callee, owner)?;
         match w.reach(f, path, &|f, e| self.stops(w, f, e))? {
             Reached::Fn(g) => Some(Callee::Target(Target::Fn(g))),
             Reached::Value(f, e, rest) => self.value(w, f, e, rest, 0),
         }
+    }
+
+    /// `names` read from `this`, when the first is an instance property.
+    fn instance(&self, w: &World<'a>, names: &[Atom]) -> Option<Callee> {
+        let (first, rest) = names.split_first()?;
+        self.properties
+            .get(first)?
+            .iter()
+            .find_map(|p| self.property(w, p, rest.to_vec()))
     }
 
     /// `rest` read from an instance property.
@@ -204,32 +221,30 @@ fn taro_named(w: &World<'_>, fi: usize, callee: &Expr) -> Option<NetworkApi> {
     }
 }
 
-/// The names a callee reads from `this` (or a local alias of it, `const that = this`):
-/// `this.$http.get` → `[$http, get]`.
-fn this_path(w: &World<'_>, fi: usize, callee: &Expr) -> Option<Path> {
-    let f = &w.files[fi];
+/// What a member chain starts from.
+enum Base<'e> {
+    This,
+    Ident(&'e Ident),
+}
+
+/// A callee as what it starts from and the names it reads from there, first name first:
+/// `this.$http.get` → (`this`, `[$http, get]`).
+fn member_path(callee: &Expr) -> Option<(Base<'_>, Path)> {
     let mut names = Vec::new();
     let mut e = unwrap_expr(callee);
     for _ in 0..8 {
-        match e {
-            Expr::This(_) => {
-                names.reverse();
-                return Some(names);
-            }
-            Expr::Ident(i) => {
-                let init = f.vars.get(&(i.sym.clone(), i.ctxt))?;
-                if !matches!(unwrap_expr(init), Expr::This(_)) {
-                    return None;
-                }
-                names.reverse();
-                return Some(names);
-            }
+        let base = match e {
+            Expr::This(_) => Base::This,
+            Expr::Ident(i) => Base::Ident(i),
             _ => {
                 let (obj, name) = as_member(e)?;
                 names.push(name);
                 e = unwrap_expr(obj);
+                continue;
             }
-        }
+        };
+        names.reverse();
+        return Some((base, names));
     }
     None
 }
