@@ -691,3 +691,37 @@ fn factory_instances_bind_the_prefix() {
     );
     assert_eq!(calls(&v)[4]["api"], "uploadFile");
 }
+
+/// The default axios instance alone (no `axios.create`), its adapter set on its defaults.
+#[test]
+fn default_axios_with_its_adapter_set() {
+    let dir = std::env::temp_dir().join(format!("calls-default-axios-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pages/index")).unwrap();
+    std::fs::write(dir.join("project.config.json"), r#"{"appid":"wx0"}"#).unwrap();
+    std::fs::write(dir.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    std::fs::write(dir.join("app.js"), "App({})\n").unwrap();
+    std::fs::write(
+        dir.join("pages/index/index.js"),
+        "import axios from 'axios'
+function adapter(config) {
+  return new Promise((resolve) => wx.request({ url: config.baseURL + config.url, method: config.method, success: resolve }))
+}
+axios.defaults.adapter = adapter
+axios.defaults.baseURL = 'https://api.default.example.com'
+Page({
+  onLoad() {
+    axios.post('/visits')
+  }
+})
+",
+    )
+    .unwrap();
+    let v = run_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        sites(&v),
+        ["pages/index/index.js:9 POST https://api.default.example.com/visits"],
+        "{v:#}"
+    );
+}

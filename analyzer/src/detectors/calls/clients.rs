@@ -36,8 +36,7 @@ pub(super) enum Package {
     Luch,
 }
 
-/// The package a module specifier names (`axios`, `flyio/dist/npm/wx`, `@scope/x`), by the
-/// package's name.
+/// The package of this name.
 fn package_named(name: &str) -> Option<Package> {
     Some(match name {
         "axios" => Package::Axios {
@@ -182,9 +181,9 @@ pub(super) struct Request {
 /// Every client of the project.
 pub(super) struct Clients<'a> {
     pub list: Vec<Client<'a>>,
-    /// The expression making a client, by (file, start of the expression).
-    at: HashMap<(usize, BytePos), u32>,
-    /// The default `axios`, by the file of its package (or `None` unresolved).
+    /// The expression making a client, by (file, span of the expression).
+    at: HashMap<(usize, BytePos, BytePos), u32>,
+    /// The default `axios`, when something sets its defaults.
     default_axios: Option<u32>,
 }
 
@@ -215,7 +214,7 @@ impl<'a> Clients<'a> {
                     };
                     let adapter = config.and_then(|cfg| prop(cfg, "adapter")).map(|a| (fi, a));
                     c.add(
-                        (fi, e.span().lo),
+                        (fi, e.span().lo, e.span().hi),
                         Client {
                             package,
                             defaults,
@@ -226,17 +225,18 @@ impl<'a> Clients<'a> {
                 }
             }
         }
-        if c.list.is_empty() {
-            return c;
-        }
         // `axios.defaults.x = …` on the default instance, `http.defaults.x = …`,
         // `fly.config.x = …`, luch-request's `http.setConfig((config) => { config.x = …})`.
         for (fi, f) in w.files.iter().enumerate() {
             for m in &f.member_sets {
                 c.configure(w, fi, m);
             }
-            for call in &f.calls {
-                c.set_config(w, fi, call.callee, call.args);
+        }
+        if c.list.iter().any(|c| c.package == Package::Luch) {
+            for (fi, f) in w.files.iter().enumerate() {
+                for call in &f.calls {
+                    c.set_config(w, fi, call.callee, call.args);
+                }
             }
         }
         c
@@ -299,7 +299,7 @@ impl<'a> Clients<'a> {
         }
     }
 
-    fn add(&mut self, key: (usize, BytePos), client: Client<'a>) {
+    fn add(&mut self, key: (usize, BytePos, BytePos), client: Client<'a>) {
         if self.at.contains_key(&key) {
             return;
         }
@@ -313,7 +313,8 @@ impl<'a> Clients<'a> {
 
     /// The client an expression makes.
     pub(super) fn at(&self, fi: usize, e: &Expr) -> Option<u32> {
-        self.at.get(&(fi, e.span().lo)).copied()
+        let sp = e.span();
+        self.at.get(&(fi, sp.lo, sp.hi)).copied()
     }
 
     /// An assignment to a client's configuration.
