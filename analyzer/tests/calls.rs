@@ -679,8 +679,14 @@ fn factory_instances_bind_the_prefix() {
             "services/api.js:7 GET https://api.taro.example.com/v2/shop/stores/{storeId}/menu",
             "services/api.js:9 POST https://api.taro.example.com/v2/trade/orders",
             "services/api.js:11 GET https://cdn.taro.example.com/config.json",
-            "services/request.js:20 POST https://files.taro.example.com/upload",
+            "services/api.js:13 GET https://api.taro.example.com/v2/shop/all",
+            "services/request.js:23 POST https://files.taro.example.com/upload",
         ]
+    );
+    assert_eq!(
+        calls(&v)[4]["via"][0],
+        "services/request.js#createRequest().all",
+        "a method calling another of the same object keeps the prefix open"
     );
     assert_eq!(
         calls(&v)[1]["via"],
@@ -689,7 +695,7 @@ fn factory_instances_bind_the_prefix() {
             "services/request.js#request"
         ])
     );
-    assert_eq!(calls(&v)[4]["api"], "uploadFile");
+    assert_eq!(calls(&v)[5]["api"], "uploadFile");
 }
 
 /// The default axios instance alone (no `axios.create`), its adapter set on its defaults.

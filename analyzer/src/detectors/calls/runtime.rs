@@ -101,21 +101,25 @@ impl<'a> Runtime<'a> {
             return Some(Callee::Client(c));
         }
         let f = &w.files[fi];
-        match member_path(callee) {
+        let objects = !(self.factories.is_empty() && self.clients.is_empty());
+        match base(callee) {
             // `this.$http.get`, `_this.$api.goods.detail` (a local alias of `this`).
-            Some((Base::This, names)) => return self.instance(w, &names),
-            Some((Base::Ident(i), names)) => match f.vars.get(&(i.sym.clone(), i.ctxt)) {
+            Some(Expr::This(_)) => return self.instance(w, &names(callee)),
+            Some(Expr::Ident(i)) => match f.vars.get(&(i.sym.clone(), i.ctxt)) {
                 Some(init) if matches!(unwrap_expr(init), Expr::This(_)) => {
-                    return self.instance(w, &names);
+                    return self.instance(w, &names(callee));
                 }
                 // A local holding a client or a factory's object (`const fly = new Fly()` in a
                 // function), which the path of names would see through.
-                Some(&init) if i.ctxt != f.js.top_level && self.stops(w, fi, init) => {
-                    return self.value(w, fi, init, names, 0);
+                Some(&init) if objects && i.ctxt != f.js.top_level && self.stops(w, fi, init) => {
+                    return self.value(w, fi, init, names(callee), 0);
                 }
                 _ => {}
             },
-            None => {}
+            _ => {}
+        }
+        if !objects {
+            return None;
         }
         let (f, path) = w.expr_path(fi, callee, owner)?;
         match w.reach(f, path, &|f, e| self.stops(w, f, e))? {
@@ -126,6 +130,9 @@ impl<'a> Runtime<'a> {
 
     /// `names` read from `this`, when the first is an instance property.
     fn instance(&self, w: &World<'a>, names: &[Atom]) -> Option<Callee> {
+        if self.properties.is_empty() {
+            return None;
+        }
         let (first, rest) = names.split_first()?;
         self.properties
             .get(first)?
@@ -221,32 +228,29 @@ fn taro_named(w: &World<'_>, fi: usize, callee: &Expr) -> Option<NetworkApi> {
     }
 }
 
-/// What a member chain starts from.
-enum Base<'e> {
-    This,
-    Ident(&'e Ident),
-}
-
-/// A callee as what it starts from and the names it reads from there, first name first:
-/// `this.$http.get` → (`this`, `[$http, get]`).
-fn member_path(callee: &Expr) -> Option<(Base<'_>, Path)> {
-    let mut names = Vec::new();
+/// What a member chain starts from (`this` of `this.$http.get`).
+fn base(callee: &Expr) -> Option<&Expr> {
     let mut e = unwrap_expr(callee);
     for _ in 0..8 {
-        let base = match e {
-            Expr::This(_) => Base::This,
-            Expr::Ident(i) => Base::Ident(i),
-            _ => {
-                let (obj, name) = as_member(e)?;
-                names.push(name);
-                e = unwrap_expr(obj);
-                continue;
-            }
-        };
-        names.reverse();
-        return Some((base, names));
+        match e {
+            Expr::This(_) | Expr::Ident(_) => return Some(e),
+            _ => e = unwrap_expr(as_member(e)?.0),
+        }
     }
     None
+}
+
+/// The names a member chain reads from its [`base`], first name first: `this.$http.get` →
+/// `[$http, get]`.
+fn names(callee: &Expr) -> Path {
+    let mut names = Vec::new();
+    let mut e = unwrap_expr(callee);
+    while let Some((obj, name)) = as_member(e) {
+        names.push(name);
+        e = unwrap_expr(obj);
+    }
+    names.reverse();
+    names
 }
 
 /// The name and span of a factory's parameter `i - CAPTURED` as read by `g`, a function it

@@ -161,7 +161,7 @@ fn routes_of(w: &World<'_>, rt: &Runtime<'_>, p: &Prepared, k: &Known<'_>) -> Ve
         &Callee::Target(Target::Fn(g)) => {
             // A function a factory made, called where the factory's call is not known: what
             // it captured stays a parameter inside the same factory, else is unknown.
-            let shared = |g: Gfn| {
+            let shared = || {
                 let parent = w.files[g.0].fns[g.1].parent;
                 parent.is_some()
                     && me.is_some_and(|m| m.0 == g.0 && w.files[m.0].fns[m.1].parent == parent)
@@ -169,7 +169,7 @@ fn routes_of(w: &World<'_>, rt: &Runtime<'_>, p: &Prepared, k: &Known<'_>) -> Ve
             let args = |i: u32| {
                 if i < CAPTURED {
                     p.arg(w, i)
-                } else if shared(g) {
+                } else if shared() {
                     match captured_param(w, g, i) {
                         Val::Unknown(name, span) => Val::Param(i, Vec::new(), name, span),
                         v => v,
