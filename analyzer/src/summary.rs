@@ -105,6 +105,10 @@ pub(crate) struct FileIndex<'a> {
     pub app_object: Option<&'a Expr>,
     /// Object literals whose members are registered, by dotted name (for `this.x` inside them).
     pub objects: HashMap<String, &'a Expr>,
+    /// Functions declared on their own that one of those objects holds by name (`{ request(o)
+    /// {…}, get, post }` with `function get(url) { return this.request(…) }`): the object's
+    /// dotted name, which their `this` is.
+    pub held_by: HashMap<usize, String>,
     /// `new C(args)` with an identifier callee, first one per class.
     pub news: HashMap<Atom, &'a [ExprOrSpread]>,
     pub calls: Vec<CallSite<'a>>,
@@ -176,8 +180,21 @@ impl<'a> FileIndex<'a> {
                     rest.insert(0, c.clone());
                     return Some(LocalPath::Here(rest));
                 }
-                def.object.as_ref()?;
-                let mut p = def.object_path.clone();
+                let mut p = match &def.object {
+                    Some(_) => def.object_path.clone(),
+                    // `this` of a function an object holds by name: what the object holds by
+                    // name too (`{ request, get }`), else its methods (`{ request(o) {…}, get }`).
+                    None => {
+                        let name = self.held_by.get(&owner?)?;
+                        if let Some(obj) = self.objects.get(name)
+                            && let Some(found) =
+                                self.local_with_rest(obj, owner, rest.clone(), depth + 1)
+                        {
+                            return Some(found);
+                        }
+                        name.split('.').map(Atom::from).collect()
+                    }
+                };
                 p.extend(rest);
                 Some(LocalPath::Here(p))
             }
@@ -290,6 +307,7 @@ impl<'a> FileIndex<'a> {
             wx_aliases: HashSet::default(),
             app_object: None,
             objects: HashMap::default(),
+            held_by: HashMap::default(),
             news: HashMap::default(),
             calls: Vec::new(),
             required: Vec::new(),
@@ -328,6 +346,7 @@ impl<'a> FileIndex<'a> {
             owner: None,
         };
         js.program.visit_with(&mut w);
+        ix.held_by = ix.functions_held_by_objects();
         // Decided now, while the tree is in cache: the detector reads each call's callee again
         // only for the calls that may resolve.
         let calls = std::mem::take(&mut ix.calls);
@@ -459,13 +478,13 @@ impl<'a> FileIndex<'a> {
     /// and its head is nothing the detector's `World::lookup` could follow further (an import, a
     /// variable, an export, or a default export read by name).
     fn this_foreign(&self, owner: Option<usize>, names: &[std::borrow::Cow<'_, str>]) -> bool {
-        let Some(def) = owner.map(|o| &self.fns[o]) else {
+        let Some((o, def)) = owner.map(|o| (o, &self.fns[o])) else {
             return true;
         };
         let head: &[Atom] = match (&def.class, &def.object) {
             (Some(c), _) => std::slice::from_ref(c),
             (None, Some(_)) => &def.object_path,
-            (None, None) => return true,
+            (None, None) => return !self.held_by.contains_key(&o),
         };
         if self.names_function(head.iter().map(|a| &**a), names) {
             return false;
@@ -482,6 +501,37 @@ impl<'a> FileIndex<'a> {
 }
 
 impl<'a> FileIndex<'a> {
+    /// See [`FileIndex::held_by`].
+    fn functions_held_by_objects(&self) -> HashMap<usize, String> {
+        let mut out = HashMap::default();
+        for (name, obj) in &self.objects {
+            let Expr::Object(o) = unwrap_expr(obj) else {
+                continue;
+            };
+            for p in &o.props {
+                let PropOrSpread::Prop(p) = p else { continue };
+                let i = match &**p {
+                    Prop::Shorthand(i) => i,
+                    Prop::KeyValue(kv) => match unwrap_expr(&kv.value) {
+                        Expr::Ident(i) => i,
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                if i.ctxt != self.js.top_level {
+                    continue;
+                }
+                if let Some(&g) = self.fn_by_name.get(&*i.sym) {
+                    let def = &self.fns[g];
+                    if def.class.is_none() && def.object.is_none() {
+                        out.entry(g).or_insert_with(|| name.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn register(&mut self, mut def: FnDef<'a>) {
         if let Some(o) = &def.object {
             def.object_path = o.split('.').map(Atom::from).collect();

@@ -650,6 +650,8 @@ fn vue_instance_properties_reached_through_this() {
             "common/api.js:6 GET https://api.vue.example.com/mall/v1/goods/{id}",
             "common/api.js:11 POST https://api.vue.example.com/mall/v1/cart/add",
             "pages/goods/goods.js:11 POST https://api.vue.example.com/shop/v2/orders",
+            "pages/goods/goods.js:14 POST https://api.vue.example.com/m/v3/shares",
+            "pages/goods/goods.js:15 GET https://api.vue.example.com/m/v3/shares/count",
             "pages/index/index.js:12 GET https://api.vue.example.com/mall/v1/home/banners",
             "pages/index/index.js:18 POST https://api.vue.example.com/mall/v1/cart/add",
             "pages/index/index.js:19 POST https://log.vue.example.com/click",
@@ -663,7 +665,12 @@ fn vue_instance_properties_reached_through_this() {
     );
     assert_eq!(c[2]["via"], json!(["common/adapter.js#uniAdapter"]));
     assert_eq!(
-        c[5]["via"],
+        c[3]["via"],
+        json!(["plugins/req.js#post", "plugins/req.js#request"]),
+        "functions an object holds by name: their `this` is the object"
+    );
+    assert_eq!(
+        c[7]["via"],
         json!(["plugins/track.js#Vue.prototype.$track.send"]),
         "a plugin's object written in the assignment"
     );

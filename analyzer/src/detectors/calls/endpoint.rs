@@ -374,7 +374,12 @@ impl<'w, 'a> Ev<'w, 'a> {
         let Some(class) = &def.class else {
             // A method of an object literal (`App({ globalData, request() { this.globalData… } })`).
             // Not pages and components: their `this.data` and `this.x` change at run time.
-            let object = def.object.as_deref().filter(|o| {
+            // (Or one holding the function by name: `{ baseUrl, request }`.)
+            let object = def
+                .object
+                .as_deref()
+                .or(f.held_by.get(&owner).map(String::as_str));
+            let object = object.filter(|o| {
                 !["Page", "Component", "Behavior"]
                     .iter()
                     .any(|p| o == p || o.starts_with(&format!("{p}.")))
