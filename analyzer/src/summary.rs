@@ -963,25 +963,15 @@ impl<'a> Walker<'_, 'a> {
     /// are registered first, as `Vue.prototype.$http.request`, so that the calls inside them
     /// (walked next) are theirs.
     fn member_set(&mut self, target: &MemberExpr, value: &'a Expr) {
-        let mut path: Vec<Atom> = Vec::new();
+        // The root first, without collecting the names: most assignments (`e.exports.x = …` in
+        // a bundle, `this.x = …`) are to members of nothing recorded.
         let mut e: &Expr = &target.obj;
-        let name = |p: &MemberProp| match p {
-            MemberProp::Ident(p) => Some(p.sym.clone()),
-            MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
-                Expr::Lit(Lit::Str(s)) => Some(Atom::from(&*s.value.to_string_lossy())),
-                _ => None,
-            },
-            MemberProp::PrivateName(_) => None,
-        };
-        let Some(last) = name(&target.prop) else {
-            return;
-        };
+        let mut depth = 0;
         let root = loop {
             match unwrap_expr(e) {
                 Expr::Ident(i) => break i,
-                Expr::Member(m) if path.len() < 4 => {
-                    let Some(n) = name(&m.prop) else { return };
-                    path.push(n);
+                Expr::Member(m) if depth < 4 => {
+                    depth += 1;
                     e = &m.obj;
                 }
                 _ => return,
@@ -990,19 +980,41 @@ impl<'a> Walker<'_, 'a> {
         if self.ix.js.is_global(root) {
             return;
         }
-        path.reverse();
-        path.push(last);
         let b = (root.sym.clone(), root.ctxt);
         let imported = self.ix.imports.contains_key(&b);
         let top = root.ctxt == self.ix.js.top_level;
-        let property = instance_property(&path).is_some()
-            && (imported
-                || self.ix.params.contains_key(&b)
-                || self
-                    .ix
-                    .vars
-                    .get(&b)
-                    .is_some_and(|init| matches!(unwrap_expr(init), Expr::Call(_))));
+        // What may hold a Vue app (see `MemberSet::instance`).
+        let app = imported
+            || self.ix.params.contains_key(&b)
+            || self
+                .ix
+                .vars
+                .get(&b)
+                .is_some_and(|init| matches!(unwrap_expr(init), Expr::Call(_)));
+        if !(top || app) {
+            return;
+        }
+        let name = |p: &MemberProp| match p {
+            MemberProp::Ident(p) => Some(p.sym.clone()),
+            MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+                Expr::Lit(Lit::Str(s)) => Some(Atom::from(&*s.value.to_string_lossy())),
+                _ => None,
+            },
+            MemberProp::PrivateName(_) => None,
+        };
+        let mut path: Vec<Atom> = Vec::with_capacity(depth + 1);
+        let Some(last) = name(&target.prop) else {
+            return;
+        };
+        let mut e: &Expr = &target.obj;
+        while let Expr::Member(m) = unwrap_expr(e) {
+            let Some(n) = name(&m.prop) else { return };
+            path.push(n);
+            e = &m.obj;
+        }
+        path.reverse();
+        path.push(last);
+        let property = app && instance_property(&path).is_some();
         if !(property || top || imported) {
             return;
         }
