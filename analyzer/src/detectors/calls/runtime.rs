@@ -125,6 +125,7 @@ impl<'a> Runtime<'a> {
         match w.reach(f, path, &|f, e| self.stops(w, f, e))? {
             Reached::Fn(g) => Some(Callee::Target(Target::Fn(g))),
             Reached::Value(f, e, rest) => self.value(w, f, e, rest, 0),
+            Reached::Sink(_) => None,
         }
     }
 
@@ -213,6 +214,7 @@ impl<'a> Runtime<'a> {
         match w.reach(f, path, &|f, e| self.stops(w, f, e))? {
             Reached::Fn(g) => Some(Callee::Target(Target::Fn(g))),
             Reached::Value(f, e, rest) => self.value(w, f, e, rest, depth + 1),
+            Reached::Sink(_) => None,
         }
     }
 }

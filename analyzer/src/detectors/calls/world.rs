@@ -28,8 +28,10 @@ pub(super) enum Target {
 const MAX_HOPS: usize = 24;
 
 /// Where [`World::reach`] ends: a registered function, or a value it was asked to stop at (its
-/// file, the expression, and the names still to read from it).
+/// file, the expression, and the names still to read from it); for a callee
+/// ([`World::resolve_reaching`]), a network API too.
 pub(super) enum Reached<'a> {
+    Sink(NetworkApi),
     Fn(Gfn),
     Value(usize, &'a Expr, Path),
 }
@@ -236,18 +238,34 @@ impl<'a> World<'a> {
         callee: &Expr,
         owner: Option<usize>,
     ) -> Option<Target> {
+        match self.resolve_reaching(fi, callee, owner, &|_, _| false)? {
+            Reached::Sink(api) => Some(Target::Sink(api)),
+            Reached::Fn(g) => Some(Target::Fn(g)),
+            Reached::Value(..) => None,
+        }
+    }
+
+    /// Like [`resolve_callee`](Self::resolve_callee), but the path of names stops at a value
+    /// `stop` accepts (see [`reach`](Self::reach)).
+    pub(super) fn resolve_reaching(
+        &self,
+        fi: usize,
+        callee: &Expr,
+        owner: Option<usize>,
+        stop: &dyn Fn(usize, &'a Expr) -> bool,
+    ) -> Option<Reached<'a>> {
         if let Some((obj, name)) = as_member(callee)
             && let Some(api) = sink_api(&name)
             && self.is_wx_like(fi, obj, 0)
         {
-            return Some(Target::Sink(api));
+            return Some(Reached::Sink(api));
         }
         // const request = promisify(wx.request), here or imported
         if let Some(api) = self.promisified_sink(fi, callee, 0) {
-            return Some(Target::Sink(api));
+            return Some(Reached::Sink(api));
         }
         let (f, path) = self.expr_path(fi, callee, owner)?;
-        self.lookup(f, path).map(Target::Fn)
+        self.reach(f, path, stop)
     }
 
     /// `promisify(wx.request)` (through constants and imports): the network API it wraps.
@@ -317,7 +335,7 @@ impl<'a> World<'a> {
     pub(super) fn lookup(&self, fi: usize, path: Path) -> Option<Gfn> {
         match self.reach(fi, path, &|_, _| false)? {
             Reached::Fn(g) => Some(g),
-            Reached::Value(..) => None,
+            Reached::Sink(_) | Reached::Value(..) => None,
         }
     }
 
