@@ -79,8 +79,8 @@ impl<'a> Runtime<'a> {
         }
     }
 
-    /// What a callee is: what the world resolves it to, else what it reaches through run-time
-    /// objects.
+    /// What a callee is: what the world resolves it to, where a client or a factory's call
+    /// (the objects made at run time) stops the path of names; else an instance property.
     pub(super) fn resolve(
         &self,
         w: &World<'a>,
@@ -88,45 +88,53 @@ impl<'a> Runtime<'a> {
         callee: &Expr,
         owner: Option<usize>,
     ) -> Option<Callee> {
-        if let Some(t) = w.resolve_callee(fi, callee, owner) {
-            return Some(Callee::Target(t));
+        let objects = !(self.factories.is_empty() && self.clients.is_empty());
+        let f = &w.files[fi];
+        let base = base(callee);
+        if objects {
+            if let Some(c) = self.clients.default_call(w, fi, callee) {
+                return Some(Callee::Client(c));
+            }
+            // A local holding a client or a factory's object (`const fly = new Fly()` in a
+            // function), which the path of names would see through.
+            if let Some(Expr::Ident(i)) = base
+                && i.ctxt != f.js.top_level
+                && let Some(&init) = f.vars.get(&(i.sym.clone(), i.ctxt))
+                && self.stops(w, fi, init)
+            {
+                return self.value(w, fi, init, names(callee), 0);
+            }
+        }
+        let reached = if objects {
+            w.resolve_reaching(fi, callee, owner, &|f, e| self.stops(w, f, e))
+        } else {
+            w.resolve_reaching(fi, callee, owner, &|_, _| false)
+        };
+        match reached {
+            Some(Reached::Sink(api)) => return Some(Callee::Target(Target::Sink(api))),
+            Some(Reached::Fn(g)) => return Some(Callee::Target(Target::Fn(g))),
+            Some(Reached::Value(f, e, rest)) => return self.value(w, f, e, rest, 0),
+            None => {}
         }
         if let Some(api) = taro_named(w, fi, callee) {
             return Some(Callee::Target(Target::Sink(api)));
         }
-        if self.properties.is_empty() && self.factories.is_empty() && self.clients.is_empty() {
+        if self.properties.is_empty() {
             return None;
         }
-        if let Some(c) = self.clients.default_call(w, fi, callee) {
-            return Some(Callee::Client(c));
+        // `this.$http.get`, `_this.$api.goods.detail` (a local alias of `this`).
+        let this = match base {
+            Some(Expr::This(_)) => true,
+            Some(Expr::Ident(i)) => f
+                .vars
+                .get(&(i.sym.clone(), i.ctxt))
+                .is_some_and(|init| matches!(unwrap_expr(init), Expr::This(_))),
+            _ => false,
+        };
+        if this {
+            return self.instance(w, &names(callee));
         }
-        let f = &w.files[fi];
-        let objects = !(self.factories.is_empty() && self.clients.is_empty());
-        match base(callee) {
-            // `this.$http.get`, `_this.$api.goods.detail` (a local alias of `this`).
-            Some(Expr::This(_)) => return self.instance(w, &names(callee)),
-            Some(Expr::Ident(i)) => match f.vars.get(&(i.sym.clone(), i.ctxt)) {
-                Some(init) if matches!(unwrap_expr(init), Expr::This(_)) => {
-                    return self.instance(w, &names(callee));
-                }
-                // A local holding a client or a factory's object (`const fly = new Fly()` in a
-                // function), which the path of names would see through.
-                Some(&init) if objects && i.ctxt != f.js.top_level && self.stops(w, fi, init) => {
-                    return self.value(w, fi, init, names(callee), 0);
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-        if !objects {
-            return None;
-        }
-        let (f, path) = w.expr_path(fi, callee, owner)?;
-        match w.reach(f, path, &|f, e| self.stops(w, f, e))? {
-            Reached::Fn(g) => Some(Callee::Target(Target::Fn(g))),
-            Reached::Value(f, e, rest) => self.value(w, f, e, rest, 0),
-            Reached::Sink(_) => None,
-        }
+        None
     }
 
     /// `names` read from `this`, when the first is an instance property.
