@@ -31,6 +31,9 @@ pub(crate) struct FnDef<'a> {
     pub params: Vec<&'a Pat>,
     /// The returned expression of a one-expression function (`(id) => `${base}/a/${id}``).
     pub ret: Option<&'a Expr>,
+    /// For a function a factory returns (`createRequest().get`, `createRequest()`): the
+    /// factory, whose parameters it reads as captured values.
+    pub parent: Option<usize>,
 }
 
 /// The value a function body returns when it ends in `return expr` and returns nowhere else
@@ -102,11 +105,45 @@ pub(crate) struct FileIndex<'a> {
     pub app_object: Option<&'a Expr>,
     /// Object literals whose members are registered, by dotted name (for `this.x` inside them).
     pub objects: HashMap<String, &'a Expr>,
+    /// Functions declared on their own that one of those objects holds by name (`{ request(o)
+    /// {…}, get, post }` with `function get(url) { return this.request(…) }`): the object's
+    /// dotted name, which their `this` is.
+    pub held_by: HashMap<usize, String>,
     /// `new C(args)` with an identifier callee, first one per class.
     pub news: HashMap<Atom, &'a [ExprOrSpread]>,
     pub calls: Vec<CallSite<'a>>,
     /// The specifiers of `require('…')` calls with a literal argument, in order.
     pub required: Vec<String>,
+    /// `a.b.c = value` assignments to members of an import or a top-level binding (`fly.config
+    /// .baseURL = …`, `Vue.prototype.$http = …`), and the instance properties of a Vue app held
+    /// anywhere (see [`MemberSet::instance`]).
+    pub member_sets: Vec<MemberSet<'a>>,
+}
+
+/// An assignment to a member path of a binding: `root.path[0].path[1] = value`.
+pub(crate) struct MemberSet<'a> {
+    pub root: BindingId,
+    pub path: Vec<Atom>,
+    pub value: &'a Expr,
+    /// The registered function the assignment sits in.
+    pub owner: Option<usize>,
+    /// Whether it sets what every component's `this` has ([`instance_property`]) on an
+    /// imported Vue, a parameter (a plugin's `install(Vue)`) or a local made by a call
+    /// (`const app = createApp(App)`, babel's `_vue = _interopRequireDefault(…)`); not on the
+    /// prototype of a constructor declared in the file.
+    pub instance: bool,
+}
+
+/// Whether a member path is where a Vue app keeps what every component's `this` has:
+/// `prototype.name` (Vue 2) or `config.globalProperties.name` (Vue 3).
+pub(crate) fn instance_property(path: &[Atom]) -> Option<&Atom> {
+    match path {
+        [p, name] if *p == *"prototype" => Some(name),
+        // `_vue.default.prototype.$http`: babel's default-import interop.
+        [d, p, name] if *d == *"default" && *p == *"prototype" => Some(name),
+        [c, g, name] if *c == *"config" && *g == *"globalProperties" => Some(name),
+        _ => None,
+    }
 }
 
 impl<'a> FileIndex<'a> {
@@ -143,8 +180,21 @@ impl<'a> FileIndex<'a> {
                     rest.insert(0, c.clone());
                     return Some(LocalPath::Here(rest));
                 }
-                def.object.as_ref()?;
-                let mut p = def.object_path.clone();
+                let mut p = match &def.object {
+                    Some(_) => def.object_path.clone(),
+                    // `this` of a function an object holds by name: what the object holds by
+                    // name too (`{ request, get }`), else its methods (`{ request(o) {…}, get }`).
+                    None => {
+                        let name = self.held_by.get(&owner?)?;
+                        if let Some(obj) = self.objects.get(name)
+                            && let Some(found) =
+                                self.local_with_rest(obj, owner, rest.clone(), depth + 1)
+                        {
+                            return Some(found);
+                        }
+                        name.split('.').map(Atom::from).collect()
+                    }
+                };
                 p.extend(rest);
                 Some(LocalPath::Here(p))
             }
@@ -257,9 +307,11 @@ impl<'a> FileIndex<'a> {
             wx_aliases: HashSet::default(),
             app_object: None,
             objects: HashMap::default(),
+            held_by: HashMap::default(),
             news: HashMap::default(),
             calls: Vec::new(),
             required: Vec::new(),
+            member_sets: Vec::new(),
         };
         for imp in &js.module.imports {
             for b in &imp.bindings {
@@ -294,6 +346,7 @@ impl<'a> FileIndex<'a> {
             owner: None,
         };
         js.program.visit_with(&mut w);
+        ix.held_by = ix.functions_held_by_objects();
         // Decided now, while the tree is in cache: the detector reads each call's callee again
         // only for the calls that may resolve.
         let calls = std::mem::take(&mut ix.calls);
@@ -340,12 +393,15 @@ impl<'a> FileIndex<'a> {
                         None => return i.ctxt != self.js.top_level,
                     }
                 }
-                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost.
+                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost; a
+                // local made by a module's function (`const http = axios.create(…)`,
+                // `const shop = createRequest('/shop')`).
                 Expr::Call(c) => {
                     return !outermost
                         && !matches!(&c.callee, Callee::Expr(f) if matches!(unwrap_expr(f),
                             Expr::Ident(i) if self.js.is_global_named(i, "getApp")
-                                || self.js.is_global_named(i, "require")));
+                                || self.js.is_global_named(i, "require"))
+                            || (initializer && self.made_by_module(f)));
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
                     let Some((obj, prop)) = member(e) else {
@@ -375,6 +431,31 @@ impl<'a> FileIndex<'a> {
         false
     }
 
+    /// Whether a callee is rooted in an import (`axios.create`, `createRequest` imported) or
+    /// names a function of this file: what it returns may be a client or a factory's object.
+    fn made_by_module(&self, callee: &Expr) -> bool {
+        let mut e = unwrap_expr(callee);
+        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        for _ in 0..8 {
+            match e {
+                Expr::Ident(i) => {
+                    let b = (i.sym.clone(), i.ctxt);
+                    return self.imports.contains_key(&b)
+                        || (i.ctxt == self.js.top_level
+                            && self.names_function(std::iter::once(&*i.sym), &names));
+                }
+                _ => {
+                    let Some((obj, name)) = as_member(e) else {
+                        return false;
+                    };
+                    names.push(std::borrow::Cow::Owned(name.to_string()));
+                    e = unwrap_expr(obj);
+                }
+            }
+        }
+        false
+    }
+
     /// Whether `head` then the member `names` (read outermost first) is the dotted name of a
     /// function of this file.
     fn names_function<'h>(
@@ -397,13 +478,13 @@ impl<'a> FileIndex<'a> {
     /// and its head is nothing the detector's `World::lookup` could follow further (an import, a
     /// variable, an export, or a default export read by name).
     fn this_foreign(&self, owner: Option<usize>, names: &[std::borrow::Cow<'_, str>]) -> bool {
-        let Some(def) = owner.map(|o| &self.fns[o]) else {
+        let Some((o, def)) = owner.map(|o| (o, &self.fns[o])) else {
             return true;
         };
         let head: &[Atom] = match (&def.class, &def.object) {
             (Some(c), _) => std::slice::from_ref(c),
             (None, Some(_)) => &def.object_path,
-            (None, None) => return true,
+            (None, None) => return !self.held_by.contains_key(&o),
         };
         if self.names_function(head.iter().map(|a| &**a), names) {
             return false;
@@ -420,6 +501,37 @@ impl<'a> FileIndex<'a> {
 }
 
 impl<'a> FileIndex<'a> {
+    /// See [`FileIndex::held_by`].
+    fn functions_held_by_objects(&self) -> HashMap<usize, String> {
+        let mut out = HashMap::default();
+        for (name, obj) in &self.objects {
+            let Expr::Object(o) = unwrap_expr(obj) else {
+                continue;
+            };
+            for p in &o.props {
+                let PropOrSpread::Prop(p) = p else { continue };
+                let i = match &**p {
+                    Prop::Shorthand(i) => i,
+                    Prop::KeyValue(kv) => match unwrap_expr(&kv.value) {
+                        Expr::Ident(i) => i,
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                if i.ctxt != self.js.top_level {
+                    continue;
+                }
+                if let Some(&g) = self.fn_by_name.get(&*i.sym) {
+                    let def = &self.fns[g];
+                    if def.class.is_none() && def.object.is_none() {
+                        out.entry(g).or_insert_with(|| name.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn register(&mut self, mut def: FnDef<'a>) {
         if let Some(o) = &def.object {
             def.object_path = o.split('.').map(Atom::from).collect();
@@ -431,6 +543,7 @@ impl<'a> FileIndex<'a> {
     }
 
     fn function(&mut self, name: String, kind: WrapperKind, f: &'a Function, obj: Option<String>) {
+        let idx = self.fns.len();
         let params = f.params.iter().map(|p| &p.pat).collect();
         self.register(FnDef {
             name,
@@ -441,7 +554,30 @@ impl<'a> FileIndex<'a> {
             object_path: Vec::new(),
             params,
             ret: returned(f.body.as_ref()),
+            parent: None,
         });
+        self.returned_fns(idx, 0);
+    }
+
+    /// What function `idx` returns, when that is a function or an object of functions (a
+    /// factory: `createRequest(prefix)` returning `{ get, post }`): registered as `name()` and
+    /// `name().get`, with `idx` as their parent.
+    fn returned_fns(&mut self, idx: usize, depth: u32) {
+        let Some(ret) = self.fns[idx].ret else { return };
+        if depth >= MAX_OBJECT_DEPTH
+            || !matches!(
+                unwrap_expr(ret),
+                Expr::Arrow(_) | Expr::Fn(_) | Expr::Object(_)
+            )
+        {
+            return;
+        }
+        let start = self.fns.len();
+        let name = format!("{}()", self.fns[idx].name);
+        self.value(&name, ret, None, depth + 1);
+        for def in &mut self.fns[start..] {
+            def.parent.get_or_insert(idx);
+        }
     }
 
     /// A value bound to `name` at top level: a function, an object of functions, a class.
@@ -454,6 +590,7 @@ impl<'a> FileIndex<'a> {
         match unwrap_expr(e) {
             Expr::Arrow(a) => {
                 let params = a.params.iter().collect();
+                let idx = self.fns.len();
                 self.register(FnDef {
                     name: name.to_string(),
                     kind,
@@ -463,7 +600,9 @@ impl<'a> FileIndex<'a> {
                     object_path: Vec::new(),
                     params,
                     ret: arrow_ret(a),
+                    parent: None,
                 });
+                self.returned_fns(idx, depth);
             }
             Expr::Fn(f) => {
                 self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
@@ -515,6 +654,7 @@ impl<'a> FileIndex<'a> {
                 object_path: Vec::new(),
                 params,
                 ret,
+                parent: None,
             })
         };
         for m in &class.body {
@@ -817,6 +957,97 @@ impl<'a> Walker<'_, 'a> {
     }
 }
 
+impl<'a> Walker<'_, 'a> {
+    /// Records `root.a.b = value` (see [`FileIndex::member_sets`]). The functions of an object
+    /// assigned to an instance property (`Vue.prototype.$http = { request(o) {…}, get(u) {…} }`)
+    /// are registered first, as `Vue.prototype.$http.request`, so that the calls inside them
+    /// (walked next) are theirs.
+    fn member_set(&mut self, target: &MemberExpr, value: &'a Expr) {
+        // The root first, without collecting the names: most assignments (`e.exports.x = …` in
+        // a bundle, `this.x = …`) are to members of nothing recorded.
+        let mut e: &Expr = &target.obj;
+        let mut depth = 0;
+        let root = loop {
+            match unwrap_expr(e) {
+                Expr::Ident(i) => break i,
+                Expr::Member(m) if depth < 4 => {
+                    depth += 1;
+                    e = &m.obj;
+                }
+                _ => return,
+            }
+        };
+        if self.ix.js.is_global(root) {
+            return;
+        }
+        let b = (root.sym.clone(), root.ctxt);
+        let imported = self.ix.imports.contains_key(&b);
+        let top = root.ctxt == self.ix.js.top_level;
+        // What may hold a Vue app (see `MemberSet::instance`).
+        let app = imported
+            || self.ix.params.contains_key(&b)
+            || self
+                .ix
+                .vars
+                .get(&b)
+                .is_some_and(|init| matches!(unwrap_expr(init), Expr::Call(_)));
+        if !(top || app) {
+            return;
+        }
+        let name = |p: &MemberProp| match p {
+            MemberProp::Ident(p) => Some(p.sym.clone()),
+            MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+                Expr::Lit(Lit::Str(s)) => Some(Atom::from(&*s.value.to_string_lossy())),
+                _ => None,
+            },
+            MemberProp::PrivateName(_) => None,
+        };
+        let mut path: Vec<Atom> = Vec::with_capacity(depth + 1);
+        let Some(last) = name(&target.prop) else {
+            return;
+        };
+        let mut e: &Expr = &target.obj;
+        while let Expr::Member(m) = unwrap_expr(e) {
+            let Some(n) = name(&m.prop) else { return };
+            path.push(n);
+            e = &m.obj;
+        }
+        path.reverse();
+        path.push(last);
+        let property = app && instance_property(&path).is_some();
+        if !(property || top || imported) {
+            return;
+        }
+        if property
+            && matches!(
+                unwrap_expr(value),
+                Expr::Object(_) | Expr::Arrow(_) | Expr::Fn(_)
+            )
+        {
+            let start = self.ix.fns.len();
+            let mut dotted = root.sym.to_string();
+            for p in &path {
+                dotted.push('.');
+                dotted.push_str(p);
+            }
+            self.ix.value(&dotted, value, None, 0);
+            for owner in start..self.ix.fns.len() {
+                let params = self.ix.fns[owner].params.clone();
+                for (i, pat) in params.into_iter().enumerate() {
+                    self.ix.param(owner, i as u32, pat, Vec::new(), None);
+                }
+            }
+        }
+        self.ix.member_sets.push(MemberSet {
+            root: b,
+            path,
+            value,
+            owner: self.owner,
+            instance: property,
+        });
+    }
+}
+
 impl<'a> Visit for Walker<'_, 'a> {
     fn visit_function(&mut self, f: &Function) {
         self.within(f.span, |w| f.visit_children_with(w));
@@ -867,6 +1098,13 @@ impl<'a> Visit for Walker<'_, 'a> {
     }
 
     fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        if a.op == AssignOp::Assign
+            && let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left
+        {
+            // SAFETY: a node of the walked program (see `extend`).
+            let (right, _) = unsafe { extend(&a.right, &[]) };
+            self.member_set(m, right);
+        }
         a.visit_children_with(self);
         let Some(owner) = self.owner else { return };
         let def = &self.ix.fns[owner];
@@ -930,6 +1168,7 @@ mod tests {
     #[test]
     fn calls_that_cannot_resolve_are_left_out() {
         let src = "import { get } from '../../utils/http'
+import axios from 'axios'
 const api = require('../../api/index.js')
 const TABLE = [1, 2]
 function local() {}
@@ -963,6 +1202,10 @@ Page({
     row.name.trim()
     const BASE = 'https://a.example.com'
     BASE.replace('a', 'b')
+    const client = axios.create({ baseURL: BASE })
+    client.get('/e')
+    const rows = TABLE.filter((r) => r > 1)
+    rows.at(0).toFixed()
     fetchItems(42)
     list.all(1)
   },
@@ -999,6 +1242,8 @@ class Http {
                 "promisify(wx.request)",
                 "request",
                 "http.get",
+                "axios.create",
+                "client.get",
                 "fetchItems",
                 "list.all",
                 "get",

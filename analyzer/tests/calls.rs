@@ -137,6 +137,10 @@ snapshot_case!(snapshot_taro_uni, "taro-uni");
 snapshot_case!(snapshot_page_methods, "page-methods");
 snapshot_case!(snapshot_class_instance, "class-instance");
 snapshot_case!(snapshot_app_methods, "app-methods");
+snapshot_case!(snapshot_axios_adapter, "axios-adapter");
+snapshot_case!(snapshot_fly_luch, "fly-luch");
+snapshot_case!(snapshot_vue_prototype, "vue-prototype");
+snapshot_case!(snapshot_taro_factory, "taro-factory");
 
 #[test]
 fn direct_calls_only_on_the_global_wx_network_apis() {
@@ -561,4 +565,179 @@ fn app_methods_reached_through_get_app() {
         ]
     );
     assert_eq!(wrapper_ids(&v), ["app.js#App.request"]);
+}
+
+/// The (file:line, method, URL) of each backend call.
+fn sites(v: &Value) -> Vec<String> {
+    calls(v)
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{} {} {}",
+                c["loc"]["path"].as_str().unwrap_or(""),
+                c["loc"]["line"],
+                c["method"].as_str().unwrap_or("-"),
+                c["endpoint"]["url"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn axios_instance_calls_go_through_the_adapter_with_the_base_url() {
+    let v = run("axios-adapter");
+    assert_eq!(
+        sites(&v),
+        [
+            "pages/index/index.js:5 GET https://api.axios.example.com/v1/banners",
+            "pages/index/index.js:6 POST https://api.axios.example.com/v1/bookings",
+            "pages/index/index.js:7 PUT https://api.axios.example.com/v1/profile",
+            "pages/index/index.js:8 DELETE|POST https://api.axios.example.com/v1/courses/{id}/favorite",
+            "pages/index/index.js:9 POST https://api.axios.example.com/v1/auth/login",
+            "pages/index/index.js:10 GET https://api.axios.example.com/v1/courses/today",
+            "pages/news/news.js:13 GET https://news.axios.example.com/headlines",
+            "pages/news/news.js:14 GET https://news.axios.example.com/weather",
+            "pages/news/news.js:15 GET https://cms.axios.example.com/api/pages/home",
+        ],
+        "the stage switch's release host; no site at the adapter's own wx.request or at the interceptor"
+    );
+    let c = calls(&v);
+    assert_eq!(c[0]["via"], json!(["utils/adapter.js#wxAdapter"]));
+    assert_eq!(
+        c[4]["via"],
+        json!(["utils/http.js#requestForData", "utils/adapter.js#wxAdapter"])
+    );
+    assert_eq!(
+        wrapper_ids(&v),
+        [
+            "utils/adapter.js#wxAdapter",
+            "utils/http.js#getJSON",
+            "utils/http.js#requestForData"
+        ]
+    );
+}
+
+#[test]
+fn flyio_and_luch_request_clients_and_their_package_transports() {
+    let v = run("fly-luch");
+    assert_eq!(
+        sites(&v),
+        [
+            "pages/coach/coach.js:13 GET https://coach.luch.example.com/api/coaches",
+            "pages/coach/coach.js:14 GET https://coach.luch.example.com/api/coaches/{id}/slots",
+            "pages/coach/coach.js:15 POST https://coach.luch.example.com/api/coaches/{id}/reserve",
+            "pages/coach/coach.js:19 POST https://files.luch.example.com/avatars",
+            "pages/coach/coach.js:25 POST https://report.luch.example.com/feedback",
+            "pages/stores/stores.js:9 GET https://lbs.fly.example.com/v1/stores/nearby",
+            "pages/stores/stores.js:13 POST https://lbs.fly.example.com/v1/stores/{id}/busy",
+            "pages/stores/stores.js:18 GET https://cdn.fly.example.com/stores.json",
+        ],
+        "nothing reported inside miniprogram_npm"
+    );
+    assert_eq!(calls(&v)[3]["api"], "uploadFile");
+    assert_eq!(
+        wrapper_ids(&v),
+        [
+            "miniprogram_npm/flyio/index.js#wxEngine",
+            "miniprogram_npm/luch-request/index.js#adapter"
+        ]
+    );
+}
+
+#[test]
+fn vue_instance_properties_reached_through_this() {
+    let v = run("vue-prototype");
+    assert_eq!(
+        sites(&v),
+        [
+            "common/api.js:6 GET https://api.vue.example.com/mall/v1/goods/{id}",
+            "common/api.js:11 POST https://api.vue.example.com/mall/v1/cart/add",
+            "pages/goods/goods.js:11 POST https://api.vue.example.com/shop/v2/orders",
+            "pages/goods/goods.js:14 POST https://api.vue.example.com/m/v3/shares",
+            "pages/goods/goods.js:15 GET https://api.vue.example.com/m/v3/shares/count",
+            "pages/index/index.js:12 GET https://api.vue.example.com/mall/v1/home/banners",
+            "pages/index/index.js:18 POST https://api.vue.example.com/mall/v1/cart/add",
+            "pages/index/index.js:19 POST https://log.vue.example.com/click",
+            "plugins/track.js:11 POST https://log.vue.example.com/pv",
+        ]
+    );
+    let c = calls(&v);
+    assert_eq!(
+        c[0]["callers"][0]["path"], "pages/goods/goods.js",
+        "`this.$api.goods.detail(…)` calls the API module's function"
+    );
+    assert_eq!(c[2]["via"], json!(["common/adapter.js#uniAdapter"]));
+    assert_eq!(
+        c[3]["via"],
+        json!(["plugins/req.js#post", "plugins/req.js#request"]),
+        "functions an object holds by name: their `this` is the object"
+    );
+    assert_eq!(
+        c[7]["via"],
+        json!(["plugins/track.js#Vue.prototype.$track.send"]),
+        "a plugin's object written in the assignment"
+    );
+}
+
+#[test]
+fn factory_instances_bind_the_prefix() {
+    let v = run("taro-factory");
+    assert_eq!(
+        sites(&v),
+        [
+            "pages/coupon/coupon.js:7 GET https://api.taro.example.com/v2/member/coupons",
+            "services/api.js:7 GET https://api.taro.example.com/v2/shop/stores/{storeId}/menu",
+            "services/api.js:9 POST https://api.taro.example.com/v2/trade/orders",
+            "services/api.js:11 GET https://cdn.taro.example.com/config.json",
+            "services/api.js:13 GET https://api.taro.example.com/v2/shop/all",
+            "services/request.js:23 POST https://files.taro.example.com/upload",
+        ]
+    );
+    assert_eq!(
+        calls(&v)[4]["via"][0],
+        "services/request.js#createRequest().all",
+        "a method calling another of the same object keeps the prefix open"
+    );
+    assert_eq!(
+        calls(&v)[1]["via"],
+        json!([
+            "services/request.js#createRequest().get",
+            "services/request.js#request"
+        ])
+    );
+    assert_eq!(calls(&v)[5]["api"], "uploadFile");
+}
+
+/// The default axios instance alone (no `axios.create`), its adapter set on its defaults.
+#[test]
+fn default_axios_with_its_adapter_set() {
+    let dir = std::env::temp_dir().join(format!("calls-default-axios-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("pages/index")).unwrap();
+    std::fs::write(dir.join("project.config.json"), r#"{"appid":"wx0"}"#).unwrap();
+    std::fs::write(dir.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    std::fs::write(dir.join("app.js"), "App({})\n").unwrap();
+    std::fs::write(
+        dir.join("pages/index/index.js"),
+        "import axios from 'axios'
+function adapter(config) {
+  return new Promise((resolve) => wx.request({ url: config.baseURL + config.url, method: config.method, success: resolve }))
+}
+axios.defaults.adapter = adapter
+axios.defaults.baseURL = 'https://api.default.example.com'
+Page({
+  onLoad() {
+    axios.post('/visits')
+  }
+})
+",
+    )
+    .unwrap();
+    let v = run_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        sites(&v),
+        ["pages/index/index.js:9 POST https://api.default.example.com/visits"],
+        "{v:#}"
+    );
 }

@@ -18,6 +18,9 @@ const MAX_DEPTH: u32 = 40;
 const MAX_STEPS: u32 = 20_000;
 /// Object literals with more members than this are not evaluated (data, not configuration).
 const MAX_OBJECT_PROPS: usize = 200;
+/// The position of a factory's parameter `i` as a function the factory returns reads it
+/// (`prefix` in `createRequest(prefix)`'s `get(url)`): `CAPTURED + i`, past its own parameters.
+pub(super) const CAPTURED: u32 = 1 << 20;
 
 /// One evaluation: a step budget so that no input can make it slow.
 pub(super) struct Ev<'w, 'a> {
@@ -262,6 +265,20 @@ impl<'w, 'a> Ev<'w, 'a> {
                     None => v,
                 };
             }
+            // A factory's parameter read by a function it returns (`prefix` in
+            // `createRequest(prefix)`'s `get(url)`): bound where the factory is called.
+            if owner.is_some_and(|o| f.fns[o].parent == Some(p.owner)) {
+                let v = Val::Param(
+                    CAPTURED + p.index,
+                    p.path.clone(),
+                    p.name.clone(),
+                    self.span(fi, i.span),
+                );
+                return match p.default {
+                    Some(def) => or(v, self.expr(fi, def, None, d)),
+                    None => v,
+                };
+            }
             return Val::Unknown(p.name.clone(), self.span(fi, i.span));
         }
         if let Some(init) = f.vars.get(&b) {
@@ -357,7 +374,12 @@ impl<'w, 'a> Ev<'w, 'a> {
         let Some(class) = &def.class else {
             // A method of an object literal (`App({ globalData, request() { this.globalData… } })`).
             // Not pages and components: their `this.data` and `this.x` change at run time.
-            let object = def.object.as_deref().filter(|o| {
+            // (Or one holding the function by name: `{ baseUrl, request }`.)
+            let object = def
+                .object
+                .as_deref()
+                .or(f.held_by.get(&owner).map(String::as_str));
+            let object = object.filter(|o| {
                 !["Page", "Component", "Behavior"]
                     .iter()
                     .any(|p| o == p || o.starts_with(&format!("{p}.")))

@@ -5,12 +5,16 @@
 //!
 //! Steps: [`crate::summary`] summarises each file (functions, parameters, calls, constants,
 //! exports) when it is loaded, right after parsing (see [`crate::files::Script`]); [`world`]
-//! resolves callees across modules; [`endpoint`] evaluates values; [`wrappers`] finds
+//! resolves callees across modules; [`runtime`] resolves those reached through objects made
+//! at run time (a Vue app's `this.$http`, a factory's `createRequest('/shop').get`, the HTTP
+//! clients of npm packages in [`clients`]); [`endpoint`] evaluates values; [`wrappers`] finds
 //! wrappers by a fixpoint over the summaries and emits the calls; [`grouping`] proposes
 //! functions.
 
+mod clients;
 mod endpoint;
 mod grouping;
+mod runtime;
 mod value;
 mod world;
 mod wrappers;

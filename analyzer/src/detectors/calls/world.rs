@@ -27,6 +27,15 @@ pub(super) enum Target {
 
 const MAX_HOPS: usize = 24;
 
+/// Where [`World::reach`] ends: a registered function, or a value it was asked to stop at (its
+/// file, the expression, and the names still to read from it); for a callee
+/// ([`World::resolve_reaching`]), a network API too.
+pub(super) enum Reached<'a> {
+    Sink(NetworkApi),
+    Fn(Gfn),
+    Value(usize, &'a Expr, Path),
+}
+
 /// A file's summary: the one built at load time, or one built here.
 pub(super) enum Summary<'a> {
     Shared(&'a FileIndex<'a>),
@@ -229,18 +238,34 @@ impl<'a> World<'a> {
         callee: &Expr,
         owner: Option<usize>,
     ) -> Option<Target> {
+        match self.resolve_reaching(fi, callee, owner, &|_, _| false)? {
+            Reached::Sink(api) => Some(Target::Sink(api)),
+            Reached::Fn(g) => Some(Target::Fn(g)),
+            Reached::Value(..) => None,
+        }
+    }
+
+    /// Like [`resolve_callee`](Self::resolve_callee), but the path of names stops at a value
+    /// `stop` accepts (see [`reach`](Self::reach)).
+    pub(super) fn resolve_reaching(
+        &self,
+        fi: usize,
+        callee: &Expr,
+        owner: Option<usize>,
+        stop: &dyn Fn(usize, &'a Expr) -> bool,
+    ) -> Option<Reached<'a>> {
         if let Some((obj, name)) = as_member(callee)
             && let Some(api) = sink_api(&name)
             && self.is_wx_like(fi, obj, 0)
         {
-            return Some(Target::Sink(api));
+            return Some(Reached::Sink(api));
         }
         // const request = promisify(wx.request), here or imported
         if let Some(api) = self.promisified_sink(fi, callee, 0) {
-            return Some(Target::Sink(api));
+            return Some(Reached::Sink(api));
         }
         let (f, path) = self.expr_path(fi, callee, owner)?;
-        self.lookup(f, path).map(Target::Fn)
+        self.reach(f, path, stop)
     }
 
     /// `promisify(wx.request)` (through constants and imports): the network API it wraps.
@@ -280,14 +305,19 @@ impl<'a> World<'a> {
     }
 
     /// A callee expression as a dotted path of names in some file.
-    fn expr_path(&self, fi: usize, e: &Expr, owner: Option<usize>) -> Option<(usize, Path)> {
+    pub(super) fn expr_path(
+        &self,
+        fi: usize,
+        e: &Expr,
+        owner: Option<usize>,
+    ) -> Option<(usize, Path)> {
         let local = self.files[fi].local_path(e, owner, Vec::new(), 0)?;
         self.place(fi, local)
     }
 
     /// Like [`expr_path`](Self::expr_path), but an object literal is entered by the first name
     /// of `rest`.
-    fn expr_with_rest(&self, fi: usize, e: &Expr, rest: Path) -> Option<(usize, Path)> {
+    pub(super) fn expr_with_rest(&self, fi: usize, e: &Expr, rest: Path) -> Option<(usize, Path)> {
         let local = self.files[fi].local_with_rest(e, None, rest, 0)?;
         self.place(fi, local)
     }
@@ -302,7 +332,21 @@ impl<'a> World<'a> {
     }
 
     /// Follows a dotted path through aliases, imports and exports to a registered function.
-    fn lookup(&self, mut fi: usize, mut path: Path) -> Option<Gfn> {
+    pub(super) fn lookup(&self, fi: usize, path: Path) -> Option<Gfn> {
+        match self.reach(fi, path, &|_, _| false)? {
+            Reached::Fn(g) => Some(g),
+            Reached::Sink(_) | Reached::Value(..) => None,
+        }
+    }
+
+    /// Like [`lookup`](Self::lookup), but stops at the first value a variable or an export
+    /// holds that `stop` accepts (`const http = axios.create(…)`), with the rest of the path.
+    pub(super) fn reach(
+        &self,
+        mut fi: usize,
+        mut path: Path,
+        stop: &dyn Fn(usize, &'a Expr) -> bool,
+    ) -> Option<Reached<'a>> {
         let mut tried_default = false;
         let mut key = String::new();
         for _ in 0..MAX_HOPS {
@@ -316,7 +360,7 @@ impl<'a> World<'a> {
                 key.push_str(p);
             }
             if let Some(&i) = f.fn_by_name.get(key.as_str()) {
-                return Some((fi, i));
+                return Some(Reached::Fn((fi, i)));
             }
             if head == *"*" {
                 path.remove(0);
@@ -338,7 +382,10 @@ impl<'a> World<'a> {
                 tried_default = false;
                 continue;
             }
-            if let Some(init) = f.vars.get(&b) {
+            if let Some(&init) = f.vars.get(&b) {
+                if stop(fi, init) {
+                    return Some(Reached::Value(fi, init, path[1..].to_vec()));
+                }
                 let (nf, np) = self.expr_with_rest(fi, init, path[1..].to_vec())?;
                 if nf == fi && np == path {
                     return None;
@@ -352,7 +399,10 @@ impl<'a> World<'a> {
                     path[0] = a.clone();
                     continue;
                 }
-                Some(ExportDef::Expr(e)) => {
+                Some(&ExportDef::Expr(e)) => {
+                    if stop(fi, e) {
+                        return Some(Reached::Value(fi, e, path[1..].to_vec()));
+                    }
                     let (nf, np) = self.expr_with_rest(fi, e, path[1..].to_vec())?;
                     if nf == fi && np == path {
                         return None;

@@ -15,8 +15,10 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
-use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
+use super::clients::Transport;
+use super::endpoint::{CAPTURED, Ev, collapse_alt, endpoint, method_text};
 use super::grouping;
+use super::runtime::{Callee, Runtime, captured_param};
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
 use super::world::{Gfn, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
@@ -34,7 +36,7 @@ struct Prepared {
     ci: usize,
     owner: Option<usize>,
     span: Span,
-    target: Target,
+    target: Callee,
     /// Argument values, each evaluated the first time a route reads it: most calls resolve
     /// to functions that are not wrappers, and a wrapper's routes read one or two arguments
     /// (the URL, the method), not the request body.
@@ -69,7 +71,7 @@ struct Route {
     method: Option<Val>,
 }
 
-fn prepare(w: &World<'_>) -> Vec<Prepared> {
+fn prepare<'a>(w: &World<'a>, rt: &Runtime<'a>) -> Vec<Prepared> {
     let per_file: Vec<Vec<Prepared>> = (0..w.files.len())
         .into_par_iter()
         .map(|fi| {
@@ -77,7 +79,7 @@ fn prepare(w: &World<'_>) -> Vec<Prepared> {
             warm(f.calls.iter().map(|c| c.callee));
             let mut out = Vec::new();
             for (ci, c) in f.calls.iter().enumerate() {
-                let Some(target) = w.resolve_callee(fi, c.callee, c.owner) else {
+                let Some(target) = rt.resolve(w, fi, c.callee, c.owner) else {
                     continue;
                 };
                 out.push(Prepared {
@@ -117,10 +119,19 @@ impl ExprSpan for swc_ecma_ast::ExprOrSpread {
     }
 }
 
+/// What the detector knows once every call is prepared: the summaries so far, each client's
+/// transport, and the first network call each function makes itself.
+struct Known<'k> {
+    summaries: &'k HashMap<Gfn, Vec<Route>>,
+    transports: &'k [Option<Transport>],
+    direct: &'k HashMap<Gfn, (NetworkApi, Span)>,
+}
+
 /// The routes a call takes, in terms of the calling function's parameters.
-fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Vec<Route> {
-    match p.target {
-        Target::Sink(api) => {
+fn routes_of(w: &World<'_>, rt: &Runtime<'_>, p: &Prepared, k: &Known<'_>) -> Vec<Route> {
+    let me = p.owner.map(|o| (p.fi, o));
+    match &p.target {
+        &Callee::Target(Target::Sink(api)) => {
             let opts = p.arg(w, 0);
             let (url, method) = match opts {
                 // Old-style `request(url)` helpers are not sinks; options objects are.
@@ -138,40 +149,135 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
                 method,
             }]
         }
-        Target::Fn(g) => {
-            let me = p.owner.map(|o| (p.fi, o));
-            if Some(g) == me {
-                return Vec::new();
-            }
-            let Some(routes) = summaries.get(&g) else {
-                return Vec::new();
+        &Callee::Target(Target::Fn(g)) => {
+            // A function a factory made, called where the factory's call is not known: what
+            // it captured stays a parameter inside the same factory, else is unknown.
+            let shared = || {
+                let parent = w.files[g.0].fns[g.1].parent;
+                parent.is_some()
+                    && me.is_some_and(|m| m.0 == g.0 && w.files[m.0].fns[m.1].parent == parent)
             };
-            let args = |i| p.arg(w, i);
-            routes
-                .iter()
-                .filter(|r| r.via.len() < MAX_VIA && !me.is_some_and(|m| r.via.contains(&m)))
-                .map(|r| {
-                    let mut via = vec![g];
-                    via.extend(r.via.iter().copied());
-                    Route {
-                        api: r.api,
-                        sink: r.sink,
-                        via,
-                        url: subst_with(&r.url, &args, 0),
-                        method: r.method.as_ref().map(|m| subst_with(m, &args, 0)),
+            let args = |i: u32| {
+                if i < CAPTURED {
+                    p.arg(w, i)
+                } else if shared() {
+                    match captured_param(w, g, i) {
+                        Val::Unknown(name, span) => Val::Param(i, Vec::new(), name, span),
+                        v => v,
                     }
-                })
-                .collect()
+                } else {
+                    captured_param(w, g, i)
+                }
+            };
+            through(g, me, &args, k)
+        }
+        Callee::Made(g, bound) => {
+            let g = *g;
+            let args = |i: u32| {
+                if i < CAPTURED {
+                    p.arg(w, i)
+                } else {
+                    bound
+                        .get((i - CAPTURED) as usize)
+                        .cloned()
+                        .unwrap_or(Val::Missing)
+                }
+            };
+            through(g, me, &args, k)
+        }
+        &Callee::Client(cc) => {
+            let req = rt.clients.request(cc, &|i| p.arg(w, i), p.span);
+            let plain = |api: NetworkApi, sink: Span, via: Vec<Gfn>| Route {
+                api,
+                sink,
+                via,
+                url: req.url.clone(),
+                method: Some(req.method.clone()),
+            };
+            match k.transports[cc.client as usize] {
+                // The adapter is given the merged config: its routes say what it makes of it.
+                Some(Transport::Adapter(g)) if k.summaries.contains_key(&g) => {
+                    let config = |i: u32| {
+                        if i == 0 {
+                            req.config.clone()
+                        } else {
+                            Val::Missing
+                        }
+                    };
+                    k.summaries[&g]
+                        .iter()
+                        .filter(|r| {
+                            r.via.len() < MAX_VIA
+                                && Some(g) != me
+                                && !me.is_some_and(|m| r.via.contains(&m))
+                        })
+                        .map(|r| {
+                            let mut via = vec![g];
+                            via.extend(r.via.iter().copied());
+                            // A method the adapter computes (`config.method.toUpperCase()`) is
+                            // the client's.
+                            let method = r
+                                .method
+                                .as_ref()
+                                .map(|m| subst_with(m, &config, 0))
+                                .filter(|m| method_text(m).is_some())
+                                .unwrap_or_else(|| req.method.clone());
+                            Route {
+                                api: r.api,
+                                sink: r.sink,
+                                via,
+                                url: subst_with(&r.url, &config, 0),
+                                method: Some(method),
+                            }
+                        })
+                        .collect()
+                }
+                Some(t) if Some(t.gfn()) != me => {
+                    let g = t.gfn();
+                    match k.direct.get(&g) {
+                        Some(&(api, sink)) if api == req.api => vec![plain(api, sink, vec![g])],
+                        // Another API than the transport's (luch-request's `upload`).
+                        _ => vec![plain(req.api, p.span, Vec::new())],
+                    }
+                }
+                Some(_) => Vec::new(),
+                None => vec![plain(req.api, p.span, Vec::new())],
+            }
         }
     }
+}
+
+/// The routes of a call of `g` made in `me`, with `args(i)` the call's arguments.
+fn through(g: Gfn, me: Option<Gfn>, args: &dyn Fn(u32) -> Val, k: &Known<'_>) -> Vec<Route> {
+    if Some(g) == me {
+        return Vec::new();
+    }
+    let Some(routes) = k.summaries.get(&g) else {
+        return Vec::new();
+    };
+    routes
+        .iter()
+        .filter(|r| r.via.len() < MAX_VIA && !me.is_some_and(|m| r.via.contains(&m)))
+        .map(|r| {
+            let mut via = vec![g];
+            via.extend(r.via.iter().copied());
+            Route {
+                api: r.api,
+                sink: r.sink,
+                via,
+                url: subst_with(&r.url, args, 0),
+                method: r.method.as_ref().map(|m| subst_with(m, args, 0)),
+            }
+        })
+        .collect()
 }
 
 /// Routes, each with whether it [`forwards`] a parameter.
 type Marked = Vec<(Route, bool)>;
 
 /// [`routes_of`], each with whether it [`forwards`] a parameter.
-fn routes_marked(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Marked {
-    routes_of(w, p, summaries)
+fn routes_marked(w: &World<'_>, rt: &Runtime<'_>, p: &Prepared, k: &Known<'_>) -> Marked {
+    routes_of(w, rt, p, k)
         .into_iter()
         .map(|r| {
             let fw = forwards(&r, p.span);
@@ -246,7 +352,33 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
 }
 
 pub(super) fn run(w: &World<'_>, out: &mut Findings) {
-    let prepared = prepare(w);
+    let rt = Runtime::build(w);
+    let prepared = prepare(w, &rt);
+    // The first network call each function makes itself, and each client's transport.
+    let mut direct: HashMap<Gfn, (NetworkApi, Span)> = HashMap::default();
+    for p in &prepared {
+        if let (&Callee::Target(Target::Sink(api)), Some(o)) = (&p.target, p.owner) {
+            let first = direct.entry((p.fi, o)).or_insert((api, p.span));
+            if p.span.start < first.1.start {
+                *first = (api, p.span);
+            }
+        }
+    }
+    let transports = if rt.clients.is_empty() {
+        Vec::new()
+    } else {
+        let sinks: Vec<(Gfn, &str)> = direct
+            .keys()
+            .map(|&g| (g, w.cx.project.file(w.files[g.0].js.file).path.as_str()))
+            .collect();
+        rt.clients.transports(w, &sinks)
+    };
+    // What a call depends on: the function it calls, or its client's transport.
+    let callee_fn = |p: &Prepared| match &p.target {
+        Callee::Target(Target::Fn(g)) | Callee::Made(g, _) => Some(*g),
+        Callee::Client(c) => transports[c.client as usize].map(Transport::gfn),
+        Callee::Target(Target::Sink(_)) => None,
+    };
     // Each function's calls; and (a fixpoint over a worklist: a function's summary depends
     // only on the summaries of the functions it calls, so when one changes only its callers
     // are looked at again) each function's callers, sorted.
@@ -255,7 +387,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     for (i, p) in prepared.iter().enumerate() {
         if let Some(o) = p.owner {
             by_owner.entry((p.fi, o)).or_default().push(i);
-            if let Target::Fn(t) = p.target {
+            if let Some(t) = callee_fn(p) {
                 dependents.entry(t).or_default().push((p.fi, o));
             }
         }
@@ -277,15 +409,22 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         if frontier.is_empty() {
             break;
         }
+        let k = Known {
+            summaries: &summaries,
+            transports: &transports,
+            direct: &direct,
+        };
         let results: Vec<(Gfn, Vec<(usize, Marked)>)> = frontier
             .par_chunks(WARM_CHUNK)
             .flat_map_iter(|chunk| {
                 // The first arguments these calls will read (a URL, an options object).
                 warm(chunk.iter().flat_map(|g| &by_owner[g]).filter_map(|&i| {
                     let p = &prepared[i];
-                    let reads = match p.target {
-                        Target::Sink(_) => true,
-                        Target::Fn(t) => summaries.contains_key(&t),
+                    let reads = match &p.target {
+                        Callee::Target(Target::Sink(_)) | Callee::Client(_) => true,
+                        Callee::Target(Target::Fn(t)) | Callee::Made(t, _) => {
+                            summaries.contains_key(t)
+                        }
                     };
                     let pending = p.args.first()?.get().is_none();
                     let arg = w.files[p.fi].calls[p.ci].args.first()?;
@@ -294,7 +433,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 chunk.iter().map(|&g| {
                     let per_call = by_owner[&g]
                         .iter()
-                        .map(|&i| (i, routes_marked(w, &prepared[i], &summaries)))
+                        .map(|&i| (i, routes_marked(w, &rt, &prepared[i], &k)))
                         .collect();
                     (g, per_call)
                 })
@@ -331,12 +470,36 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     // Who calls each function (for endpoint functions like `getLineDetail(id)`).
     let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::default();
     for p in &prepared {
-        if let Target::Fn(g) = p.target
+        if let Some(g) = callee_fn(p)
             && p.owner.map(|o| (p.fi, o)) != Some(g)
         {
             callers.entry(g).or_default().push(w.cx.loc(p.span));
         }
     }
+    // The code of a client's package (flyio's engine, luch-request's adapter) is that client's
+    // transport once the client is called: what it sends is reported at the client calls.
+    let mut used: Vec<bool> = vec![false; rt.clients.list.len()];
+    for p in &prepared {
+        if let Callee::Client(c) = &p.target {
+            used[c.client as usize] = true;
+        }
+    }
+    let package_roots: Vec<&str> = rt
+        .clients
+        .list
+        .iter()
+        .zip(&used)
+        .filter_map(|(c, &u)| c.root.as_deref().filter(|_| u))
+        .collect();
+    let in_package = |fi: usize| {
+        let path = &w.cx.project.file(w.files[fi].js.file).path;
+        package_roots.iter().any(|r| path.starts_with(r))
+    };
+    let k = Known {
+        summaries: &summaries,
+        transports: &transports,
+        direct: &direct,
+    };
 
     // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
     // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
@@ -353,8 +516,11 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         .par_iter()
         .zip(last.into_par_iter())
         .map(|(p, routes)| {
-            let routes = routes.unwrap_or_else(|| routes_marked(w, p, &summaries));
+            let routes = routes.unwrap_or_else(|| routes_marked(w, &rt, p, &k));
             let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)));
+            if !package_roots.is_empty() && in_package(p.fi) {
+                return Vec::new();
+            }
             routes
                 .into_iter()
                 .filter(|(_, fw)| !(called && *fw))
@@ -415,14 +581,28 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     // Wrappers (their call sites are linked by id from the calls' `via`, once all findings
     // are in); proposed functions alongside.
     let wrappers_of = || {
-        let mut wrappers: Vec<Wrapper> = summaries
+        // Functions with routes, and the transports of clients (a package's engine need not
+        // forward a parameter as a wrapper does: it is given a request the package prepared).
+        let transports_used = transports
             .iter()
-            .filter_map(|(&g, routes)| {
+            .flatten()
+            .map(|t| t.gfn())
+            .filter(|g| !summaries.contains_key(g) && callers.contains_key(g));
+        let mut wrappers: Vec<Wrapper> = summaries
+            .keys()
+            .copied()
+            .chain(transports_used.collect::<HashSet<_>>())
+            .filter_map(|g| {
                 let id = w.fn_id(g);
-                let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
-                let calls_what = match first.via.first() {
-                    Some(&h) => w.fn_id(h),
-                    None => first.api.name().to_string(),
+                let calls_what = match summaries.get(&g) {
+                    Some(routes) => {
+                        let first = routes.iter().min_by_key(|r| (r.via.len(), r.sink))?;
+                        match first.via.first() {
+                            Some(&h) => w.fn_id(h),
+                            None => first.api.name().to_string(),
+                        }
+                    }
+                    None => direct.get(&g)?.0.name().to_string(),
                 };
                 let def = &w.files[g.0].fns[g.1];
                 // A page's own lifecycle or handler reading a URL from its event is not a wrapper.
@@ -449,6 +629,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     crate::findings::append(&mut out.proposed_functions, proposed);
     // The working state is freed on another worker while the analysis goes on.
     rayon::spawn(move || drop((prepared, summaries, callers, by_owner, dependents)));
+    drop(rt);
 }
 
 fn default_method(api: NetworkApi) -> Option<String> {
