@@ -564,12 +564,21 @@ impl<'a> FileIndex<'a> {
     /// `name().get`, with `idx` as their parent.
     fn returned_fns(&mut self, idx: usize, depth: u32) {
         let Some(ret) = self.fns[idx].ret else { return };
-        if depth >= MAX_OBJECT_DEPTH
-            || !matches!(
-                unwrap_expr(ret),
-                Expr::Arrow(_) | Expr::Fn(_) | Expr::Object(_)
-            )
-        {
+        let is_fn = |e: &Expr| matches!(unwrap_expr(e), Expr::Arrow(_) | Expr::Fn(_));
+        let returns_fns = match unwrap_expr(ret) {
+            Expr::Arrow(_) | Expr::Fn(_) => true,
+            // An object with a function in it; not a data object (`data() { return {…} }`).
+            Expr::Object(o) => o.props.iter().any(|p| match p {
+                PropOrSpread::Prop(p) => match &**p {
+                    Prop::Method(_) => true,
+                    Prop::KeyValue(kv) => is_fn(&kv.value),
+                    _ => false,
+                },
+                PropOrSpread::Spread(_) => false,
+            }),
+            _ => false,
+        };
+        if depth >= MAX_OBJECT_DEPTH || !returns_fns {
             return;
         }
         let start = self.fns.len();
