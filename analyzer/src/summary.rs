@@ -112,6 +112,11 @@ pub(crate) struct FileIndex<'a> {
     /// `new C(args)` with an identifier callee, first one per class.
     pub news: HashMap<Atom, &'a [ExprOrSpread]>,
     pub calls: Vec<CallSite<'a>>,
+    /// Calls of a member of a member of `this` (`this.$http.get(…)`) that this file alone shows
+    /// to be no method of its own: they may be a framework's instance property, which only the
+    /// whole project tells (a Vue app's `Vue.prototype.$http = …`). Indexed after `calls` by
+    /// [`FileIndex::call`].
+    pub this_calls: Vec<CallSite<'a>>,
     /// The specifiers of `require('…')` calls with a literal argument, in order.
     pub required: Vec<String>,
     /// `a.b.c = value` assignments to members of an import or a top-level binding (`fly.config
@@ -310,6 +315,7 @@ impl<'a> FileIndex<'a> {
             held_by: HashMap::default(),
             news: HashMap::default(),
             calls: Vec::new(),
+            this_calls: Vec::new(),
             required: Vec::new(),
             member_sets: Vec::new(),
         };
@@ -350,11 +356,53 @@ impl<'a> FileIndex<'a> {
         // Decided now, while the tree is in cache: the detector reads each call's callee again
         // only for the calls that may resolve.
         let calls = std::mem::take(&mut ix.calls);
-        ix.calls = calls
-            .into_iter()
-            .filter(|c| !ix.surely_foreign(c.callee, c.owner))
-            .collect();
+        let (mut kept, mut this_calls) = (Vec::new(), Vec::new());
+        for c in calls {
+            if !ix.surely_foreign(c.callee, c.owner) {
+                kept.push(c);
+            } else if ix.of_this_member(c.callee) {
+                this_calls.push(c);
+            }
+        }
+        ix.calls = kept;
+        ix.this_calls = this_calls;
         ix
+    }
+
+    /// The call at index `i`: of [`calls`](Self::calls), then of
+    /// [`this_calls`](Self::this_calls).
+    pub(crate) fn call(&self, i: usize) -> &CallSite<'a> {
+        match self.calls.get(i) {
+            Some(c) => c,
+            None => &self.this_calls[i - self.calls.len()],
+        }
+    }
+
+    /// Whether a callee is a member of a member of `this` or of a local alias of it
+    /// (`this.$http.get`, `_this.$api.goods.detail`).
+    fn of_this_member(&self, callee: &Expr) -> bool {
+        let mut e = unwrap_expr(callee);
+        let mut names = 0;
+        for _ in 0..8 {
+            match e {
+                Expr::This(_) => return names >= 2,
+                Expr::Ident(i) => {
+                    return names >= 2
+                        && self
+                            .vars
+                            .get(&(i.sym.clone(), i.ctxt))
+                            .is_some_and(|init| matches!(unwrap_expr(init), Expr::This(_)));
+                }
+                _ => match member(e) {
+                    Some((obj, MemberProp::Ident(_))) => {
+                        names += 1;
+                        e = unwrap_expr(obj);
+                    }
+                    _ => return false,
+                },
+            }
+        }
+        false
     }
 
     /// Whether a callee is surely neither a network API nor a function of the project, as far
@@ -564,12 +612,21 @@ impl<'a> FileIndex<'a> {
     /// `name().get`, with `idx` as their parent.
     fn returned_fns(&mut self, idx: usize, depth: u32) {
         let Some(ret) = self.fns[idx].ret else { return };
-        if depth >= MAX_OBJECT_DEPTH
-            || !matches!(
-                unwrap_expr(ret),
-                Expr::Arrow(_) | Expr::Fn(_) | Expr::Object(_)
-            )
-        {
+        let is_fn = |e: &Expr| matches!(unwrap_expr(e), Expr::Arrow(_) | Expr::Fn(_));
+        let returns_fns = match unwrap_expr(ret) {
+            Expr::Arrow(_) | Expr::Fn(_) => true,
+            // An object with a function in it; not a data object (`data() { return {…} }`).
+            Expr::Object(o) => o.props.iter().any(|p| match p {
+                PropOrSpread::Prop(p) => match &**p {
+                    Prop::Method(_) => true,
+                    Prop::KeyValue(kv) => is_fn(&kv.value),
+                    _ => false,
+                },
+                PropOrSpread::Spread(_) => false,
+            }),
+            _ => false,
+        };
+        if depth >= MAX_OBJECT_DEPTH || !returns_fns {
             return;
         }
         let start = self.fns.len();

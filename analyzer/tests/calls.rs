@@ -652,6 +652,7 @@ fn vue_instance_properties_reached_through_this() {
         [
             "common/api.js:6 GET https://api.vue.example.com/mall/v1/goods/{id}",
             "common/api.js:11 POST https://api.vue.example.com/mall/v1/cart/add",
+            "pages/cart/cart.js:8 DELETE https://api.vue.example.com/mall/v1/cart/{id}",
             "pages/goods/goods.js:11 POST https://api.vue.example.com/shop/v2/orders",
             "pages/goods/goods.js:14 POST https://api.vue.example.com/m/v3/shares",
             "pages/goods/goods.js:15 GET https://api.vue.example.com/m/v3/shares/count",
@@ -666,14 +667,18 @@ fn vue_instance_properties_reached_through_this() {
         c[0]["callers"][0]["path"], "pages/goods/goods.js",
         "`this.$api.goods.detail(…)` calls the API module's function"
     );
-    assert_eq!(c[2]["via"], json!(["common/adapter.js#uniAdapter"]));
     assert_eq!(
-        c[3]["via"],
+        c[1]["callers"][0]["path"], "pages/cart/cart.js",
+        "`_this.$api` in a function of a bundle that registers nothing"
+    );
+    assert_eq!(c[3]["via"], json!(["common/adapter.js#uniAdapter"]));
+    assert_eq!(
+        c[4]["via"],
         json!(["plugins/req.js#post", "plugins/req.js#request"]),
         "functions an object holds by name: their `this` is the object"
     );
     assert_eq!(
-        c[7]["via"],
+        c[8]["via"],
         json!(["plugins/track.js#Vue.prototype.$track.send"]),
         "a plugin's object written in the assignment"
     );

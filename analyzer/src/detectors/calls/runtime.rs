@@ -137,6 +137,11 @@ impl<'a> Runtime<'a> {
         None
     }
 
+    /// Whether a Vue app of the project has instance properties.
+    pub(super) fn has_properties(&self) -> bool {
+        !self.properties.is_empty()
+    }
+
     /// `names` read from `this`, when the first is an instance property.
     fn instance(&self, w: &World<'a>, names: &[Atom]) -> Option<Callee> {
         if self.properties.is_empty() {

@@ -50,7 +50,7 @@ impl Prepared {
         };
         slot.get_or_init(|| {
             let f = &w.files[self.fi];
-            let c = &f.calls[self.ci];
+            let c = f.call(self.ci);
             let a = &c.args[i as usize];
             if a.spread.is_some() {
                 Val::Unknown("args".into(), f.js.span(a.expr_span()))
@@ -78,7 +78,14 @@ fn prepare<'a>(w: &World<'a>, rt: &Runtime<'a>) -> Vec<Prepared> {
             let f = &w.files[fi];
             warm(f.calls.iter().map(|c| c.callee));
             let mut out = Vec::new();
-            for (ci, c) in f.calls.iter().enumerate() {
+            // Calls on `this` that no file alone resolves, when the project has instance
+            // properties (`this.$http.get` in a component a build left unregistered).
+            let this_calls = if rt.has_properties() {
+                &f.this_calls[..]
+            } else {
+                &[]
+            };
+            for (ci, c) in f.calls.iter().chain(this_calls).enumerate() {
                 let Some(target) = rt.resolve(w, fi, c.callee, c.owner) else {
                     continue;
                 };
@@ -427,7 +434,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                         }
                     };
                     let pending = p.args.first()?.get().is_none();
-                    let arg = w.files[p.fi].calls[p.ci].args.first()?;
+                    let arg = w.files[p.fi].call(p.ci).args.first()?;
                     (reads && pending).then_some(&*arg.expr)
                 }));
                 chunk.iter().map(|&g| {
