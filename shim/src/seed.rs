@@ -1,12 +1,8 @@
 //! Seed data: load `cloud/database/*.json` into a store at start, and export it back.
 //!
-//! # `cloud/database/<collection>.json`
-//!
-//! The CloudBase console's import/export format (cloud-api.md §5.4): one JSON object per
-//! record, JSON Lines style; pretty-printed objects back to back are accepted too. Values are
-//! relaxed or canonical Extended JSON: `{"$date": "2024-01-02T03:04:05.678Z"}` (or
-//! `{"$date": <ms>}` / `{"$date": {"$numberLong": ".."}}`), `{"$numberLong": ".."}`,
-//! `{"$oid": ".."}`, ... Keys may not contain `.`.
+//! The files' format (JSON Lines of Extended JSON records, `_indexes.json`) is defined, read
+//! and written by [`artifacts::seed`]; this module turns its records into BSON documents and
+//! puts them in a [`Store`].
 //!
 //! Loading is idempotent: each record is upserted by `_id` (replaced if it changed, inserted if
 //! new, never duplicated). A record without `_id` gets a deterministic one: the first 32 hex
@@ -16,45 +12,19 @@
 //! place; [`export`] writes every `_id` out.) A bad record is reported with
 //! `file:line` and skipped; the rest of the file and the other files still load.
 //!
-//! # `cloud/database/_indexes.json`
-//!
-//! Declared indexes, one list of dot paths per collection:
-//!
-//! ```json
-//! { "lines": ["city", "lineNo"], "stops": ["loc", "line.id"] }
-//! ```
-//!
-//! Equality, `$in`, range filters and single-field sorts on these paths use the index. `_id`
-//! and `_openid` are always indexed. Collections named here are created if missing.
-//!
-//! Files whose name starts with `_` are configuration (`_indexes.json`,
-//! `_permissions.json`, see [`crate::db::permissions`]), not collections.
+//! Collections named in `_indexes.json` are created if missing, and equality, `$in`, range
+//! filters and single-field sorts on the declared paths use the index. `_id` and `_openid` are
+//! always indexed. `_permissions.json` is read by [`crate::db::permissions`].
 
 use crate::db::ejson;
 use crate::db::error::{DbError, DbResult};
 use crate::store::Store;
+use artifacts::seed::{self, CollectionSeed, INDEXES_FILE};
 use bson::{Bson, Document};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-/// A problem with one record or file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedError {
-    pub path: PathBuf,
-    /// 1-based line where the record starts (0 when the whole file is concerned).
-    pub line: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for SeedError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
-        } else {
-            write!(f, "{}: {}", self.path.display(), self.message)
-        }
-    }
-}
+pub use artifacts::seed::SeedError;
 
 /// What loading one collection file did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,40 +49,24 @@ pub struct SeedReport {
 /// `<project>/cloud/database`). A missing directory loads nothing.
 pub fn load_dir(store: &dyn Store, dir: &Path) -> SeedReport {
     let mut report = SeedReport::default();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return report,
+    let files = match seed::collection_files(dir) {
+        Ok(files) => files,
         Err(e) => {
-            report.errors.push(SeedError {
-                path: dir.to_path_buf(),
-                line: 0,
-                message: format!("cannot read directory: {e}"),
-            });
+            report.errors.push(e);
             return report;
         }
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
-        .collect();
-    files.sort();
-    for path in &files {
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if stem.starts_with('_') {
-            continue;
-        }
-        match load_file(store, stem, path, &mut report.errors) {
+    for (collection, path) in &files {
+        let loaded = seed::read_collection(collection, path).and_then(|file| {
+            load_file(store, file, &mut report.errors)
+                .map_err(|e| SeedError::file(path, e.message()))
+        });
+        match loaded {
             Ok(r) => report.files.push(r),
-            Err(e) => report.errors.push(SeedError {
-                path: path.clone(),
-                line: 0,
-                message: e.message(),
-            }),
+            Err(e) => report.errors.push(e),
         }
     }
-    let idx = dir.join("_indexes.json");
+    let idx = dir.join(INDEXES_FILE);
     if idx.is_file() {
         load_indexes(store, &idx, &mut report);
     }
@@ -120,46 +74,36 @@ pub fn load_dir(store: &dyn Store, dir: &Path) -> SeedReport {
 }
 
 fn load_indexes(store: &dyn Store, path: &Path, report: &mut SeedReport) {
-    let err = |m: String| SeedError {
-        path: path.to_path_buf(),
-        line: 0,
-        message: m,
+    let decls = match seed::read_indexes(path) {
+        Ok(decls) => decls,
+        Err(e) => return report.errors.push(e),
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return report.errors.push(err(format!("cannot read: {e}"))),
-    };
-    let v: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => return report.errors.push(err(format!("invalid JSON: {e}"))),
-    };
-    let Some(obj) = v.as_object() else {
-        return report
-            .errors
-            .push(err("expected {\"<collection>\": [\"field\", ...]}".into()));
-    };
-    for (coll, fields) in obj {
-        let Some(list) = fields.as_array() else {
-            report
-                .errors
-                .push(err(format!("\"{coll}\": expected a list of field paths")));
-            continue;
+    let err = |m: String| SeedError::file(path, m);
+    for decl in decls {
+        let decl = match decl {
+            Ok(decl) => decl,
+            Err(e) => {
+                report.errors.push(e);
+                continue;
+            }
         };
+        let coll = &decl.collection;
         if let Err(e) = store.create_collection(coll) {
             report
                 .errors
                 .push(err(format!("\"{coll}\": {}", e.message())));
             continue;
         }
-        for f in list {
-            let Some(field) = f.as_str() else {
-                report
-                    .errors
-                    .push(err(format!("\"{coll}\": field paths must be strings")));
-                continue;
+        for field in decl.paths {
+            let field = match field {
+                Ok(field) => field,
+                Err(e) => {
+                    report.errors.push(e);
+                    continue;
+                }
             };
-            match store.ensure_index(coll, field) {
-                Ok(_) => report.indexes.push((coll.clone(), field.to_string())),
+            match store.ensure_index(coll, &field) {
+                Ok(_) => report.indexes.push((coll.clone(), field)),
                 Err(e) => report
                     .errors
                     .push(err(format!("\"{coll}\".\"{field}\": {}", e.message()))),
@@ -168,96 +112,48 @@ fn load_indexes(store: &dyn Store, path: &Path, report: &mut SeedReport) {
     }
 }
 
-/// Split seed text into records: `(line, Result<json>)`, resynchronising after a bad record
-/// at the next line that starts with `{`.
-pub fn parse_records(text: &str) -> Vec<(usize, Result<Value, String>)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_of = |pos: usize| line_starts.partition_point(|&s| s <= pos);
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < text.len() {
-        let rest = &text[pos..];
-        let trimmed = rest.trim_start();
-        if trimmed.is_empty() {
-            break;
-        }
-        let start = pos + (rest.len() - trimmed.len());
-        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-        match stream.next() {
-            Some(Ok(v)) => {
-                out.push((line_of(start), Ok(v)));
-                pos = start + stream.byte_offset();
-            }
-            Some(Err(e)) => {
-                let line = line_of(start);
-                out.push((line, Err(format!("invalid JSON: {e}"))));
-                // Skip to the next line (after this record's first line) that opens an object.
-                let mut next = text.len();
-                for &ls in line_starts.iter().skip(line) {
-                    if ls > start && text[ls..].starts_with('{') {
-                        next = ls;
-                        break;
-                    }
-                }
-                pos = next;
-            }
-            None => break,
-        }
-    }
-    out
-}
-
+/// Put one read collection file into the store; bad records go to `errors` and are skipped.
 fn load_file(
     store: &dyn Store,
-    collection: &str,
-    path: &Path,
+    file: CollectionSeed,
     errors: &mut Vec<SeedError>,
 ) -> DbResult<FileReport> {
-    let bytes = std::fs::read(path).map_err(|e| DbError::invalid(format!("cannot read: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| DbError::invalid("not UTF-8 (seeds must be UTF-8)"))?;
-    store.create_collection(collection)?;
+    let CollectionSeed {
+        collection,
+        path,
+        records,
+    } = file;
+    store.create_collection(&collection)?;
     let mut docs = Vec::new();
-    for (line, rec) in parse_records(&text) {
-        let err = |m: String| SeedError {
-            path: path.to_path_buf(),
-            line,
-            message: m,
-        };
-        let v = match rec {
-            Ok(v) => v,
-            Err(m) => {
-                errors.push(err(m));
+    for rec in records {
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) => {
+                errors.push(e);
                 continue;
             }
         };
-        if !v.is_object() {
-            errors.push(err("a record must be a JSON object".into()));
-            continue;
-        }
-        let doc = match ejson::document_from_json(v) {
+        let line = rec.line;
+        let doc = match ejson::document_from_json(Value::Object(rec.document)) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(err(e.message()));
+                errors.push(SeedError::record(&path, line, e.message()));
                 continue;
             }
         };
         if let Err(m) = check_keys(&doc) {
-            errors.push(err(m));
+            errors.push(SeedError::record(&path, line, m));
             continue;
         }
-        docs.push(with_id(collection, line, doc));
+        docs.push(with_id(&collection, line, doc));
     }
     // Apply per record so one bad record (e.g. an unstorable value) does not sink the file.
     let mut report = FileReport {
-        collection: collection.to_string(),
-        path: path.to_path_buf(),
+        collection: collection.clone(),
+        path: path.clone(),
         ..FileReport::default()
     };
-    match store.upsert_by_id(collection, docs.iter().map(|(_, d)| d.clone()).collect()) {
+    match store.upsert_by_id(&collection, docs.iter().map(|(_, d)| d.clone()).collect()) {
         Ok(c) => {
             report.inserted = c.inserted;
             report.updated = c.updated;
@@ -265,17 +161,13 @@ fn load_file(
         }
         Err(_) => {
             for (line, d) in docs {
-                match store.upsert_by_id(collection, vec![d]) {
+                match store.upsert_by_id(&collection, vec![d]) {
                     Ok(c) => {
                         report.inserted += c.inserted;
                         report.updated += c.updated;
                         report.unchanged += c.unchanged;
                     }
-                    Err(e) => errors.push(SeedError {
-                        path: path.to_path_buf(),
-                        line,
-                        message: e.message(),
-                    }),
+                    Err(e) => errors.push(SeedError::record(&path, line, e.message())),
                 }
             }
         }
@@ -285,10 +177,8 @@ fn load_file(
 
 fn check_keys(d: &Document) -> Result<(), String> {
     for (k, v) in d {
-        if k.is_empty() || k.contains('.') || k.starts_with('$') {
-            return Err(format!(
-                "invalid field name \"{k}\" (no '.', not starting with '$')"
-            ));
+        if let Some(problem) = seed::field_name_problem(k) {
+            return Err(problem);
         }
         match v {
             Bson::Document(sub) => check_keys(sub)?,
@@ -325,14 +215,17 @@ fn with_id(collection: &str, line: usize, doc: Document) -> (usize, Document) {
 pub fn export_value(v: &Bson) -> Value {
     match v {
         Bson::Int64(i) => serde_json::json!({ "$numberLong": i.to_string() }),
-        Bson::Document(d) => Value::Object(
-            d.iter()
-                .map(|(k, x)| (k.clone(), export_value(x)))
-                .collect(),
-        ),
+        Bson::Document(d) => Value::Object(export_document(d)),
         Bson::Array(a) => Value::Array(a.iter().map(export_value).collect()),
         other => ejson::to_relaxed_json(other),
     }
+}
+
+/// A document in the export format (see [`export_value`]), as a seed record.
+pub fn export_document(d: &Document) -> seed::Document {
+    d.iter()
+        .map(|(k, x)| (k.clone(), export_value(x)))
+        .collect()
 }
 
 /// Write every collection to `<dir>/<collection>.json` (one record per line) and the declared
@@ -341,26 +234,21 @@ pub fn export(store: &dyn Store, dir: &Path) -> DbResult<Vec<PathBuf>> {
     let io = |p: &Path, e: std::io::Error| DbError::internal(format!("{}: {e}", p.display()));
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let mut written = Vec::new();
-    let mut indexes = serde_json::Map::new();
+    let mut indexes = Vec::new();
     for coll in store.list_collections()? {
         let docs = store.find(&coll, &crate::store::Find::default())?;
-        let mut text = String::new();
-        for d in &docs {
-            text.push_str(&export_value(&Bson::Document(d.clone())).to_string());
-            text.push('\n');
-        }
-        let path = dir.join(format!("{coll}.json"));
+        let text = seed::to_json_lines(docs.iter().map(export_document));
+        let path = dir.join(seed::collection_file_name(&coll));
         write_atomic(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
         written.push(path);
         let idx = store.list_indexes(&coll)?;
         if !idx.is_empty() {
-            indexes.insert(coll.clone(), serde_json::json!(idx));
+            indexes.push((coll, idx));
         }
     }
     if !indexes.is_empty() {
-        let path = dir.join("_indexes.json");
-        let text =
-            serde_json::to_string_pretty(&Value::Object(indexes)).map_err(DbError::internal)?;
+        let path = dir.join(INDEXES_FILE);
+        let text = seed::indexes_to_json(indexes);
         write_atomic(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
         written.push(path);
     }

@@ -1,4 +1,4 @@
-//! End to end: the mini-program `wx.cloud` adapter (`shim/js/adapter/wx-cloud-shim.js`)
+//! End to end: the mini-program `wx.cloud` adapter (`artifacts/js/wx-cloud-shim.js`)
 //! against a real shim. Starts the shim on 127.0.0.1:0 over a copy of
 //! `tests/node-adapter/project`, then runs `node --test tests/node-adapter` with `SHIM_URL`
 //! set, so the adapter's database, function and storage calls go through `/client`.

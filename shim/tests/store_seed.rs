@@ -127,11 +127,3 @@ fn export_round_trips() {
     assert_eq!(s2.find("things", &Find::default()).unwrap(), original);
     assert_eq!(s2.list_indexes("things").unwrap(), vec!["k"]);
 }
-
-#[test]
-fn records_are_split_with_lines() {
-    let recs = seed::parse_records("\u{feff}{\"a\":1}\n\n{\n \"b\": 2\n}\n{bad}\n{\"c\":3}");
-    let lines: Vec<usize> = recs.iter().map(|r| r.0).collect();
-    assert_eq!(lines, [1, 3, 6, 7]);
-    assert!(recs[2].1.is_err() && recs[3].1.is_ok());
-}

@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const { captureWx } = require('./fake-wx');
 
-const shim = require(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'));
+const shim = require(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'));
 
 const DOC1 = '{"title":"hello","n":{"$numberInt":"1"},"_id":"doc0001"}';
 
@@ -44,7 +44,7 @@ test('install is needed: requiring the module changes nothing', () => {
   const wx = { cloud: { callFunction: 'original' } };
   global.wx = wx;
   try {
-    require(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'));
+    require(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'));
     assert.equal(wx.cloud.callFunction, 'original');
     const handle = shim.install({ url: 'http://127.0.0.1:1' });
     assert.equal(typeof wx.cloud.callFunction, 'function');
@@ -355,7 +355,7 @@ test('aggregate lookup with a sub-pipeline (output of @cloudbase/database 1.4.3 
 
 test('the adapter stays plain ES5 + CommonJS with no Node APIs (it ships inside the mini-program)', () => {
   const fs = require('fs');
-  const src = fs.readFileSync(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'), 'utf8');
+  const src = fs.readFileSync(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'), 'utf8');
   const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
   for (const [what, re] of [['arrow function', /=>/], ['const', /\bconst\s/], ['let', /\blet\s/],
     ['template literal', /`/], ['class', /\bclass\s+\w/], ['spread', /\.\.\.\w/], ['require', /\brequire\s*\(/],

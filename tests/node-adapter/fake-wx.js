@@ -1,5 +1,5 @@
 'use strict';
-// Fake `wx` globals for testing shim/js/adapter/wx-cloud-shim.js under Node.
+// Fake `wx` globals for testing artifacts/js/wx-cloud-shim.js under Node.
 //
 // `httpWx()` implements wx.request / wx.uploadFile / wx.downloadFile over Node's http module
 // (so the adapter talks to a real running shim); `captureWx(reply)` records every wx.request

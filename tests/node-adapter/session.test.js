@@ -15,7 +15,7 @@ const { httpWx } = require('./fake-wx');
 const SHIM_URL = process.env.SHIM_URL;
 const ENV = process.env.SHIM_ENV || '';
 const skip = SHIM_URL ? false : 'SHIM_URL not set (run through shim/tests/adapter_session.rs)';
-const shim = require(path.join(__dirname, '../../shim/js/adapter/wx-cloud-shim.js'));
+const shim = require(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'));
 
 function client(openid) {
   const wx = httpWx();

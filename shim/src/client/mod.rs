@@ -1,4 +1,5 @@
-//! `/client`: the endpoint the mini-program side `wx.cloud` adapter (`shim/js/adapter/`) calls.
+//! `/client`: the endpoint the mini-program side `wx.cloud` adapter
+//! (`artifacts/js/wx-cloud-shim.js`) calls.
 //!
 //! # Contract (shared with the adapter; change both together)
 //!
