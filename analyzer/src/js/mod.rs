@@ -6,6 +6,7 @@
 //! the context [`JsFile::unresolved`]; [`JsFile::is_global`] is how detectors ask "is this the
 //! real `wx`", so a local variable or parameter named `wx` never counts.
 
+pub mod bundle;
 mod file;
 mod imports;
 mod parse;

@@ -6,12 +6,13 @@
 //! Steps: [`crate::summary`] summarises each file (functions, parameters, calls, constants,
 //! exports) when it is loaded, right after parsing (see [`crate::files::Script`]); [`world`]
 //! resolves callees across modules; [`endpoint`] evaluates values; [`wrappers`] finds
-//! wrappers by a fixpoint over the summaries and emits the calls; [`grouping`] proposes
-//! functions.
+//! wrappers by a fixpoint over the summaries and emits the calls, with [`vendored`] saying how
+//! npm packages and minified vendor files take part; [`grouping`] proposes functions.
 
 mod endpoint;
 mod grouping;
 mod value;
+mod vendored;
 mod world;
 mod wrappers;
 

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
 use super::grouping;
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
+use super::vendored::{self, Origin};
 use super::world::{Gfn, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
@@ -179,11 +180,13 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
 type Marked = Vec<(Route, bool)>;
 
 /// [`routes_of`], each with whether it [`forwards`] a parameter.
+/// In an npm package every route is handed to the callers (see [`vendored`]).
 fn routes_marked(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Marked {
+    let through = vendored::passes_through(w, p.fi, p.owner);
     routes_of(w, p, summaries)
         .into_iter()
         .map(|r| {
-            let fw = forwards(&r, p.span);
+            let fw = through || forwards(&r, p.span);
             (r, fw)
         })
         .collect()
@@ -256,6 +259,15 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
 
 pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     let prepared = prepare(w);
+    w.set_called(
+        prepared
+            .iter()
+            .filter_map(|p| match p.target {
+                Target::Fn(g) if p.owner.map(|o| (p.fi, o)) != Some(g) => Some(g),
+                _ => None,
+            })
+            .collect(),
+    );
     // Each function's calls; and (a fixpoint over a worklist: a function's summary depends
     // only on the summaries of the functions it calls, so when one changes only its callers
     // are looked at again) each function's callers, sorted.
@@ -337,23 +349,28 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         last.iter_mut().for_each(|l| *l = None);
     }
 
-    // Who calls each function (for endpoint functions like `getLineDetail(id)`).
-    let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::default();
+    // Who calls each function (for endpoint functions like `getLineDetail(id)`): the calling
+    // function and where.
+    let mut by_fn: HashMap<Gfn, Vec<(Option<Gfn>, Loc)>> = HashMap::default();
     for p in &prepared {
         if let Target::Fn(g) = p.target
             && p.owner.map(|o| (p.fi, o)) != Some(g)
         {
-            callers.entry(g).or_default().push(w.cx.loc(p.span));
+            by_fn
+                .entry(g)
+                .or_default()
+                .push((p.owner.map(|o| (p.fi, o)), w.cx.loc(p.span)));
         }
     }
 
     // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
-    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
+    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests; an npm
+    // package's functions never do.
     // Each function's callers, sorted and deduplicated once.
-    for v in callers.values_mut() {
-        v.sort();
-        v.dedup();
-    }
+    let callers: HashMap<Gfn, Vec<Loc>> = by_fn
+        .keys()
+        .map(|&g| (g, vendored::callers(w, g, &by_fn)))
+        .collect();
     let mut kept: Vec<(&Prepared, Route)> = Vec::new();
     let mut seen = HashSet::default();
     // Routes that only forward a parameter of a function someone calls are dropped as soon as
@@ -363,7 +380,8 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         .zip(last.into_par_iter())
         .map(|(p, routes)| {
             let routes = routes.unwrap_or_else(|| routes_marked(w, p, &summaries));
-            let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)));
+            let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)))
+                || vendored::passes_through(w, p.fi, p.owner);
             routes
                 .into_iter()
                 .filter(|(_, fw)| !(called && *fw))
@@ -445,6 +463,14 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
                     return None;
                 }
+                // An npm package's endpoint functions pass through; the one around the network
+                // API call (or one forwarding a URL) is the wrapper.
+                if w.origin(g.0) == Origin::Npm
+                    && !first.via.is_empty()
+                    && !routes.iter().any(|r| forwards(r, first.sink))
+                {
+                    return None;
+                }
                 let call_sites = sites.get(id.as_str()).cloned().unwrap_or_default();
                 Some(Wrapper {
                     loc: w.cx.loc(w.files[g.0].js.span(def.span)),
@@ -455,6 +481,40 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 })
             })
             .collect();
+        // In a minified vendor file, a function the app reaches that calls a network API with
+        // an endpoint of its own: the calls are its own (`inside` it).
+        let mut own: Vec<(Gfn, NetworkApi)> = prepared
+            .iter()
+            .filter_map(|p| match (p.target, p.owner) {
+                (Target::Sink(api), Some(o))
+                    if w.origin(p.fi) == Origin::Minified
+                        && callers.contains_key(&(p.fi, o))
+                        && !summaries.contains_key(&(p.fi, o)) =>
+                {
+                    Some(((p.fi, o), api))
+                }
+                _ => None,
+            })
+            .collect();
+        own.sort_unstable();
+        own.dedup_by_key(|(g, _)| *g);
+        for (g, api) in own {
+            let id = w.fn_id(g);
+            let def = &w.files[g.0].fns[g.1];
+            let call_sites = calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.inside.as_deref() == Some(id.as_str()))
+                .map(|(i, _)| base + i)
+                .collect();
+            wrappers.push(Wrapper {
+                loc: w.cx.loc(w.files[g.0].js.span(def.span)),
+                id,
+                kind: def.kind,
+                calls: api_name(api).to_string(),
+                call_sites,
+            });
+        }
         wrappers.sort_by(|a, b| a.id.cmp(&b.id));
         wrappers
     };
@@ -464,7 +524,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     crate::findings::append(&mut out.wrappers, wrappers);
     crate::findings::append(&mut out.proposed_functions, proposed);
     // The working state is freed on another worker while the analysis goes on.
-    rayon::spawn(move || drop((prepared, summaries, callers, by_owner, dependents)));
+    rayon::spawn(move || drop((prepared, summaries, callers, by_fn, by_owner, dependents)));
 }
 
 fn default_method(api: NetworkApi) -> Option<String> {

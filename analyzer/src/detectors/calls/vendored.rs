@@ -1,0 +1,84 @@
+//! Code the app did not write: npm packages (`miniprogram_npm/<pkg>/…`, what DevTools' "build
+//! npm" writes) and minified vendor files (`*.min.js`).
+//!
+//! - An npm package's functions pass their requests through to the app: a backend call is
+//!   where the app calls into the package (`WXAPI.goodsList(…)` in a page), never one of the
+//!   package's hundreds of endpoint functions, and a package function the app never calls is
+//!   not reported. The package is not the app's code to rewrite.
+//! - In a minified vendor file the request stays where it is (the file names its endpoint),
+//!   but its callers are the app's calls into the file, through the file's own functions.
+//! - In both, the function around a network API call is a wrapper when the app calls it.
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use super::world::{Gfn, World};
+use crate::findings::Loc;
+
+/// Where a file's code comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    App,
+    /// Under `miniprogram_npm/`.
+    Npm,
+    /// `*.min.js` outside `miniprogram_npm/`.
+    Minified,
+}
+
+impl Origin {
+    pub(super) fn of(path: &str) -> Origin {
+        if path.starts_with("miniprogram_npm/") || path.contains("/miniprogram_npm/") {
+            Origin::Npm
+        } else if path.ends_with(".min.js") {
+            Origin::Minified
+        } else {
+            Origin::App
+        }
+    }
+}
+
+/// Whether a call in function `owner` of file `fi` hands its routes to its callers whatever
+/// they are: any function of an npm package.
+pub(super) fn passes_through(w: &World<'_>, fi: usize, owner: Option<usize>) -> bool {
+    owner.is_some() && w.origin(fi) == Origin::Npm
+}
+
+/// The callers of `g`: in vendored code, the calls from the file's own functions are replaced by
+/// those functions' callers, so that the list names where the app calls into the file.
+/// `by_fn` is each function's calls (the calling function, where).
+pub(super) fn callers(
+    w: &World<'_>,
+    g: Gfn,
+    by_fn: &HashMap<Gfn, Vec<(Option<Gfn>, Loc)>>,
+) -> Vec<Loc> {
+    let file = w.files[g.0].js.file;
+    if w.origin(g.0) == Origin::App {
+        let mut out: Vec<Loc> = by_fn
+            .get(&g)
+            .into_iter()
+            .flatten()
+            .map(|(_, l)| l.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        return out;
+    }
+    let mut out = Vec::new();
+    let mut seen: HashSet<Gfn> = HashSet::default();
+    let mut todo = vec![g];
+    seen.insert(g);
+    while let Some(f) = todo.pop() {
+        for (from, loc) in by_fn.get(&f).into_iter().flatten() {
+            match from {
+                Some(c) if w.files[c.0].js.file == file && by_fn.contains_key(c) => {
+                    if seen.insert(*c) {
+                        todo.push(*c);
+                    }
+                }
+                _ => out.push(loc.clone()),
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
