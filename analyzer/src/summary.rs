@@ -326,14 +326,15 @@ impl<'a> FileIndex<'a> {
             || self.default_getter(c).is_some()
     }
 
-    /// The value an IIFE returns (`(function () { …; return api })()`), when `c` is one.
+    /// The value an IIFE returns (`(function () { …; return api })()`, minified `return
+    /// e.prototype.get = …, e`), when `c` is one.
     pub(crate) fn iife_value(c: &CallExpr) -> Option<&Expr> {
         let Callee::Expr(callee) = &c.callee else {
             return None;
         };
         match unwrap_expr(callee) {
-            Expr::Fn(f) => returned(f.function.body.as_ref()),
-            Expr::Arrow(a) => arrow_ret(a),
+            Expr::Fn(f) => returned(f.function.body.as_ref()).map(seq_value),
+            Expr::Arrow(a) => arrow_ret(a).map(seq_value),
             _ => None,
         }
     }
@@ -816,7 +817,7 @@ impl<'a> FileIndex<'a> {
                     _ => return,
                 };
                 self.scope(name, stmts, depth + 1);
-                if let Some(ret) = ret
+                if let Some(ret) = ret.map(seq_value)
                     && matches!(unwrap_expr(ret), Expr::Object(_))
                 {
                     self.value(name, ret, obj, depth + 1);
@@ -1019,11 +1020,11 @@ impl<'a> FileIndex<'a> {
         if !matches!(unwrap_expr(value), Expr::Fn(_) | Expr::Arrow(_)) {
             return;
         }
-        let obj = match unwrap_expr(obj) {
+        let (obj, method) = match unwrap_expr(obj) {
             Expr::Member(m) if matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"prototype") => {
-                unwrap_expr(&m.obj)
+                (unwrap_expr(&m.obj), true)
             }
-            o => o,
+            o => (o, false),
         };
         let Expr::Ident(i) = obj else { return };
         let path = if i.ctxt == self.top_level {
@@ -1033,7 +1034,11 @@ impl<'a> FileIndex<'a> {
         } else {
             return;
         };
+        let k = self.fns.len();
         self.value(&format!("{path}.{prop}"), value, Some(&path), 0);
+        if method && let Some(def) = self.fns.get_mut(k) {
+            def.kind = WrapperKind::Method;
+        }
     }
 
     /// Webpack's `__webpack_require__.d(exports, "name", function () { return local; })` (or an
@@ -1154,7 +1159,8 @@ impl<'a> FileIndex<'a> {
         let ret = match f {
             Factory::Fn(func) => returned(func.body.as_ref()),
             Factory::Arrow(a) => arrow_ret(a),
-        };
+        }
+        .map(seq_value);
         if let Some(ret) = ret {
             self.value("default", ret, None, 0);
             self.exports.insert("default".into(), ExportDef::Expr(ret));
@@ -1201,6 +1207,8 @@ impl<'a> FileIndex<'a> {
                     }
                 }
                 Stmt::Expr(e) => self.scope_expr(&e.expr),
+                // Minified: `return e.prototype.get = function …, e`.
+                Stmt::Return(ReturnStmt { arg: Some(r), .. }) => self.scope_expr(r),
                 _ => {}
             }
         }
@@ -1561,6 +1569,14 @@ impl<'a> Walker<'_, 'a> {
             return true;
         }
         false
+    }
+}
+
+/// The value of a sequence, its last expression (`(a.x = f, a)` is `a`).
+fn seq_value(e: &Expr) -> &Expr {
+    match unwrap_expr(e) {
+        Expr::Seq(s) => s.exprs.last().map_or(e, |l| seq_value(l)),
+        _ => e,
     }
 }
 
