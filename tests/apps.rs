@@ -37,3 +37,4 @@ app_snapshot!(shop, "shop");
 app_snapshot!(ts_news, "ts-news");
 app_snapshot!(messy, "messy");
 app_snapshot!(half_cloud, "half-cloud");
+app_snapshot!(webpack_sdk, "webpack-sdk");
