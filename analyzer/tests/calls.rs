@@ -671,12 +671,14 @@ fn chunk_modules_resolve_by_id_across_chunk_files() {
             "https://shop.fruit.example.com/cart",
             "https://api.fruit.example.com/v1/fruits",
             "https://api.fruit.example.com/v1/cart/add",
+            "https://api.fruit.example.com/v1/fruits/{id}/reviews",
         ]
     );
     // `self["webpackChunkfruit"]`: the page's module requires one of `common/main.js`.
     assert_eq!(caller_sites(&c[0]), ["pages/cart/cart.js:10"]);
     // `global["webpackJsonp"]`: `_interopRequireDefault(__webpack_require__(2)).default.get`,
-    // module 2 of `common/vendor.js`, under a var injection of module 3's config.
+    // module 2 of `common/vendor.js`, whose `_this.baseUrl` (Babel's `this`) is module 3's
+    // config under a var injection; `"/fruits/".concat(id, …)` is Babel's template literal.
     assert_eq!(
         c[1]["via"],
         json!([

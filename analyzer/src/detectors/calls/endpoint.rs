@@ -174,7 +174,7 @@ impl<'w, 'a> Ev<'w, 'a> {
                 Val::Obj(entries)
             }
             Expr::Member(m) => {
-                if matches!(&*m.obj, Expr::This(_)) {
+                if matches!(&*m.obj, Expr::This(_)) || self.this_alias(fi, &m.obj) {
                     if let (MemberProp::Ident(p), Some(o)) = (&m.prop, owner) {
                         return self.this_member(fi, o, &p.sym, e, d);
                     }
@@ -228,6 +228,18 @@ impl<'w, 'a> Ev<'w, 'a> {
                 }
                 if let Some(v) = FileIndex::iife_value(c).or_else(|| f.passes_through(c)) {
                     return self.expr(fi, v, owner, d);
+                }
+                // `"/cart/".concat(id)`: how Babel writes a template literal.
+                if let Expr::Member(m) = unwrap_expr(callee)
+                    && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"concat")
+                    && let base @ Val::Str(_) = self.expr(fi, &m.obj, owner, d)
+                {
+                    use swc_common::Spanned;
+                    return c.args.iter().fold(base, |acc, a| {
+                        let v = self.expr(fi, &a.expr, owner, d);
+                        let span = self.span(fi, a.expr.span());
+                        concat(&acc, &v, ("url", &label(&a.expr)), (span, span))
+                    });
                 }
                 match unwrap_expr(callee) {
                     Expr::Ident(i) if js.is_global_named(i, "getApp") => self.app(fi, e, d),
@@ -300,6 +312,18 @@ impl<'w, 'a> Ev<'w, 'a> {
             };
         }
         Val::Unknown(i.sym.to_string(), self.span(fi, i.span))
+    }
+
+    /// Whether `e` is a name for `this` (`var _this = this`, as Babel writes for arrows).
+    fn this_alias(&self, fi: usize, e: &Expr) -> bool {
+        let Expr::Ident(i) = unwrap_expr(e) else {
+            return false;
+        };
+        let f = &self.w.files[fi];
+        matches!(
+            f.vars.get(&(i.sym.clone(), i.ctxt)).map(|v| unwrap_expr(v)),
+            Some(Expr::This(_))
+        )
     }
 
     /// The value of a name assigned after its declaration, when the assignments decide it (a

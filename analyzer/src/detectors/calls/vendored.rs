@@ -42,26 +42,15 @@ pub(super) fn passes_through(w: &World<'_>, fi: usize, owner: Option<usize>) -> 
     owner.is_some() && w.origin(fi) == Origin::Npm
 }
 
-/// The callers of `g`: in vendored code, the calls from the file's own functions are replaced by
-/// those functions' callers, so that the list names where the app calls into the file.
-/// `by_fn` is each function's calls (the calling function, where).
+/// The callers of `g`, a function of vendored code: the calls from the file's own functions
+/// are replaced by those functions' callers, so that the list names where the app calls into
+/// the file. `by_fn` is each function's calls (the calling function, where).
 pub(super) fn callers(
     w: &World<'_>,
     g: Gfn,
     by_fn: &HashMap<Gfn, Vec<(Option<Gfn>, Loc)>>,
 ) -> Vec<Loc> {
     let file = w.files[g.0].js.file;
-    if w.origin(g.0) == Origin::App {
-        let mut out: Vec<Loc> = by_fn
-            .get(&g)
-            .into_iter()
-            .flatten()
-            .map(|(_, l)| l.clone())
-            .collect();
-        out.sort();
-        out.dedup();
-        return out;
-    }
     let mut out = Vec::new();
     let mut seen: HashSet<Gfn> = HashSet::default();
     let mut todo = vec![g];

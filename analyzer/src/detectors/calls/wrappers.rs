@@ -366,11 +366,23 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
     // `e.currentTarget.dataset.url`, an unused export) still reports its own requests; an npm
     // package's functions never do.
-    // Each function's callers, sorted and deduplicated once.
-    let callers: HashMap<Gfn, Vec<Loc>> = by_fn
+    // Each function's callers, sorted and deduplicated once; in vendored code, the app's calls
+    // that reach it.
+    let lifted: Vec<(Gfn, Vec<Loc>)> = by_fn
         .keys()
+        .filter(|g| w.origin(g.0) != Origin::App)
         .map(|&g| (g, vendored::callers(w, g, &by_fn)))
         .collect();
+    let mut callers: HashMap<Gfn, Vec<Loc>> = by_fn
+        .into_iter()
+        .map(|(g, v)| {
+            let mut v: Vec<Loc> = v.into_iter().map(|(_, l)| l).collect();
+            v.sort();
+            v.dedup();
+            (g, v)
+        })
+        .collect();
+    callers.extend(lifted);
     let mut kept: Vec<(&Prepared, Route)> = Vec::new();
     let mut seen = HashSet::default();
     // Routes that only forward a parameter of a function someone calls are dropped as soon as
@@ -524,7 +536,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     crate::findings::append(&mut out.wrappers, wrappers);
     crate::findings::append(&mut out.proposed_functions, proposed);
     // The working state is freed on another worker while the analysis goes on.
-    rayon::spawn(move || drop((prepared, summaries, callers, by_fn, by_owner, dependents)));
+    rayon::spawn(move || drop((prepared, summaries, callers, by_owner, dependents)));
 }
 
 fn default_method(api: NetworkApi) -> Option<String> {
