@@ -676,7 +676,8 @@ impl<'a> FileIndex<'a> {
                         None => return i.ctxt != self.top_level,
                     }
                 }
-                // `getApp().x`, `require(…).x`, an IIFE's `.x`; `promisify(wx.request)(…)` when outermost.
+                // `getApp().x`, `require(…).x`, an IIFE's `.x`; `promisify(wx.request)(…)` when
+                // outermost.
                 Expr::Call(c) => return !outermost && !self.call_may_resolve(c),
                 Expr::Member(_) | Expr::OptChain(_) => {
                     let Some((obj, prop)) = member(e) else {
@@ -800,7 +801,8 @@ impl<'a> FileIndex<'a> {
                 self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
             }
             Expr::Class(c) => self.class(name, &c.class),
-            // The module pattern: `var api = (function () { function get() {…} return { get } })()`.
+            // The module pattern: `var api = (function () { function get() {…} return { get }
+            // })()`.
             Expr::Call(c) if depth < MAX_OBJECT_DEPTH => {
                 let Callee::Expr(callee) = &c.callee else {
                     return;

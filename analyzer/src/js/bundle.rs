@@ -304,7 +304,8 @@ fn exports_call_in(
                 && matches!(&t.prop, MemberProp::Ident(p) if p.sym == *"exports")
                 && let Expr::Call(call) = unwrap_expr(&a.right)
                 && let Callee::Expr(f) = &call.callee
-                && matches!(unwrap_expr(f), Expr::Ident(i) if i.sym == param.sym && i.ctxt == param.ctxt)
+                && matches!(unwrap_expr(f),
+                    Expr::Ident(i) if i.sym == param.sym && i.ctxt == param.ctxt)
             {
                 *found = true;
                 return;

@@ -1,5 +1,5 @@
-//! JavaScript and TypeScript: one parse per file, scope resolution, and the module's imports
-//! and exports.
+//! JavaScript and TypeScript: one parse per file, scope resolution, the module's imports
+//! and exports, and (in [`bundle`]) where a bundle's module factories are.
 //!
 //! After parsing, swc's `resolver` marks every identifier with its binding. An identifier that
 //! refers to no declaration in the file (a global such as `wx`, `require` or `getApp`) carries

@@ -11,30 +11,8 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::world::{Gfn, World};
+use super::world::{Gfn, Origin, World};
 use crate::findings::Loc;
-
-/// Where a file's code comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Origin {
-    App,
-    /// Under `miniprogram_npm/`.
-    Npm,
-    /// `*.min.js` outside `miniprogram_npm/`.
-    Minified,
-}
-
-impl Origin {
-    pub(super) fn of(path: &str) -> Origin {
-        if path.starts_with("miniprogram_npm/") || path.contains("/miniprogram_npm/") {
-            Origin::Npm
-        } else if path.ends_with(".min.js") {
-            Origin::Minified
-        } else {
-            Origin::App
-        }
-    }
-}
 
 /// Whether a call in function `owner` of file `fi` hands its routes to its callers whatever
 /// they are: any function of an npm package.

@@ -1,6 +1,9 @@
-//! The world of the backend-calls detector: every script's summary, callees resolved across
-//! modules (aliases, imports, exports, `getApp()`, `require`), and which values are the global
-//! `wx` or made from it.
+//! The world of the backend-calls detector: every script's summary and the summaries of the
+//! bundle modules written in it (found by id in their table, across chunk files for a chunk
+//! registry), callees resolved across modules (aliases, imports, exports, `getApp()`,
+//! `require`, `__webpack_require__`), which values are the global `wx` or made from it, where
+//! each file's code comes from (the app, an npm package, a minified vendor file), and which
+//! functions some call reaches.
 
 use std::sync::OnceLock;
 
@@ -10,7 +13,6 @@ use rayon::prelude::*;
 use swc_atoms::{Atom, atom};
 use swc_ecma_ast::*;
 
-use super::vendored::Origin;
 use crate::detectors::context::Context;
 use crate::files::Script;
 use crate::findings::NetworkApi;
@@ -18,6 +20,28 @@ use crate::js::Imported;
 use crate::js::syntax::{as_member, unwrap_expr};
 use crate::span::FileId;
 use crate::summary::{ExportDef, FileIndex, LocalPath, ModuleKey, Path, sink_api};
+
+/// Where a file's code comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    App,
+    /// Under `miniprogram_npm/`.
+    Npm,
+    /// `*.min.js` outside `miniprogram_npm/`.
+    Minified,
+}
+
+impl Origin {
+    pub(super) fn of(path: &str) -> Origin {
+        if path.starts_with("miniprogram_npm/") || path.contains("/miniprogram_npm/") {
+            Origin::Npm
+        } else if path.ends_with(".min.js") {
+            Origin::Minified
+        } else {
+            Origin::App
+        }
+    }
+}
 
 /// A registered function: (file index in the world, function index in the file).
 pub(super) type Gfn = (usize, usize);

@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use super::endpoint::{Ev, collapse_alt, endpoint, method_text};
 use super::grouping;
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
-use super::vendored::{self, Origin};
-use super::world::{Gfn, Target, World};
+use super::vendored;
+use super::world::{Gfn, Origin, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
 
