@@ -161,8 +161,8 @@ pub(crate) struct FileIndex<'a> {
     /// The factories written in this file, each summarised as a module (only in the file's own
     /// summary; nested factories are listed here too).
     pub modules: Vec<FileIndex<'a>>,
-    /// Webpack bootstraps applied to their table (by the call's start): the entry module.
-    bundles: HashMap<BytePos, ModuleKey>,
+    /// Webpack bootstraps applied to their table (by the call's span): the entry module.
+    bundles: HashMap<(BytePos, BytePos), ModuleKey>,
     pub fns: Vec<FnDef<'a>>,
     pub fn_by_name: HashMap<String, usize>,
     fn_by_span: HashMap<(BytePos, BytePos), usize>,
@@ -280,7 +280,7 @@ impl<'a> FileIndex<'a> {
         if self.bundles.is_empty() {
             return None;
         }
-        self.bundles.get(&c.span.lo)
+        self.bundles.get(&(c.span.lo, c.span.hi))
     }
 
     /// A call that returns its argument as far as this analysis goes: `Object(f)` (how webpack
@@ -1543,7 +1543,7 @@ impl<'a> Walker<'_, 'a> {
             if let Some(id) = entry {
                 self.ix
                     .bundles
-                    .insert(c.span.lo, ModuleKey { registry, id });
+                    .insert((c.span.lo, c.span.hi), ModuleKey { registry, id });
             }
             c.callee.visit_with(self);
             return true;

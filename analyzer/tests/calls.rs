@@ -592,9 +592,10 @@ fn an_npm_sdk_bundled_by_webpack_is_reported_where_the_app_calls_it() {
     assert_eq!(
         c.iter().map(site).collect::<Vec<_>>(),
         [
-            "pages/index/index.js:6",
             "pages/index/index.js:7",
-            "pages/index/index.js:8"
+            "pages/index/index.js:8",
+            "pages/index/index.js:9",
+            "pages/index/index.js:12"
         ],
         "the SDK's endpoint functions, called or not, are no call sites of their own"
     );
@@ -605,6 +606,9 @@ fn an_npm_sdk_bundled_by_webpack_is_reported_where_the_app_calls_it() {
             "https://api.shop.example.cn/{subDomain}/shop/goods/detail?id={id}",
             // `init2` would change the base, but nothing calls it.
             "https://api.shop.example.cn/raw/ping",
+            // DevTools' build of a package of two files: `require('./lib/http.js')` is the
+            // other `__DEFINE__` by the map.
+            "https://geo.example-lbs.cn/ws/geocoder/v1/?location={latitude},{longitude}",
         ]
     );
     assert_eq!(c[0]["method"], "POST");
@@ -623,8 +627,18 @@ fn an_npm_sdk_bundled_by_webpack_is_reported_where_the_app_calls_it() {
         ])
     );
     assert_eq!(
+        c[3]["via"],
+        json!([
+            "miniprogram_npm/geo-kit/index.js#1700000000100:reverse",
+            "miniprogram_npm/geo-kit/index.js#1700000000101:get"
+        ])
+    );
+    assert_eq!(
         wrapper_ids(&v),
-        ["miniprogram_npm/shop-sdk/index.js#2:request"]
+        [
+            "miniprogram_npm/geo-kit/index.js#1700000000101:get",
+            "miniprogram_npm/shop-sdk/index.js#2:request"
+        ]
     );
 }
 
