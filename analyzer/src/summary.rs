@@ -327,16 +327,28 @@ impl<'a> FileIndex<'a> {
     }
 
     /// The value an IIFE returns (`(function () { …; return api })()`, minified `return
-    /// e.prototype.get = …, e`), when `c` is one.
+    /// e.prototype.get = …, e`), when `c` is one whose body runs straight to that `return`
+    /// (declarations and expressions before it, no branch that could return something else).
     pub(crate) fn iife_value(c: &CallExpr) -> Option<&Expr> {
         let Callee::Expr(callee) = &c.callee else {
             return None;
         };
-        match unwrap_expr(callee) {
-            Expr::Fn(f) => returned(f.function.body.as_ref()).map(seq_value),
-            Expr::Arrow(a) => arrow_ret(a).map(seq_value),
-            _ => None,
+        let body = match unwrap_expr(callee) {
+            Expr::Fn(f) => f.function.body.as_ref()?,
+            Expr::Arrow(a) => match &*a.body {
+                ArrowFunctionBody::Expr(e) => return Some(seq_value(e)),
+                ArrowFunctionBody::FunctionBody(b) => b,
+            },
+            _ => return None,
+        };
+        let (_, before) = body.stmts.split_last()?;
+        if !before
+            .iter()
+            .all(|s| matches!(s, Stmt::Decl(_) | Stmt::Expr(_) | Stmt::Empty(_)))
+        {
+            return None;
         }
+        returned(Some(body)).map(seq_value)
     }
 
     /// A callee expression as a dotted path of names, as far as this file tells; `rest` is

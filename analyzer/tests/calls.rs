@@ -714,6 +714,7 @@ fn values_set_at_run_time_are_placeholders_at_the_assignment() {
             "https://cdn.example.com/banner.json",
             "https://api.example.com/track/{counter}",
             "https://api.example.com/search?q={q}",
+            "https://pay.example.com/orders/{order}/pay",
         ],
         "never the initial '-'; `BASE` only changes in a function nothing calls; `imgHost` and \
          `cdn` are assigned once after a declaration without a value"

@@ -331,7 +331,8 @@ impl<'w, 'a> Ev<'w, 'a> {
     /// function that never runs (an exported `init2` nothing calls) does not count; a value
     /// set at run time (`subDomain = b` in an exported `init(b)`) is a placeholder named after
     /// the variable, at the assignment, never the initial value; a name declared without a
-    /// value and assigned a known value once is that value. `None`: the declaration decides.
+    /// value and assigned a known value once is that value; known values assigned in several
+    /// places are alternatives. `None`: the declaration decides.
     fn reassigned(
         &self,
         fi: usize,
@@ -378,18 +379,12 @@ impl<'w, 'a> Ev<'w, 'a> {
         if let Some(u) = unknown {
             return Some(u);
         }
-        if values.len() == 1 {
-            return values.pop();
-        }
         let lits: Vec<Option<String>> = values.iter().map(Val::as_lit).collect();
-        if lits[0].is_some() && lits.iter().all(|l| *l == lits[0]) {
+        if values.len() == 1 || (lits[0].is_some() && lits.iter().all(|l| *l == lits[0])) {
             return values.into_iter().next();
         }
-        Some(
-            pick_production(&values)
-                .cloned()
-                .unwrap_or_else(|| placeholder(first)),
-        )
+        // Set in several places (`let base = PROD; if (debug) base = DEV`): one of them.
+        Some(Val::Alt(values))
     }
 
     /// The value a module exports under `name`.
