@@ -1647,6 +1647,60 @@ mod tests {
             .collect()
     }
 
+    /// The callees a summary keeps, as source text.
+    fn callees(src: &str, ix: &FileIndex<'_>) -> Vec<String> {
+        ix.calls
+            .iter()
+            .map(|c| {
+                let sp = swc_common::Spanned::span(c.callee);
+                src[sp.lo.0 as usize - 1..sp.hi.0 as usize - 1].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn webpack_factories_are_modules_of_their_own() {
+        let src = r#"module.exports = (function (modules) {
+  function __webpack_require__(id) { return modules[id].call() }
+  return __webpack_require__(__webpack_require__.s = 0)
+})([
+  function (module, exports, __webpack_require__) {
+    var api = __webpack_require__(1)
+    __webpack_require__.r(exports)
+    api.get('/x')
+    module.exports = api
+  },
+  function (module, __webpack_exports__, __webpack_require__) {
+    __webpack_require__.d(__webpack_exports__, "get", function () { return get })
+    function get(u) { return wx.request({ url: u }) }
+  }
+])"#;
+        let (js, _) = crate::js::parse(FileId(0), "sdk.js", FileKind::Js, src);
+        let js = js.expect("the test source parses");
+        let ix = FileIndex::build(&js);
+        let ids: Vec<_> = ix
+            .modules
+            .iter()
+            .map(|m| m.unit.as_ref().map(|k| (k.registry.clone(), k.id.clone())))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                Some((Registry::Bundle(0), "0".to_string())),
+                Some((Registry::Bundle(0), "1".to_string()))
+            ]
+        );
+        // The bootstrap is code of the file (its `__webpack_require__` a function of it); the
+        // factories' calls are theirs.
+        assert_eq!(callees(src, &ix), ["__webpack_require__"]);
+        let (m0, m1) = (&ix.modules[0], &ix.modules[1]);
+        assert_eq!(callees(src, m0), ["api.get"], "not `__webpack_require__.r`");
+        assert!(m0.exports.contains_key("default"));
+        assert!(matches!(m1.exports.get("get"), Some(ExportDef::Local(a)) if a == "get"));
+        assert_eq!(callees(src, m1), ["wx.request"]);
+        assert!(m1.fn_by_name.contains_key("get"));
+    }
+
     #[test]
     fn calls_that_cannot_resolve_are_left_out() {
         let src = "import { get } from '../../utils/http'
