@@ -221,7 +221,7 @@ impl<'a> FileIndex<'a> {
         }
     }
 
-    /// Whether `i` is one of a factory's `module`, `exports`, `require` parameters.
+    /// Whether `b` is one of a factory's `module`, `exports`, `require` parameters.
     fn is_env(&self, b: &BindingId) -> bool {
         self.env.module.as_ref() == Some(b)
             || self.env.exports.as_ref() == Some(b)
@@ -371,7 +371,9 @@ impl<'a> FileIndex<'a> {
                     return Some(LocalPath::Here(rest));
                 }
                 // A function of a module-pattern IIFE, by its registered name.
-                if let Some(&k) = self.fn_by_binding.get(&b) {
+                if !self.fn_by_binding.is_empty()
+                    && let Some(&k) = self.fn_by_binding.get(&b)
+                {
                     let mut path: Path = self.fns[k].name.split('.').map(Atom::from).collect();
                     path.extend(rest);
                     return Some(LocalPath::Here(path));
@@ -669,7 +671,7 @@ impl<'a> FileIndex<'a> {
                     // `lookup` tries a top-level name's whole dotted path as a function first
                     // (`exports.f = …` registers `f` whatever `const f` holds).
                     if self.imports.contains_key(&b)
-                        || self.fn_by_binding.contains_key(&b)
+                        || (!self.fn_by_binding.is_empty() && self.fn_by_binding.contains_key(&b))
                         || (i.ctxt == self.top_level
                             && self.names_function(std::iter::once(&*i.sym), &names))
                     {
@@ -1489,7 +1491,9 @@ impl<'a> Visit for Walker<'_, 'a> {
         a.visit_children_with(self);
         if let AssignTarget::Simple(SimpleAssignTarget::Ident(b)) = &a.left {
             let id = (b.id.sym.clone(), b.id.ctxt);
-            if b.id.ctxt == self.ix.top_level || self.nullish.contains(&id) {
+            if b.id.ctxt == self.ix.top_level
+                || (!self.nullish.is_empty() && self.nullish.contains(&id))
+            {
                 // SAFETY: a node of the walked program (see `extend`).
                 let (value, _) = unsafe { extend(&a.right, &[]) };
                 self.ix.assigns.entry(id).or_default().push(Assign {

@@ -293,7 +293,8 @@ impl<'w, 'a> Ev<'w, 'a> {
             }
             return Val::Unknown(p.name.clone(), self.span(fi, i.span));
         }
-        if let Some(assigns) = f.assigns.get(&b)
+        if !f.assigns.is_empty()
+            && let Some(assigns) = f.assigns.get(&b)
             && let Some(v) = self.reassigned(fi, i, assigns, owner, d)
         {
             return v;

@@ -125,22 +125,29 @@ impl<'a> World<'a> {
         let scripts: Vec<&'a Script> = cx.scripts().collect();
         // Summaries are built at load time; a project loaded without them is summarised here.
         // A file's factories follow it, as modules of their own.
-        let per_script: Vec<Vec<Summary<'a>>> = scripts
+        let files: Vec<Summary<'a>> = scripts
             .par_iter()
-            .map(|s| match s.calls_index() {
-                Some(ix) => std::iter::once(Summary::Shared(ix))
-                    .chain(ix.modules.iter().map(Summary::Shared))
-                    .collect(),
-                None => {
-                    let mut ix = FileIndex::build(s);
-                    let modules = std::mem::take(&mut ix.modules);
-                    std::iter::once(Summary::Owned(Box::new(ix)))
-                        .chain(modules.into_iter().map(|m| Summary::Owned(Box::new(m))))
-                        .collect()
-                }
+            .flat_map_iter(|s| {
+                let (first, rest): (Summary<'a>, Vec<Summary<'a>>) = match s.calls_index() {
+                    Some(ix) => (
+                        Summary::Shared(ix),
+                        ix.modules.iter().map(Summary::Shared).collect(),
+                    ),
+                    None => {
+                        let mut ix = FileIndex::build(s);
+                        let modules = std::mem::take(&mut ix.modules);
+                        (
+                            Summary::Owned(Box::new(ix)),
+                            modules
+                                .into_iter()
+                                .map(|m| Summary::Owned(Box::new(m)))
+                                .collect(),
+                        )
+                    }
+                };
+                std::iter::once(first).chain(rest)
             })
             .collect();
-        let files: Vec<Summary<'a>> = per_script.into_iter().flatten().collect();
         let by_file = files
             .iter()
             .enumerate()

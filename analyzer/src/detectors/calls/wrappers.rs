@@ -179,8 +179,8 @@ fn routes_of(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) 
 /// Routes, each with whether it [`forwards`] a parameter.
 type Marked = Vec<(Route, bool)>;
 
-/// [`routes_of`], each with whether it [`forwards`] a parameter.
-/// In an npm package every route is handed to the callers (see [`vendored`]).
+/// [`routes_of`], each with whether it [`forwards`] a parameter (in an npm package every route
+/// is handed to the callers, see [`vendored`]).
 fn routes_marked(w: &World<'_>, p: &Prepared, summaries: &HashMap<Gfn, Vec<Route>>) -> Marked {
     let through = vendored::passes_through(w, p.fi, p.owner);
     routes_of(w, p, summaries)
