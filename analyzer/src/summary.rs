@@ -163,6 +163,9 @@ pub(crate) struct FileIndex<'a> {
     pub modules: Vec<FileIndex<'a>>,
     /// Webpack bootstraps applied to their table (by the call's span): the entry module.
     bundles: HashMap<(BytePos, BytePos), ModuleKey>,
+    /// Webpack 5 bootstraps: the scope declaring `__webpack_modules__` and the
+    /// `__webpack_require__` that loads from them.
+    loaders: HashMap<SyntaxContext, Registry>,
     pub fns: Vec<FnDef<'a>>,
     pub fn_by_name: HashMap<String, usize>,
     fn_by_span: HashMap<(BytePos, BytePos), usize>,
@@ -229,7 +232,8 @@ impl<'a> FileIndex<'a> {
     }
 
     /// What a call loads, when it is a `require`: the global `require('x')`, a factory's
-    /// `__webpack_require__(2)` or `require('./a')`, DevTools' `__REQUIRE__(id)`.
+    /// `__webpack_require__(2)` or `require('./a')`, a webpack 5 bootstrap's own
+    /// `__webpack_require__("./src/index.js")`, DevTools' `__REQUIRE__(id)`.
     pub(crate) fn load_spec(&self, c: &CallExpr) -> Option<Spec> {
         let Callee::Expr(callee) = &c.callee else {
             return None;
@@ -265,6 +269,15 @@ impl<'a> FileIndex<'a> {
                     })
                 }
             };
+        }
+        if !self.loaders.is_empty()
+            && i.sym == *"__webpack_require__"
+            && let Some(r) = self.loaders.get(&i.ctxt)
+        {
+            return Some(Spec::Module(ModuleKey {
+                registry: r.clone(),
+                id: bundle::module_id(arg)?,
+            }));
         }
         if self.js.bundled && i.sym == *"__REQUIRE__" && !self.js.is_global(i) {
             return Some(Spec::Module(ModuleKey {
@@ -522,6 +535,7 @@ impl<'a> FileIndex<'a> {
             env,
             modules: Vec::new(),
             bundles: HashMap::default(),
+            loaders: HashMap::default(),
             fns: Vec::new(),
             fn_by_name: HashMap::default(),
             fn_by_span: HashMap::default(),
@@ -969,9 +983,66 @@ impl<'a> FileIndex<'a> {
     fn top_stmt(&mut self, s: &'a Stmt) {
         match s {
             Stmt::Decl(d) => self.decl(d, false),
-            Stmt::Expr(e) => self.top_expr(&e.expr),
+            Stmt::Expr(e) => {
+                self.top_expr(&e.expr);
+                self.wrapped_exports(&e.expr);
+            }
             _ => {}
         }
+    }
+
+    /// A file wrapped in an IIFE (`(() => { …; module.exports = __webpack_exports__ })()`, as
+    /// webpack 5 writes a library): the CommonJS exports written in it.
+    fn wrapped_exports(&mut self, e: &'a Expr) {
+        let e = match unwrap_expr(e) {
+            Expr::Unary(u) if u.op == UnaryOp::Bang => unwrap_expr(&u.arg),
+            e => e,
+        };
+        let Expr::Call(c) = e else { return };
+        if !c.args.is_empty() {
+            return;
+        }
+        let Callee::Expr(callee) = &c.callee else {
+            return;
+        };
+        let stmts = match unwrap_expr(callee) {
+            Expr::Fn(f) => f.function.body.as_ref().map_or(&[][..], |b| &b.stmts[..]),
+            Expr::Arrow(a) => match &*a.body {
+                ArrowFunctionBody::FunctionBody(b) => &b.stmts[..],
+                ArrowFunctionBody::Expr(_) => return,
+            },
+            _ => return,
+        };
+        for s in stmts {
+            if let Stmt::Expr(e) = s
+                && let Expr::Assign(a) = unwrap_expr(&e.expr)
+            {
+                self.cjs_export(a);
+            }
+        }
+    }
+
+    /// `module.exports = v`, `exports.a = v`, `exports["a"] = v`: whether `a` is one.
+    fn cjs_export(&mut self, a: &'a AssignExpr) -> bool {
+        if a.op != AssignOp::Assign {
+            return false;
+        }
+        let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+            return false;
+        };
+        let Some(prop) = member_name(&t.prop) else {
+            return false;
+        };
+        let name = if self.is_module(&t.obj) && prop == "exports" {
+            "default".to_string()
+        } else if self.is_exports(&t.obj) {
+            prop
+        } else {
+            return false;
+        };
+        self.value(&name, &a.right, None, 0);
+        self.exports.insert(name, ExportDef::Expr(&a.right));
+        true
     }
 
     fn is_global(&self, e: &Expr, name: &str) -> bool {
@@ -987,22 +1058,14 @@ impl<'a> FileIndex<'a> {
                 }
             }
             Expr::Assign(a) if a.op == AssignOp::Assign => {
-                let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+                if self.cjs_export(a) {
                     return;
-                };
-                let Some(prop) = member_name(&t.prop) else {
-                    return;
-                };
-                let name = if self.is_module(&t.obj) && prop == "exports" {
-                    "default".to_string()
-                } else if self.is_exports(&t.obj) {
-                    prop
-                } else {
+                }
+                if let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left
+                    && let Some(prop) = member_name(&t.prop)
+                {
                     self.member_fn(&t.obj, &prop, &a.right);
-                    return;
-                };
-                self.value(&name, &a.right, None, 0);
-                self.exports.insert(name, ExportDef::Expr(&a.right));
+                }
             }
             Expr::Call(c) => {
                 self.harmony_exports(c);
@@ -1475,6 +1538,9 @@ impl<'a> Visit for Walker<'_, 'a> {
     }
 
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        if self.ix.js.bundled && self.modules_var(d) {
+            return;
+        }
         d.visit_children_with(self);
         let Pat::Ident(b) = &d.name else { return };
         if d.init.as_deref().is_none_or(is_nullish) {
@@ -1607,6 +1673,32 @@ fn member_name(p: &MemberProp) -> Option<String> {
             _ => None,
         },
         MemberProp::PrivateName(_) => None,
+    }
+}
+
+impl<'a> Walker<'_, 'a> {
+    /// Webpack 5's `var __webpack_modules__ = ({ … })`: its factories are queued as modules of
+    /// their own, and the scope's `__webpack_require__` loads them.
+    fn modules_var(&mut self, d: &VarDeclarator) -> bool {
+        // SAFETY: a node of the walked program (see `extend`).
+        let d: &'a VarDeclarator = unsafe { &*(d as *const VarDeclarator) };
+        let Some((scope, factories)) = bundle::modules_var(d) else {
+            return false;
+        };
+        let registry = Registry::Bundle(self.tables.next_bundle);
+        self.tables.next_bundle += 1;
+        for (id, factory) in factories {
+            self.tables.found.push_back(Found {
+                factory,
+                key: ModuleKey {
+                    registry: registry.clone(),
+                    id,
+                },
+                define: None,
+            });
+        }
+        self.ix.loaders.insert(scope, registry);
+        true
     }
 }
 

@@ -565,6 +565,7 @@ snapshot_case!(snapshot_webpack_object, "webpack-object");
 snapshot_case!(snapshot_webpack_chunks, "webpack-chunks");
 snapshot_case!(snapshot_runtime_config, "runtime-config");
 snapshot_case!(snapshot_minified_umd, "minified-umd");
+snapshot_case!(snapshot_webpack5_npm, "webpack5-npm");
 
 fn site(c: &Value) -> String {
     format!(
@@ -750,5 +751,27 @@ fn minified_vendor_calls_name_the_app_calls_that_reach_them() {
     assert_eq!(
         wrapper_ids(&v),
         ["libs/geo.min.js#G.e.reverse", "libs/track.min.js#n.o"]
+    );
+}
+
+#[test]
+fn a_webpack5_library_resolves_from_its_bootstrap_exports() {
+    let v = run("webpack5-npm");
+    // `module.exports = __webpack_exports__` inside the bootstrap IIFE, `__webpack_exports__ =
+    // __webpack_require__("./src/index.js")`, getters `() => (createOrder)`.
+    assert_eq!(
+        calls(&v).iter().map(site).collect::<Vec<_>>(),
+        ["pages/index/index.js:5", "pages/index/index.js:8"]
+    );
+    assert_eq!(
+        urls(&v),
+        [
+            "https://pay.example-gw.cn/v3/orders",
+            "https://pay.example-gw.cn/v3/orders/query"
+        ]
+    );
+    assert_eq!(
+        wrapper_ids(&v),
+        ["miniprogram_npm/pay-kit/index.js#./src/http.js:post"]
     );
 }

@@ -1,5 +1,6 @@
 //! The module tables of bundled code, as syntax: a webpack bootstrap applied to its module
-//! factories, a webpack chunk pushed onto a chunk registry (`webpackJsonp`, `webpackChunk…`),
+//! factories (or, in webpack 5, declaring them as `__webpack_modules__`), a webpack chunk
+//! pushed onto a chunk registry (`webpackJsonp`, `webpackChunk…`),
 //! the DevTools npm build's `__DEFINE__(id, factory, map)`, and a UMD header around its
 //! factory. Each factory is a module of its own (see `crate::summary`); this file only says
 //! where the factories are and under which ids.
@@ -158,6 +159,18 @@ pub fn bootstrap(c: &CallExpr) -> Option<(Option<String>, Table<'_>)> {
         _ => None,
     };
     Some((entry, factories))
+}
+
+/// Webpack 5's bootstrap, `var __webpack_modules__ = ({ "./src/a.js": (module, exports,
+/// __webpack_require__) => { … } })` in the IIFE that also declares `__webpack_require__`: the
+/// scope of both, and the factories.
+pub fn modules_var(d: &VarDeclarator) -> Option<(SyntaxContext, Table<'_>)> {
+    let Pat::Ident(b) = &d.name else { return None };
+    if b.id.sym != *"__webpack_modules__" {
+        return None;
+    }
+    let factories = table(d.init.as_deref()?)?;
+    (!factories.is_empty()).then_some((b.id.ctxt, factories))
 }
 
 /// The name of a chunk registry written `X["webpackJsonp"]`, `X.webpackChunkapp`.
