@@ -1556,10 +1556,11 @@ impl<'a> Visit for Walker<'_, 'a> {
     fn visit_assign_expr(&mut self, a: &AssignExpr) {
         a.visit_children_with(self);
         if let AssignTarget::Simple(SimpleAssignTarget::Ident(b)) = &a.left {
-            let id = (b.id.sym.clone(), b.id.ctxt);
-            if b.id.ctxt == self.ix.top_level
-                || (!self.nullish.is_empty() && self.nullish.contains(&id))
-            {
+            let record = b.id.ctxt == self.ix.top_level
+                || (!self.nullish.is_empty()
+                    && self.nullish.contains(&(b.id.sym.clone(), b.id.ctxt)));
+            if record {
+                let id = (b.id.sym.clone(), b.id.ctxt);
                 // SAFETY: a node of the walked program (see `extend`).
                 let (value, _) = unsafe { extend(&a.right, &[]) };
                 self.ix.assigns.entry(id).or_default().push(Assign {

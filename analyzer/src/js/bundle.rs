@@ -12,11 +12,12 @@ use swc_ecma_ast::*;
 use super::syntax::{prop_name, unwrap_expr};
 
 /// Whether a script's text names a bundle runtime (`__webpack_require__`, `webpackJsonp`,
-/// `webpackChunk…`, DevTools' `__DEFINE__`): only then are calls looked at as bundle shapes.
-pub fn names_bundle_runtime(text: &str) -> bool {
+/// `webpackChunk…`, or, in DevTools' npm output under `miniprogram_npm/`, `__DEFINE__`): only
+/// then are calls looked at as bundle shapes.
+pub fn names_bundle_runtime(path: &str, text: &str) -> bool {
     let b = text.as_bytes();
     memchr::memmem::find(b, b"webpack").is_some()
-        || memchr::memmem::find(b, b"__DEFINE__").is_some()
+        || (path.contains("miniprogram_npm/") && memchr::memmem::find(b, b"__DEFINE__").is_some())
 }
 
 /// A module factory: a function expression or an arrow.

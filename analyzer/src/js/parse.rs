@@ -102,7 +102,7 @@ pub fn parse(
         bom,
         unresolved,
         top_level,
-        bundled: super::bundle::names_bundle_runtime(src),
+        bundled: super::bundle::names_bundle_runtime(path, src),
         module: ModuleInfo::default(),
     };
     let (module, mdiags) = imports::collect(&js, path);

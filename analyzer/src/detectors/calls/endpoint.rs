@@ -128,9 +128,13 @@ impl<'w, 'a> Ev<'w, 'a> {
             Expr::Cond(c) => {
                 let cons = self.expr(fi, &c.cons, owner, d);
                 let alt = self.expr(fi, &c.alt, owner, d);
-                // A condition on a parameter is left to the call sites.
-                match self.expr(fi, &c.test, owner, d) {
-                    t @ Val::Param(..) => Val::If(Box::new(t), Box::new(cons), Box::new(alt)),
+                // A condition on a parameter (`needSubDomain ? … : …`) is left to the call sites.
+                let test = match unwrap_expr(&c.test) {
+                    Expr::Ident(i) if owner.is_some() => Some(self.ident(fi, i, owner, d)),
+                    _ => None,
+                };
+                match test {
+                    Some(t @ Val::Param(..)) => Val::If(Box::new(t), Box::new(cons), Box::new(alt)),
                     _ => Val::Alt(vec![cons, alt]),
                 }
             }

@@ -22,7 +22,8 @@ pub(super) fn passes_through(w: &World<'_>, fi: usize, owner: Option<usize>) -> 
 
 /// The callers of `g`, a function of vendored code: the calls from the file's own functions
 /// are replaced by those functions' callers, so that the list names where the app calls into
-/// the file. `by_fn` is each function's calls (the calling function, where).
+/// the file. `by_fn` is the calls of each function of vendored code (the calling function,
+/// where).
 pub(super) fn callers(
     w: &World<'_>,
     g: Gfn,

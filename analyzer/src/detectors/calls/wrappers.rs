@@ -349,17 +349,22 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         last.iter_mut().for_each(|l| *l = None);
     }
 
-    // Who calls each function (for endpoint functions like `getLineDetail(id)`): the calling
-    // function and where.
-    let mut by_fn: HashMap<Gfn, Vec<(Option<Gfn>, Loc)>> = HashMap::default();
+    // Who calls each function (for endpoint functions like `getLineDetail(id)`); for a function
+    // of vendored code, also the calling function (see `vendored::callers`).
+    let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::default();
+    let mut into_vendored: HashMap<Gfn, Vec<(Option<Gfn>, Loc)>> = HashMap::default();
     for p in &prepared {
         if let Target::Fn(g) = p.target
             && p.owner.map(|o| (p.fi, o)) != Some(g)
         {
-            by_fn
-                .entry(g)
-                .or_default()
-                .push((p.owner.map(|o| (p.fi, o)), w.cx.loc(p.span)));
+            let loc = w.cx.loc(p.span);
+            if w.origin(g.0) != Origin::App {
+                into_vendored
+                    .entry(g)
+                    .or_default()
+                    .push((p.owner.map(|o| (p.fi, o)), loc.clone()));
+            }
+            callers.entry(g).or_default().push(loc);
         }
     }
 
@@ -368,21 +373,13 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     // package's functions never do.
     // Each function's callers, sorted and deduplicated once; in vendored code, the app's calls
     // that reach it.
-    let lifted: Vec<(Gfn, Vec<Loc>)> = by_fn
-        .keys()
-        .filter(|g| w.origin(g.0) != Origin::App)
-        .map(|&g| (g, vendored::callers(w, g, &by_fn)))
-        .collect();
-    let mut callers: HashMap<Gfn, Vec<Loc>> = by_fn
-        .into_iter()
-        .map(|(g, v)| {
-            let mut v: Vec<Loc> = v.into_iter().map(|(_, l)| l).collect();
-            v.sort();
-            v.dedup();
-            (g, v)
-        })
-        .collect();
-    callers.extend(lifted);
+    for v in callers.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    for &g in into_vendored.keys() {
+        callers.insert(g, vendored::callers(w, g, &into_vendored));
+    }
     let mut kept: Vec<(&Prepared, Route)> = Vec::new();
     let mut seen = HashSet::default();
     // Routes that only forward a parameter of a function someone calls are dropped as soon as
