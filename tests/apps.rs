@@ -40,6 +40,7 @@ app_snapshot!(half_cloud, "half-cloud");
 app_snapshot!(uni_app, "uni-app");
 app_snapshot!(taro, "taro");
 app_snapshot!(axios_ts, "axios-ts");
+app_snapshot!(webpack_sdk, "webpack-sdk");
 
 /// A call site listed in an app's `EXPECTED.md`, under `## Backend call sites`.
 #[derive(Debug)]

@@ -110,6 +110,16 @@ impl Findings {
         }
         for w in &mut self.wrappers {
             w.call_sites = sites.remove(w.id.as_str()).unwrap_or_default();
+            // A wrapper whose calls are its own (a minified vendor function with an endpoint of
+            // its own): the calls made inside it.
+            if w.call_sites.is_empty() {
+                w.call_sites = self
+                    .backend_calls
+                    .iter()
+                    .filter(|c| c.via.is_empty() && c.inside.as_deref() == Some(w.id.as_str()))
+                    .map(|c| c.id.clone())
+                    .collect();
+            }
         }
         for p in &mut self.proposed_functions {
             p.calls = served.remove(p.name.as_str()).unwrap_or_default();

@@ -3,10 +3,10 @@
 //! Layout, in layers that import downward only. The model: [`span`] (the one span type),
 //! [`diagnostic`] (what went wrong with the input), [`source`] (file kinds and texts), the
 //! parsers [`json_doc`] (spanned JSON of config and data files), [`js`] (scripts: scopes,
-//! imports, exports), [`wxml`] and [`wxss`]; [`project`] discovers a mini-program (config,
+//! imports, exports, the module tables of bundles), [`wxml`] and [`wxss`]; [`project`] discovers a mini-program (config,
 //! packages, file inventory); [`options`] are the thresholds, [`findings`] the typed results;
 //! [`files`] reads and parses every file once, each script with its per-file summary
-//! (`summary`), and the source map of each chunk a framework built ([`sourcemap`]). The shared passes: [`graph`] resolves modules into the module graph, [`refs`]
+//! (`summary`, a bundle's factories summarised as modules of their own), and the source map of each chunk a framework built ([`sourcemap`]). The shared passes: [`graph`] resolves modules into the module graph, [`refs`]
 //! collects every reference to an asset, `literal` reads pure JS literals. The `detectors`
 //! find what can move (one folder each, using the passes, never each other). [`analysis`] is
 //! the pipeline that runs all of it into an [`Analysis`]; [`sizes`] and [`report`] account and

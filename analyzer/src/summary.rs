@@ -1,16 +1,23 @@
 //! Per-file summary (built in parallel, one walk per file): the functions a file declares at
-//! top level (functions, arrow constants, object-literal members, class methods), their
-//! parameters, every call with the function it sits in, local constants, exports, and the
-//! `this.x = …` assignments of constructors.
+//! top level (functions, arrow constants, object-literal members, class methods, the functions
+//! of module-pattern IIFEs), their parameters, every call with the function it sits in, local
+//! constants and what is assigned to them later, exports, and the `this.x = …` assignments of
+//! constructors.
+//!
+//! A bundle's module factories (webpack's, in a bootstrap's table or a chunk; DevTools'
+//! `__DEFINE__`) are modules of their own: each is summarised like a file, with the factory's
+//! parameters standing for `module`, `exports` and `require`, and is found by its id in its
+//! table ([`ModuleKey`]). The file's summary holds them in [`FileIndex::modules`].
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use swc_atoms::{Atom, atom};
-use swc_common::BytePos;
+use swc_common::{BytePos, SyntaxContext};
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
 
 use crate::findings::{NetworkApi, WrapperKind};
+use crate::js::bundle::{self, Factory};
 use crate::js::syntax::{as_member, member, prop_name, unwrap_expr};
 use crate::js::{BindingId, Imported, JsFile};
 
@@ -75,6 +82,67 @@ pub(crate) enum ExportDef<'a> {
     From(String, String),
 }
 
+/// A table of modules that are found by id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Registry {
+    /// The table a webpack bootstrap is applied to, numbered in its file.
+    Bundle(u32),
+    /// The `__DEFINE__` table of DevTools' npm build, one per file.
+    Define,
+    /// A chunk registry (`webpackJsonp`, `webpackChunk…`) that every chunk file of the project
+    /// pushes its modules onto.
+    Chunks(Atom),
+}
+
+impl Registry {
+    /// Whether modules of other files are in it too.
+    pub(crate) fn shared(&self) -> bool {
+        matches!(self, Registry::Chunks(_))
+    }
+}
+
+/// A module of a [`Registry`]: the table and the module's id there (`2`, `./src/http.js`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ModuleKey {
+    pub registry: Registry,
+    pub id: String,
+}
+
+/// What a `require`-like call loads.
+pub(crate) enum Spec {
+    /// A file, by the specifier `require('…')` is given.
+    File(String),
+    /// A module of a bundle, by id.
+    Module(ModuleKey),
+}
+
+/// What the `require` of a factory loads.
+enum Loader {
+    /// Modules of the registry the factory belongs to (`__webpack_require__(2)`).
+    Table(Registry),
+    /// DevTools' `require`: a module of the file's `__DEFINE__` table when its map names the
+    /// specifier, else a file.
+    Define(Vec<(String, String)>),
+}
+
+/// How a module's `module`, `exports` and `require` are bound: the globals in a file, the
+/// parameters in a factory.
+#[derive(Default)]
+struct Env {
+    module: Option<BindingId>,
+    exports: Option<BindingId>,
+    require: Option<(BindingId, Loader)>,
+}
+
+/// `x = value` (or `x += value`) on a plain name, with the function it is written in.
+pub(crate) struct Assign<'a> {
+    pub value: &'a Expr,
+    pub span: swc_common::Span,
+    pub owner: Option<usize>,
+    /// `=` (not `+=`, `||=`, …).
+    pub plain: bool,
+}
+
 /// A call that may be a backend call or a call of a project function: [`FileIndex::build`]
 /// leaves out the calls this file alone shows to be neither (see
 /// [`FileIndex::surely_foreign`]).
@@ -88,11 +156,31 @@ pub(crate) struct CallSite<'a> {
 
 pub(crate) struct FileIndex<'a> {
     pub js: &'a JsFile,
+    /// The scope of this module's top level: the file's, or a factory's.
+    pub top_level: SyntaxContext,
+    /// For a factory: its table and id (`None` for the file itself).
+    pub unit: Option<ModuleKey>,
+    env: Env,
+    /// The factories written in this file, each summarised as a module (only in the file's own
+    /// summary; nested factories are listed here too).
+    pub modules: Vec<FileIndex<'a>>,
+    /// Webpack bootstraps applied to their table (by the call's span): the entry module.
+    bundles: HashMap<(BytePos, BytePos), ModuleKey>,
+    /// Webpack 5 bootstraps: the scope declaring `__webpack_modules__` and the
+    /// `__webpack_require__` that loads from them.
+    loaders: HashMap<SyntaxContext, Registry>,
     pub fns: Vec<FnDef<'a>>,
     pub fn_by_name: HashMap<String, usize>,
     fn_by_span: HashMap<(BytePos, BytePos), usize>,
-    /// Every `const/let/var x = init` of the file, in any scope.
+    /// Functions declared inside module-pattern IIFEs, by binding (their names are not top
+    /// level).
+    fn_by_binding: HashMap<BindingId, usize>,
+    /// Every `const/let/var x = init` of the module, in any scope (and a var injection's
+    /// parameters, with the values they are given).
     pub vars: HashMap<BindingId, &'a Expr>,
+    /// Assignments to names of the module's top level, and to names declared without a value
+    /// (`let x`, `let x = null`), in source order.
+    pub assigns: HashMap<BindingId, Vec<Assign<'a>>>,
     pub params: HashMap<BindingId, ParamRef<'a>>,
     pub imports: HashMap<BindingId, (String, Imported)>,
     pub exports: HashMap<String, ExportDef<'a>>,
@@ -153,7 +241,169 @@ pub(crate) fn instance_property(path: &[Atom]) -> Option<&Atom> {
 
 impl<'a> FileIndex<'a> {
     pub(crate) fn top(&self, name: &Atom) -> BindingId {
-        (name.clone(), self.js.top_level)
+        (name.clone(), self.top_level)
+    }
+
+    /// Whether `e` is this module's `module` (the global, or a factory's parameter).
+    fn is_module(&self, e: &Expr) -> bool {
+        match (unwrap_expr(e), &self.env.module) {
+            (Expr::Ident(i), Some(b)) => i.sym == b.0 && i.ctxt == b.1,
+            (Expr::Ident(i), None) => self.js.is_global_named(i, "module"),
+            _ => false,
+        }
+    }
+
+    /// Whether `e` is this module's `exports` (or `module.exports`).
+    fn is_exports(&self, e: &Expr) -> bool {
+        match (unwrap_expr(e), &self.env.exports) {
+            (Expr::Ident(i), Some(b)) => i.sym == b.0 && i.ctxt == b.1,
+            (Expr::Ident(i), None) => self.js.is_global_named(i, "exports"),
+            (Expr::Member(m), _) => {
+                self.is_module(&m.obj)
+                    && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports")
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `b` is one of a factory's `module`, `exports`, `require` parameters.
+    fn is_env(&self, b: &BindingId) -> bool {
+        self.env.module.as_ref() == Some(b)
+            || self.env.exports.as_ref() == Some(b)
+            || self.env.require.as_ref().is_some_and(|(r, _)| r == b)
+    }
+
+    /// What a call loads, when it is a `require`: the global `require('x')`, a factory's
+    /// `__webpack_require__(2)` or `require('./a')`, a webpack 5 bootstrap's own
+    /// `__webpack_require__("./src/index.js")`, DevTools' `__REQUIRE__(id)`.
+    pub(crate) fn load_spec(&self, c: &CallExpr) -> Option<Spec> {
+        let Callee::Expr(callee) = &c.callee else {
+            return None;
+        };
+        let Expr::Ident(i) = unwrap_expr(callee) else {
+            return None;
+        };
+        let arg = &c.args.first()?.expr;
+        let file = |e: &Expr| match unwrap_expr(e) {
+            Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        if self.js.is_global_named(i, "require") {
+            return file(arg).map(Spec::File);
+        }
+        if let Some((b, loader)) = &self.env.require
+            && i.sym == b.0
+            && i.ctxt == b.1
+        {
+            return match loader {
+                Loader::Table(r) => Some(Spec::Module(ModuleKey {
+                    registry: r.clone(),
+                    id: bundle::module_id(arg)?,
+                })),
+                Loader::Define(map) => {
+                    let spec = file(arg)?;
+                    Some(match map.iter().find(|(k, _)| *k == spec) {
+                        Some((_, id)) => Spec::Module(ModuleKey {
+                            registry: Registry::Define,
+                            id: id.clone(),
+                        }),
+                        None => Spec::File(spec),
+                    })
+                }
+            };
+        }
+        if !self.loaders.is_empty()
+            && i.sym == *"__webpack_require__"
+            && let Some(r) = self.loaders.get(&i.ctxt)
+        {
+            return Some(Spec::Module(ModuleKey {
+                registry: r.clone(),
+                id: bundle::module_id(arg)?,
+            }));
+        }
+        if self.js.bundled && i.sym == *"__REQUIRE__" && !self.js.is_global(i) {
+            return Some(Spec::Module(ModuleKey {
+                registry: Registry::Define,
+                id: bundle::module_id(arg)?,
+            }));
+        }
+        None
+    }
+
+    /// The entry module a webpack bootstrap call returns, when `c` is one.
+    pub(crate) fn bundle_entry(&self, c: &CallExpr) -> Option<&ModuleKey> {
+        if self.bundles.is_empty() {
+            return None;
+        }
+        self.bundles.get(&(c.span.lo, c.span.hi))
+    }
+
+    /// A call that returns its argument as far as this analysis goes: `Object(f)` (how webpack
+    /// calls an imported function), Babel's `_interopRequireDefault(m)` and
+    /// `_interopRequireWildcard(m)`.
+    pub(crate) fn passes_through<'c>(&self, c: &'c CallExpr) -> Option<&'c Expr> {
+        let Callee::Expr(callee) = &c.callee else {
+            return None;
+        };
+        let [arg] = &c.args[..] else { return None };
+        let Expr::Ident(i) = unwrap_expr(callee) else {
+            return None;
+        };
+        let through = self.js.is_global_named(i, "Object")
+            || (!self.js.is_global(i)
+                && (i.sym == *"_interopRequireDefault" || i.sym == *"_interopRequireWildcard"));
+        (through && arg.spread.is_none()).then_some(&*arg.expr)
+    }
+
+    /// `__webpack_require__.n(m)`: the `m` whose default export the getter returns.
+    fn default_getter<'c>(&self, c: &'c CallExpr) -> Option<&'c Expr> {
+        let (b, _) = self.env.require.as_ref()?;
+        let Callee::Expr(callee) = &c.callee else {
+            return None;
+        };
+        let (obj, name) = as_member(callee)?;
+        let [arg] = &c.args[..] else { return None };
+        (name == *"n"
+            && matches!(unwrap_expr(obj), Expr::Ident(i) if i.sym == b.0 && i.ctxt == b.1))
+        .then_some(&*arg.expr)
+    }
+
+    /// Whether a call's value may be something [`local_path`](Self::local_path) follows (a
+    /// module, an IIFE's value, `getApp()`).
+    fn call_may_resolve(&self, c: &CallExpr) -> bool {
+        let getapp = matches!(&c.callee, Callee::Expr(f)
+            if matches!(unwrap_expr(f), Expr::Ident(i) if self.js.is_global_named(i, "getApp")));
+        getapp
+            || self.load_spec(c).is_some()
+            || self.bundle_entry(c).is_some()
+            || Self::iife_value(c).is_some()
+            || self.passes_through(c).is_some()
+            || self.default_getter(c).is_some()
+    }
+
+    /// The value an IIFE returns (`(function () { …; return api })()`, minified `return
+    /// e.prototype.get = …, e`), when `c` is one whose body runs straight to that `return`
+    /// (declarations and expressions before it, no branch that could return something else).
+    pub(crate) fn iife_value(c: &CallExpr) -> Option<&Expr> {
+        let Callee::Expr(callee) = &c.callee else {
+            return None;
+        };
+        let body = match unwrap_expr(callee) {
+            Expr::Fn(f) => f.function.body.as_ref()?,
+            Expr::Arrow(a) => match &*a.body {
+                ArrowFunctionBody::Expr(e) => return Some(seq_value(e)),
+                ArrowFunctionBody::FunctionBody(b) => b,
+            },
+            _ => return None,
+        };
+        let (_, before) = body.stmts.split_last()?;
+        if !before
+            .iter()
+            .all(|s| matches!(s, Stmt::Decl(_) | Stmt::Expr(_) | Stmt::Empty(_)))
+        {
+            return None;
+        }
+        returned(Some(body)).map(seq_value)
     }
 
     /// A callee expression as a dotted path of names, as far as this file tells; `rest` is
@@ -171,9 +421,17 @@ impl<'a> FileIndex<'a> {
         match unwrap_expr(e) {
             Expr::Ident(i) => {
                 let b = (i.sym.clone(), i.ctxt);
-                if i.ctxt == self.js.top_level || self.imports.contains_key(&b) {
+                if i.ctxt == self.top_level || self.imports.contains_key(&b) {
                     rest.insert(0, i.sym.clone());
                     return Some(LocalPath::Here(rest));
+                }
+                // A function of a module-pattern IIFE, by its registered name.
+                if !self.fn_by_binding.is_empty()
+                    && let Some(&k) = self.fn_by_binding.get(&b)
+                {
+                    let mut path: Path = self.fns[k].name.split('.').map(Atom::from).collect();
+                    path.extend(rest);
+                    return Some(LocalPath::Here(path));
                 }
                 // A local alias: `const h = this.http`, `const api = require('…')` in a function.
                 let init = self.vars.get(&b)?;
@@ -211,29 +469,48 @@ impl<'a> FileIndex<'a> {
                 _ => None,
             },
             Expr::Call(c) => {
-                // require('x'), getApp()
+                // A bootstrap returns its entry module.
+                if let Some(key) = self.bundle_entry(c) {
+                    rest.insert(0, atom!("*"));
+                    return Some(LocalPath::Module(key.clone(), rest));
+                }
+                if let Some(v) = Self::iife_value(c) {
+                    return self.local_with_rest(v, owner, rest, depth + 1);
+                }
+                if let Some(v) = self.passes_through(c) {
+                    return self.local_path(v, owner, rest, depth + 1);
+                }
+                // `__webpack_require__.n(m)`: a getter of `m`'s default export, read as `.a`.
+                if let Some(m) = self.default_getter(c) {
+                    if rest.first().is_some_and(|a| *a == *"a") {
+                        rest[0] = atom!("default");
+                    }
+                    return self.local_path(m, owner, rest, depth + 1);
+                }
                 let Callee::Expr(callee) = &c.callee else {
                     return None;
                 };
-                let Expr::Ident(i) = unwrap_expr(callee) else {
-                    return None;
-                };
-                if self.js.is_global_named(i, "getApp") {
-                    rest.insert(0, atom!("App"));
-                    return Some(LocalPath::App(rest));
+                if let Expr::Ident(i) = unwrap_expr(callee) {
+                    if self.js.is_global_named(i, "getApp") {
+                        rest.insert(0, atom!("App"));
+                        return Some(LocalPath::App(rest));
+                    }
+                    // `m_default()`, the getter called.
+                    if let Some(Expr::Call(g)) = self
+                        .vars
+                        .get(&(i.sym.clone(), i.ctxt))
+                        .map(|e| unwrap_expr(e))
+                        && let Some(m) = self.default_getter(g)
+                    {
+                        rest.insert(0, atom!("default"));
+                        return self.local_path(m, owner, rest, depth + 1);
+                    }
                 }
-                if !self.js.is_global_named(i, "require") {
-                    return None;
-                }
-                let Some(Expr::Lit(Lit::Str(s))) = c.args.first().map(|a| unwrap_expr(&a.expr))
-                else {
-                    return None;
-                };
                 rest.insert(0, atom!("*"));
-                Some(LocalPath::Required(
-                    s.value.to_string_lossy().into_owned(),
-                    rest,
-                ))
+                match self.load_spec(c)? {
+                    Spec::File(spec) => Some(LocalPath::Required(spec, rest)),
+                    Spec::Module(key) => Some(LocalPath::Module(key, rest)),
+                }
             }
             _ => {
                 let (obj, name) = as_member(e)?;
@@ -282,6 +559,8 @@ pub(crate) enum LocalPath {
     Here(Path),
     /// In the module `require`d by this specifier.
     Required(String, Path),
+    /// In a module of a bundle.
+    Module(ModuleKey, Path),
     /// In the file with `App({…})` (`getApp().x`).
     App(Path),
 }
@@ -298,13 +577,26 @@ pub(crate) fn sink_api(name: &str) -> Option<NetworkApi> {
 }
 
 impl<'a> FileIndex<'a> {
-    pub(crate) fn build(js: &'a JsFile) -> FileIndex<'a> {
-        let mut ix = FileIndex {
+    fn empty(
+        js: &'a JsFile,
+        top_level: SyntaxContext,
+        unit: Option<ModuleKey>,
+        env: Env,
+    ) -> FileIndex<'a> {
+        FileIndex {
             js,
+            top_level,
+            unit,
+            env,
+            modules: Vec::new(),
+            bundles: HashMap::default(),
+            loaders: HashMap::default(),
             fns: Vec::new(),
             fn_by_name: HashMap::default(),
             fn_by_span: HashMap::default(),
+            fn_by_binding: HashMap::default(),
             vars: HashMap::default(),
+            assigns: HashMap::default(),
             params: HashMap::default(),
             imports: HashMap::default(),
             exports: HashMap::default(),
@@ -318,7 +610,13 @@ impl<'a> FileIndex<'a> {
             this_calls: Vec::new(),
             required: Vec::new(),
             member_sets: Vec::new(),
-        };
+        }
+    }
+
+    /// The summary of a file, with the factories written in it summarised as modules of their
+    /// own ([`modules`](Self::modules)).
+    pub(crate) fn build(js: &'a JsFile) -> FileIndex<'a> {
+        let mut ix = FileIndex::empty(js, js.top_level, None, Env::default());
         for imp in &js.module.imports {
             for b in &imp.bindings {
                 ix.imports
@@ -340,33 +638,93 @@ impl<'a> FileIndex<'a> {
                 }
             }
         }
-        // Parameters of registered functions.
-        for owner in 0..ix.fns.len() {
-            let params = ix.fns[owner].params.clone();
+        let mut tables = Tables::default();
+        ix.finish(&mut tables, |w| js.program.visit_with(w));
+        // Factories found while walking a module are summarised after it (a factory's walk
+        // finds the factories nested in it).
+        while let Some(found) = tables.found.pop_front() {
+            let m = FileIndex::factory(js, found, &mut tables);
+            ix.modules.push(m);
+        }
+        ix
+    }
+
+    /// The summary of one factory: its body is the module's top level (or, under webpack's var
+    /// injection, the body of the function it wraps, whose parameters take the injected
+    /// values), its parameters are `module`, `exports` and `require`.
+    fn factory(js: &'a JsFile, found: Found<'a>, tables: &mut Tables<'a>) -> FileIndex<'a> {
+        let (f, key) = (found.factory, found.key);
+        let bind = |i: usize| f.param(i).map(|id| (id.sym.clone(), id.ctxt));
+        let env = match found.define {
+            // DevTools: `function(require, module, exports)`.
+            Some(map) => Env {
+                module: bind(1),
+                exports: bind(2),
+                require: bind(0).map(|b| (b, Loader::Define(map))),
+            },
+            // webpack: `function(module, exports, __webpack_require__)`.
+            None => Env {
+                module: bind(0),
+                exports: bind(1),
+                require: bind(2).map(|b| (b, Loader::Table(key.registry.clone()))),
+            },
+        };
+        let injected = bundle::var_injection(f.stmts());
+        let (top, stmts) = match injected {
+            Some((inner, _)) => (
+                inner.ctxt,
+                inner.body.as_ref().map_or(&[][..], |b| &b.stmts[..]),
+            ),
+            None => (f.ctxt(), f.stmts()),
+        };
+        let mut ix = FileIndex::empty(js, top, Some(key), env);
+        if let Some((inner, args)) = injected {
+            for (p, a) in inner.params.iter().zip(args) {
+                if let Pat::Ident(b) = &p.pat {
+                    ix.vars.insert((b.id.sym.clone(), b.id.ctxt), &a.expr);
+                }
+            }
+        }
+        for s in stmts {
+            ix.top_stmt(s);
+        }
+        ix.finish(tables, |w| match f {
+            Factory::Fn(func) => func.body.visit_with(w),
+            Factory::Arrow(a) => a.body.visit_with(w),
+        });
+        ix
+    }
+
+    /// The parameters of the registered functions, then the walk (calls, variables,
+    /// assignments, factories), then the calls that may resolve.
+    fn finish(&mut self, tables: &mut Tables<'a>, walk: impl FnOnce(&mut Walker<'_, 'a>)) {
+        for owner in 0..self.fns.len() {
+            let params = self.fns[owner].params.clone();
             for (i, pat) in params.into_iter().enumerate() {
-                ix.param(owner, i as u32, pat, Vec::new(), None);
+                self.param(owner, i as u32, pat, Vec::new(), None);
             }
         }
         let mut w = Walker {
-            ix: &mut ix,
+            ix: self,
             owner: None,
+            tables,
+            nullish: HashSet::default(),
         };
-        js.program.visit_with(&mut w);
-        ix.held_by = ix.functions_held_by_objects();
+        walk(&mut w);
+        self.held_by = self.functions_held_by_objects();
         // Decided now, while the tree is in cache: the detector reads each call's callee again
         // only for the calls that may resolve.
-        let calls = std::mem::take(&mut ix.calls);
+        let calls = std::mem::take(&mut self.calls);
         let (mut kept, mut this_calls) = (Vec::new(), Vec::new());
         for c in calls {
-            if !ix.surely_foreign(c.callee, c.owner) {
+            if !self.surely_foreign(c.callee, c.owner) {
                 kept.push(c);
-            } else if ix.of_this_member(c.callee) {
+            } else if self.of_this_member(c.callee) {
                 this_calls.push(c);
             }
         }
-        ix.calls = kept;
-        ix.this_calls = this_calls;
-        ix
+        self.calls = kept;
+        self.this_calls = this_calls;
     }
 
     /// The call at index `i`: of [`calls`](Self::calls), then of
@@ -428,28 +786,33 @@ impl<'a> FileIndex<'a> {
                     // `lookup` tries a top-level name's whole dotted path as a function first
                     // (`exports.f = …` registers `f` whatever `const f` holds).
                     if self.imports.contains_key(&b)
-                        || (i.ctxt == self.js.top_level
+                        || (!self.fn_by_binding.is_empty() && self.fn_by_binding.contains_key(&b))
+                        || (i.ctxt == self.top_level
                             && self.names_function(std::iter::once(&*i.sym), &names))
                     {
                         return false;
+                    }
+                    // A factory's `module`, `exports`, `__webpack_require__` (`require(…).f()`
+                    // is a call's callee, below).
+                    if self.is_env(&b) {
+                        return true;
                     }
                     match self.vars.get(&b) {
                         Some(init) => {
                             e = unwrap_expr(init);
                             initializer = true;
                         }
-                        None => return i.ctxt != self.js.top_level,
+                        None => return i.ctxt != self.top_level,
                     }
                 }
-                // `getApp().x`, `require('…').x`; `promisify(wx.request)(…)` when outermost; a
-                // local made by a module's function (`const http = axios.create(…)`,
+                // `getApp().x`, `require(…).x`, an IIFE's `.x`; `promisify(wx.request)(…)` when
+                // outermost; a local made by a module's function (`const http = axios.create(…)`,
                 // `const shop = createRequest('/shop')`).
                 Expr::Call(c) => {
                     return !outermost
-                        && !matches!(&c.callee, Callee::Expr(f) if matches!(unwrap_expr(f),
-                            Expr::Ident(i) if self.js.is_global_named(i, "getApp")
-                                || self.js.is_global_named(i, "require"))
-                            || (initializer && self.made_by_module(f)));
+                        && !(self.call_may_resolve(c)
+                            || (initializer
+                                && matches!(&c.callee, Callee::Expr(f) if self.made_by_module(f))));
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
                     let Some((obj, prop)) = member(e) else {
@@ -665,6 +1028,30 @@ impl<'a> FileIndex<'a> {
                 self.function(name.to_string(), kind, &f.function, obj.map(str::to_string))
             }
             Expr::Class(c) => self.class(name, &c.class),
+            // The module pattern: `var api = (function () { function get() {…} return { get }
+            // })()`.
+            Expr::Call(c) if depth < MAX_OBJECT_DEPTH => {
+                let Callee::Expr(callee) = &c.callee else {
+                    return;
+                };
+                let (stmts, ret) = match unwrap_expr(callee) {
+                    Expr::Fn(f) => (
+                        f.function.body.as_ref().map_or(&[][..], |b| &b.stmts[..]),
+                        returned(f.function.body.as_ref()),
+                    ),
+                    Expr::Arrow(a) => match &*a.body {
+                        ArrowFunctionBody::FunctionBody(b) => (&b.stmts[..], arrow_ret(a)),
+                        ArrowFunctionBody::Expr(_) => (&[][..], arrow_ret(a)),
+                    },
+                    _ => return,
+                };
+                self.scope(name, stmts, depth + 1);
+                if let Some(ret) = ret.map(seq_value)
+                    && matches!(unwrap_expr(ret), Expr::Object(_))
+                {
+                    self.value(name, ret, obj, depth + 1);
+                }
+            }
             Expr::Object(o) if depth < MAX_OBJECT_DEPTH => {
                 self.objects.entry(name.to_string()).or_insert(e);
                 for p in &o.props {
@@ -796,9 +1183,66 @@ impl<'a> FileIndex<'a> {
     fn top_stmt(&mut self, s: &'a Stmt) {
         match s {
             Stmt::Decl(d) => self.decl(d, false),
-            Stmt::Expr(e) => self.top_expr(&e.expr),
+            Stmt::Expr(e) => {
+                self.top_expr(&e.expr);
+                self.wrapped_exports(&e.expr);
+            }
             _ => {}
         }
+    }
+
+    /// A file wrapped in an IIFE (`(() => { …; module.exports = __webpack_exports__ })()`, as
+    /// webpack 5 writes a library): the CommonJS exports written in it.
+    fn wrapped_exports(&mut self, e: &'a Expr) {
+        let e = match unwrap_expr(e) {
+            Expr::Unary(u) if u.op == UnaryOp::Bang => unwrap_expr(&u.arg),
+            e => e,
+        };
+        let Expr::Call(c) = e else { return };
+        if !c.args.is_empty() {
+            return;
+        }
+        let Callee::Expr(callee) = &c.callee else {
+            return;
+        };
+        let stmts = match unwrap_expr(callee) {
+            Expr::Fn(f) => f.function.body.as_ref().map_or(&[][..], |b| &b.stmts[..]),
+            Expr::Arrow(a) => match &*a.body {
+                ArrowFunctionBody::FunctionBody(b) => &b.stmts[..],
+                ArrowFunctionBody::Expr(_) => return,
+            },
+            _ => return,
+        };
+        for s in stmts {
+            if let Stmt::Expr(e) = s
+                && let Expr::Assign(a) = unwrap_expr(&e.expr)
+            {
+                self.cjs_export(a);
+            }
+        }
+    }
+
+    /// `module.exports = v`, `exports.a = v`, `exports["a"] = v`: whether `a` is one.
+    fn cjs_export(&mut self, a: &'a AssignExpr) -> bool {
+        if a.op != AssignOp::Assign {
+            return false;
+        }
+        let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+            return false;
+        };
+        let Some(prop) = member_name(&t.prop) else {
+            return false;
+        };
+        let name = if self.is_module(&t.obj) && prop == "exports" {
+            "default".to_string()
+        } else if self.is_exports(&t.obj) {
+            prop
+        } else {
+            return false;
+        };
+        self.value(&name, &a.right, None, 0);
+        self.exports.insert(name, ExportDef::Expr(&a.right));
+        true
     }
 
     fn is_global(&self, e: &Expr, name: &str) -> bool {
@@ -807,28 +1251,25 @@ impl<'a> FileIndex<'a> {
 
     fn top_expr(&mut self, e: &'a Expr) {
         match unwrap_expr(e) {
+            // Minified: `a.x = function …, a.y = function …`.
+            Expr::Seq(s) => {
+                for e in &s.exprs {
+                    self.top_expr(e);
+                }
+            }
             Expr::Assign(a) if a.op == AssignOp::Assign => {
-                let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+                if self.cjs_export(a) {
                     return;
-                };
-                let MemberProp::Ident(prop) = &t.prop else {
-                    return;
-                };
-                let name = if self.is_global(&t.obj, "module") && prop.sym == *"exports" {
-                    "default".to_string()
-                } else if self.is_global(&t.obj, "exports")
-                    || matches!(unwrap_expr(&t.obj), Expr::Member(m)
-                        if self.is_global(&m.obj, "module")
-                        && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports"))
+                }
+                if let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left
+                    && let Some(prop) = member_name(&t.prop)
                 {
-                    prop.sym.to_string()
-                } else {
-                    return;
-                };
-                self.value(&name, &a.right, None, 0);
-                self.exports.insert(name, ExportDef::Expr(&a.right));
+                    self.member_fn(&t.obj, &prop, &a.right);
+                }
             }
             Expr::Call(c) => {
+                self.harmony_exports(c);
+                self.umd(c);
                 let (Callee::Expr(callee), Some(arg)) = (&c.callee, c.args.first()) else {
                     return;
                 };
@@ -840,6 +1281,230 @@ impl<'a> FileIndex<'a> {
                     if self.is_global(callee, ctor) {
                         self.value(ctor, &arg.expr, None, 0);
                     }
+                }
+            }
+            // `!function (e, t) { … }(this, function () { … })`
+            Expr::Unary(u) if matches!(u.op, UnaryOp::Bang | UnaryOp::Void | UnaryOp::Plus) => {
+                if let Expr::Call(c) = unwrap_expr(&u.arg) {
+                    self.umd(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `api.list = (d) => …`, `Http.prototype.get = function …` on a name of the module's top
+    /// level (or a function of a module-pattern scope): a function of that object.
+    fn member_fn(&mut self, obj: &'a Expr, prop: &str, value: &'a Expr) {
+        if !matches!(unwrap_expr(value), Expr::Fn(_) | Expr::Arrow(_)) {
+            return;
+        }
+        let (obj, method) = match unwrap_expr(obj) {
+            Expr::Member(m) if matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"prototype") => {
+                (unwrap_expr(&m.obj), true)
+            }
+            o => (o, false),
+        };
+        let Expr::Ident(i) = obj else { return };
+        let path = if i.ctxt == self.top_level {
+            i.sym.to_string()
+        } else if let Some(&k) = self.fn_by_binding.get(&(i.sym.clone(), i.ctxt)) {
+            self.fns[k].name.clone()
+        } else {
+            return;
+        };
+        let k = self.fns.len();
+        self.value(&format!("{path}.{prop}"), value, Some(&path), 0);
+        if method && let Some(def) = self.fns.get_mut(k) {
+            def.kind = WrapperKind::Method;
+        }
+    }
+
+    /// Webpack's `__webpack_require__.d(exports, "name", function () { return local; })` (or an
+    /// object of getters), and `Object.defineProperty(exports, "name", { get … / value … })`.
+    fn harmony_exports(&mut self, c: &'a CallExpr) {
+        let Callee::Expr(callee) = &c.callee else {
+            return;
+        };
+        let Some((obj, name)) = as_member(callee) else {
+            return;
+        };
+        let getters = name == *"d"
+            && matches!((unwrap_expr(obj), &self.env.require), (Expr::Ident(i), Some((b, _)))
+                if i.sym == b.0 && i.ctxt == b.1);
+        let define = name == *"defineProperty" && self.is_global(obj, "Object");
+        if !(getters || define) {
+            return;
+        }
+        let Some((target, rest)) = c.args.split_first() else {
+            return;
+        };
+        if !self.is_exports(&target.expr) {
+            return;
+        }
+        let key = |e: &Expr| match unwrap_expr(e) {
+            Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        match rest {
+            [k, getter] if getters => {
+                if let Some(k) = key(&k.expr) {
+                    self.getter_export(k, &getter.expr);
+                }
+            }
+            [defs] if getters => {
+                let Expr::Object(o) = unwrap_expr(&defs.expr) else {
+                    return;
+                };
+                for p in &o.props {
+                    let PropOrSpread::Prop(p) = p else { continue };
+                    match &**p {
+                        Prop::KeyValue(kv) => {
+                            if let Some(k) = prop_name(&kv.key) {
+                                self.getter_export(k, &kv.value);
+                            }
+                        }
+                        Prop::Method(m) => {
+                            if let (Some(k), Some(r)) =
+                                (prop_name(&m.key), returned(m.function.body.as_ref()))
+                            {
+                                self.export_value(k, r);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            [k, desc] if define => {
+                let (Some(k), Expr::Object(o)) = (key(&k.expr), unwrap_expr(&desc.expr)) else {
+                    return;
+                };
+                if k == "__esModule" {
+                    return;
+                }
+                for p in &o.props {
+                    let PropOrSpread::Prop(p) = p else { continue };
+                    match &**p {
+                        Prop::KeyValue(kv) if crate::js::syntax::prop_is(&kv.key, "get") => {
+                            self.getter_export(k.clone(), &kv.value)
+                        }
+                        Prop::KeyValue(kv) if crate::js::syntax::prop_is(&kv.key, "value") => {
+                            self.export_value(k.clone(), &kv.value)
+                        }
+                        Prop::Method(m) if crate::js::syntax::prop_is(&m.key, "get") => {
+                            if let Some(r) = returned(m.function.body.as_ref()) {
+                                self.export_value(k.clone(), r);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An export whose getter returns `value`.
+    fn getter_export(&mut self, name: String, getter: &'a Expr) {
+        let value = match unwrap_expr(getter) {
+            Expr::Fn(f) => returned(f.function.body.as_ref()),
+            Expr::Arrow(a) => arrow_ret(a),
+            _ => None,
+        };
+        if let Some(v) = value {
+            self.export_value(name, v);
+        }
+    }
+
+    fn export_value(&mut self, name: String, value: &'a Expr) {
+        let def = match unwrap_expr(value) {
+            Expr::Ident(i) if i.ctxt == self.top_level => ExportDef::Local(i.sym.clone()),
+            _ => ExportDef::Expr(value),
+        };
+        self.exports.insert(name, def);
+    }
+
+    /// A UMD header at the top of a file: the factory's body is the module (its functions are
+    /// registered, see [`scope`](Self::scope)), what it returns is `module.exports`.
+    fn umd(&mut self, c: &'a CallExpr) {
+        if self.unit.is_some() {
+            return;
+        }
+        let js = self.js;
+        let Some(f) = bundle::umd(c, &|i| js.is_global_named(i, "module")) else {
+            return;
+        };
+        self.scope("", f.stmts(), 0);
+        let ret = match f {
+            Factory::Fn(func) => returned(func.body.as_ref()),
+            Factory::Arrow(a) => arrow_ret(a),
+        }
+        .map(seq_value);
+        if let Some(ret) = ret {
+            self.value("default", ret, None, 0);
+            self.exports.insert("default".into(), ExportDef::Expr(ret));
+        }
+    }
+
+    /// The functions of a module-pattern scope (an IIFE's body, a UMD factory's): its function
+    /// declarations and function-valued variables, registered as `prefix.name` and found by
+    /// binding, and the `f.prototype.m = …` / `f.m = …` assignments on them.
+    fn scope(&mut self, prefix: &str, stmts: &'a [Stmt], depth: u32) {
+        if depth >= MAX_OBJECT_DEPTH {
+            return;
+        }
+        let named = |n: &str| {
+            if prefix.is_empty() {
+                n.to_string()
+            } else {
+                format!("{prefix}.{n}")
+            }
+        };
+        for s in stmts {
+            match s {
+                Stmt::Decl(Decl::Fn(f)) => {
+                    let k = self.fns.len();
+                    self.function(
+                        named(&f.ident.sym),
+                        WrapperKind::Function,
+                        &f.function,
+                        None,
+                    );
+                    self.fn_by_binding
+                        .insert((f.ident.sym.clone(), f.ident.ctxt), k);
+                }
+                Stmt::Decl(Decl::Var(v)) => {
+                    for d in &v.decls {
+                        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+                            let k = self.fns.len();
+                            let name = named(&b.id.sym);
+                            self.value(&name, init, None, depth + 1);
+                            if self.fns.get(k).is_some_and(|f| f.name == name) {
+                                self.fn_by_binding.insert((b.id.sym.clone(), b.id.ctxt), k);
+                            }
+                        }
+                    }
+                }
+                Stmt::Expr(e) => self.scope_expr(&e.expr),
+                // Minified: `return e.prototype.get = function …, e`.
+                Stmt::Return(ReturnStmt { arg: Some(r), .. }) => self.scope_expr(r),
+                _ => {}
+            }
+        }
+    }
+
+    fn scope_expr(&mut self, e: &'a Expr) {
+        match unwrap_expr(e) {
+            Expr::Seq(s) => {
+                for e in &s.exprs {
+                    self.scope_expr(e);
+                }
+            }
+            Expr::Assign(a) if a.op == AssignOp::Assign => {
+                if let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left
+                    && let Some(prop) = member_name(&t.prop)
+                {
+                    self.member_fn(&t.obj, &prop, &a.right);
                 }
             }
             _ => {}
@@ -962,11 +1627,31 @@ impl<'a> FileIndex<'a> {
     }
 }
 
-/// The one walk over a file: calls with their enclosing registered function, variables,
-/// constructor `this` assignments, `new C()` and `promisifyAll(wx, x)` aliases.
+/// The factories found while walking a file, waiting to be summarised, and the number of the
+/// next webpack bootstrap.
+#[derive(Default)]
+struct Tables<'a> {
+    next_bundle: u32,
+    found: std::collections::VecDeque<Found<'a>>,
+}
+
+struct Found<'a> {
+    factory: Factory<'a>,
+    key: ModuleKey,
+    /// DevTools' specifier map, for a `__DEFINE__` factory.
+    define: Option<Vec<(String, String)>>,
+}
+
+/// The one walk over a module: calls with their enclosing registered function, variables and
+/// what is assigned to them, constructor `this` assignments, `new C()`, `promisifyAll(wx, x)`
+/// aliases, and (in a file naming a bundle runtime) the module tables, whose factories are
+/// left for their own walk.
 struct Walker<'i, 'a> {
     ix: &'i mut FileIndex<'a>,
     owner: Option<usize>,
+    tables: &'i mut Tables<'a>,
+    /// Names declared without a value (`let x`, `let x = null`, `var x = void 0`).
+    nullish: HashSet<BindingId>,
 }
 
 impl<'a> Walker<'_, 'a> {
@@ -990,14 +1675,6 @@ impl<'a> Walker<'_, 'a> {
             callee,
             args,
         });
-        if let Expr::Ident(i) = unwrap_expr(callee)
-            && self.ix.js.is_global_named(i, "require")
-            && let Some(Expr::Lit(Lit::Str(s))) = args.first().map(|a| unwrap_expr(&a.expr))
-        {
-            self.ix
-                .required
-                .push(s.value.to_string_lossy().into_owned());
-        }
         // promisifyAll(wx, wxp): `wxp` becomes an alias of `wx`.
         if args
             .iter()
@@ -1119,7 +1796,13 @@ impl<'a> Visit for Walker<'_, 'a> {
     }
 
     fn visit_call_expr(&mut self, c: &CallExpr) {
+        if self.ix.js.bundled && self.table(c) {
+            return;
+        }
         c.visit_children_with(self);
+        if let Some(Spec::File(spec)) = self.ix.load_spec(c) {
+            self.ix.required.push(spec);
+        }
         if let Callee::Expr(callee) = &c.callee {
             // SAFETY: a node of the walked program (see `extend`).
             let (callee, args) = unsafe { extend(callee, &c.args[..]) };
@@ -1146,8 +1829,15 @@ impl<'a> Visit for Walker<'_, 'a> {
     }
 
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        if self.ix.js.bundled && self.modules_var(d) {
+            return;
+        }
         d.visit_children_with(self);
-        if let (Pat::Ident(b), Some(init)) = (&d.name, &d.init) {
+        let Pat::Ident(b) = &d.name else { return };
+        if d.init.as_deref().is_none_or(is_nullish) {
+            self.nullish.insert((b.id.sym.clone(), b.id.ctxt));
+        }
+        if let Some(init) = &d.init {
             // SAFETY: a node of the walked program (see `extend`).
             let (init, _) = unsafe { extend(init, &[]) };
             self.ix.vars.insert((b.id.sym.clone(), b.id.ctxt), init);
@@ -1163,6 +1853,23 @@ impl<'a> Visit for Walker<'_, 'a> {
             self.member_set(m, right);
         }
         a.visit_children_with(self);
+        if let AssignTarget::Simple(SimpleAssignTarget::Ident(b)) = &a.left {
+            let record = b.id.ctxt == self.ix.top_level
+                || (!self.nullish.is_empty()
+                    && self.nullish.contains(&(b.id.sym.clone(), b.id.ctxt)));
+            if record {
+                let id = (b.id.sym.clone(), b.id.ctxt);
+                // SAFETY: a node of the walked program (see `extend`).
+                let (value, _) = unsafe { extend(&a.right, &[]) };
+                self.ix.assigns.entry(id).or_default().push(Assign {
+                    value,
+                    span: a.span,
+                    owner: self.owner,
+                    plain: a.op == AssignOp::Assign,
+                });
+            }
+            return;
+        }
         let Some(owner) = self.owner else { return };
         let def = &self.ix.fns[owner];
         if !def.name.ends_with(".constructor") {
@@ -1188,6 +1895,119 @@ impl<'a> Visit for Walker<'_, 'a> {
                 *slot = (right, Some(owner));
             }
         }
+    }
+}
+
+impl<'a> Walker<'_, 'a> {
+    /// A module table (a webpack bootstrap applied to its factories, a chunk, a `__DEFINE__`):
+    /// its factories are queued as modules of their own and not walked as part of this one.
+    /// The rest of the call is.
+    fn table(&mut self, c: &CallExpr) -> bool {
+        // SAFETY: a node of the walked program (see `extend`).
+        let c: &'a CallExpr = unsafe { &*(c as *const CallExpr) };
+        let mut queue = |factories: bundle::Table<'a>, registry: &Registry| {
+            for (id, factory) in factories {
+                self.tables.found.push_back(Found {
+                    factory,
+                    key: ModuleKey {
+                        registry: registry.clone(),
+                        id,
+                    },
+                    define: None,
+                });
+            }
+        };
+        if let Some((entry, factories)) = bundle::bootstrap(c) {
+            let registry = Registry::Bundle(self.tables.next_bundle);
+            self.tables.next_bundle += 1;
+            queue(factories, &registry);
+            if let Some(id) = entry {
+                self.ix
+                    .bundles
+                    .insert((c.span.lo, c.span.hi), ModuleKey { registry, id });
+            }
+            c.callee.visit_with(self);
+            return true;
+        }
+        if let Some((name, factories)) = bundle::chunk(c) {
+            queue(factories, &Registry::Chunks(name));
+            c.callee.visit_with(self);
+            // A webpack 5 chunk's third element is its runtime part, code of this file.
+            if let Some(Expr::Array(a)) = c.args.first().map(|a| unwrap_expr(&a.expr)) {
+                for el in a.elems.iter().skip(2) {
+                    el.visit_with(self);
+                }
+            }
+            return true;
+        }
+        if let Some(d) = bundle::define(c) {
+            self.tables.found.push_back(Found {
+                factory: d.factory,
+                key: ModuleKey {
+                    registry: Registry::Define,
+                    id: d.id,
+                },
+                define: Some(d.map),
+            });
+            return true;
+        }
+        false
+    }
+}
+
+/// The value of a sequence, its last expression (`(a.x = f, a)` is `a`).
+fn seq_value(e: &Expr) -> &Expr {
+    match unwrap_expr(e) {
+        Expr::Seq(s) => s.exprs.last().map_or(e, |l| seq_value(l)),
+        _ => e,
+    }
+}
+
+/// A member's name: `a.b`, `a["b"]`.
+fn member_name(p: &MemberProp) -> Option<String> {
+    match p {
+        MemberProp::Ident(i) => Some(i.sym.to_string()),
+        MemberProp::Computed(c) => match unwrap_expr(&c.expr) {
+            Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+            _ => None,
+        },
+        MemberProp::PrivateName(_) => None,
+    }
+}
+
+impl<'a> Walker<'_, 'a> {
+    /// Webpack 5's `var __webpack_modules__ = ({ … })`: its factories are queued as modules of
+    /// their own, and the scope's `__webpack_require__` loads them.
+    fn modules_var(&mut self, d: &VarDeclarator) -> bool {
+        // SAFETY: a node of the walked program (see `extend`).
+        let d: &'a VarDeclarator = unsafe { &*(d as *const VarDeclarator) };
+        let Some((scope, factories)) = bundle::modules_var(d) else {
+            return false;
+        };
+        let registry = Registry::Bundle(self.tables.next_bundle);
+        self.tables.next_bundle += 1;
+        for (id, factory) in factories {
+            self.tables.found.push_back(Found {
+                factory,
+                key: ModuleKey {
+                    registry: registry.clone(),
+                    id,
+                },
+                define: None,
+            });
+        }
+        self.ix.loaders.insert(scope, registry);
+        true
+    }
+}
+
+/// `null`, `undefined`, `void 0`: a declaration that gives no value yet.
+pub(crate) fn is_nullish(e: &Expr) -> bool {
+    match unwrap_expr(e) {
+        Expr::Lit(Lit::Null(_)) => true,
+        Expr::Ident(i) => i.sym == *"undefined",
+        Expr::Unary(u) => u.op == UnaryOp::Void && matches!(&*u.arg, Expr::Lit(_)),
+        _ => false,
     }
 }
 
@@ -1220,6 +2040,60 @@ mod tests {
                 src[sp.lo.0 as usize - 1..sp.hi.0 as usize - 1].to_string()
             })
             .collect()
+    }
+
+    /// The callees a summary keeps, as source text.
+    fn callees(src: &str, ix: &FileIndex<'_>) -> Vec<String> {
+        ix.calls
+            .iter()
+            .map(|c| {
+                let sp = swc_common::Spanned::span(c.callee);
+                src[sp.lo.0 as usize - 1..sp.hi.0 as usize - 1].to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn webpack_factories_are_modules_of_their_own() {
+        let src = r#"module.exports = (function (modules) {
+  function __webpack_require__(id) { return modules[id].call() }
+  return __webpack_require__(__webpack_require__.s = 0)
+})([
+  function (module, exports, __webpack_require__) {
+    var api = __webpack_require__(1)
+    __webpack_require__.r(exports)
+    api.get('/x')
+    module.exports = api
+  },
+  function (module, __webpack_exports__, __webpack_require__) {
+    __webpack_require__.d(__webpack_exports__, "get", function () { return get })
+    function get(u) { return wx.request({ url: u }) }
+  }
+])"#;
+        let (js, _) = crate::js::parse(FileId(0), "sdk.js", FileKind::Js, src);
+        let js = js.expect("the test source parses");
+        let ix = FileIndex::build(&js);
+        let ids: Vec<_> = ix
+            .modules
+            .iter()
+            .map(|m| m.unit.as_ref().map(|k| (k.registry.clone(), k.id.clone())))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                Some((Registry::Bundle(0), "0".to_string())),
+                Some((Registry::Bundle(0), "1".to_string()))
+            ]
+        );
+        // The bootstrap is code of the file (its `__webpack_require__` a function of it); the
+        // factories' calls are theirs.
+        assert_eq!(callees(src, &ix), ["__webpack_require__"]);
+        let (m0, m1) = (&ix.modules[0], &ix.modules[1]);
+        assert_eq!(callees(src, m0), ["api.get"], "not `__webpack_require__.r`");
+        assert!(m0.exports.contains_key("default"));
+        assert!(matches!(m1.exports.get("get"), Some(ExportDef::Local(a)) if a == "get"));
+        assert_eq!(callees(src, m1), ["wx.request"]);
+        assert!(m1.fn_by_name.contains_key("get"));
     }
 
     #[test]

@@ -746,3 +746,219 @@ Page({
         "{v:#}"
     );
 }
+
+snapshot_case!(snapshot_webpack_array, "webpack-array");
+snapshot_case!(snapshot_webpack_object, "webpack-object");
+snapshot_case!(snapshot_webpack_chunks, "webpack-chunks");
+snapshot_case!(snapshot_runtime_config, "runtime-config");
+snapshot_case!(snapshot_minified_umd, "minified-umd");
+snapshot_case!(snapshot_webpack5_npm, "webpack5-npm");
+
+fn site(c: &Value) -> String {
+    format!(
+        "{}:{}",
+        c["loc"]["path"].as_str().unwrap_or(""),
+        c["loc"]["line"]
+    )
+}
+
+fn caller_sites(c: &Value) -> Vec<String> {
+    c["callers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| format!("{}:{}", l["path"].as_str().unwrap_or(""), l["line"]))
+        .collect()
+}
+
+#[test]
+fn an_npm_sdk_bundled_by_webpack_is_reported_where_the_app_calls_it() {
+    let v = run("webpack-array");
+    let c = calls(&v);
+    // Through `__REQUIRE__` → the `__DEFINE__` factory → the bootstrap's entry module 0 →
+    // `module.exports = __webpack_require__(1)` → `api.goodsList` → module 2's `request`.
+    assert_eq!(
+        c.iter().map(site).collect::<Vec<_>>(),
+        [
+            "pages/index/index.js:7",
+            "pages/index/index.js:8",
+            "pages/index/index.js:9",
+            "pages/index/index.js:12"
+        ],
+        "the SDK's endpoint functions, called or not, are no call sites of their own"
+    );
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.shop.example.cn/{subDomain}/shop/goods/list",
+            "https://api.shop.example.cn/{subDomain}/shop/goods/detail?id={id}",
+            // `init2` would change the base, but nothing calls it.
+            "https://api.shop.example.cn/raw/ping",
+            // DevTools' build of a package of two files: `require('./lib/http.js')` is the
+            // other `__DEFINE__` by the map.
+            "https://geo.example-lbs.cn/ws/geocoder/v1/?location={latitude},{longitude}",
+        ]
+    );
+    assert_eq!(c[0]["method"], "POST");
+    assert_eq!(c[1]["method"], "GET");
+    let dynamic = &c[0]["endpoint"]["dynamic"][0];
+    assert_eq!(
+        (dynamic["path"].as_str(), &dynamic["line"]),
+        (Some("miniprogram_npm/shop-sdk/index.js"), &json!(69)),
+        "the placeholder points at `subDomain = b` in the exported `init`"
+    );
+    assert_eq!(
+        c[0]["via"],
+        json!([
+            "miniprogram_npm/shop-sdk/index.js#1:api.goodsList",
+            "miniprogram_npm/shop-sdk/index.js#2:request"
+        ])
+    );
+    assert_eq!(
+        c[3]["via"],
+        json!([
+            "miniprogram_npm/geo-kit/index.js#1700000000100:reverse",
+            "miniprogram_npm/geo-kit/index.js#1700000000101:get"
+        ])
+    );
+    assert_eq!(
+        wrapper_ids(&v),
+        [
+            "miniprogram_npm/geo-kit/index.js#1700000000101:get",
+            "miniprogram_npm/shop-sdk/index.js#2:request"
+        ]
+    );
+}
+
+#[test]
+fn webpack_modules_keyed_by_path_resolve_through_harmony_exports() {
+    let v = run("webpack-object");
+    let c = calls(&v);
+    // Copied into the app's own folder, the bundle's endpoint functions are the call sites.
+    assert_eq!(
+        c.iter().map(site).collect::<Vec<_>>(),
+        [
+            "utils/member.js:44",
+            "utils/member.js:48",
+            "utils/member.js:110"
+        ]
+    );
+    assert_eq!(
+        urls(&v),
+        [
+            "https://member.example.cn/v1/{tenant}/coupon/list",
+            "https://member.example.cn/v1/{tenant}/coupon/detail/{id}",
+            "https://member.example.cn/v1/{tenant}/points/balance",
+        ]
+    );
+    assert_eq!(
+        c.iter().map(caller_sites).collect::<Vec<_>>(),
+        [
+            ["pages/index/index.js:5"],
+            ["pages/index/index.js:6"],
+            ["pages/index/index.js:7"]
+        ],
+        "re-exported getters, `Object(m[\"f\"])(…)`, `(0, m.f)(…)` and `__webpack_require__.n(m).a`"
+    );
+    assert_eq!(wrapper_ids(&v), ["utils/member.js#./src/http.js:request"]);
+}
+
+#[test]
+fn chunk_modules_resolve_by_id_across_chunk_files() {
+    let v = run("webpack-chunks");
+    let c = calls(&v);
+    assert_eq!(
+        urls(&v),
+        [
+            "https://shop.fruit.example.com/cart",
+            "https://api.fruit.example.com/v1/fruits",
+            "https://api.fruit.example.com/v1/cart/add",
+            "https://api.fruit.example.com/v1/fruits/{id}/reviews",
+        ]
+    );
+    // `self["webpackChunkfruit"]`: the page's module requires one of `common/main.js`.
+    assert_eq!(caller_sites(&c[0]), ["pages/cart/cart.js:10"]);
+    // `global["webpackJsonp"]`: `_interopRequireDefault(__webpack_require__(2)).default.get`,
+    // module 2 of `common/vendor.js`, whose `_this.baseUrl` (Babel's `this`) is module 3's
+    // config under a var injection; `"/fruits/".concat(id, …)` is Babel's template literal.
+    assert_eq!(
+        c[1]["via"],
+        json!([
+            "common/vendor.js#2:http.get",
+            "common/vendor.js#2:http.request"
+        ])
+    );
+    assert_eq!(c[2]["method"], "POST");
+}
+
+#[test]
+fn values_set_at_run_time_are_placeholders_at_the_assignment() {
+    let v = run("runtime-config");
+    assert_eq!(
+        urls(&v),
+        [
+            "https://api.example.com/{tenant}/goods",
+            "https://img.example.com/avatar/{id}",
+            "https://cdn.example.com/banner.json",
+            "https://api.example.com/track/{counter}",
+            "https://api.example.com/search?q={q}",
+            "https://pay.example.com/orders/{order}/pay",
+        ],
+        "never the initial '-'; `BASE` only changes in a function nothing calls; `imgHost` and \
+         `cdn` are assigned once after a declaration without a value"
+    );
+    let c = calls(&v);
+    let line = |i: usize| c[i]["endpoint"]["dynamic"][0]["line"].clone();
+    assert_eq!(line(0), json!(10), "`tenant = t` in `init`");
+    assert_eq!(line(3), json!(36), "`counter += 1`");
+    assert_eq!(c[0]["endpoint"]["resolution"], "partial");
+    assert_eq!(c[2]["endpoint"]["resolution"], "static");
+}
+
+#[test]
+fn minified_vendor_calls_name_the_app_calls_that_reach_them() {
+    let v = run("minified-umd");
+    let c = calls(&v);
+    assert_eq!(
+        urls(&v),
+        [
+            "https://geo.example-lbs.cn/ws/geocoder/v1/",
+            "https://log.example-track.cn/v1/collect",
+        ]
+    );
+    assert_eq!(c[0]["inside"], "libs/geo.min.js#G.e.reverse");
+    assert_eq!(caller_sites(&c[0]), ["pages/index/index.js:11"]);
+    // `o()` inside the IIFE `n`, reached from the UMD exports `init` (through `push`), `track`
+    // and `flush`: the callers are the app's calls, not the file's own.
+    assert_eq!(c[1]["inside"], "libs/track.min.js#n.o");
+    assert_eq!(
+        caller_sites(&c[1]),
+        ["app.js:5", "app.js:8", "pages/index/index.js:8"]
+    );
+    assert_eq!(
+        wrapper_ids(&v),
+        ["libs/geo.min.js#G.e.reverse", "libs/track.min.js#n.o"]
+    );
+}
+
+#[test]
+fn a_webpack5_library_resolves_from_its_bootstrap_exports() {
+    let v = run("webpack5-npm");
+    // `module.exports = __webpack_exports__` inside the bootstrap IIFE, `__webpack_exports__ =
+    // __webpack_require__("./src/index.js")`, getters `() => (createOrder)`.
+    assert_eq!(
+        calls(&v).iter().map(site).collect::<Vec<_>>(),
+        ["pages/index/index.js:5", "pages/index/index.js:8"]
+    );
+    assert_eq!(
+        urls(&v),
+        [
+            "https://pay.example-gw.cn/v3/orders",
+            "https://pay.example-gw.cn/v3/orders/query"
+        ]
+    );
+    assert_eq!(
+        wrapper_ids(&v),
+        ["miniprogram_npm/pay-kit/index.js#./src/http.js:post"]
+    );
+}

@@ -21,6 +21,9 @@ pub struct JsFile {
     pub unresolved: SyntaxContext,
     /// Context of top-level declarations.
     pub top_level: SyntaxContext,
+    /// Whether the text names a bundle runtime (see [`super::bundle::names_bundle_runtime`]):
+    /// only then are its calls looked at as module tables.
+    pub bundled: bool,
     pub module: ModuleInfo,
 }
 

@@ -133,6 +133,7 @@ pub fn parse_as(
         bom,
         unresolved,
         top_level,
+        bundled: super::bundle::names_bundle_runtime(path, src),
         module: ModuleInfo::default(),
     };
     let (module, mdiags) = imports::collect(&js, path);

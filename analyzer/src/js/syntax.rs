@@ -3,11 +3,20 @@
 use swc_atoms::Atom;
 use swc_ecma_ast::{Expr, Lit, MemberProp, OptChainBase, PropName, TplElement};
 
-/// Strips parentheses and TypeScript-only wrappers around an expression.
+/// Strips parentheses, TypeScript-only wrappers and literal-led sequences (`(0, f)`, which
+/// compilers write to call `f` without a `this`) around an expression.
 pub fn unwrap_expr(mut e: &Expr) -> &Expr {
     loop {
         e = match e {
             Expr::Paren(p) => &p.expr,
+            Expr::Seq(s)
+                if s.exprs.len() > 1
+                    && s.exprs[..s.exprs.len() - 1]
+                        .iter()
+                        .all(|x| matches!(&**x, Expr::Lit(_))) =>
+            {
+                &s.exprs[s.exprs.len() - 1]
+            }
             Expr::TsAs(t) => &t.expr,
             Expr::TsSatisfies(t) => &t.expr,
             Expr::TsNonNull(t) => &t.expr,

@@ -2,17 +2,18 @@
 //! members, stage switches, `getApp().globalData`, `wx.getExtConfigSync()`), and the endpoint
 //! of a call: URL with `{name}` placeholders, host, path, resolution.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use swc_ecma_ast::*;
 
-use super::value::{Entry, Part, Val, get_simple, merge, or, pick_production, to_parts};
+use super::value::{Entry, Part, Val, concat, get_simple, merge, or, pick_production, to_parts};
 use super::world::World;
 use crate::findings::{Endpoint, Loc, Resolution};
+use crate::js::BindingId;
 use crate::js::Imported;
 use crate::js::syntax::unwrap_expr;
 use crate::span::Span;
-use crate::summary::ExportDef;
+use crate::summary::{Assign, ExportDef, FileIndex, Spec, is_nullish};
 
 const MAX_DEPTH: u32 = 40;
 const MAX_STEPS: u32 = 20_000;
@@ -26,6 +27,8 @@ pub(super) const CAPTURED: u32 = 1 << 20;
 pub(super) struct Ev<'w, 'a> {
     pub w: &'w World<'a>,
     steps: Cell<u32>,
+    /// Names whose assignments are being evaluated (`x = x + '/v2'` reads `x` again).
+    assigning: RefCell<Vec<BindingId>>,
 }
 
 fn str_of(s: &Str) -> String {
@@ -60,6 +63,7 @@ impl<'w, 'a> Ev<'w, 'a> {
         Ev {
             w,
             steps: Cell::new(0),
+            assigning: RefCell::new(Vec::new()),
         }
     }
 
@@ -108,21 +112,15 @@ impl<'w, 'a> Ev<'w, 'a> {
                 BinaryOp::Add => {
                     let l = self.expr(fi, &b.left, owner, d);
                     let r = self.expr(fi, &b.right, owner, d);
-                    let mut parts = to_parts(
+                    concat(
                         &l,
-                        &label(&b.left),
-                        self.span(fi, swc_common::Spanned::span(&*b.left)),
-                    )
-                    .into_owned();
-                    parts.extend(
-                        to_parts(
-                            &r,
-                            &label(&b.right),
+                        &r,
+                        (&label(&b.left), &label(&b.right)),
+                        (
+                            self.span(fi, swc_common::Spanned::span(&*b.left)),
                             self.span(fi, swc_common::Spanned::span(&*b.right)),
-                        )
-                        .into_owned(),
-                    );
-                    Val::Str(merge(parts))
+                        ),
+                    )
                 }
                 BinaryOp::LogicalOr | BinaryOp::NullishCoalescing => or(
                     self.expr(fi, &b.left, owner, d),
@@ -130,10 +128,25 @@ impl<'w, 'a> Ev<'w, 'a> {
                 ),
                 _ => self.unknown(fi, e),
             },
-            Expr::Cond(c) => Val::Alt(vec![
-                self.expr(fi, &c.cons, owner, d),
-                self.expr(fi, &c.alt, owner, d),
-            ]),
+            Expr::Cond(c) => {
+                let cons = self.expr(fi, &c.cons, owner, d);
+                let alt = self.expr(fi, &c.alt, owner, d);
+                // A condition on a parameter (`needSubDomain ? … : …`) is left to the call sites.
+                let test = match unwrap_expr(&c.test) {
+                    Expr::Ident(i) if owner.is_some() => Some(self.ident(fi, i, owner, d)),
+                    _ => None,
+                };
+                match test {
+                    Some(t @ Val::Param(..)) => Val::If(Box::new(t), Box::new(cons), Box::new(alt)),
+                    _ => Val::Alt(vec![cons, alt]),
+                }
+            }
+            // `void 0`
+            Expr::Unary(u) if u.op == UnaryOp::Void => Val::Missing,
+            Expr::Seq(s) => match s.exprs.last() {
+                Some(last) => self.expr(fi, last, owner, d),
+                None => self.unknown(fi, e),
+            },
             Expr::Ident(i) => self.ident(fi, i, owner, d),
             Expr::Object(o) => {
                 if o.props.len() > MAX_OBJECT_PROPS {
@@ -168,7 +181,7 @@ impl<'w, 'a> Ev<'w, 'a> {
                 Val::Obj(entries)
             }
             Expr::Member(m) => {
-                if matches!(&*m.obj, Expr::This(_)) {
+                if matches!(&*m.obj, Expr::This(_)) || self.this_alias(fi, &m.obj) {
                     if let (MemberProp::Ident(p), Some(o)) = (&m.prop, owner) {
                         return self.this_member(fi, o, &p.sym, e, d);
                     }
@@ -205,18 +218,38 @@ impl<'w, 'a> Ev<'w, 'a> {
                 let Callee::Expr(callee) = &c.callee else {
                     return self.unknown(fi, e);
                 };
-                let js = self.w.files[fi].js;
+                let f = &self.w.files[fi];
+                let js = f.js;
+                if let Some(spec) = f.load_spec(c) {
+                    let m = match spec {
+                        Spec::File(s) => self.w.resolve_spec(fi, &s),
+                        Spec::Module(key) => self.w.module(fi, &key),
+                    };
+                    return m.map_or_else(|| self.unknown(fi, e), Val::Module);
+                }
+                if let Some(key) = f.bundle_entry(c) {
+                    return self
+                        .w
+                        .module(fi, key)
+                        .map_or_else(|| self.unknown(fi, e), Val::Module);
+                }
+                if let Some(v) = FileIndex::iife_value(c).or_else(|| f.passes_through(c)) {
+                    return self.expr(fi, v, owner, d);
+                }
+                // `"/cart/".concat(id)`: how Babel writes a template literal.
+                if let Expr::Member(m) = unwrap_expr(callee)
+                    && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"concat")
+                    && let base @ Val::Str(_) = self.expr(fi, &m.obj, owner, d)
+                {
+                    use swc_common::Spanned;
+                    return c.args.iter().fold(base, |acc, a| {
+                        let v = self.expr(fi, &a.expr, owner, d);
+                        let span = self.span(fi, a.expr.span());
+                        concat(&acc, &v, ("url", &label(&a.expr)), (span, span))
+                    });
+                }
                 match unwrap_expr(callee) {
                     Expr::Ident(i) if js.is_global_named(i, "getApp") => self.app(fi, e, d),
-                    Expr::Ident(i) if js.is_global_named(i, "require") => {
-                        match c.args.first().map(|a| unwrap_expr(&a.expr)) {
-                            Some(Expr::Lit(Lit::Str(s))) => self
-                                .w
-                                .resolve_spec(fi, &str_of(s))
-                                .map_or_else(|| self.unknown(fi, e), Val::Module),
-                            _ => self.unknown(fi, e),
-                        }
-                    }
                     Expr::Member(m)
                         if matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"getExtConfigSync")
                             && self.w.is_wx_like(fi, &m.obj, 0) =>
@@ -281,6 +314,12 @@ impl<'w, 'a> Ev<'w, 'a> {
             }
             return Val::Unknown(p.name.clone(), self.span(fi, i.span));
         }
+        if !f.assigns.is_empty()
+            && let Some(assigns) = f.assigns.get(&b)
+            && let Some(v) = self.reassigned(fi, i, assigns, owner, d)
+        {
+            return v;
+        }
         if let Some(init) = f.vars.get(&b) {
             return self.expr(fi, init, owner, d);
         }
@@ -295,6 +334,79 @@ impl<'w, 'a> Ev<'w, 'a> {
             };
         }
         Val::Unknown(i.sym.to_string(), self.span(fi, i.span))
+    }
+
+    /// Whether `e` is a name for `this` (`var _this = this`, as Babel writes for arrows).
+    fn this_alias(&self, fi: usize, e: &Expr) -> bool {
+        let Expr::Ident(i) = unwrap_expr(e) else {
+            return false;
+        };
+        let f = &self.w.files[fi];
+        matches!(
+            f.vars.get(&(i.sym.clone(), i.ctxt)).map(|v| unwrap_expr(v)),
+            Some(Expr::This(_))
+        )
+    }
+
+    /// The value of a name assigned after its declaration, when the assignments decide it (a
+    /// name of the module's top level, or one declared without a value): an assignment in a
+    /// function that never runs (an exported `init2` nothing calls) does not count; a value
+    /// set at run time (`subDomain = b` in an exported `init(b)`) is a placeholder named after
+    /// the variable, at the assignment, never the initial value; a name declared without a
+    /// value and assigned a known value once is that value; known values assigned in several
+    /// places are alternatives. `None`: the declaration decides.
+    fn reassigned(
+        &self,
+        fi: usize,
+        i: &Ident,
+        assigns: &[Assign<'_>],
+        owner: Option<usize>,
+        d: u32,
+    ) -> Option<Val> {
+        let f = &self.w.files[fi];
+        let b = (i.sym.clone(), i.ctxt);
+        let live: Vec<&Assign<'_>> = assigns
+            .iter()
+            .filter(|a| self.w.runs(fi, a.owner))
+            .collect();
+        let first = live.first()?;
+        let init = f.vars.get(&b).copied().filter(|e| !is_nullish(e));
+        // A local's own initialiser still describes it (`let url = base; url += '?'…`).
+        if init.is_some() && i.ctxt != f.top_level {
+            return None;
+        }
+        let placeholder = |a: &Assign<'_>| Val::Unknown(i.sym.to_string(), self.span(fi, a.span));
+        if let Some(a) = live.iter().find(|a| !a.plain) {
+            return Some(placeholder(a));
+        }
+        if self.assigning.borrow().contains(&b) {
+            return Some(placeholder(first));
+        }
+        self.assigning.borrow_mut().push(b);
+        let mut values = Vec::with_capacity(live.len() + 1);
+        if let Some(init) = init {
+            values.push(self.expr(fi, init, owner, d));
+        }
+        let mut unknown = None;
+        for a in &live {
+            let v = self.expr(fi, a.value, a.owner, d);
+            // In the function that uses it, the value may read that function's parameters.
+            if !(v.known() || (a.owner.is_some() && a.owner == owner)) {
+                unknown = Some(placeholder(a));
+                break;
+            }
+            values.push(v);
+        }
+        self.assigning.borrow_mut().pop();
+        if let Some(u) = unknown {
+            return Some(u);
+        }
+        let lits: Vec<Option<String>> = values.iter().map(Val::as_lit).collect();
+        if values.len() == 1 || (lits[0].is_some() && lits.iter().all(|l| *l == lits[0])) {
+            return values.into_iter().next();
+        }
+        // Set in several places (`let base = PROD; if (debug) base = DEV`): one of them.
+        Some(Val::Alt(values))
     }
 
     /// The value a module exports under `name`.
@@ -358,6 +470,11 @@ impl<'w, 'a> Ev<'w, 'a> {
                 Val::Param(*i, path, key.to_string(), self.span(fi, e.span()))
             }
             Val::Alt(vs) => Val::Alt(vs.iter().map(|v| self.member(fi, v, key, e, d)).collect()),
+            Val::If(t, a, b) => Val::If(
+                t.clone(),
+                Box::new(self.member(fi, a, key, e, d)),
+                Box::new(self.member(fi, b, key, e, d)),
+            ),
             // A key the object does not have (`config.baseUrll`) is not an empty string.
             other => match get_simple(other, key) {
                 None | Some(Val::Missing) => self.unknown(fi, e),
@@ -514,6 +631,7 @@ fn split_url(url: &str, starts_known: bool) -> (Option<String>, Option<String>) 
 /// The method as text: a literal (upper-cased), alternatives joined with `|`.
 pub(super) fn method_text(v: &Val) -> Option<String> {
     match v {
+        Val::If(_, a, b) => method_text(&Val::Alt(vec![(**a).clone(), (**b).clone()])),
         Val::Alt(vs) => {
             let mut out: Vec<String> = Vec::new();
             for v in vs {
@@ -537,6 +655,7 @@ pub(super) fn method_text(v: &Val) -> Option<String> {
 pub(super) fn collapse_alt(v: Val) -> Val {
     match v {
         Val::Alt(ref vs) => pick_production(vs).cloned().unwrap_or(v),
+        Val::If(_, a, b) => collapse_alt(Val::Alt(vec![*a, *b])),
         v => v,
     }
 }

@@ -117,23 +117,27 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
             .iter()
             .map(|&i| segments(calls[i].endpoint.path.as_deref().unwrap_or("")))
             .collect();
-        // The host's common API prefix (`/v2`, `/api/public/v1`), never a whole path.
+        // The host's common API prefix (`/v2`, `/api/public/v1`, `/v1/{tenant}`), never a
+        // whole path.
         let min_len = paths.iter().map(Vec::len).min().unwrap_or(0);
         let mut prefix = 0;
         while prefix + 1 < min_len
-            && is_api_prefix(paths[0][prefix])
+            && (is_api_prefix(paths[0][prefix]) || is_placeholder(paths[0][prefix]))
             && paths.iter().all(|p| p[prefix] == paths[0][prefix])
         {
             prefix += 1;
         }
+        // Each call's group: its first segment after the prefix, behind the run-time segments
+        // that lead to it (`{subDomain}/shop` for `/{subDomain}/shop/goods/list`).
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (k, &i) in idx.iter().enumerate() {
-            let seg = paths[k]
-                .get(prefix)
-                .filter(|s| !is_placeholder(s))
-                .copied()
-                .unwrap_or("");
-            groups.entry(seg.to_string()).or_default().push(i);
+            let rest = paths[k].get(prefix..).unwrap_or(&[]);
+            let lead = rest.iter().take_while(|s| is_placeholder(s)).count();
+            let seg = match rest.get(lead) {
+                Some(_) => rest[..=lead].join("/"),
+                None => String::new(),
+            };
+            groups.entry(seg).or_default().push(i);
         }
         let common: String = paths
             .first()
@@ -160,10 +164,9 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
                 routes.into_iter().map(|r| (route_key(&r), r)).collect();
             keyed.dedup_by(|a, b| a.0 == b.0);
             let routes = keyed.into_iter().map(|(_, r)| r).collect();
-            let name = if seg.is_empty() {
-                "api".to_string()
-            } else {
-                function_name(&seg)
+            let name = match seg.rsplit('/').next() {
+                Some(last) if !last.is_empty() => function_name(last),
+                _ => "api".to_string(),
             };
             let path_prefix = if seg.is_empty() {
                 if common.is_empty() {

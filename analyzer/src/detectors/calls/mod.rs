@@ -8,14 +8,15 @@
 //! resolves callees across modules; [`runtime`] resolves those reached through objects made
 //! at run time (a Vue app's `this.$http`, a factory's `createRequest('/shop').get`, the HTTP
 //! clients of npm packages in [`clients`]); [`endpoint`] evaluates values; [`wrappers`] finds
-//! wrappers by a fixpoint over the summaries and emits the calls; [`grouping`] proposes
-//! functions.
+//! wrappers by a fixpoint over the summaries and emits the calls, with [`vendored`] saying how
+//! npm packages and minified vendor files take part; [`grouping`] proposes functions.
 
 mod clients;
 mod endpoint;
 mod grouping;
 mod runtime;
 mod value;
+mod vendored;
 mod world;
 mod wrappers;
 

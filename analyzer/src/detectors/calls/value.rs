@@ -35,6 +35,9 @@ pub(super) enum Val {
     Or(Box<Val>, Box<Val>),
     /// One of several values (`c ? a : b`).
     Alt(Vec<Val>),
+    /// `c ? a : b` where `c` reads a parameter (`needSubDomain ? '/' + sub : ''`): decided
+    /// when a call site gives the parameter a value (see [`subst_with`]), else one of both.
+    If(Box<Val>, Box<Val>, Box<Val>),
     /// Absent (a missing argument, a key an object does not have, `undefined`).
     Missing,
     Unknown(String, Span),
@@ -55,10 +58,47 @@ impl Val {
             Val::Param(..) => true,
             Val::Or(a, b) => a.has_param() || b.has_param(),
             Val::Alt(vs) => vs.iter().any(Val::has_param),
+            Val::If(t, a, b) => t.has_param() || a.has_param() || b.has_param(),
             Val::Obj(es) => es.iter().any(|e| match e {
                 Entry::Kv(_, v) | Entry::Spread(v) => v.has_param(),
             }),
             _ => false,
+        }
+    }
+
+    /// Whether the value is known without running the program: no parameter, no unknown part
+    /// (a run-time value with a constant fallback counts as known).
+    pub(super) fn known(&self) -> bool {
+        match self {
+            Val::Str(ps) => ps
+                .iter()
+                .all(|p| matches!(p, Part::Lit(_) | Part::Fallback(..))),
+            Val::Obj(es) => es.iter().all(|e| match e {
+                Entry::Kv(_, v) | Entry::Spread(v) => v.known(),
+            }),
+            Val::Param(..) | Val::Unknown(..) | Val::If(..) => false,
+            Val::Or(a, b) => match &**a {
+                Val::Unknown(..) => b.as_lit().is_some(),
+                a => a.known() && b.known(),
+            },
+            Val::Alt(vs) => vs.iter().all(Val::known),
+            Val::Missing | Val::Module(_) | Val::Ext(_) => true,
+        }
+    }
+
+    /// Whether the value is truthy, when that is known.
+    fn truthy(&self) -> Option<bool> {
+        match self {
+            Val::Missing => Some(false),
+            Val::Obj(_) | Val::Module(_) => Some(true),
+            Val::Str(_) => {
+                let l = self.as_lit()?;
+                Some(!matches!(
+                    l.as_str(),
+                    "" | "false" | "0" | "null" | "undefined" | "NaN"
+                ))
+            }
+            _ => None,
         }
     }
 
@@ -106,6 +146,11 @@ pub(super) fn get_simple(v: &Val, key: &str) -> Option<Val> {
             vs.iter()
                 .map(|v| get_simple(v, key))
                 .collect::<Option<_>>()?,
+        ),
+        Val::If(t, a, b) => Val::If(
+            t.clone(),
+            Box::new(get_simple(a, key)?),
+            Box::new(get_simple(b, key)?),
         ),
         Val::Missing | Val::Str(_) => Val::Missing,
         Val::Unknown(_, s) => Val::Unknown(key.to_string(), *s),
@@ -179,8 +224,60 @@ pub(super) fn subst_with(v: &Val, args: &dyn Fn(u32) -> Val, depth: u32) -> Val 
             subst_with(b, args, depth + 1),
         ),
         Val::Alt(vs) => Val::Alt(vs.iter().map(|v| subst_with(v, args, depth + 1)).collect()),
+        Val::If(t, a, b) => {
+            let t = subst_with(t, args, depth + 1);
+            match t.truthy() {
+                Some(true) => subst_with(a, args, depth + 1),
+                Some(false) => subst_with(b, args, depth + 1),
+                None if t.has_param() => Val::If(
+                    Box::new(t),
+                    Box::new(subst_with(a, args, depth + 1)),
+                    Box::new(subst_with(b, args, depth + 1)),
+                ),
+                None => Val::Alt(vec![
+                    subst_with(a, args, depth + 1),
+                    subst_with(b, args, depth + 1),
+                ]),
+            }
+        }
         other => other.clone(),
     }
+}
+
+/// At most this many conditions are kept apart in one concatenation (see [`concat`]).
+const MAX_IFS: u32 = 3;
+
+fn ifs(v: &Val) -> u32 {
+    match v {
+        Val::If(_, a, b) => 1 + ifs(a).max(ifs(b)),
+        _ => 0,
+    }
+}
+
+/// `l + r`, as string parts; a parameter-dependent condition on either side is kept as one
+/// condition around the whole concatenation (`base + (sub ? '/' + s : '') + url` is
+/// `sub ? base + '/' + s + url : base + url`), so a call site decides it. `names` and `spans`
+/// label what cannot be a string.
+pub(super) fn concat(l: &Val, r: &Val, names: (&str, &str), spans: (Span, Span)) -> Val {
+    if ifs(l) + ifs(r) <= MAX_IFS {
+        if let Val::If(t, a, b) = l {
+            return Val::If(
+                t.clone(),
+                Box::new(concat(a, r, names, spans)),
+                Box::new(concat(b, r, names, spans)),
+            );
+        }
+        if let Val::If(t, a, b) = r {
+            return Val::If(
+                t.clone(),
+                Box::new(concat(l, a, names, spans)),
+                Box::new(concat(l, b, names, spans)),
+            );
+        }
+    }
+    let mut parts = to_parts(l, names.0, spans.0).into_owned();
+    parts.extend(to_parts(r, names.1, spans.1).into_owned());
+    Val::Str(merge(parts))
 }
 
 /// A value as string parts (borrowed when it is a string already), for concatenation; `name`/`span` label what cannot be a string.
@@ -215,6 +312,13 @@ pub(super) fn to_parts<'v>(v: &'v Val, name: &str, span: Span) -> Cow<'v, [Part]
             Some(v) => to_parts(v, name, span),
             None => Cow::Owned(vec![Part::Unknown(name.to_string(), span)]),
         },
+        Val::If(_, a, b) => {
+            let both = [(**a).clone(), (**b).clone()];
+            match pick_production(&both) {
+                Some(v) => Cow::Owned(to_parts(v, name, span).into_owned()),
+                None => Cow::Owned(vec![Part::Unknown(name.to_string(), span)]),
+            }
+        }
         _ => Cow::Owned(vec![Part::Unknown(name.to_string(), span)]),
     }
 }

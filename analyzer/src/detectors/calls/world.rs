@@ -1,8 +1,13 @@
-//! The world of the backend-calls detector: every script's summary, callees resolved across
-//! modules (aliases, imports, exports, `getApp()`, `require`), and which values are the global
-//! `wx` or made from it.
+//! The world of the backend-calls detector: every script's summary and the summaries of the
+//! bundle modules written in it (found by id in their table, across chunk files for a chunk
+//! registry), callees resolved across modules (aliases, imports, exports, `getApp()`,
+//! `require`, `__webpack_require__`), which values are the global `wx` or made from it, where
+//! each file's code comes from (the app, an npm package, a minified vendor file), and which
+//! functions some call reaches.
 
-use rustc_hash::FxHashMap as HashMap;
+use std::sync::OnceLock;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rayon::prelude::*;
 use swc_atoms::{Atom, atom};
@@ -14,7 +19,29 @@ use crate::findings::NetworkApi;
 use crate::js::Imported;
 use crate::js::syntax::{as_member, unwrap_expr};
 use crate::span::FileId;
-use crate::summary::{ExportDef, FileIndex, LocalPath, Path, sink_api};
+use crate::summary::{ExportDef, FileIndex, LocalPath, ModuleKey, Path, sink_api};
+
+/// Where a file's code comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    App,
+    /// Under `miniprogram_npm/`.
+    Npm,
+    /// `*.min.js` outside `miniprogram_npm/`.
+    Minified,
+}
+
+impl Origin {
+    pub(super) fn of(path: &str) -> Origin {
+        if path.starts_with("miniprogram_npm/") || path.contains("/miniprogram_npm/") {
+            Origin::Npm
+        } else if path.ends_with(".min.js") {
+            Origin::Minified
+        } else {
+            Origin::App
+        }
+    }
+}
 
 /// A registered function: (file index in the world, function index in the file).
 pub(super) type Gfn = (usize, usize);
@@ -63,6 +90,13 @@ pub(super) struct World<'a> {
     /// Per file: the specifiers it imports, re-exports from or `require`s with a literal,
     /// resolved once (see [`resolve_spec`](Self::resolve_spec)).
     specs: Vec<HashMap<String, Option<usize>>>,
+    /// The modules of bundles, by file (`None` for the project's chunk registries) and key.
+    modules: HashMap<(Option<FileId>, ModuleKey), usize>,
+    /// The functions some call resolves to (set once the calls are resolved, see
+    /// [`runs`](Self::runs)).
+    called: OnceLock<HashSet<Gfn>>,
+    /// Per file: the app's code, an npm package's, a minified vendor file's.
+    origins: Vec<Origin>,
 }
 
 /// The specifiers a file names (imports, `export … from`, `require('…')` with a literal),
@@ -99,18 +133,43 @@ impl<'a> World<'a> {
     pub(super) fn build(cx: &'a Context<'a>) -> World<'a> {
         let scripts: Vec<&'a Script> = cx.scripts().collect();
         // Summaries are built at load time; a project loaded without them is summarised here.
+        // A file's factories follow it, as modules of their own.
         let files: Vec<Summary<'a>> = scripts
             .par_iter()
-            .map(|s| match s.calls_index() {
-                Some(ix) => Summary::Shared(ix),
-                None => Summary::Owned(Box::new(FileIndex::build(s))),
+            .flat_map_iter(|s| {
+                let (first, rest): (Summary<'a>, Vec<Summary<'a>>) = match s.calls_index() {
+                    Some(ix) => (
+                        Summary::Shared(ix),
+                        ix.modules.iter().map(Summary::Shared).collect(),
+                    ),
+                    None => {
+                        let mut ix = FileIndex::build(s);
+                        let modules = std::mem::take(&mut ix.modules);
+                        (
+                            Summary::Owned(Box::new(ix)),
+                            modules
+                                .into_iter()
+                                .map(|m| Summary::Owned(Box::new(m)))
+                                .collect(),
+                        )
+                    }
+                };
+                std::iter::once(first).chain(rest)
             })
             .collect();
         let by_file = files
             .iter()
             .enumerate()
+            .filter(|(_, f)| f.unit.is_none())
             .map(|(i, f)| (f.js.file, i))
             .collect();
+        let mut modules = HashMap::default();
+        for (i, f) in files.iter().enumerate() {
+            if let Some(key) = &f.unit {
+                let file = (!key.registry.shared()).then_some(f.js.file);
+                modules.entry((file, key.clone())).or_insert(i);
+            }
+        }
         let app_paths = [
             cx.project.mp_to_project("app.js"),
             cx.project.mp_to_project("app.ts"),
@@ -124,6 +183,10 @@ impl<'a> World<'a> {
             let path = &cx.project.file(files[*i].js.file).path;
             (!app_paths.contains(path), path.clone())
         });
+        let origins = files
+            .iter()
+            .map(|f| Origin::of(&cx.project.file(f.js.file).path))
+            .collect();
         let specs = files
             .par_iter()
             .map(|f| resolve_specs(cx, f, &by_file))
@@ -135,6 +198,9 @@ impl<'a> World<'a> {
             by_file,
             instances: HashMap::default(),
             specs,
+            modules,
+            called: OnceLock::new(),
+            origins,
         };
         let mut instances = HashMap::default();
         for (j, f) in w.files.iter().enumerate() {
@@ -158,14 +224,53 @@ impl<'a> World<'a> {
         self.by_file.get(&id).copied()
     }
 
-    /// `path#name` (made for every backend call's function: no formatting machinery).
+    /// Where the code of file `fi` comes from.
+    pub(super) fn origin(&self, fi: usize) -> Origin {
+        self.origins[fi]
+    }
+
+    /// The module of a bundle that a module of file `fi` asks for by key.
+    pub(super) fn module(&self, fi: usize, key: &ModuleKey) -> Option<usize> {
+        let file = (!key.registry.shared()).then_some(self.files[fi].js.file);
+        self.modules.get(&(file, key.clone())).copied()
+    }
+
+    /// Notes the functions the resolved calls reach (see [`runs`](Self::runs)).
+    pub(super) fn set_called(&self, called: HashSet<Gfn>) {
+        let _ = self.called.set(called);
+    }
+
+    /// Whether code in function `owner` of file `fi` may run: module top level, a function some
+    /// call reaches, a page's or component's method (the framework calls those), a
+    /// constructor. Before the calls are resolved, everything may.
+    pub(super) fn runs(&self, fi: usize, owner: Option<usize>) -> bool {
+        let (Some(o), Some(called)) = (owner, self.called.get()) else {
+            return true;
+        };
+        if called.contains(&(fi, o)) {
+            return true;
+        }
+        let name = &self.files[fi].fns[o].name;
+        ["Page.", "Component.", "App.", "Behavior."]
+            .iter()
+            .any(|p| name.starts_with(p))
+            || name.ends_with(".constructor")
+    }
+
+    /// `path#name`, or `path#id:name` in a module of a bundle (made for every backend call's
+    /// function: no formatting machinery).
     pub(super) fn fn_id(&self, g: Gfn) -> String {
         let f = &self.files[g.0];
         let path = &self.cx.project.file(f.js.file).path;
         let name = &f.fns[g.1].name;
-        let mut id = String::with_capacity(path.len() + 1 + name.len());
+        let unit = f.unit.as_ref().map_or("", |k| k.id.as_str());
+        let mut id = String::with_capacity(path.len() + 2 + unit.len() + name.len());
         id.push_str(path);
         id.push('#');
+        if !unit.is_empty() {
+            id.push_str(unit);
+            id.push(':');
+        }
         id.push_str(name);
         id
     }
@@ -327,6 +432,7 @@ impl<'a> World<'a> {
         match local {
             LocalPath::Here(p) => Some((fi, p)),
             LocalPath::Required(spec, p) => Some((self.resolve_spec(fi, &spec)?, p)),
+            LocalPath::Module(key, p) => Some((self.module(fi, &key)?, p)),
             LocalPath::App(p) => Some((self.app?.0, p)),
         }
     }

@@ -20,7 +20,8 @@ use super::endpoint::{CAPTURED, Ev, collapse_alt, endpoint, method_text};
 use super::grouping;
 use super::runtime::{Callee, Runtime, captured_param};
 use super::value::{Part, Val, get_simple, pick_production, subst_with, to_parts};
-use super::world::{Gfn, Target, World};
+use super::vendored;
+use super::world::{Gfn, Origin, Target, World};
 use crate::findings::{BackendCall, Findings, Loc, NetworkApi, Wrapper};
 use crate::span::Span;
 
@@ -282,12 +283,14 @@ fn through(g: Gfn, me: Option<Gfn>, args: &dyn Fn(u32) -> Val, k: &Known<'_>) ->
 /// Routes, each with whether it [`forwards`] a parameter.
 type Marked = Vec<(Route, bool)>;
 
-/// [`routes_of`], each with whether it [`forwards`] a parameter.
+/// [`routes_of`], each with whether it [`forwards`] a parameter (in an npm package every route
+/// is handed to the callers, see [`vendored`]).
 fn routes_marked(w: &World<'_>, rt: &Runtime<'_>, p: &Prepared, k: &Known<'_>) -> Marked {
+    let through = vendored::passes_through(w, p.fi, p.owner);
     routes_of(w, rt, p, k)
         .into_iter()
         .map(|r| {
-            let fw = forwards(&r, p.span);
+            let fw = through || forwards(&r, p.span);
             (r, fw)
         })
         .collect()
@@ -361,6 +364,19 @@ fn dedupe(routes: Vec<Route>) -> Vec<Route> {
 pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     let rt = Runtime::build(w);
     let prepared = prepare(w, &rt);
+    w.set_called(
+        prepared
+            .iter()
+            .filter_map(|p| match p.target {
+                Callee::Target(Target::Fn(g)) | Callee::Made(g, _)
+                    if p.owner.map(|o| (p.fi, o)) != Some(g) =>
+                {
+                    Some(g)
+                }
+                _ => None,
+            })
+            .collect(),
+    );
     // The first network call each function makes itself, and each client's transport.
     let mut direct: HashMap<Gfn, (NetworkApi, Span)> = HashMap::default();
     for p in &prepared {
@@ -474,13 +490,22 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         last.iter_mut().for_each(|l| *l = None);
     }
 
-    // Who calls each function (for endpoint functions like `getLineDetail(id)`).
+    // Who calls each function (for endpoint functions like `getLineDetail(id)`); for a function
+    // of vendored code, also the calling function (see `vendored::callers`).
     let mut callers: HashMap<Gfn, Vec<Loc>> = HashMap::default();
+    let mut into_vendored: HashMap<Gfn, Vec<(Option<Gfn>, Loc)>> = HashMap::default();
     for p in &prepared {
         if let Some(g) = callee_fn(p)
             && p.owner.map(|o| (p.fi, o)) != Some(g)
         {
-            callers.entry(g).or_default().push(w.cx.loc(p.span));
+            let loc = w.cx.loc(p.span);
+            if w.origin(g.0) != Origin::App {
+                into_vendored
+                    .entry(g)
+                    .or_default()
+                    .push((p.owner.map(|o| (p.fi, o)), loc.clone()));
+            }
+            callers.entry(g).or_default().push(loc);
         }
     }
     // The code of a client's package (flyio's engine, luch-request's adapter) is that client's
@@ -509,11 +534,16 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     };
 
     // Backend calls. A wrapper nobody is seen calling (a page's event handler reading
-    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests.
-    // Each function's callers, sorted and deduplicated once.
+    // `e.currentTarget.dataset.url`, an unused export) still reports its own requests; an npm
+    // package's functions never do.
+    // Each function's callers, sorted and deduplicated once; in vendored code, the app's calls
+    // that reach it.
     for v in callers.values_mut() {
         v.sort();
         v.dedup();
+    }
+    for &g in into_vendored.keys() {
+        callers.insert(g, vendored::callers(w, g, &into_vendored));
     }
     let mut kept: Vec<(&Prepared, Route)> = Vec::new();
     let mut seen = HashSet::default();
@@ -524,7 +554,8 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         .zip(last.into_par_iter())
         .map(|(p, routes)| {
             let routes = routes.unwrap_or_else(|| routes_marked(w, &rt, p, &k));
-            let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)));
+            let called = p.owner.is_some_and(|o| callers.contains_key(&(p.fi, o)))
+                || vendored::passes_through(w, p.fi, p.owner);
             if !package_roots.is_empty() && in_package(p.fi) {
                 return Vec::new();
             }
@@ -617,6 +648,20 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 if !callers.contains_key(&g) && framework.iter().any(|f| def.name.starts_with(f)) {
                     return None;
                 }
+                // An npm package's function that nothing calls is none of the app's wrappers.
+                if w.origin(g.0) == Origin::Npm && !callers.contains_key(&g) {
+                    return None;
+                }
+                // An npm package's endpoint functions pass through; the one around the network
+                // API call (or one forwarding a URL) is the wrapper.
+                if w.origin(g.0) == Origin::Npm
+                    && let Some(routes) = summaries.get(&g)
+                    && let Some(first) = routes.iter().min_by_key(|r| (r.via.len(), r.sink))
+                    && !first.via.is_empty()
+                    && !routes.iter().any(|r| forwards(r, first.sink))
+                {
+                    return None;
+                }
                 Some(Wrapper {
                     loc: w.cx.loc(w.files[g.0].js.span(def.span)),
                     id,
@@ -626,6 +671,35 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                 })
             })
             .collect();
+        // In a minified vendor file, a function the app reaches that calls a network API with
+        // an endpoint of its own: the calls are its own (`inside` it).
+        let mut own: Vec<(Gfn, NetworkApi)> = prepared
+            .iter()
+            .filter_map(|p| match (&p.target, p.owner) {
+                (&Callee::Target(Target::Sink(api)), Some(o))
+                    if w.origin(p.fi) == Origin::Minified
+                        && callers.contains_key(&(p.fi, o))
+                        && !summaries.contains_key(&(p.fi, o)) =>
+                {
+                    Some(((p.fi, o), api))
+                }
+                _ => None,
+            })
+            .collect();
+        own.sort_unstable();
+        own.dedup_by_key(|(g, _)| *g);
+        for (g, api) in own {
+            let id = w.fn_id(g);
+            let def = &w.files[g.0].fns[g.1];
+            // Its call sites are filled when ids are assigned (the calls made inside it).
+            wrappers.push(Wrapper {
+                loc: w.cx.loc(w.files[g.0].js.span(def.span)),
+                id,
+                kind: def.kind,
+                calls: api.name().to_string(),
+                call_sites: Vec::new(),
+            });
+        }
         wrappers.sort_by(|a, b| a.id.cmp(&b.id));
         wrappers
     };
