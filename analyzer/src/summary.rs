@@ -809,10 +809,9 @@ impl<'a> FileIndex<'a> {
                 // outermost; a local made by a module's function (`const http = axios.create(…)`,
                 // `const shop = createRequest('/shop')`).
                 Expr::Call(c) => {
-                    return !outermost
-                        && !(self.call_may_resolve(c)
-                            || (initializer
-                                && matches!(&c.callee, Callee::Expr(f) if self.made_by_module(f))));
+                    let made_here = initializer
+                        && matches!(&c.callee, Callee::Expr(f) if self.made_by_module(f));
+                    return !outermost && !self.call_may_resolve(c) && !made_here;
                 }
                 Expr::Member(_) | Expr::OptChain(_) => {
                     let Some((obj, prop)) = member(e) else {
