@@ -3,24 +3,9 @@
 //! snapshot diff to review (`cargo insta review`).
 
 use std::path::Path;
-use std::process::Command;
 
-fn report(app: &str) -> serde_json::Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/apps")
-        .join(app);
-    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .args(["analyze", "--format", "json"])
-        .arg(&dir)
-        .output()
-        .expect("run migrate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
-}
+mod common;
+use common::{report, url_shape};
 
 macro_rules! app_snapshot {
     ($name:ident, $app:literal) => {
@@ -54,27 +39,6 @@ struct ExpectedSite {
     methods: Vec<String>,
     /// The URL without its query, unknown parts as `{}`.
     url: String,
-}
-
-/// A URL without its query string, each `{placeholder}` as `{}`.
-fn url_shape(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or("");
-    let mut out = String::new();
-    let mut depth = 0;
-    for ch in url.chars() {
-        match ch {
-            '{' => {
-                depth += 1;
-                if depth == 1 {
-                    out.push_str("{}");
-                }
-            }
-            '}' => depth -= 1,
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The cells of a Markdown table row (`\|` is a pipe inside a cell).

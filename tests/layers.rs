@@ -497,7 +497,7 @@ fn the_check_sees_a_circle() {
     .unwrap();
     fs::write(
         src.join("b.rs"),
-        "pub struct Thing;\nfn g() -> crate::a::C { todo!() }\n",
+        "pub struct Thing;\nfn g(c: crate::a::C) -> crate::a::C { c }\n",
     )
     .unwrap();
     let c = Crate::load(&dir);

@@ -6,7 +6,9 @@
 //! Run with `--nocapture` for the found / present count per mechanism.
 
 use std::path::Path;
-use std::process::Command;
+
+mod common;
+use common::{report, url_shape};
 
 use serde_json::Value;
 
@@ -26,20 +28,6 @@ fn app_dir() -> std::path::PathBuf {
         .join(APP)
 }
 
-fn report() -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
-        .args(["analyze", "--format", "json"])
-        .arg(app_dir())
-        .output()
-        .expect("run migrate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
-}
-
 /// A call site of EXPECTED.md.
 #[derive(Debug)]
 struct Site {
@@ -52,27 +40,6 @@ struct Site {
     method: String,
     /// Without its query; placeholders as `{}`.
     url: String,
-}
-
-/// A URL without its query string, each `{placeholder}` as `{}`.
-fn url_shape(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or("");
-    let mut out = String::new();
-    let mut depth = 0;
-    for ch in url.chars() {
-        match ch {
-            '{' => {
-                depth += 1;
-                if depth == 1 {
-                    out.push_str("{}");
-                }
-            }
-            '}' => depth -= 1,
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The cells of a Markdown table row.
@@ -190,7 +157,7 @@ fn webpack_sdk_call_sites_match_expected() {
     let text = std::fs::read_to_string(app_dir().join("EXPECTED.md")).expect("EXPECTED.md");
     let sites = expected_sites(&text);
     assert_eq!(sites.len(), 51, "EXPECTED.md lists 51 call sites");
-    let r = report();
+    let r = report(APP);
     let calls = r["findings"]["backendCalls"]
         .as_array()
         .expect("backendCalls");

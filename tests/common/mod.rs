@@ -47,3 +47,43 @@ pub(crate) fn serve(project: &Path) -> (Child, String, BufReader<ChildStdout>) {
         .to_string();
     (child, url, stdout)
 }
+
+/// `migrate analyze --format json` of the sample app `app` (under `fixtures/apps/`).
+pub(crate) fn report(app: &str) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/apps")
+        .join(app);
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["analyze", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .expect("run migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// A URL without its query string, each `{placeholder}` as `{}` (to compare a reported URL
+/// with one written in an `EXPECTED.md`).
+pub(crate) fn url_shape(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or("");
+    let mut out = String::new();
+    let mut depth = 0;
+    for ch in url.chars() {
+        match ch {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push_str("{}");
+                }
+            }
+            '}' => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
