@@ -315,7 +315,6 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             };
             let mut es: Vec<Edit> = Vec::new();
             let mut file_ok = true;
-            let mut binding_used = false;
             let mut async_done: BTreeSet<usize> = BTreeSet::new();
             for c in &uses {
                 match (&c.usage, &c.via, &c.used_at) {
@@ -389,7 +388,6 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
                     | (DataUsage::Function { .. }, _, _)
                     | (_, _, None) => {
                         file_ok = false;
-                        binding_used = true;
                         let where_ = c.used_at.as_ref().unwrap_or(&c.loc);
                         let why = match &c.usage {
                             DataUsage::TopLevel => {
@@ -414,7 +412,6 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             if !file_ok {
                 ok = false;
                 // Leave this file as it is: half a rewrite would read a module that may go away.
-                let _ = binding_used;
                 continue;
             }
             // The import of the data module goes; the loader's import comes in.
