@@ -8,9 +8,8 @@
 use std::path::Path;
 
 mod common;
-use common::{report, url_shape};
-
-use serde_json::Value;
+use common::expected::{cells, check_sites, code_spans, expected_sites, section, site_of};
+use common::report;
 
 const APP: &str = "webpack-sdk";
 
@@ -28,106 +27,15 @@ fn app_dir() -> std::path::PathBuf {
         .join(APP)
 }
 
-/// A call site of EXPECTED.md.
-#[derive(Debug)]
-struct Site {
-    /// The `###` heading of its table.
-    mechanism: String,
-    /// Under `miniprogram/`.
-    path: String,
-    line: u64,
-    column: Option<u64>,
-    method: String,
-    /// Without its query; placeholders as `{}`.
-    url: String,
-}
-
-/// The cells of a Markdown table row.
-fn cells(row: &str) -> Vec<&str> {
-    let row = row.trim().trim_start_matches('|').trim_end_matches('|');
-    row.split('|').map(str::trim).collect()
-}
-
-/// The single-backticked pieces of a cell.
-fn code_spans(cell: &str) -> Vec<&str> {
-    cell.split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// `path:line` or `path:line:column`.
-fn site_of(span: &str) -> Option<(String, u64, Option<u64>)> {
-    let mut parts = span.split(':');
-    let path = parts.next()?;
-    let line = parts.next()?.parse().ok()?;
-    let column = parts.next().and_then(|c| c.parse().ok());
-    path.ends_with(".js")
-        .then(|| (path.to_string(), line, column))
-}
-
-fn expected_sites(text: &str) -> Vec<Site> {
-    let section = text
-        .split("\n## ")
-        .find(|s| s.starts_with("Backend call sites"))
-        .expect("a `## Backend call sites` section");
-    let mut sites = Vec::new();
-    for table in section.split("\n### ").skip(1) {
-        let mechanism = table.lines().next().unwrap_or("").to_string();
-        let mut rows = table.lines().filter(|l| l.starts_with('|'));
-        let header = cells(rows.next().expect("a table header"));
-        let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
-        let (method_col, url_col) = (col("method"), col("URL"));
-        for row in rows.skip(1) {
-            let c = cells(row);
-            let (path, line, column) = code_spans(c[0])
-                .into_iter()
-                .find_map(site_of)
-                .expect("a `file:line` site");
-            let method = ["GET", "POST", "PUT", "DELETE"]
-                .into_iter()
-                .find(|m| c[method_col].contains(m))
-                .expect("a method")
-                .to_string();
-            let cell = c[url_col];
-            let spans = code_spans(cell);
-            let url = match BASES
-                .iter()
-                .find(|(k, _)| cell.starts_with(&format!("{k}`")))
-            {
-                Some((_, base)) => format!("{base}{}", spans[0]),
-                None => spans
-                    .iter()
-                    .find(|s| s.starts_with("https://"))
-                    .expect("a URL")
-                    .to_string(),
-            };
-            sites.push(Site {
-                mechanism: mechanism.clone(),
-                path,
-                line,
-                column,
-                method,
-                url: url_shape(&url),
-            });
-        }
-    }
-    sites
-}
-
 /// The `file:line` of each row of the `## Wrappers` table.
 fn expected_wrappers(text: &str) -> Vec<(String, u64)> {
-    let section = text
-        .split("\n## ")
-        .find(|s| s.starts_with("Wrappers"))
-        .expect("a `## Wrappers` section");
-    section
+    section(text, "Wrappers")
         .lines()
         .filter(|l| l.starts_with('|'))
         .skip(2)
         .filter_map(|row| {
-            let cell = cells(row)[0];
+            let row = cells(row);
+            let cell = &row[0];
             let span = code_spans(cell).into_iter().next()?;
             match site_of(span) {
                 Some((p, l, _)) => Some((p, l)),
@@ -144,49 +52,16 @@ fn expected_wrappers(text: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-fn matches(s: &Site, c: &Value) -> bool {
-    c["loc"]["path"] == format!("miniprogram/{}", s.path)
-        && c["loc"]["line"] == s.line
-        && s.column.is_none_or(|col| c["loc"]["column"] == col)
-        && c["method"] == s.method
-        && url_shape(c["endpoint"]["url"].as_str().unwrap_or("")) == s.url
-}
-
 #[test]
 fn webpack_sdk_call_sites_match_expected() {
     let text = std::fs::read_to_string(app_dir().join("EXPECTED.md")).expect("EXPECTED.md");
-    let sites = expected_sites(&text);
+    let sites = expected_sites(&text, &BASES);
     assert_eq!(sites.len(), 51, "EXPECTED.md lists 51 call sites");
     let r = report(APP);
     let calls = r["findings"]["backendCalls"]
         .as_array()
         .expect("backendCalls");
-
-    let mut table: Vec<(String, usize, usize)> = Vec::new();
-    let mut missing = Vec::new();
-    for s in &sites {
-        let found = calls.iter().filter(|c| matches(s, c)).count() == 1;
-        if !found {
-            missing.push(s);
-        }
-        match table.iter_mut().find(|(m, ..)| *m == s.mechanism) {
-            Some(row) => {
-                row.1 += usize::from(found);
-                row.2 += 1;
-            }
-            None => table.push((s.mechanism.clone(), usize::from(found), 1)),
-        }
-    }
-    println!("found / present, per mechanism:");
-    for (m, found, present) in &table {
-        println!("{found:>3} / {present:<3} {m}");
-    }
-    assert!(missing.is_empty(), "not found: {missing:#?}");
-    let extra: Vec<&Value> = calls
-        .iter()
-        .filter(|c| !sites.iter().any(|s| matches(s, c)))
-        .collect();
-    assert!(extra.is_empty(), "reported but not expected: {extra:#?}");
+    check_sites(&sites, calls);
 
     // The SDKs' `'-'` is the value before `init` runs, never part of a URL.
     for c in calls {

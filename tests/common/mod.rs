@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod expected;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
