@@ -317,3 +317,13 @@ fn the_review_asks_per_file_on_standard_input() {
     ok(&migrate(&dir, &["apply", "--undo"]));
     assert_eq!(snapshot(&dir), before);
 }
+
+#[test]
+fn webpack_sdk() {
+    check_app("webpack-sdk");
+}
+
+#[test]
+fn axios_ts() {
+    check_app("axios-ts");
+}
