@@ -148,3 +148,36 @@ fn broken_references_are_warned_with_spans() {
         a.diagnostics
     );
 }
+
+#[test]
+fn weui_from_use_extended_lib_is_not_a_missing_component() {
+    let run = |app: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "project.config.json", "{}");
+        write(r, "app.json", app);
+        write(r, "index.js", "Page({})");
+        write(r, "index.wxml", "<mp-dialog/>");
+        write(
+            r,
+            "index.json",
+            r#"{"usingComponents":{"mp-dialog":"weui-miniprogram/dialog/dialog","x":"./comp/x"}}"#,
+        );
+        let a = analyze(Project::discover(r).unwrap(), Options::default());
+        a.diagnostics
+            .iter()
+            .filter(|d| d.code == "graph/missing-component")
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+    };
+    // The platform provides weui: only the truly missing local component is warned.
+    assert_eq!(
+        run(r#"{"pages":["index"],"useExtendedLib":{"weui":true}}"#),
+        ["component `./comp/x` cannot be found"]
+    );
+    // Without the switch (or with it off) the weui path is a missing component like any other.
+    assert_eq!(
+        run(r#"{"pages":["index"],"useExtendedLib":{"weui":false}}"#).len(),
+        2
+    );
+}

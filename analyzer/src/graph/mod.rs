@@ -216,6 +216,10 @@ impl ModuleGraph {
             &[".json", "/index.json", ".js", ".ts", ".wxml"],
         );
         let Some(id) = resolved else {
+            if project.app.is_extended_lib(spec) {
+                // Provided by the platform (`useExtendedLib`): no file in the package, no size.
+                return;
+            }
             cx.diags.push(
                 Diagnostic::warning(
                     "graph/missing-component",

@@ -39,6 +39,9 @@ pub struct AppConfig {
     pub lazy_code_loading: Option<String>,
     /// Names of plugins declared in `plugins`.
     pub plugins: Vec<String>,
+    /// Extended libraries the platform provides (`useExtendedLib: { "weui": true }`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extended_libs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +143,15 @@ fn strings(
 }
 
 impl AppConfig {
+    /// Whether `spec` (a component or import path) names a library the platform provides through
+    /// `useExtendedLib`, such as `weui-miniprogram/dialog/dialog` when `weui` is on.
+    pub fn is_extended_lib(&self, spec: &str) -> bool {
+        let first = spec.trim_start_matches('/').split('/').next().unwrap_or("");
+        self.extended_libs.iter().any(|lib| {
+            first == lib.as_str() || first.strip_suffix("-miniprogram") == Some(lib.as_str())
+        })
+    }
+
     /// Reads app.json. `theme` is the parsed theme.json (with its file id) when `themeLocation`
     /// names one; it resolves `@var` tabBar icons.
     pub fn from_json(
@@ -225,6 +237,16 @@ impl AppConfig {
         app.plugins = json
             .get("plugins")
             .map(|p| p.members().iter().map(|m| m.key.clone()).collect())
+            .unwrap_or_default();
+        app.extended_libs = json
+            .get("useExtendedLib")
+            .map(|p| {
+                p.members()
+                    .iter()
+                    .filter(|m| m.value.as_bool() == Some(true))
+                    .map(|m| m.key.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(tab) = json.get("tabBar") {
             app.tab_bar = Some(Self::tab_bar(file, path, tab, theme, diags));
