@@ -2,10 +2,8 @@
 //! (`tests/snapshots/apps__<app>.snap`). A change in what the analyzer finds shows up as a
 //! snapshot diff to review (`cargo insta review`).
 
-use std::path::Path;
-
 mod common;
-use common::expected::{check_sites, expected_sites};
+use common::expected::{self, check_sites, expected_sites};
 use common::report;
 
 macro_rules! app_snapshot {
@@ -38,10 +36,7 @@ fn axios_ts_call_sites_match_expected() {
         ("C", "https://coach.ledong.example.com/api"),
         ("S", "https://lbs.ledong.example.com/v1"),
     ];
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/axios-ts/EXPECTED.md"),
-    )
-    .expect("EXPECTED.md");
+    let text = expected::read("axios-ts");
     let sites = expected_sites(&text, &bases);
     assert_eq!(sites.len(), 25, "EXPECTED.md lists 25 sites");
     let r = report("axios-ts");

@@ -5,10 +5,8 @@
 //!
 //! Run with `--nocapture` for the found / present count per mechanism.
 
-use std::path::Path;
-
 mod common;
-use common::expected::{cells, check_sites, code_spans, expected_sites, section, site_of};
+use common::expected::{self, cells, check_sites, code_spans, expected_sites, section, site_of};
 use common::report;
 
 const APP: &str = "webpack-sdk";
@@ -20,12 +18,6 @@ const BASES: [(&str, &str); 3] = [
     ("R", "https://api.mallkit.example.cn"),
     ("M", "https://member.mallkit.example.cn/v1/{tenant}"),
 ];
-
-fn app_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/apps")
-        .join(APP)
-}
 
 /// The `file:line` of each row of the `## Wrappers` table.
 fn expected_wrappers(text: &str) -> Vec<(String, u64)> {
@@ -54,7 +46,7 @@ fn expected_wrappers(text: &str) -> Vec<(String, u64)> {
 
 #[test]
 fn webpack_sdk_call_sites_match_expected() {
-    let text = std::fs::read_to_string(app_dir().join("EXPECTED.md")).expect("EXPECTED.md");
+    let text = expected::read(APP);
     let sites = expected_sites(&text, &BASES);
     assert_eq!(sites.len(), 51, "EXPECTED.md lists 51 call sites");
     let r = report(APP);

@@ -57,6 +57,15 @@ pub(crate) fn site_of(span: &str) -> Option<(String, u64, Option<u64>)> {
     Some((path.to_string(), line, column))
 }
 
+/// The `EXPECTED.md` of the sample app `app` (under `fixtures/apps/`).
+pub(crate) fn read(app: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/apps")
+        .join(app)
+        .join("EXPECTED.md");
+    std::fs::read_to_string(path).expect("EXPECTED.md")
+}
+
 /// The text of the `## {heading}` section.
 pub(crate) fn section<'a>(text: &'a str, heading: &str) -> &'a str {
     text.split("\n## ")
