@@ -29,6 +29,14 @@ pub(crate) struct ServeArgs {
     /// Largest upload, in MiB.
     #[arg(long, default_value_t = 50)]
     pub max_upload_mb: u64,
+    /// Require this token on `/admin`: callers pass it as the SDK's secret id
+    /// (`TENCENTCLOUD_SECRETID`, `init({ secretId })`); the project's functions get it.
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// A host name `/admin` answers to besides IP addresses and localhost (repeatable), for a
+    /// shim reached by name on a LAN.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -46,6 +54,8 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     }
     config.env_id = args.env.clone();
     config.max_upload = args.max_upload_mb.saturating_mul(1 << 20);
+    config.admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
+    config.allowed_hosts = args.allow_host.clone();
 
     if let Some(dir) = &args.export {
         return export(&config, dir);
@@ -55,6 +65,7 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
         .enable_all()
         .build()
         .into_diagnostic()?;
+    shim::server::raise_open_files_limit();
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await
@@ -66,7 +77,7 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
         let state = shim::AppState::open(config)
             .await
             .map_err(|e| miette!("cannot start the shim: {}", e.detail()))?;
-        print_banner(&url, &state);
+        print_banner(addr, &url, &state);
         shim::serve(listener, shutdown_signal(), state)
             .await
             .map_err(|e| miette!("{}", e.detail()))?;
@@ -103,14 +114,33 @@ fn export(config: &ShimConfig, dir: &std::path::Path) -> miette::Result<()> {
     Ok(())
 }
 
-fn print_banner(url: &str, state: &shim::AppState) {
+fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
     let c = &state.config;
     let functions = state
         .functions
         .as_ref()
         .map(|f| f.function_names().join(", "))
         .unwrap_or_else(|| "none (no cloudfunctionRoot)".into());
-    println!("migrate serve: listening on {url}");
+    if addr.ip().is_loopback() {
+        println!("migrate serve: listening on {url}");
+    } else {
+        let scope = if addr.ip().is_unspecified() {
+            "every network interface"
+        } else {
+            "a non-loopback address"
+        };
+        println!("migrate serve: listening on {addr} ({scope}); from this machine: {url}");
+        eprintln!(
+            "warning: other machines can reach this shim. /client is development mode: it \
+             trusts the openid a caller sends (identity is not verified){}",
+            if c.admin_token.is_some() {
+                "."
+            } else {
+                "; /admin takes any secret id: pass --admin-token to require one."
+            }
+        );
+    }
+    let secret_id = c.admin_token.as_deref().unwrap_or("local");
     println!("  project    {}", c.project_dir.display());
     println!("  data dir   {}", c.data_dir.display());
     println!("  env id     {}", c.env_id);
@@ -122,10 +152,10 @@ fn print_banner(url: &str, state: &shim::AppState) {
         env = c.env_id
     );
     println!(
-        "         TENCENTCLOUD_RUNENV=SCF TENCENTCLOUD_SECRETID=local TENCENTCLOUD_SECRETKEY=local"
+        "         TENCENTCLOUD_RUNENV=SCF TENCENTCLOUD_SECRETID={secret_id} TENCENTCLOUD_SECRETKEY=local"
     );
     println!(
-        "or in code: init({{ env: '{}', serviceUrl: '{url}/admin', secretId: 'local', secretKey: 'local' }})",
+        "or in code: init({{ env: '{}', serviceUrl: '{url}/admin', secretId: '{secret_id}', secretKey: 'local' }})",
         c.env_id
     );
     println!("Mini-program wx.cloud adapter endpoint: {url}/client");
@@ -134,8 +164,7 @@ fn print_banner(url: &str, state: &shim::AppState) {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour only on a terminal: logs redirected to a file stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();

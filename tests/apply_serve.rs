@@ -112,7 +112,10 @@ fn serve_runs_what_apply_wrote() {
     });
     assert_eq!(cities, 2600);
 
-    let (mut serve, url, mut stdout) = common::serve(&app);
+    // With an admin token: the SDK below passes it as its secret id, and the functions the
+    // shim runs get it as theirs (their database calls come back through /admin).
+    let (mut serve, url, mut stdout) =
+        common::serve_with(&app, &["--admin-token", "AKIDlocalshim"]);
     // Drain the banner in the background so the server never blocks on a full pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();

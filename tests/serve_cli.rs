@@ -115,3 +115,78 @@ fn serve_reports_a_missing_project() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_on_every_interface_says_so_and_warns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("app");
+    write_project(&project);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0", "--host", "0.0.0.0"])
+        .arg(&project)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    // The real address, and the one to use from this machine.
+    assert!(
+        first.starts_with("migrate serve: listening on 0.0.0.0:"),
+        "{first}"
+    );
+    assert!(first.contains("every network interface"), "{first}");
+    let url = first.trim().rsplit("from this machine: ").next().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let reply = post(
+        url.strip_prefix("http://").unwrap(),
+        r#"{"action":"database.calculateDocument","collectionName":"cities","queryType":"WHERE"}"#,
+    );
+    assert!(reply.contains(r#""data":{"total":2}"#), "{reply}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("other machines can reach this shim"), "{err}");
+    assert!(err.contains("identity is not verified"), "{err}");
+    assert!(err.contains("--admin-token"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn default_log_has_no_line_per_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("app");
+    write_project(&project);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0"])
+        .arg(&project)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    let addr = url.strip_prefix("http://").unwrap();
+    for _ in 0..50 {
+        let reply = post(
+            addr,
+            r#"{"action":"database.calculateDocument","collectionName":"cities","queryType":"WHERE"}"#,
+        );
+        assert!(reply.contains(r#""total":2"#), "{reply}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Start-up (the seed loaded) and shutdown lines only, whatever the number of requests.
+    assert!(err.lines().count() < 8, "{err}");
+}

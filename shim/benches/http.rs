@@ -10,7 +10,10 @@
 //! same call straight on the runner (the difference is the HTTP overhead), and a 100 KB file
 //! GET through a signed URL. When an `nginx` binary is on `PATH` (or in `/usr/sbin`), the same
 //! 100 KB file is also fetched from an nginx started on a loopback port with a temporary
-//! config, for the ratio. `BENCH_CASES=get,query,...` picks cases.
+//! config, for the ratio. `mixed` is 256 connections cycling through gets, indexed and
+//! unindexed queries, counts and inserts, and prints the process's peak resident memory and
+//! thread count while it runs (sampled from `/proc/self/status` every 20 ms).
+//! `BENCH_CASES=get,query,...` picks cases.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -164,6 +167,47 @@ async fn run_case(case: &Case, secs: f64) -> Outcome {
         errors,
         elapsed,
         latencies_us,
+    }
+}
+
+/// Samples this process's resident memory and thread count until stopped; keeps the peaks.
+struct Sampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<(u64, u64)>,
+}
+
+impl Sampler {
+    fn start() -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let (mut rss, mut threads) = (0u64, 0u64);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+                for line in status.lines() {
+                    let value = |l: &str| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    };
+                    if line.starts_with("VmRSS:") {
+                        rss = rss.max(value(line));
+                    } else if line.starts_with("Threads:") {
+                        threads = threads.max(value(line));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (rss, threads)
+        });
+        Sampler { stop, thread }
+    }
+
+    /// `(peak RSS in KiB, peak threads)`.
+    fn stop(self) -> (u64, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or((0, 0))
     }
 }
 
@@ -383,6 +427,56 @@ fn main() {
                 };
                 run_case(&case, secs).await.print(case.name, case.connections);
             }
+        }
+
+        if want("mixed") {
+            let mut requests: Vec<(String, Bytes)> = Vec::new();
+            for i in 0..500 {
+                let body = match i % 5 {
+                    0 => serde_json::json!({
+                        "collectionName": "docs", "query": format!("{{\"_id\":\"id-{}\"}}", i * 17 % 10_000),
+                        "queryType": "DOC", "multi": false, "action": "database.getDocument"
+                    }),
+                    1 => serde_json::json!({
+                        "collectionName": "big",
+                        "query": format!("{{\"k\":{{\"$numberInt\":\"{}\"}}}}", i * 31 % 20_000),
+                        "queryType": "WHERE", "limit": 10, "action": "database.getDocument"
+                    }),
+                    2 => serde_json::json!({
+                        "collectionName": "docs",
+                        "query": format!("{{\"n\":{{\"$gte\":{{\"$numberInt\":\"{}\"}}}}}}", i * 13 % 9_000),
+                        "queryType": "WHERE", "limit": 20, "action": "database.getDocument"
+                    }),
+                    3 => serde_json::json!({
+                        "collectionName": "big",
+                        "query": format!("{{\"k\":{{\"$numberInt\":\"{}\"}}}}", i * 7 % 20_000),
+                        "queryType": "WHERE", "action": "database.calculateDocument"
+                    }),
+                    _ => serde_json::json!({
+                        "collectionName": "writes",
+                        "data": [format!("{{\"i\":{{\"$numberInt\":\"{i}\"}},\"title\":\"mixed\"}}")],
+                        "action": "database.insertDocument"
+                    }),
+                };
+                requests.push(("/admin".to_string(), action(body)));
+            }
+            let case = Case {
+                name: "mixed get/query/count/insert",
+                connections: 256,
+                method: Method::Post,
+                host: host.clone(),
+                requests: Arc::new(requests),
+            };
+            let sampler = Sampler::start();
+            let out = run_case(&case, secs).await;
+            let (peak_rss_kb, peak_threads) = sampler.stop();
+            out.print(case.name, case.connections);
+            println!(
+                "{:<44} peak RSS {:.0} MB, peak threads {}",
+                "  => while it ran",
+                peak_rss_kb as f64 / 1024.0,
+                peak_threads
+            );
         }
 
         if want("function") {

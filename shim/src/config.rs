@@ -2,6 +2,7 @@
 //! directory with defaults that a command line can override.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default env id when none is given.
 pub const DEFAULT_ENV: &str = "local-dev";
@@ -11,6 +12,33 @@ pub const DEFAULT_OPENID: &str = "o-local-dev-openid";
 pub const DEFAULT_MAX_UPLOAD: u64 = 50 << 20;
 /// Default limit of an `/admin` or `/client` request body (bytes).
 pub const DEFAULT_MAX_BODY: usize = 8 << 20;
+
+/// How the HTTP server treats connections: how many it holds open, how long a client may take
+/// to send a request, and how long shutdown waits for requests in flight.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Connections served at once; more wait in the listen backlog. Lowered at start to fit
+    /// the process's open-files limit.
+    pub max_connections: usize,
+    /// Time a client has to send a request head, counted from the connection opening or the
+    /// previous response (so it is also the keep-alive idle timeout).
+    pub header_timeout: Duration,
+    /// Longest pause between two chunks of a request body.
+    pub body_timeout: Duration,
+    /// How long a shutdown waits for requests in flight before closing their connections.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Configuration of one shim instance.
 #[derive(Debug, Clone)]
@@ -38,6 +66,12 @@ pub struct ShimConfig {
     /// Base URL for the URLs the shim hands out when a request carries no `Host` header
     /// (e.g. `http://127.0.0.1:8721`); set by [`crate::run`] from the bound address.
     pub public_url: Option<String>,
+    /// When set, `/admin` callers must send it as the SDK's secret id (`--admin-token`).
+    pub admin_token: Option<String>,
+    /// Host names besides IP literals and `localhost` that `/admin` answers to (`--allow-host`).
+    pub allowed_hosts: Vec<String>,
+    /// Connection limits and timeouts of the HTTP server.
+    pub connections: ConnectionLimits,
 }
 
 /// Why a configuration could not be built.
@@ -94,6 +128,9 @@ impl ShimConfig {
             max_body: DEFAULT_MAX_BODY,
             default_openid: DEFAULT_OPENID.to_string(),
             public_url: None,
+            admin_token: None,
+            allowed_hosts: Vec::new(),
+            connections: ConnectionLimits::default(),
         })
     }
 

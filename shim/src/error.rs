@@ -26,6 +26,9 @@ pub enum ShimError {
     /// A client touching a file it does not own.
     #[error("STORAGE_EXCEED_AUTHORITY: {0}")]
     StorageDenied(String),
+    /// A request refused before it is read: a foreign `Host` or `Origin`, a missing admin token.
+    #[error("PERMISSION_DENIED: {0}")]
+    Forbidden(String),
     /// A storage URL whose signature is missing, forged or expired.
     #[error("signature: {0}")]
     BadSignature(&'static str),
@@ -62,6 +65,7 @@ impl ShimError {
             ShimError::PayloadTooLarge { .. } => "INVALID_PARAM",
             ShimError::FileNotExist(_) => "STORAGE_FILE_NONEXIST",
             ShimError::StorageDenied(_) => "STORAGE_EXCEED_AUTHORITY",
+            ShimError::Forbidden(_) => "PERMISSION_DENIED",
             ShimError::BadSignature(_) => "STORAGE_SIGN_PARAM_INVALID",
             ShimError::RangeNotSatisfiable { .. } => "INVALID_PARAM",
             ShimError::Db(e) => e.code(),
@@ -81,6 +85,7 @@ impl ShimError {
             }
             ShimError::FileNotExist(f) => format!("storage file not exists: {f}"),
             ShimError::StorageDenied(f) => format!("no permission to modify {f}"),
+            ShimError::Forbidden(m) => m.clone(),
             ShimError::BadSignature(why) => format!("signature invalid: {why}"),
             ShimError::RangeNotSatisfiable { size } => {
                 format!("range not satisfiable (size {size})")
@@ -140,7 +145,9 @@ impl ShimError {
             ShimError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "EntityTooLarge"),
             ShimError::FileNotExist(_) => (StatusCode::NOT_FOUND, "NoSuchKey"),
             ShimError::BadSignature(_) => (StatusCode::FORBIDDEN, "AccessDenied"),
-            ShimError::StorageDenied(_) => (StatusCode::FORBIDDEN, "AccessDenied"),
+            ShimError::StorageDenied(_) | ShimError::Forbidden(_) => {
+                (StatusCode::FORBIDDEN, "AccessDenied")
+            }
             ShimError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange")
             }

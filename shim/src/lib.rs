@@ -30,6 +30,7 @@ pub mod config;
 pub mod db;
 pub(crate) mod error;
 pub mod functions;
+pub(crate) mod guard;
 pub mod seed;
 pub mod server;
 pub mod service;

@@ -12,14 +12,20 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use tracing::Level;
 
 use crate::config::ShimConfig;
@@ -102,11 +108,13 @@ impl AppState {
             .as_ref()
             .filter(|root| root.is_dir())
             .map(|root| {
-                Arc::new(FunctionRunner::new(FunctionsConfig::new(
-                    root.clone(),
-                    shim_url.clone(),
-                    config.env_id.clone(),
-                )))
+                let mut fc =
+                    FunctionsConfig::new(root.clone(), shim_url.clone(), config.env_id.clone());
+                if let Some(token) = &config.admin_token {
+                    // The functions' SDK calls back into /admin with the token as secret id.
+                    fc.secret_id = token.clone();
+                }
+                Arc::new(FunctionRunner::new(fc))
             });
         Ok(Arc::new(AppState::new(config, db, storage, functions)))
     }
@@ -140,6 +148,25 @@ async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Resp
         *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         return resp;
     }
+    if let Err(e) = crate::guard::check_admin(
+        req.headers(),
+        state.config.admin_token.as_deref(),
+        &state.config.allowed_hosts,
+    ) {
+        let status = match e {
+            ShimError::Forbidden(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        };
+        tracing::warn!(
+            host = ?req.headers().get(axum::http::header::HOST),
+            origin = ?req.headers().get(axum::http::header::ORIGIN),
+            "refused an /admin request: {}",
+            e.public_message()
+        );
+        let mut resp = e.into_envelope(&state.next_request_id());
+        *resp.status_mut() = status;
+        return resp;
+    }
     let (parts, body) = req.into_parts();
     match read_body(body, state.config.max_body as u64).await {
         Ok(bytes) => {
@@ -160,6 +187,8 @@ async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Resp
 /// The router over `state`, for [`run`] and for in-process tests.
 pub fn router(state: Arc<AppState>) -> Router {
     use crate::storage::http::{download, upload};
+    let traffic = Arc::clone(&state.traffic);
+    let body_timeout = state.config.connections.body_timeout;
     Router::new()
         .route(
             "/storage/upload/{*key}",
@@ -170,10 +199,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/client/{*rest}", post(crate::client::handler))
         .fallback(admin_handler)
         .layer(DefaultBodyLimit::disable())
+        // A body that stalls longer than this between chunks fails its read (and its request).
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(
+            // One debug line per request; at the default level only the summary of
+            // `log_summaries` is written.
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_request(())
+                .on_response(
+                    move |resp: &Response, latency: Duration, _span: &tracing::Span| {
+                        traffic.count(resp.status().as_u16());
+                        tracing::debug!(
+                            status = resp.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1000.0,
+                            "answered"
+                        );
+                    },
+                ),
         )
         .with_state(state)
 }
@@ -188,21 +231,165 @@ pub fn url_of(addr: std::net::SocketAddr) -> String {
     format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
-/// Serve an opened `state` on `listener` until `shutdown` completes, let in-flight requests
-/// finish, then stop the function workers.
+/// Serve an opened `state` on `listener` until `shutdown` completes; then stop accepting,
+/// let requests in flight finish for up to the configured grace period (closing the
+/// connections still open after it), and stop the function workers.
+///
+/// Each connection gets the configured head timeout (which is also its keep-alive idle
+/// timeout); at most `max_connections` are served at once (fewer when the open-files limit is
+/// lower), the others wait in the listen backlog.
 pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     state: Arc<AppState>,
 ) -> ShimResult<()> {
+    let limits = state.config.connections.clone();
+    let max_connections = connection_cap(limits.max_connections);
     let app = router(Arc::clone(&state));
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let (close_tx, close_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let summaries = tokio::spawn(log_summaries(Arc::clone(&state)));
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut full_warned = false;
+    loop {
+        if slots.available_permits() == 0 && !full_warned {
+            full_warned = true;
+            tracing::warn!(
+                max_connections,
+                "connection limit reached; new connections wait until one closes"
+            );
+        }
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.map_err(ShimError::internal)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, a connection reset before accept: wait a moment
+                    // rather than spin, and go on serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if slots.available_permits() > 0 {
+            full_warned = false;
+        }
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let mut close = close_rx.clone();
+        let header_timeout = limits.header_timeout;
+        connections.spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                }
+                _ = close.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = close_tx.send(true);
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "connections still open {:?} after shutdown began; closing them",
+            limits.shutdown_grace
+        );
+        connections.shutdown().await;
+    }
+    summaries.abort();
     if let Some(functions) = &state.functions {
         functions.shutdown().await;
     }
-    result.map_err(|e| ShimError::internal(format!("server error: {e}")))
+    Ok(())
+}
+
+/// Descriptors kept free of connections: the database, storage files, function workers' pipes.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// `wanted` lowered to fit the process's open-files limit, keeping [`RESERVED_DESCRIPTORS`].
+fn connection_cap(wanted: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur
+    } else {
+        u64::MAX
+    };
+    let fits = soft.saturating_sub(RESERVED_DESCRIPTORS).max(8);
+    wanted
+        .min(usize::try_from(fits).unwrap_or(usize::MAX))
+        .max(1)
+}
+
+/// Raise the soft open-files limit to the hard one (what a server is allowed to hold); returns
+/// the soft limit in force afterwards.
+pub fn raise_open_files_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct they are given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+/// Every minute with traffic, one info line: how many requests, how many failed or were refused.
+async fn log_summaries(state: Arc<AppState>) {
+    const EVERY: Duration = Duration::from_secs(60);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
+    loop {
+        tick.tick().await;
+        let (requests, server_errors, refused) = state.traffic.take();
+        if requests > 0 {
+            tracing::info!(
+                requests,
+                server_errors,
+                refused,
+                "requests in the last {}s",
+                EVERY.as_secs()
+            );
+        }
+    }
 }
 
 /// Open the shim for `config` and serve it on `listener` until `shutdown` completes.

@@ -26,8 +26,39 @@ pub struct AppState {
     pub storage: Storage,
     /// The cloud-function runner (`None` when the project has no functions directory).
     pub functions: Option<Arc<FunctionRunner>>,
+    /// Requests answered, for the periodic log summary.
+    pub(crate) traffic: Arc<Traffic>,
     request_prefix: String,
     request_counter: AtomicU64,
+}
+
+/// Counters of the requests answered since the last log summary.
+#[derive(Debug, Default)]
+pub(crate) struct Traffic {
+    pub(crate) requests: AtomicU64,
+    pub(crate) server_errors: AtomicU64,
+    pub(crate) refused: AtomicU64,
+}
+
+impl Traffic {
+    /// Count one answered request with its HTTP status.
+    pub(crate) fn count(&self, status: u16) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        } else if status == 403 || status == 415 {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Take the counts since the last call: `(requests, 5xx, refused)`.
+    pub(crate) fn take(&self) -> (u64, u64, u64) {
+        (
+            self.requests.swap(0, Ordering::Relaxed),
+            self.server_errors.swap(0, Ordering::Relaxed),
+            self.refused.swap(0, Ordering::Relaxed),
+        )
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -53,6 +84,7 @@ impl AppState {
             db,
             storage,
             functions,
+            traffic: Arc::default(),
             request_prefix: format!("{prefix:08x}"),
             request_counter: AtomicU64::new(1),
         }

@@ -31,8 +31,15 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
 /// A running `migrate serve --port 0` over `project`: the process, its URL (from the first line
 /// it prints) and the rest of its standard output.
 pub(crate) fn serve(project: &Path) -> (Child, String, BufReader<ChildStdout>) {
+    serve_with(project, &[])
+}
+
+/// [`serve`] with more arguments (`--host`, `--admin-token`...). The URL is the one to reach the
+/// shim from this machine.
+pub(crate) fn serve_with(project: &Path, args: &[&str]) -> (Child, String, BufReader<ChildStdout>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
         .args(["serve", "--port", "0"])
+        .args(args)
         .arg(project)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -42,10 +49,13 @@ pub(crate) fn serve(project: &Path) -> (Child, String, BufReader<ChildStdout>) {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    let url = first
+    let listening = first
         .trim()
         .strip_prefix("migrate serve: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let url = listening
+        .split_once("from this machine: ")
+        .map_or(listening, |(_, url)| url)
         .to_string();
     (child, url, stdout)
 }

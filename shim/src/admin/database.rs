@@ -3,10 +3,13 @@
 //! (`sdk-wire-protocol.md` §3.1).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bson::{Bson, Document};
 use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
 
+use crate::db::DbError;
 use crate::db::ejson;
 use crate::error::{ShimError, ShimResult};
 use crate::service::{Caller, Database, DbOp, DbReply};
@@ -22,13 +25,54 @@ pub(super) async fn handle(
     Ok(encode(execute(db, caller, op).await?))
 }
 
-/// Run a database operation (synchronous SQLite work) without stalling the async workers:
-/// in place on a multi-threaded runtime (`block_in_place`, no hand-off of the work to another
-/// thread), on the blocking pool otherwise. Measured with `benches/http.rs` on 2 cores:
-/// `block_in_place` gave 1.4-2x the throughput of `spawn_blocking` and a lower p50 for gets and
-/// inserts, at the cost of a longer p99 tail (tens of ms instead of ~5 ms at 64 connections).
+/// Database work in flight at once, by kind. Each running operation holds a thread (below), so
+/// these bound the threads the database can take however many connections are open; requests
+/// beyond them wait without a thread. Point reads (a document by `_id`) have slots of their own
+/// so that slow queries never make them wait, and writes have theirs so that writers queued
+/// behind an open transaction never take the reads' slots. The operations of an open
+/// transaction (and its commit or abort) have their own too: they must never queue behind the
+/// writers that wait for that very transaction to end.
+static POINT_SLOTS: Semaphore = Semaphore::const_new(2);
+static READ_SLOTS: Semaphore = Semaphore::const_new(4);
+static WRITE_SLOTS: Semaphore = Semaphore::const_new(3);
+static TRANSACTION_SLOTS: Semaphore = Semaphore::const_new(2);
+
+/// How long a request waits for a slot before it is answered "busy".
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+fn slots_for(op: &DbOp) -> &'static Semaphore {
+    match op {
+        DbOp::Get { filter, .. } if filter.len() == 1 && filter.contains_key("_id") => {
+            match filter.get("_id") {
+                Some(Bson::String(_) | Bson::ObjectId(_)) => &POINT_SLOTS,
+                _ => &READ_SLOTS,
+            }
+        }
+        DbOp::Get { .. } | DbOp::Count { .. } | DbOp::Aggregate { .. } => &READ_SLOTS,
+        DbOp::InTransaction { .. }
+        | DbOp::CommitTransaction { .. }
+        | DbOp::AbortTransaction { .. } => &TRANSACTION_SLOTS,
+        _ => &WRITE_SLOTS,
+    }
+}
+
+/// Run a database operation (synchronous SQLite work) once a slot of its kind is free, without
+/// stalling the async workers: in place on a multi-threaded runtime (`block_in_place`, no
+/// hand-off of the work to another thread), on the blocking pool otherwise. Measured with
+/// `benches/http.rs` on 2 cores: `block_in_place` gave 1.4-2x the throughput of
+/// `spawn_blocking` and a lower p50 for gets and inserts, at the cost of a longer p99 tail
+/// (tens of ms instead of ~5 ms at 64 connections).
 pub(crate) async fn execute(db: &Arc<Database>, caller: Caller, op: DbOp) -> ShimResult<DbReply> {
     use tokio::runtime::{Handle, RuntimeFlavor};
+    let _slot = tokio::time::timeout(SLOT_WAIT, slots_for(&op).acquire())
+        .await
+        .map_err(|_| {
+            ShimError::Db(DbError::Transaction(format!(
+                "the database is busy: no free slot in {}s; retry later",
+                SLOT_WAIT.as_secs()
+            )))
+        })?
+        .map_err(ShimError::internal)?;
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         return Ok(tokio::task::block_in_place(|| db.execute(&caller, op))?);
     }

@@ -58,7 +58,8 @@ pub(crate) async fn respond(
         }
         Err(e) => (String::new(), Err(e)),
     };
-    tracing::info!(
+    // One line per action, at debug: the default log carries only the periodic summary.
+    tracing::debug!(
         request_id,
         action,
         code = result.as_ref().err().map_or("", ShimError::code),

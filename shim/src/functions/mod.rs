@@ -48,6 +48,8 @@ pub struct FunctionsConfig {
     pub node: PathBuf,
     /// Upper bound on concurrent calls (and warm processes) per function.
     pub max_workers_per_function: usize,
+    /// `TENCENTCLOUD_SECRETID` handed to functions (the shim's `--admin-token` when set).
+    pub secret_id: String,
 }
 
 impl FunctionsConfig {
@@ -64,6 +66,7 @@ impl FunctionsConfig {
             timeout: Duration::from_secs(20),
             node: PathBuf::from("node"),
             max_workers_per_function: 4,
+            secret_id: "AKIDmigrateShimLocal".to_string(),
         }
     }
 }
@@ -173,7 +176,7 @@ impl FunctionRunner {
             // SCF mode: the SDK skips its metadata-host probe (sdk-wire-protocol.md §1.1).
             ("TENCENTCLOUD_RUNENV", "SCF"),
             ("TENCENTCLOUD_REGION", "ap-shanghai"),
-            ("TENCENTCLOUD_SECRETID", "AKIDmigrateShimLocal"),
+            ("TENCENTCLOUD_SECRETID", config.secret_id.as_str()),
             ("TENCENTCLOUD_SECRETKEY", "migrateShimLocalSecretKey"),
             ("TENCENTCLOUD_SESSIONTOKEN", "migrateShimLocalSessionToken"),
             ("TCB_CONTEXT_CNFG", cnfg.as_str()),
