@@ -12,6 +12,7 @@ use rewriter::changeset::Changeset;
 use rewriter::git::{self, TreeState};
 use rewriter::plan::{Plan, PlanError};
 use rewriter::review::Palette;
+use rewriter::summary::{PackageSize, Summary, Written};
 use rewriter::{Applicability, journal, prompt, session, transform};
 
 use crate::analyze::Color;
@@ -56,6 +57,17 @@ pub(crate) struct ApplyArgs {
     /// Colour in the diff.
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// `human`, or `json` (with --dry-run or --yes): one JSON document of the changes, what
+    /// was left and the sizes on standard output (docs/apply-schema.md).
+    #[arg(long, value_enum, default_value = "human")]
+    format: ApplyFormat,
+}
+
+/// How `apply` reports.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ApplyFormat {
+    Human,
+    Json,
 }
 
 fn analyze(dir: &Path) -> miette::Result<Analysis> {
@@ -180,6 +192,13 @@ pub(crate) fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
             Err(e) => Err(miette!(help = e.help(), "{e}")),
         };
     }
+    let json = args.format == ApplyFormat::Json;
+    if json && !args.dry_run && !args.yes {
+        return Err(miette!(
+            help = "add --dry-run to see the changes, or --yes (and --unsafe) to make them",
+            "--format json does not ask questions: it needs --dry-run or --yes"
+        ));
+    }
     if !args.dry_run
         && !args.allow_dirty
         && let TreeState::Dirty(paths) = git::tree_state(root)
@@ -193,6 +212,7 @@ pub(crate) fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
     let analysis = analyze(root)?;
     let plan = load_plan(args.plan.as_deref(), args.env.clone(), &analysis)?;
     let mut cs = transform::build(&analysis, &plan);
+    cs.drop_present(root);
     let level = if args.unsafe_ {
         Applicability::Unsafe
     } else {
@@ -202,23 +222,41 @@ pub(crate) fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
         cs.keep_applicable(level);
     }
     let items = session::items(&cs).map_err(|(p, e)| miette!("{p}: the rewrites disagree: {e}"))?;
+    let before = sizes_line(&analysis);
     let pal = palette(args.color);
-    if items.is_empty() {
-        println!("Nothing to apply: the plan's moves are all done or left for you.");
-        print_left(&cs);
+    // The JSON report is made from the changeset as reviewed, before writing consumes it.
+    let mut report = json.then(|| {
+        let mut s = Summary::new(&cs, &items, &cs.left, args.unsafe_, args.dry_run);
+        s.sizes = before
+            .iter()
+            .map(|(package, bytes)| PackageSize {
+                package: package.clone(),
+                before: *bytes,
+                after: None,
+            })
+            .collect();
+        s.to_value()
+    });
+    if items.is_empty() || args.dry_run {
+        match &report {
+            Some(r) => print!("{}", rewriter::summary::pretty(r)),
+            None if items.is_empty() => {
+                println!("Nothing to apply: the plan's moves are all done or left for you.");
+                print_left(&cs);
+            }
+            None => {
+                print!("{}", session::render(&items, pal));
+                print_left(&cs);
+                println!(
+                    "\n(dry run: nothing written; {} files would change)",
+                    items.len()
+                );
+            }
+        }
         std::mem::forget(analysis);
         return Ok(ExitCode::SUCCESS);
     }
-    let chosen = if args.dry_run {
-        print!("{}", session::render(&items, pal));
-        print_left(&cs);
-        println!(
-            "\n(dry run: nothing written; {} files would change)",
-            items.len()
-        );
-        std::mem::forget(analysis);
-        return Ok(ExitCode::SUCCESS);
-    } else if args.yes {
+    let chosen = if args.yes {
         cs
     } else {
         let questions: Vec<_> = items.iter().map(|i| i.question()).collect();
@@ -234,39 +272,58 @@ pub(crate) fn apply(args: ApplyArgs) -> miette::Result<ExitCode> {
         .into_diagnostic()?;
         session::select(&cs, &items, &answers)
     };
-    let before = sizes_line(&analysis);
     std::mem::forget(analysis);
     let left = chosen.left.clone();
     let changes = chosen
         .into_changes(root)
         .map_err(|(p, e)| miette!("{p}: the rewrites disagree: {e}"))?;
     if changes.is_empty() {
-        println!("Nothing to write: the project already has every change chosen.");
+        match &report {
+            Some(r) => print!("{}", rewriter::summary::pretty(r)),
+            None => println!("Nothing to write: the project already has every change chosen."),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let applied = journal::apply(root, &changes, &mut |_| Ok(()))
         .map_err(|e| miette!(help = e.help(), "{e}"))?;
+    let after_sizes = analyze(root).ok().map(|after| {
+        let sizes = sizes_line(&after);
+        std::mem::forget(after);
+        sizes
+    });
+    let after_of = |name: &str| {
+        after_sizes
+            .as_ref()
+            .map(|s| s.iter().find(|(n, _)| n == name).map_or(0, |x| x.1))
+    };
+    if let Some(r) = &mut report {
+        r["written"] = serde_json::to_value(Written {
+            changes: applied.changes,
+            journal: applied.journal.clone(),
+        })
+        .into_diagnostic()?;
+        for s in r["sizes"].as_array_mut().into_iter().flatten() {
+            let name = s["package"].as_str().unwrap_or_default().to_string();
+            s["after"] = after_of(&name).into();
+        }
+        print!("{}", rewriter::summary::pretty(r));
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "Applied {} changes (undo with `migrate apply --undo {}`).",
         applied.changes,
         root.display()
     );
-    if let Ok(after) = analyze(root) {
-        let after_sizes = sizes_line(&after);
+    if after_sizes.is_some() {
         println!("\n{:<24} {:>12} {:>12}", "package", "before", "after");
         for (name, b) in &before {
-            let a = after_sizes
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(0, |x| x.1);
             println!(
                 "{:<24} {:>12} {:>12}",
                 name,
                 analyzer::report::human_bytes(*b),
-                analyzer::report::human_bytes(a)
+                analyzer::report::human_bytes(after_of(name).unwrap_or(0))
             );
         }
-        std::mem::forget(after);
     }
     print_left(&Changeset {
         left,

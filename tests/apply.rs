@@ -327,3 +327,112 @@ fn webpack_sdk() {
 fn axios_ts() {
     check_app("axios-ts");
 }
+
+/// `--format json`: the dry run lists the same files as the diff, each edit's line and column
+/// point at its byte offset in the file, the apply reports what it wrote and the sizes after,
+/// and a run that would have to ask is refused.
+#[test]
+fn apply_format_json() {
+    let (_tmp, dir) = work_copy("bus-ride");
+    let args = ["apply", "--unsafe", "--allow-dirty", "--env", ENV];
+    let human = ok(&migrate(&dir, &[&args[..], &["--dry-run"]].concat()));
+    let dry: serde_json::Value = serde_json::from_str(&ok(&migrate(
+        &dir,
+        &[&args[..], &["--dry-run", "--format", "json"]].concat(),
+    )))
+    .unwrap();
+    assert_eq!(dry["version"], 1);
+    assert_eq!(dry["mode"], "dry-run");
+    assert_eq!(dry["level"], "unsafe");
+    assert!(dry["written"].is_null());
+    let files = dry["files"].as_array().unwrap();
+    assert!(files.len() > 3, "{dry:#}");
+    let mut concatenated = String::new();
+    for f in files {
+        let path = f["path"].as_str().unwrap();
+        let diff = f["diff"].as_str().unwrap();
+        concatenated.push_str(diff);
+        let change = f["change"].as_str().unwrap();
+        assert!(
+            ["edit", "create", "move", "delete"].contains(&change),
+            "{f}"
+        );
+        if change == "move" {
+            assert!(
+                f["to"].as_str().unwrap().starts_with("cloud/storage/"),
+                "{f}"
+            );
+        }
+        if change != "edit" {
+            continue;
+        }
+        let text = fs::read_to_string(dir.join(path)).unwrap();
+        let edits = f["edits"].as_array().unwrap();
+        assert!(!edits.is_empty(), "{f}");
+        for e in edits {
+            let start = e["start"].as_u64().unwrap() as usize;
+            let line = e["line"].as_u64().unwrap() as usize;
+            let column = e["column"].as_u64().unwrap() as usize;
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(text[..start].matches('\n').count() + 1, line, "{path} {e}");
+            assert_eq!(
+                text[line_start..start].chars().count() + 1,
+                column,
+                "{path} {e}"
+            );
+            assert!(e["end"].as_u64().unwrap() as usize >= start);
+            assert!(["safe", "unsafe"].contains(&e["applicability"].as_str().unwrap()));
+        }
+    }
+    // The same diff as the human dry run, file by file.
+    assert!(
+        human.starts_with(&concatenated),
+        "json diffs:\n{concatenated}\nhuman:\n{human}"
+    );
+    let left = dry["left"].as_array().unwrap();
+    assert_eq!(
+        left.len(),
+        human
+            .lines()
+            .filter(|l| l.trim_start().starts_with("next: "))
+            .count()
+    );
+    assert!(dry["sizes"][0]["after"].is_null());
+
+    let before = snapshot(&dir);
+    let applied: serde_json::Value = serde_json::from_str(&ok(&migrate(
+        &dir,
+        &[&args[..], &["--yes", "--format", "json"]].concat(),
+    )))
+    .unwrap();
+    assert_eq!(applied["mode"], "apply");
+    assert_eq!(applied["files"], dry["files"]);
+    assert_eq!(applied["written"]["changes"], files.len());
+    assert!(
+        dir.join(applied["written"]["journal"].as_str().unwrap())
+            .is_dir()
+    );
+    let main = &applied["sizes"][0];
+    assert_eq!(main["package"], "main");
+    assert!(main["after"].as_u64().unwrap() < main["before"].as_u64().unwrap());
+    assert_ne!(snapshot(&dir), before);
+
+    // A second run writes nothing and says so in the same shape.
+    let applied_tree = snapshot(&dir);
+    let again: serde_json::Value = serde_json::from_str(&ok(&migrate(
+        &dir,
+        &[&args[..], &["--yes", "--format", "json"]].concat(),
+    )))
+    .unwrap();
+    assert_eq!(again["mode"], "apply");
+    assert_eq!(again["files"], serde_json::json!([]));
+    assert!(again["written"].is_null());
+    assert_eq!(snapshot(&dir), applied_tree);
+
+    // Asking questions is not possible with JSON on standard output.
+    let asked = migrate(&dir, &["apply", "--allow-dirty", "--format", "json"]);
+    assert!(!asked.status.success());
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("needs --dry-run or --yes"));
+    ok(&migrate(&dir, &["apply", "--undo"]));
+    assert_eq!(snapshot(&dir), before);
+}

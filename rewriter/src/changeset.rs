@@ -172,6 +172,13 @@ impl Changeset {
         self.drop_groups(&groups);
     }
 
+    /// Leaves out the new files the tree already has byte for byte (a second apply), so the
+    /// review does not ask about them.
+    pub fn drop_present(&mut self, root: &Path) {
+        self.created
+            .retain(|n| std::fs::read(root.join(&n.path)).map_or(true, |old| old != n.contents));
+    }
+
     /// The journal changes: edited files, new files, moves and removals. A file to create that
     /// is there already with the same bytes (a second apply) is left alone; one that `apply`
     /// generated before (it starts with [`GENERATED_MARK`]) is brought up to date.

@@ -8,7 +8,7 @@
 //! [`generate`] makes (cloud functions, the client runtime and its tables); [`session`] shows
 //! it as [`review`] hunks and [`prompt`] asks about them on a terminal; [`journal`] writes what
 //! was accepted through temporary files and renames, with the copies `apply --undo` restores
-//! from; [`git`] is the clean-tree check.
+//! from; [`summary`] is `apply --format json`; [`git`] is the clean-tree check.
 
 #![warn(missing_docs)]
 
@@ -21,6 +21,7 @@ pub mod plan;
 pub mod prompt;
 pub mod review;
 pub mod session;
+pub mod summary;
 pub mod transform;
 
 pub use edit::{Applicability, Edit, EditError};
