@@ -436,3 +436,51 @@ fn apply_format_json() {
     ok(&migrate(&dir, &["apply", "--undo"]));
     assert_eq!(snapshot(&dir), before);
 }
+
+/// `wx.cloud.init` is added where the syntax tree has no call of it: a commented-out call does
+/// not count, `wx['cloud'].init (…)` and a call through `const cloud = wx.cloud` do; the pages
+/// of an independent subpackage get their own unless the subpackage starts the cloud itself.
+#[test]
+fn cloud_init_is_found_in_the_syntax_not_the_text() {
+    let (_tmp, dir) = work_copy("shop");
+    let app = dir.join("miniprogram/app.js");
+    let orders = "miniprogram/packageUser/pages/orders/orders.js";
+    let dry = |dir: &Path| {
+        ok(&migrate(
+            dir,
+            &["apply", "--dry-run", "--allow-dirty", "--env", ENV],
+        ))
+    };
+    let inits_in = |diff: &str, path: &str| {
+        diff.split("\n--- ")
+            .find(|f| f.contains(&format!("+++ b/{path}\n")))
+            .is_some_and(|f| f.contains("+wx.cloud.init({ env: 'sample-env-1a2b'"))
+    };
+    let original = fs::read_to_string(&app).unwrap();
+    fs::write(
+        &app,
+        format!("// wx.cloud.init({{ env: 'old' }})\nconst s = 'wx.cloud.init('\n{original}"),
+    )
+    .unwrap();
+    let diff = dry(&dir);
+    assert!(inits_in(&diff, "miniprogram/app.js"), "{diff}");
+    assert!(inits_in(&diff, orders), "{diff}");
+
+    fs::write(
+        &app,
+        format!("wx['cloud'].init ({{ env: 'old' }})\n{original}"),
+    )
+    .unwrap();
+    let util = dir.join("miniprogram/packageUser/utils/request.js");
+    let text = fs::read_to_string(&util).unwrap();
+    fs::write(
+        &util,
+        format!("const cloud = wx.cloud\ncloud.init({{ env: 'old' }})\n{text}"),
+    )
+    .unwrap();
+    let diff = dry(&dir);
+    assert!(!inits_in(&diff, "miniprogram/app.js"), "{diff}");
+    assert!(!diff.contains("+++ b/miniprogram/app.js"), "{diff}");
+    assert!(!inits_in(&diff, orders), "{diff}");
+    assert!(!diff.contains(&format!("+++ b/{orders}")), "{diff}");
+}
