@@ -13,7 +13,8 @@ use std::time::Duration;
 mod common;
 use common::copy_dir;
 
-/// A legacy backend: answers every request with its URL and `X-Trace` header as JSON.
+/// A legacy backend: answers every request with its URL, `X-Trace` and `Content-Type` headers
+/// and its body (as text) as JSON.
 fn legacy_backend() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -28,6 +29,7 @@ fn legacy_backend() -> u16 {
             }
             let url = first.split_whitespace().nth(1).unwrap_or("").to_string();
             let mut trace = String::new();
+            let mut content_type = String::new();
             let mut length = 0usize;
             loop {
                 let mut line = String::new();
@@ -38,13 +40,22 @@ fn legacy_backend() -> u16 {
                 if let Some(v) = lower.strip_prefix("x-trace:") {
                     trace = v.trim().to_string();
                 }
+                if lower.starts_with("content-type:") {
+                    content_type = line["content-type:".len()..].trim().to_string();
+                }
                 if let Some(v) = lower.strip_prefix("content-length:") {
                     length = v.trim().parse().unwrap_or(0);
                 }
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let reply = serde_json::json!({ "url": url, "trace": trace }).to_string();
+            let reply = serde_json::json!({
+                "url": url,
+                "trace": trace,
+                "contentType": content_type,
+                "body": String::from_utf8_lossy(&body),
+            })
+            .to_string();
             let _ = write!(
                 s,
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
@@ -80,17 +91,23 @@ fn serve_runs_what_apply_wrote() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The function for `GET /v2/stations/nearby` forwards to the legacy backend of this test.
+    // Every generated function forwards to the legacy backend of this test (the one for
+    // `GET /v2/stations/nearby` is called below, and the upload one by the client).
     let port = legacy_backend();
-    let routes_path = app.join("cloudfunctions/stations/routes.json");
-    let mut routes: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&routes_path).unwrap()).unwrap();
-    let route = routes["routes"][0]["id"].as_str().unwrap().to_string();
-    let path = route.split_once(' ').unwrap().1.to_string();
-    for r in routes["routes"].as_array_mut().unwrap() {
-        r["target"] = serde_json::json!(format!("http://127.0.0.1:{port}"));
+    let mut route = String::new();
+    for f in ["stations", "upload"] {
+        let routes_path = app.join(format!("cloudfunctions/{f}/routes.json"));
+        let mut routes: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&routes_path).unwrap()).unwrap();
+        if f == "stations" {
+            route = routes["routes"][0]["id"].as_str().unwrap().to_string();
+        }
+        for r in routes["routes"].as_array_mut().unwrap() {
+            r["target"] = serde_json::json!(format!("http://127.0.0.1:{port}"));
+        }
+        std::fs::write(&routes_path, routes.to_string()).unwrap();
     }
-    std::fs::write(&routes_path, routes.to_string()).unwrap();
+    let path = route.split_once(' ').unwrap().1.to_string();
 
     let count = |name: &str| {
         std::fs::read_to_string(app.join(format!("cloud/database/{name}.json")))
@@ -151,6 +168,7 @@ fn serve_runs_what_apply_wrote() {
         "a big set read through the data function equals the module",
         "a config document read from the database equals the JSON file",
         "a second load costs no round trip",
+        "an upload reaches the old endpoint as the same multipart form",
     ] {
         assert!(
             client_out.lines().any(|l| l == format!("ok {step}")),
@@ -172,4 +190,19 @@ fn serve_runs_what_apply_wrote() {
         );
     }
     assert!(out.status.success(), "{report}");
+    // The stored copy of the upload was only the way in: the function deleted it.
+    let objects = app.join(".migrate/storage/objects");
+    assert!(
+        objects.join("images").is_dir(),
+        "the moved assets are in {}",
+        objects.display()
+    );
+    let uploads = objects.join("migrate-uploads");
+    let left = std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+    assert_eq!(
+        left,
+        0,
+        "uploads left in storage under {}",
+        uploads.display()
+    );
 }

@@ -5,6 +5,9 @@
 // backend can drop its own login), or runs a module of yours (`handler`: `handlers/<name>.js`
 // exporting `async (req, ctx) => ({ statusCode, header, data })` or plain data). The routes
 // are in ./routes.json; switch a route to `handler` there (or in the plan) as you port it.
+// A moved wx.uploadFile arrives as `req.upload` ({ fileID, name, fileName, formData }: the
+// client put the file in cloud storage); a proxy route sends it on as the multipart upload the
+// endpoint took before and then deletes the stored copy; a handler gets `req.upload` as it is.
 'use strict';
 
 const cloud = require('wx-server-sdk');
@@ -40,6 +43,18 @@ function headersOf(res) {
   return out;
 }
 
+// The form wx.uploadFile sent: the `formData` fields, then the file under `name`.
+async function multipart(upload) {
+  const file = await cloud.downloadFile({ fileID: upload.fileID });
+  const form = new FormData();
+  for (const [k, v] of Object.entries(upload.formData || {})) {
+    if (v !== undefined && v !== null) form.append(k, String(v));
+  }
+  const fileName = upload.fileName || String(upload.fileID).split('/').pop();
+  form.append(upload.name || 'file', new Blob([file.fileContent]), fileName);
+  return form;
+}
+
 async function proxy(route, req, ctx) {
   const url = route.target + req.path + queryString(req.query);
   const header = Object.assign({}, req.header);
@@ -51,11 +66,26 @@ async function proxy(route, req, ctx) {
   if (ctx.APPID) header['X-WX-APPID'] = ctx.APPID;
   if (ctx.UNIONID) header['X-WX-UNIONID'] = ctx.UNIONID;
   const method = req.method || 'GET';
-  const body = method === 'GET' || method === 'HEAD' ? undefined : encodeBody(req.data, req.contentType);
-  if (body !== undefined && !Object.keys(header).some((k) => k.toLowerCase() === 'content-type')) {
-    header['Content-Type'] = req.contentType || 'application/json';
+  let body;
+  if (req.upload) {
+    body = await multipart(req.upload);
+    // fetch writes the multipart type with its boundary
+    for (const k of Object.keys(header)) if (/^content-type$/i.test(k)) delete header[k];
+  } else {
+    body = method === 'GET' || method === 'HEAD' ? undefined : encodeBody(req.data, req.contentType);
+    if (body !== undefined && !Object.keys(header).some((k) => k.toLowerCase() === 'content-type')) {
+      header['Content-Type'] = req.contentType || 'application/json';
+    }
   }
-  const res = await fetch(url, { method, headers: header, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  let res;
+  try {
+    res = await fetch(url, { method, headers: header, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+  } finally {
+    if (req.upload) {
+      // The stored copy was only the way in; failing to delete it must not fail the call.
+      await cloud.deleteFile({ fileList: [req.upload.fileID] }).catch(() => {});
+    }
+  }
   const buf = Buffer.from(await res.arrayBuffer());
   if (buf.length > MAX_BYTES) {
     return { error: `response of ${buf.length} bytes is over the ${MAX_BYTES}-byte limit of a cloud function result` };

@@ -6,6 +6,11 @@
 // `complete` after either; it returns the request task (abort, onHeadersReceived, ...), which
 // is also a Promise of the same result for code that awaits it. A URL that no route of the
 // plan matches goes to the real wx.request unchanged, so nothing the plan left out breaks.
+// cloudUploadFile(options) takes what wx.uploadFile takes: the file goes to cloud storage
+// (wx.cloud.uploadFile, progress reported through the task's onProgressUpdate), then the
+// route's function sends it to the old endpoint as the same multipart upload (field `name`,
+// `formData`, headers) and deletes the stored copy; `success({ data, statusCode, errMsg })`
+// with `data` the endpoint's body as a string, as wx.uploadFile gives it.
 // The routes are in ./routes.js; editing them by hand is fine.
 'use strict';
 
@@ -150,6 +155,11 @@ function cloudRequest(options) {
       }
     });
   });
+  return settle(promise, options, state);
+}
+
+// The task's callbacks and Promise from a promise of the result (shared by both calls).
+function settle(promise, options, state) {
   var task = taskOf(
     promise.then(
       function (res) {
@@ -170,4 +180,98 @@ function cloudRequest(options) {
   return task;
 }
 
-module.exports = { cloudRequest: cloudRequest, findRoute: findRoute };
+function uploadPath(filePath) {
+  var m = /(\.[A-Za-z0-9]{1,8})$/.exec(String(filePath || ''));
+  return 'migrate-uploads/' + Date.now() + '-' + Math.random().toString(36).slice(2, 10) + (m ? m[1] : '');
+}
+
+function cloudUploadFile(options) {
+  options = options || {};
+  var hit = findRoute('POST', options.url);
+  var wxApi = wx;
+  if (!hit || !wxApi.cloud) {
+    return wxApi.uploadFile(options);
+  }
+  var state = { aborted: false, headers: [] };
+  var progress = [];
+  var uploadTask = null;
+  var promise = new Promise(function (resolve, reject) {
+    uploadTask = wxApi.cloud.uploadFile({
+      cloudPath: uploadPath(options.filePath),
+      filePath: options.filePath,
+      success: function (up) {
+        if (state.aborted) {
+          reject({ errMsg: 'uploadFile:fail abort' });
+          return;
+        }
+        wxApi.cloud.callFunction({
+          name: hit.route.fn,
+          data: {
+            $route: hit.route.id,
+            method: 'POST',
+            path: hit.url.path,
+            query: parseQuery(hit.url.search),
+            header: options.header || {},
+            upload: {
+              fileID: up.fileID,
+              name: options.name || 'file',
+              fileName: String(options.filePath || '').split('/').pop(),
+              formData: options.formData || {}
+            },
+            data: null,
+            dataType: 'text',
+            responseType: 'text'
+          },
+          success: function (res) {
+            var r = (res && res.result) || {};
+            if (state.aborted) {
+              reject({ errMsg: 'uploadFile:fail abort' });
+              return;
+            }
+            if (r.error) {
+              reject({ errMsg: 'uploadFile:fail ' + r.error });
+              return;
+            }
+            state.headers.forEach(function (fn) {
+              fn({ header: r.header || {} });
+            });
+            resolve({
+              data: typeof r.data === 'string' ? r.data : JSON.stringify(r.data),
+              statusCode: r.statusCode,
+              header: r.header || {},
+              errMsg: 'uploadFile:ok'
+            });
+          },
+          fail: function (err) {
+            reject({ errMsg: 'uploadFile:fail ' + ((err && err.errMsg) || 'cloud function call failed') });
+          }
+        });
+      },
+      fail: function (err) {
+        reject({ errMsg: 'uploadFile:fail ' + ((err && err.errMsg) || 'upload to cloud storage failed') });
+      }
+    });
+    if (uploadTask && uploadTask.onProgressUpdate) {
+      uploadTask.onProgressUpdate(function (p) {
+        progress.forEach(function (fn) {
+          fn(p);
+        });
+      });
+    }
+  });
+  var task = settle(promise, options, state);
+  task.abort = function () {
+    state.aborted = true;
+    if (uploadTask && uploadTask.abort) uploadTask.abort();
+  };
+  task.onProgressUpdate = function (fn) {
+    progress.push(fn);
+  };
+  task.offProgressUpdate = function (fn) {
+    var i = progress.indexOf(fn);
+    if (i >= 0) progress.splice(i, 1);
+  };
+  return task;
+}
+
+module.exports = { cloudRequest: cloudRequest, cloudUploadFile: cloudUploadFile, findRoute: findRoute };

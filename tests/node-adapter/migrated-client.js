@@ -63,6 +63,39 @@ async function main() {
     assert.equal(calls, before);
   });
 
+  await step('an upload reaches the old endpoint as the same multipart form', async () => {
+    const { cloudUploadFile } = require(path.join(app, 'miniprogram/migrate/cloud-request.js'));
+    const { routes } = require(path.join(app, 'miniprogram/migrate/routes.js'));
+    const route = routes.find((r) => r.fn === 'upload');
+    assert.ok(route, 'the upload route is in routes.js');
+    const file = path.join(require('os').tmpdir(), `feedback-${process.pid}.jpg`);
+    const bytes = 'photo-bytes-'.repeat(2000);
+    require('fs').writeFileSync(file, bytes);
+    const progress = [];
+    const res = await new Promise((resolve, reject) => {
+      const task = cloudUploadFile({
+        url: route.origin + route.path,
+        filePath: file,
+        name: 'file',
+        formData: { biz: 'feedback' },
+        header: { 'X-Trace': 'u1' },
+        success: resolve,
+        fail: reject
+      });
+      task.onProgressUpdate((p) => progress.push(p));
+    });
+    assert.equal(res.errMsg, 'uploadFile:ok');
+    assert.equal(res.statusCode, 200);
+    assert.equal(typeof res.data, 'string', 'wx.uploadFile gives the body as a string');
+    const seen = JSON.parse(res.data);
+    assert.equal(seen.url, route.path);
+    assert.equal(seen.trace, 'u1');
+    assert.match(seen.contentType, /^multipart\/form-data; boundary=/);
+    assert.match(seen.body, /name="biz"\r\n\r\nfeedback\r\n/);
+    assert.match(seen.body, new RegExp(`name="file"; filename="feedback-${process.pid}.jpg"`));
+    assert.ok(seen.body.includes(bytes), 'the file bytes arrive whole');
+  });
+
   process.exit(failed ? 1 : 0);
 }
 

@@ -65,17 +65,15 @@ pub fn functions(cx: &Cx<'_>) -> Vec<Function> {
         f.backend_calls.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut out = Vec::new();
     for fp in &cx.plan.functions {
-        // Only requests move (uploads, downloads and sockets are reported or stay): a function
-        // none of whose calls is a request is not made.
+        // Requests and uploads move (downloads and sockets stay or are reported): a function
+        // none of whose calls is one of those is not made.
         let requests = f
             .proposed_functions
             .iter()
             .filter(|p| p.host == fp.host)
             .flat_map(|p| p.calls.iter())
             .filter_map(|id| by_id.get(id.as_str()).copied())
-            .any(|c| {
-                c.api == NetworkApi::Request && fp.routes.iter().any(|r| route_matches(&r.route, c))
-            });
+            .any(|c| moves(c.api) && fp.routes.iter().any(|r| route_matches(&r.route, c)));
         if !requests {
             continue;
         }
@@ -109,6 +107,22 @@ pub fn functions(cx: &Cx<'_>) -> Vec<Function> {
         });
     }
     out
+}
+
+/// Whether calls of `api` move into functions: `wx.request` through `cloudRequest`,
+/// `wx.uploadFile` through `cloudUploadFile` (the file goes to storage, the function forwards
+/// it to the old endpoint as the same multipart upload).
+fn moves(api: NetworkApi) -> bool {
+    matches!(api, NetworkApi::Request | NetworkApi::UploadFile)
+}
+
+/// The client function that replaces a moved call's `wx.*` API, with that API's name.
+fn replacement(api: NetworkApi) -> Option<(&'static str, &'static str)> {
+    match api {
+        NetworkApi::Request => Some(("wx.request", "cloudRequest")),
+        NetworkApi::UploadFile => Some(("wx.uploadFile", "cloudUploadFile")),
+        _ => None,
+    }
 }
 
 /// Whether a call is one of a route's (`METHOD path` as the grouping wrote it).
@@ -163,20 +177,11 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     }
     let mut wrappers_done: BTreeSet<&str> = BTreeSet::new();
     let mut runtimes: BTreeSet<String> = BTreeSet::new();
-    let mut edits: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut edits: BTreeMap<String, Vec<(usize, usize, NetworkApi)>> = BTreeMap::new();
     let mut rewritten: BTreeSet<(String, usize, usize)> = BTreeSet::new();
     for call in planned(cx) {
         match call.api {
-            NetworkApi::Request => {}
-            NetworkApi::UploadFile => {
-                out.left.push(Left {
-                    id: call.id.clone(),
-                    at: at(&call.loc),
-                    why: "wx.uploadFile is not moved yet: the old endpoint takes the file as multipart".into(),
-                    next: "upload with wx.cloud.uploadFile and send the fileID to a function, or keep this call".into(),
-                });
-                continue;
-            }
+            NetworkApi::Request | NetworkApi::UploadFile => {}
             NetworkApi::DownloadFile => continue,
             NetworkApi::ConnectSocket => {
                 out.left.push(Left {
@@ -197,18 +202,20 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             continue;
         }
         if sink.path.contains("/miniprogram_npm/") || sink.path.starts_with("miniprogram_npm/") {
+            let (api, name) = replacement(call.api).unwrap_or(("wx.request", "cloudRequest"));
             out.left.push(Left {
                 id: call.id.clone(),
                 at: at(sink),
-                why: "the wx.request is inside an npm package (miniprogram_npm is rebuilt by DevTools' \"build npm\")".into(),
-                next: "point the package's request function at cloudRequest where the app configures it, or fork the package".into(),
+                why: format!("the {api} is inside an npm package (miniprogram_npm is rebuilt by DevTools' \"build npm\")"),
+                next: format!("point the package's {} function at {name} where the app configures it, or fork the package", api.trim_start_matches("wx.")),
             });
             continue;
         }
-        edits
-            .entry(sink.path.clone())
-            .or_default()
-            .push((sink.start as usize, sink.end as usize));
+        edits.entry(sink.path.clone()).or_default().push((
+            sink.start as usize,
+            sink.end as usize,
+            call.api,
+        ));
     }
     for (path, spans) in edits {
         let Some(text) = cx.text(&path) else {
@@ -225,18 +232,26 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             continue;
         }
         let runtime = runtime_dir(cx, &path);
-        let mut any = false;
-        for (s, e) in spans.iter().copied().collect::<BTreeSet<_>>() {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for (s, e, api) in spans.iter().copied().collect::<BTreeSet<_>>() {
+            let Some((wx_api, name)) = replacement(api) else {
+                continue;
+            };
             // The callee is the call's text up to its argument list.
             let call_text = &text[s..e];
             let callee_len = call_text.find('(').unwrap_or(0);
             let callee = &call_text[..callee_len];
-            if callee.replace(char::is_whitespace, "") != "wx.request" {
+            if callee.replace(char::is_whitespace, "") != wx_api {
                 out.left.push(Left {
                     id: String::new(),
                     at: format!("{path}:{}", text[..s].matches('\n').count() + 1),
-                    why: format!("`{}` is not written as wx.request(…), so it is not rewritten", callee.trim()),
-                    next: "call cloudRequest from the generated migrate/cloud-request.js there by hand".into(),
+                    why: format!(
+                        "`{}` is not written as {wx_api}(…), so it is not rewritten",
+                        callee.trim()
+                    ),
+                    next: format!(
+                        "call {name} from the generated migrate/cloud-request.js there by hand"
+                    ),
                 });
                 continue;
             }
@@ -244,28 +259,17 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             out.edit(
                 &path,
                 text,
-                Edit::replace(
-                    s,
-                    end,
-                    "cloudRequest",
-                    "wx.request → cloudRequest (cloud function)",
-                ),
+                Edit::replace(s, end, name, format!("{wx_api} → {name} (cloud function)")),
             );
             rewritten.insert((path.clone(), s, e));
-            any = true;
+            names.insert(name);
         }
-        if any {
+        if !names.is_empty() {
+            let names = names.into_iter().collect::<Vec<_>>().join(", ");
             out.edit(
                 &path,
                 text,
-                import_edit(
-                    cx,
-                    &path,
-                    text,
-                    &runtime,
-                    "cloud-request.js",
-                    "cloudRequest",
-                ),
+                import_edit(cx, &path, text, &runtime, "cloud-request.js", &names),
             );
             runtimes.insert(runtime);
         }
@@ -274,7 +278,7 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     let moved: Vec<&BackendCall> = planned(cx)
         .into_iter()
         .filter(|c| {
-            c.api == NetworkApi::Request
+            moves(c.api)
                 && rewritten.contains(&(
                     c.sink.path.clone(),
                     c.sink.start as usize,
@@ -338,13 +342,16 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
 }
 
 const CLOUD_REQUEST_DTS: &str = "// Generated by `migrate apply`.\n\
-export declare function cloudRequest(options: WechatMiniprogram.RequestOption): WechatMiniprogram.RequestTask & Promise<WechatMiniprogram.RequestSuccessCallbackResult>;\n";
+export declare function cloudRequest(options: WechatMiniprogram.RequestOption): WechatMiniprogram.RequestTask & Promise<WechatMiniprogram.RequestSuccessCallbackResult>;\n\
+export declare function cloudUploadFile(options: WechatMiniprogram.UploadFileOption): WechatMiniprogram.UploadTask & Promise<WechatMiniprogram.UploadFileSuccessCallbackResult>;\n";
 
 fn handler_template(r: &Route) -> String {
     format!(
         "// Port of `{id}` from {target}.\n\
          // Return {{ statusCode, header, data }} (or plain data for a 200). `req` has method, path,\n\
-         // query, header and data as the app sent them; `ctx` is cloud.getWXContext() (OPENID...).\n\
+         // query, header and data as the app sent them (a moved wx.uploadFile: `req.upload`, with the\n\
+         // stored file's fileID, the field name, fileName and formData); `ctx` is\n\
+         // cloud.getWXContext() (OPENID...).\n\
          module.exports = async (req, ctx) => {{\n\
          \x20 throw new Error('{id} is not ported yet: set its mode back to proxy in the plan, or write it here');\n\
          }};\n",

@@ -152,3 +152,49 @@ test('the generated function and cloudRequest keep wx.request behaviour', async 
     assert.equal(requests.length, before + 1);
   });
 });
+
+test('cloudUploadFile: a URL no route matches stays on wx.uploadFile; a failed storage upload fails like wx.uploadFile', async () => {
+  const uploads = [];
+  let calls = 0;
+  const task = { abort() {}, onProgressUpdate() {} };
+  global.wx = {
+    uploadFile(opts) {
+      uploads.push(opts);
+      return task;
+    },
+    cloud: {
+      uploadFile({ fail }) {
+        setImmediate(() => fail({ errMsg: 'cloud.uploadFile:fail quota exceeded' }));
+        return { abort() {}, onProgressUpdate() {} };
+      },
+      callFunction() {
+        calls++;
+      }
+    }
+  };
+  const { cloudUploadFile, findRoute } = require(path.join(dir, 'cloud-request.js'));
+  const other = { url: 'https://cdn.other.example.com/up', filePath: '/tmp/a.png', name: 'file' };
+  assert.equal(cloudUploadFile(other), task, 'the real task comes back');
+  assert.deepEqual(uploads, [other]);
+
+  const { routes } = require(path.join(dir, 'routes.js'));
+  const post = routes.find((r) => r.method === 'POST' || r.method === '*');
+  assert.ok(post, 'a POST route to upload to');
+  const url = post.origin + post.path.replace(/:[^/]+/g, '1').replace(/\*$/, 'x');
+  assert.ok(findRoute('POST', url));
+  const seen = [];
+  const err = await new Promise((resolve) => {
+    cloudUploadFile({
+      url,
+      filePath: '/tmp/a.png',
+      name: 'file',
+      fail: (e) => seen.push('fail') && resolve(e),
+      complete: () => seen.push('complete')
+    });
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(err.errMsg, 'uploadFile:fail cloud.uploadFile:fail quota exceeded');
+  assert.deepEqual(seen, ['fail', 'complete']);
+  assert.equal(calls, 0, 'no function call without a stored file');
+  assert.equal(uploads.length, 1);
+});
