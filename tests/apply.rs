@@ -484,3 +484,38 @@ fn cloud_init_is_found_in_the_syntax_not_the_text() {
     assert!(!inits_in(&diff, orders), "{diff}");
     assert!(!diff.contains(&format!("+++ b/{orders}")), "{diff}");
 }
+
+/// A base64 font written into WXSS becomes a stored file of the same bytes, and the WXSS
+/// refers to it by HTTPS URL (a WXSS `url()` takes no file ID); undo puts the URI back.
+#[test]
+fn an_inline_data_uri_becomes_a_stored_file() {
+    use base64::Engine as _;
+    let (_tmp, dir) = work_copy("shop");
+    let wxss = dir.join("miniprogram/styles/iconfont.wxss");
+    let original = fs::read_to_string(&wxss).unwrap();
+    let start = original.find("data:font/woff;base64,").unwrap();
+    let end = start + original[start..].find(')').unwrap();
+    let b64 = &original[start + "data:font/woff;base64,".len()..end];
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let before = snapshot(&dir);
+    ok(&migrate(
+        &dir,
+        &["apply", "--yes", "--allow-dirty", "--env", ENV],
+    ));
+    let stored = fs::read(dir.join(format!("cloud/storage/inline/iconfont-{start}.woff"))).unwrap();
+    assert_eq!(stored, expected);
+    assert!(stored.starts_with(b"wOFF"));
+    let now = fs::read_to_string(&wxss).unwrap();
+    assert!(!now.contains("data:font/woff"), "{now}");
+    assert!(
+        now.contains("url(https://")
+            && now.contains(&format!("/inline/iconfont-{start}.woff) format('woff')")),
+        "{now}"
+    );
+    let after = report(&dir);
+    assert_eq!(after["findings"]["inlineAssets"], serde_json::json!([]));
+    ok(&migrate(&dir, &["apply", "--undo"]));
+    assert_eq!(snapshot(&dir), before);
+}

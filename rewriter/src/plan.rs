@@ -148,6 +148,17 @@ impl Plan {
                 action: Action::Move,
                 cloud_path: cloud_path_of(&a.path),
             })
+            .chain(
+                findings
+                    .inline_assets
+                    .iter()
+                    .filter(|a| a.target != AssetTarget::Local)
+                    .map(|a| AssetMove {
+                        id: a.id.clone(),
+                        action: Action::Move,
+                        cloud_path: inline_cloud_path(a),
+                    }),
+            )
             .collect();
         let functions = findings
             .proposed_functions
@@ -266,6 +277,41 @@ impl Plan {
             Err(cx.errors)
         }
     }
+}
+
+/// What the plan checks of an asset it may move.
+#[derive(Clone)]
+struct AssetInfo<'f> {
+    /// The file (for a data URI, its id).
+    path: &'f str,
+    target: AssetTarget,
+    /// Where it goes by default.
+    cloud_path: String,
+}
+
+/// The default storage path of a data URI: `inline/<file stem>-<offset>.<extension of its
+/// type>` (`inline/iconfont-152.woff`), stable while the source does not move it.
+pub fn inline_cloud_path(a: &analyzer::findings::InlineAsset) -> String {
+    let stem = a
+        .loc
+        .path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.split('.').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("data");
+    let sub = a.mime.split('/').nth(1).unwrap_or("bin");
+    let ext = match sub.split(['+', ';']).next().unwrap_or("bin") {
+        "jpeg" => "jpg",
+        "svg" => "svg",
+        "x-icon" | "vnd.microsoft.icon" => "ico",
+        "font-woff" => "woff",
+        "font-woff2" => "woff2",
+        "x-font-ttf" | "font-ttf" => "ttf",
+        e if !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()) => e,
+        _ => "bin",
+    };
+    format!("inline/{stem}-{}.{ext}", a.loc.start)
 }
 
 /// The storage path of a project file: its path below the mini-program root's first folder
@@ -405,7 +451,7 @@ impl Check<'_> {
 
     /// An entry of `data`/`assets`: its keys checked, its `id` one the analysis has (`known`)
     /// and not listed before (`seen`). `noun` names the finding and where its ids are.
-    fn entry<'j, T: Copy>(
+    fn entry<'j, T: Clone>(
         &mut self,
         item: &'j Json,
         keys: &[&str],
@@ -421,7 +467,7 @@ impl Check<'_> {
             &format!("the {what}'s `id`"),
         )?;
         let at = span(o["id"]);
-        let Some(found) = known.get(id.as_str()).copied() else {
+        let Some(found) = known.get(id.as_str()).cloned() else {
             self.err(
                 at,
                 format!("the analysis has no {what} `{id}`"),
@@ -563,12 +609,29 @@ impl Check<'_> {
     }
 
     fn assets(&mut self, j: Option<&Json>, has_env: bool) -> Vec<AssetMove> {
-        let known: BTreeMap<&str, &analyzer::findings::LargeAsset> = self
-            .findings
-            .large_assets
-            .iter()
-            .map(|a| (a.id.as_str(), a))
-            .collect();
+        // Large asset files, and base64 data URIs written into the source (which move to a
+        // stored file of their own).
+        let mut known: BTreeMap<&str, AssetInfo<'_>> = BTreeMap::new();
+        for a in &self.findings.large_assets {
+            known.insert(
+                &a.id,
+                AssetInfo {
+                    path: &a.path,
+                    target: a.target,
+                    cloud_path: cloud_path_of(&a.path),
+                },
+            );
+        }
+        for a in &self.findings.inline_assets {
+            known.insert(
+                &a.id,
+                AssetInfo {
+                    path: &a.id,
+                    target: a.target,
+                    cloud_path: inline_cloud_path(a),
+                },
+            );
+        }
         let mut seen = BTreeSet::new();
         let mut paths = BTreeSet::new();
         let mut out = Vec::new();
@@ -578,7 +641,10 @@ impl Check<'_> {
                 &["id", "action", "cloudPath"],
                 &known,
                 &mut seen,
-                ("asset", "findings.largeAssets[].id"),
+                (
+                    "asset",
+                    "findings.largeAssets[].id or findings.inlineAssets[].id",
+                ),
             ) else {
                 continue;
             };
@@ -597,7 +663,7 @@ impl Check<'_> {
             }
             let cloud_path = self
                 .optional_string(o.get("cloudPath").copied(), "`cloudPath`")
-                .unwrap_or_else(|| cloud_path_of(&found.path));
+                .unwrap_or_else(|| found.cloud_path.clone());
             let at = o.get("cloudPath").map_or(span(item), |c| span(c));
             if !valid_cloud_path(&cloud_path) {
                 self.err(

@@ -28,7 +28,7 @@ pub struct Item {
     pub path: String,
     /// What happens to it.
     pub kind: ItemKind,
-    /// Its diff (empty for moves and removals of binary files).
+    /// Its diff (empty for moves and removals, and for new binary files).
     pub hunks: Vec<Hunk>,
     /// Why, for moves and new files.
     pub reason: String,
@@ -50,16 +50,12 @@ pub fn items(cs: &Changeset) -> Result<Vec<Item>, (String, EditError)> {
         });
     }
     for n in &cs.created {
-        let text = String::from_utf8_lossy(&n.contents);
-        let hunks = review::hunks(
-            "",
-            &[crate::edit::Edit::insert(
-                0,
-                text.as_ref(),
-                n.reason.clone(),
-            )],
-        )
-        .map_err(|e| (n.path.clone(), e))?;
+        // A binary new file (a decoded data URI) is shown by its note only, like a moved image.
+        let hunks = match std::str::from_utf8(&n.contents) {
+            Ok(text) => review::hunks("", &[crate::edit::Edit::insert(0, text, n.reason.clone())])
+                .map_err(|e| (n.path.clone(), e))?,
+            Err(_) => Vec::new(),
+        };
         out.push(Item {
             path: n.path.clone(),
             kind: ItemKind::Create,

@@ -3,11 +3,13 @@
 //! platform takes one (`image`, `video`, `cover-image`, audio sources and the JS strings that
 //! feed them), the public HTTPS URL elsewhere (WXSS `url()`, inline styles, `loadFontFace`).
 //! A reference the analyzer traced through a `{{ }}` binding is rewritten where the path is
-//! written (the JS string), not in the template.
+//! written (the JS string), not in the template. A base64 `data:` URI written into the source
+//! is decoded into a stored file of its own, and the URI replaced by that file's ID or URL.
 
 use std::collections::BTreeMap;
 
-use analyzer::findings::{AssetRef, AssetTarget, LargeAsset};
+use analyzer::findings::{AssetRef, AssetTarget, InlineAsset, LargeAsset};
+use base64::Engine as _;
 
 use super::context::Cx;
 use crate::changeset::{Changeset, Left, Moved};
@@ -117,6 +119,115 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             group: asset.id.clone(),
         });
     }
+    inline(cx, out);
+}
+
+/// The data URIs the plan moves: each decoded into `cloud/storage/<cloudPath>`, the URI
+/// replaced by the file's ID where the use takes one, else its HTTPS URL.
+fn inline(cx: &Cx<'_>, out: &mut Changeset) {
+    let by_id: BTreeMap<&str, &InlineAsset> = cx
+        .analysis
+        .findings
+        .inline_assets
+        .iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
+    for m in cx.plan.assets.iter().filter(|m| m.action == Action::Move) {
+        let Some(a) = by_id.get(m.id.as_str()) else {
+            continue;
+        };
+        let at = format!("{}:{}:{}", a.loc.path, a.loc.line, a.loc.column);
+        let mut leave = |why: String, next: &str| {
+            out.left.push(Left {
+                id: a.id.clone(),
+                at: at.clone(),
+                why,
+                next: next.into(),
+            })
+        };
+        let Some(text) = cx.text(&a.loc.path) else {
+            leave(
+                format!("{} is not UTF-8 text the rewriter can edit", a.loc.path),
+                "save it as UTF-8, then apply again",
+            );
+            continue;
+        };
+        let Some(uri) = text.get(a.loc.start as usize..a.loc.end as usize) else {
+            leave(
+                "the data URI's span is outside its file".into(),
+                "run `migrate plan` again",
+            );
+            continue;
+        };
+        let Some(bytes) = decode_data_uri(uri) else {
+            leave(
+                "the data URI is not valid base64, so it cannot be saved as a file".into(),
+                "fix or remove it by hand, or keep it (\"action\": \"keep\")",
+            );
+            continue;
+        };
+        let to = match a.target {
+            AssetTarget::CloudFileId => cx
+                .plan
+                .file_id(&m.cloud_path)
+                .or_else(|| cx.plan.https_url(&m.cloud_path)),
+            AssetTarget::HttpsUrl => cx.plan.https_url(&m.cloud_path),
+            AssetTarget::Local => None,
+        };
+        let Some(to) = to else {
+            leave(
+                "this use takes only files in the package".into(),
+                "save the bytes as a file in the package instead, which drops the base64 overhead",
+            );
+            continue;
+        };
+        let what = match a.target {
+            AssetTarget::CloudFileId if to.starts_with("cloud://") => "cloud file ID",
+            _ => "HTTPS URL",
+        };
+        out.edit(
+            &a.loc.path,
+            text,
+            Edit::replace(
+                a.loc.start as usize,
+                a.loc.end as usize,
+                to,
+                format!("{} data URI → its {what}", a.mime),
+            )
+            .in_group(&a.id),
+        );
+        let size = bytes.len();
+        out.create_in(
+            &a.id,
+            format!("{STORAGE_DIR}/{}", m.cloud_path),
+            bytes,
+            format!("the {} data URI of {at}, decoded ({size} bytes)", a.mime),
+        );
+    }
+}
+
+/// The bytes of a `data:<type>[;…];base64,<data>` URI (whitespace and line continuations in
+/// the data are skipped; padding may be missing).
+fn decode_data_uri(uri: &str) -> Option<Vec<u8>> {
+    let rest = uri.trim_start().strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    if !meta
+        .split(';')
+        .any(|p| p.trim().eq_ignore_ascii_case("base64"))
+    {
+        return None;
+    }
+    let clean: String = data
+        .replace("\\\n", "")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    engine.decode(clean.trim_end_matches('=')).ok()
 }
 
 /// The edit for one reference: `Ok(None)` when it needs none (a binding traced to a JS string
@@ -166,4 +277,25 @@ fn reference_edit(
         to,
         format!("{} → its {what}", asset.path),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_data_uri;
+
+    #[test]
+    fn data_uris_decode() {
+        assert_eq!(
+            decode_data_uri("data:text/plain;base64,aGVsbG8="),
+            Some(b"hello".to_vec())
+        );
+        // Padding left off, a line break and a CSS line continuation inside the data.
+        assert_eq!(
+            decode_data_uri("data:text/plain;charset=utf-8;base64,aGVs\n  bG8\\\n"),
+            Some(b"hello".to_vec())
+        );
+        assert_eq!(decode_data_uri("data:text/plain,hello"), None);
+        assert_eq!(decode_data_uri("data:image/png;base64,a*b"), None);
+        assert_eq!(decode_data_uri("https://x/a.png"), None);
+    }
 }
