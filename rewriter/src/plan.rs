@@ -160,9 +160,11 @@ impl Plan {
                     }),
             )
             .collect();
+        let third_party = third_party_hosts(findings);
         let functions = findings
             .proposed_functions
             .iter()
+            .filter(|f| !third_party.contains(f.host.as_str()))
             .map(|f| FunctionPlan {
                 name: f.name.clone(),
                 host: f.host.clone(),
@@ -277,6 +279,53 @@ impl Plan {
             Err(cx.errors)
         }
     }
+}
+
+/// Hosts that are someone else's service, not the app's backend: every call to them is made
+/// inside a minified vendor file (`*.min.js`: a map SDK, an analytics snippet), and no host the
+/// app's own code calls is under the same domain. The default plan gives them no function
+/// (proxying a map API through the app's cloud functions would only add a hop and a bill); a
+/// plan may still list one.
+pub fn third_party_hosts(findings: &Findings) -> BTreeSet<&str> {
+    let vendored = |path: &str| path.ends_with(".min.js");
+    let mut own_domains: BTreeSet<&str> = BTreeSet::new();
+    let mut only_vendored: BTreeMap<&str, bool> = BTreeMap::new();
+    for c in &findings.backend_calls {
+        let Some(host) = c.endpoint.host.as_deref() else {
+            continue;
+        };
+        let v = vendored(&c.sink.path);
+        if !v {
+            own_domains.insert(site(host));
+        }
+        *only_vendored.entry(host).or_insert(true) &= v;
+    }
+    only_vendored
+        .into_iter()
+        .filter(|(host, only)| *only && !own_domains.contains(site(host)))
+        .map(|(host, _)| host)
+        .collect()
+}
+
+/// The registrable part of a host name, near enough: its last two labels, or three under a
+/// second-level suffix such as `com.cn` or `co.uk` (`api.mallkit.example.cn` → `example.cn`,
+/// `a.b.com.cn` → `b.com.cn`).
+fn site(host: &str) -> &str {
+    let labels: Vec<&str> = host.rsplit('.').collect();
+    let keep = match labels.as_slice() {
+        [tld, second, _, ..]
+            if tld.len() == 2
+                && matches!(*second, "com" | "net" | "org" | "gov" | "edu" | "co" | "ac") =>
+        {
+            3
+        }
+        _ => 2,
+    };
+    if labels.len() <= keep {
+        return host;
+    }
+    let cut: usize = labels[..keep].iter().map(|l| l.len() + 1).sum();
+    &host[host.len() + 1 - cut..]
 }
 
 /// What the plan checks of an asset it may move.
@@ -779,4 +828,18 @@ fn valid_cloud_path(path: &str) -> bool {
 /// A plan value as JSON (for tests and the JSON report of `apply`).
 pub fn value_of(plan: &Plan) -> Value {
     serde_json::from_str(&plan.to_json()).expect("the plan's own JSON parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site;
+
+    #[test]
+    fn sites() {
+        assert_eq!(site("api.mallkit.example.cn"), "example.cn");
+        assert_eq!(site("geo.example-lbs.cn"), "example-lbs.cn");
+        assert_eq!(site("a.b.com.cn"), "b.com.cn");
+        assert_eq!(site("example.com"), "example.com");
+        assert_eq!(site("localhost"), "localhost");
+    }
 }

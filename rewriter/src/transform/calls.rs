@@ -169,8 +169,35 @@ fn planned<'a>(cx: &'a Cx<'_>) -> Vec<&'a BackendCall> {
         .collect()
 }
 
+/// Says which calls stay on a third-party service the plan gives no function (see
+/// [`crate::plan::third_party_hosts`]).
+fn third_party_left(cx: &Cx<'_>, out: &mut Changeset) {
+    let planned: BTreeSet<&str> = cx.plan.functions.iter().map(|f| f.host.as_str()).collect();
+    let third = crate::plan::third_party_hosts(&cx.analysis.findings);
+    for c in &cx.analysis.findings.backend_calls {
+        let Some(host) = c.endpoint.host.as_deref() else {
+            continue;
+        };
+        if !third.contains(host) || planned.contains(host) {
+            continue;
+        }
+        out.left.push(Left {
+            id: c.id.clone(),
+            at: at(&c.sink),
+            why: format!(
+                "`{host}` is called only from the minified vendor file {}: a third-party service, not the app's backend, so the call stays",
+                c.sink.path
+            ),
+            next: format!(
+                "to move it anyway, add a function for host `{host}` to the plan (`migrate analyze --format json` lists its route under proposedFunctions)"
+            ),
+        });
+    }
+}
+
 /// Adds the function folders, the client runtime, and the client edits.
 pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
+    third_party_left(cx, out);
     let mut fns = functions(cx);
     if fns.is_empty() {
         return;
