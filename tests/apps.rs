@@ -47,3 +47,98 @@ fn axios_ts_call_sites_match_expected() {
             .expect("backendCalls"),
     );
 }
+
+/// The built call sites of a framework app's EXPECTED.md (`## Backend call sites in the
+/// sources`, the last `path:line:column` of a `.js` file in each row, under the built folder
+/// `built`; the wrappers' own sinks left out) and those of them that the
+/// report has as a call's site or one of its callers (a page calling an API-module function).
+fn framework_sites(app: &str, built: &str) -> (Vec<String>, Vec<String>) {
+    let text = expected::read(app);
+    let section = expected::section(&text, "Backend call sites");
+    let section = section
+        .split("### Call sites present")
+        .next()
+        .unwrap_or(section);
+    let mut listed = Vec::new();
+    // A wrapper's own sink is a wrapper, not a call site.
+    for row in section
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.contains("is the wrapper's sink"))
+    {
+        let cells = expected::cells(row);
+        let Some(last) = cells.last() else { continue };
+        if let Some((path, line, _)) = expected::code_spans(last)
+            .into_iter()
+            .filter_map(expected::site_of)
+            .rfind(|(p, _, _)| p.ends_with(".js"))
+        {
+            listed.push(format!("{built}{path}:{line}"));
+        }
+    }
+    let r = report(app);
+    let mut seen = std::collections::BTreeSet::new();
+    for c in r["findings"]["backendCalls"].as_array().unwrap() {
+        let locs = std::iter::once(&c["loc"]).chain(c["callers"].as_array().into_iter().flatten());
+        for l in locs {
+            seen.insert(format!("{}:{}", l["path"].as_str().unwrap(), l["line"]));
+        }
+    }
+    let missing = listed
+        .iter()
+        .filter(|s| !seen.contains(*s))
+        .cloned()
+        .collect();
+    (listed, missing)
+}
+
+/// uni-app's build: the `uni` a chunk's code receives from webpack's variable injection is
+/// the mini-program API, the `this.$http` plugin and the `this.$api` module are followed to
+/// every page, and DCloud's statistics reporter inside `common/vendor.js` is not the app's call.
+#[test]
+fn uni_app_call_sites_match_expected() {
+    let (listed, missing) = framework_sites("uni-app", "unpackage/dist/dev/mp-weixin/");
+    assert_eq!(listed.len(), 18, "{listed:#?}");
+    assert!(missing.is_empty(), "not reported: {missing:#?}");
+    let r = report("uni-app");
+    let calls = r["findings"]["backendCalls"].as_array().unwrap();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["endpoint"]["host"] != "tongji.dcloud.io"),
+        "uni-stat's report is framework code"
+    );
+    let routes: usize = r["findings"]["proposedFunctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["routes"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        routes, 18,
+        "17 endpoints reached and the unused GET /addresses"
+    );
+}
+
+/// Taro's build: `Taro` reached through webpack's default getter
+/// (`_tarojs_taro__WEBPACK_IMPORTED_MODULE_0___default().request`), and the `createRequest`
+/// instances a module's factory makes from a module it loads into a local.
+#[test]
+fn taro_call_sites_match_expected() {
+    let (listed, missing) = framework_sites("taro", "");
+    assert_eq!(listed.len(), 10, "{listed:#?}");
+    assert!(missing.is_empty(), "not reported: {missing:#?}");
+    let r = report("taro");
+    let mut routes: Vec<String> = r["findings"]["proposedFunctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["routes"].as_array().unwrap().clone())
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    routes.sort();
+    assert_eq!(routes.len(), 10, "{routes:#?}");
+    assert!(
+        routes.iter().all(|r| !r.contains("{prefix}")),
+        "{routes:#?}"
+    );
+}

@@ -289,6 +289,14 @@ fn load_files(project: &Project, index: bool) -> (Vec<FileData>, Vec<Diagnostic>
 /// Scripts and JSON nested deeper than this (brackets, braces, parentheses) are not parsed.
 pub const MAX_NESTING: usize = 1000;
 
+/// Whether a span of a framework's build output was built from framework code (by the chunk's
+/// source map; `false` without one).
+pub fn in_framework_code(files: &[FileData], span: Span) -> bool {
+    files.get(span.file.index()).is_some_and(|f| {
+        matches!((&f.text, f.map.as_deref()), (Some(t), Some(m)) if m.is_framework_code(t, span.start))
+    })
+}
+
 /// A span as a report location; in a framework's build output, with the source it was built
 /// from.
 pub fn loc(project: &Project, files: &[FileData], span: Span) -> Loc {

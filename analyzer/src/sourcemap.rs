@@ -101,9 +101,19 @@ impl ChunkMap {
         Ok(Some(ChunkMap { map, sources }))
     }
 
-    /// The source position that built byte `offset` of the chunk (whose text is `text`): the
-    /// map's segment at or before it on the same line, when that names a project file.
-    fn origin(&self, text: &Text, offset: u32) -> Option<Origin<'_>> {
+    /// Whether byte `offset` of the chunk (whose text is `text`) was built from framework code
+    /// (a package under `node_modules`, webpack's runtime), by the map's segment at or before it
+    /// on the same line.
+    pub fn is_framework_code(&self, text: &Text, offset: u32) -> bool {
+        let Some(token) = self.token(text, offset) else {
+            return false;
+        };
+        self.map
+            .get_source(token.get_src_id())
+            .is_some_and(|s| is_framework_path(source_path(s)))
+    }
+
+    fn token(&self, text: &Text, offset: u32) -> Option<sourcemap::Token<'_>> {
         let line = text.lines.line_of(offset);
         let start = text.lines.line_start(line)? as usize;
         let before = text.text.get(start..offset as usize)?;
@@ -113,9 +123,13 @@ impl ChunkMap {
             before.encode_utf16().count()
         };
         let token = self.map.lookup_token(line as u32, col as u32)?;
-        if token.get_dst_line() != line as u32 || !token.has_source() {
-            return None;
-        }
+        (token.get_dst_line() == line as u32 && token.has_source()).then_some(token)
+    }
+
+    /// The source position that built byte `offset` of the chunk (whose text is `text`): the
+    /// map's segment at or before it on the same line, when that names a project file.
+    fn origin(&self, text: &Text, offset: u32) -> Option<Origin<'_>> {
+        let token = self.token(text, offset)?;
         let src = token.get_src_id();
         let file = (*self.sources.get(src as usize)?)?;
         Some(Origin {
@@ -153,20 +167,8 @@ fn resolve(project: &Project, map_dir: Option<&str>, source: &str) -> Option<Fil
     if source.contains('?') {
         return None;
     }
-    let path = ["uni-app:///", "webpack:///", "file://"]
-        .iter()
-        .find_map(|p| source.strip_prefix(p))
-        .or_else(|| {
-            source
-                .strip_prefix("webpack://")
-                .map(|rest| rest.split_once('/').map_or(rest, |(_, p)| p))
-        })
-        .unwrap_or(source);
-    let path = path.trim_start_matches("./");
-    if path.starts_with("(webpack)")
-        || path.starts_with("webpack/")
-        || path.split('/').any(|c| c == "node_modules")
-    {
+    let path = source_path(source);
+    if is_framework_path(path) {
         return None;
     }
     let found = |rel: &str| {
@@ -197,6 +199,28 @@ fn resolve(project: &Project, map_dir: Option<&str>, source: &str) -> Option<Fil
         }
     }
     None
+}
+
+/// A map source's path: `uni-app:///`, `webpack:///`, `webpack://<name>/`, `file://` and a
+/// leading `./` taken off.
+fn source_path(source: &str) -> &str {
+    ["uni-app:///", "webpack:///", "file://"]
+        .iter()
+        .find_map(|p| source.strip_prefix(p))
+        .or_else(|| {
+            source
+                .strip_prefix("webpack://")
+                .map(|rest| rest.split_once('/').map_or(rest, |(_, p)| p))
+        })
+        .unwrap_or(source)
+        .trim_start_matches("./")
+}
+
+/// Framework code: a package under `node_modules`, or webpack's own runtime.
+fn is_framework_path(path: &str) -> bool {
+    path.starts_with("(webpack)")
+        || path.starts_with("webpack/")
+        || path.split('/').any(|c| c == "node_modules")
 }
 
 /// `a/b/../c` → `a/c`; `None` when it climbs out of the project.

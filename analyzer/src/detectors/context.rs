@@ -55,6 +55,12 @@ impl<'a> Context<'a> {
         crate::files::loc(self.project, self.files, span)
     }
 
+    /// Whether a span of a framework's build output is framework code (see
+    /// [`crate::files::in_framework_code`]).
+    pub(crate) fn in_framework_code(&self, span: Span) -> bool {
+        crate::files::in_framework_code(self.files, span)
+    }
+
     /// The name of the package a file lands in (`main`, a subpackage name, or `-` outside).
     pub(crate) fn package_name(&self, id: FileId) -> String {
         self.project.file(id).package.map_or_else(

@@ -314,9 +314,39 @@ impl<'a> World<'a> {
                 !matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"cloud")
                     && self.is_wx_like(fi, &m.obj, depth + 1)
             }
-            Expr::Call(c) => c.args.iter().any(
-                |a| matches!(unwrap_expr(&a.expr), Expr::Ident(i) if f.js.is_global_named(i, "wx")),
-            ),
+            Expr::Call(c) => {
+                if c.args.iter().any(
+                    |a| matches!(unwrap_expr(&a.expr), Expr::Ident(i) if f.js.is_global_named(i, "wx")),
+                ) {
+                    return true;
+                }
+                let Callee::Expr(callee) = &c.callee else {
+                    return false;
+                };
+                match unwrap_expr(callee) {
+                    // Taro's build: `__webpack_require__("./node_modules/@tarojs/taro/index.js")`.
+                    Expr::Ident(i) if i.sym == *"__webpack_require__" => {
+                        c.args.first().is_some_and(|a| {
+                            matches!(unwrap_expr(&a.expr), Expr::Lit(Lit::Str(s))
+                            if s.value.to_string_lossy().contains("@tarojs/taro"))
+                        })
+                    }
+                    // `_taro_default()`, where `_taro_default = __webpack_require__.n(_taro)`:
+                    // the getter of the module's default export.
+                    Expr::Ident(i) if c.args.is_empty() => {
+                        f.vars
+                            .get(&(i.sym.clone(), i.ctxt))
+                            .is_some_and(|init| is_default_getter(init))
+                            && self.is_wx_like(fi, callee, depth + 1)
+                    }
+                    // `__webpack_require__.n(_taro)`: wx-like when `_taro` is.
+                    _ if is_default_getter(e) => c
+                        .args
+                        .first()
+                        .is_some_and(|a| self.is_wx_like(fi, &a.expr, depth + 1)),
+                    _ => false,
+                }
+            }
             _ => false,
         }
     }
@@ -535,4 +565,17 @@ impl<'a> World<'a> {
         }
         None
     }
+}
+
+/// `__webpack_require__.n(m)` (webpack's getter of a module's default export).
+fn is_default_getter(e: &Expr) -> bool {
+    let Expr::Call(c) = unwrap_expr(e) else {
+        return false;
+    };
+    let Callee::Expr(callee) = &c.callee else {
+        return false;
+    };
+    as_member(callee).is_some_and(|(obj, prop)| {
+        prop == "n" && matches!(unwrap_expr(obj), Expr::Ident(i) if i.sym == *"__webpack_require__")
+    })
 }

@@ -559,6 +559,18 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
             if !package_roots.is_empty() && in_package(p.fi) {
                 return Vec::new();
             }
+            // Framework code in a build's chunk (uni-app's statistics reporter in
+            // common/vendor.js) that only framework code calls is not the app's call.
+            if w.cx.in_framework_code(p.span)
+                && p.owner.is_none_or(|o| {
+                    callers.get(&(p.fi, o)).is_none_or(|cs| {
+                        cs.iter()
+                            .all(|c| c.span.is_some_and(|s| w.cx.in_framework_code(s)))
+                    })
+                })
+            {
+                return Vec::new();
+            }
             routes
                 .into_iter()
                 .filter(|(_, fw)| !(called && *fw))
