@@ -103,7 +103,11 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
     // host → indices of calls with a known path
     let mut by_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, c) in calls.iter().enumerate() {
-        if c.api == NetworkApi::ConnectSocket || c.endpoint.path.is_none() {
+        // A socket cannot be served by a function; a file download fetches a file, it calls
+        // no backend route (the file can move to storage, the call stays).
+        if matches!(c.api, NetworkApi::ConnectSocket | NetworkApi::DownloadFile)
+            || c.endpoint.path.is_none()
+        {
             continue;
         }
         by_host
@@ -202,5 +206,75 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
         }
     }
     out.sort_by(|(a, _), (b, _)| (&a.host, &a.path_prefix).cmp(&(&b.host, &b.path_prefix)));
+    // Still the same (two groups of one host, hosts sharing a first label): `-2`, `-3`, … in
+    // that order, so that every function has a folder of its own.
+    let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (p, _) in &mut out {
+        let base = p.name.clone();
+        let mut n = 1;
+        while !taken.insert(p.name.clone()) {
+            n += 1;
+            p.name = format!("{base}-{n}");
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Endpoint, Loc};
+
+    fn call(api: NetworkApi, host: &str, path: &str) -> BackendCall {
+        let loc = Loc {
+            path: "a.js".into(),
+            start: 0,
+            end: 1,
+            line: 1,
+            column: 1,
+            source: None,
+            span: None,
+        };
+        BackendCall {
+            id: String::new(),
+            loc: loc.clone(),
+            api,
+            package: "main".into(),
+            via: Vec::new(),
+            method: Some("GET".into()),
+            endpoint: Endpoint {
+                url: format!("https://{host}{path}"),
+                host: Some(host.into()),
+                path: Some(path.into()),
+                resolution: crate::findings::Resolution::Static,
+                dynamic: Vec::new(),
+            },
+            inside: None,
+            callers: Vec::new(),
+            function: None,
+            sink: loc,
+        }
+    }
+
+    #[test]
+    fn downloads_are_not_candidates_and_names_are_unique() {
+        let mut calls = vec![
+            call(NetworkApi::Request, "api.a.example.com", "/v2/orders/list"),
+            call(NetworkApi::Request, "api.b.example.com", "/v2/orders/list"),
+            call(NetworkApi::Request, "api.c.example.com", "/v2/orders/list"),
+            call(
+                NetworkApi::DownloadFile,
+                "api.a.example.com",
+                "/v2/files/a.pdf",
+            ),
+        ];
+        let fns = propose(&mut calls);
+        let names: Vec<&str> = fns.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["orders-api", "orders-api-2", "orders-api-3"]);
+        assert!(
+            fns.iter()
+                .all(|f| f.routes.iter().all(|r| !r.contains("files")))
+        );
+        assert_eq!(calls[3].function, None);
+    }
 }
