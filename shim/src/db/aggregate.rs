@@ -39,6 +39,10 @@ pub fn run_pipeline(
     pipeline: &[Document],
     lookup: Loader<'_>,
 ) -> DbResult<Vec<Document>> {
+    // Shape checks of every stage before any work (crate::db::limits).
+    for stage in pipeline {
+        crate::db::limits::check_request("aggregate stage", stage)?;
+    }
     for stage in pipeline {
         let Some((name, arg)) = (if stage.len() == 1 {
             stage.iter().next()
@@ -50,8 +54,21 @@ pub fn run_pipeline(
             ));
         };
         docs = run_stage(docs, name, arg, lookup)?;
+        if deepens(name) {
+            for d in &docs {
+                crate::db::limits::check_depth(&format!("a document built by {name}"), d)?;
+            }
+        }
     }
     Ok(docs)
+}
+
+/// Stages whose output may nest deeper than their input.
+fn deepens(stage: &str) -> bool {
+    !matches!(
+        stage,
+        "$match" | "$sort" | "$skip" | "$limit" | "$count" | "$sample" | "$unset" | "$unwind"
+    )
 }
 
 fn as_doc<'a>(stage: &str, v: &'a Bson) -> DbResult<&'a Document> {

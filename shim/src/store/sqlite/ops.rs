@@ -66,28 +66,36 @@ impl Shared {
         };
         let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
-        scan(conn, &self.stats, &meta, &source, &filter, &mut |_, d| {
-            if filter.matches(&d) {
-                if let Some((path, dir)) = first_key {
-                    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-                    let k = sort_key(&d, &p, *dir);
-                    let new_group = last_group
-                        .as_ref()
-                        .is_none_or(|g| !crate::db::value::values_equal(g, &k));
-                    if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+        scan(
+            conn,
+            &self.stats,
+            coll,
+            &meta,
+            &source,
+            &filter,
+            &mut |_, d| {
+                if filter.matches(&d) {
+                    if let Some((path, dir)) = first_key {
+                        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                        let k = sort_key(&d, &p, *dir);
+                        let new_group = last_group
+                            .as_ref()
+                            .is_none_or(|g| !crate::db::value::values_equal(g, &k));
+                        if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+                            return Ok(false);
+                        }
+                        last_group = Some(k);
+                        out.push(d);
+                        return Ok(true);
+                    }
+                    out.push(d);
+                    if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
                         return Ok(false);
                     }
-                    last_group = Some(k);
-                    out.push(d);
-                    return Ok(true);
                 }
-                out.push(d);
-                if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         if first_key.is_some()
             && let Some(spec) = &sort
         {
@@ -124,21 +132,30 @@ impl Shared {
     fn matching(
         &self,
         conn: &Connection,
+        coll: &str,
         meta: &CollMeta,
         filter: &Filter,
         multi: bool,
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
-        scan(conn, &self.stats, meta, &source, filter, &mut |seq, d| {
-            if filter.matches(&d) {
-                out.push((seq, d));
-                if !multi {
-                    return Ok(false);
+        scan(
+            conn,
+            &self.stats,
+            coll,
+            meta,
+            &source,
+            filter,
+            &mut |seq, d| {
+                if filter.matches(&d) {
+                    out.push((seq, d));
+                    if !multi {
+                        return Ok(false);
+                    }
                 }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         Ok(out)
     }
 
@@ -180,7 +197,7 @@ impl Shared {
         }
         let source = plan(&meta, &f, None);
         let mut n = 0u64;
-        scan(c, &self.stats, &meta, &source, &f, &mut |_, d| {
+        scan(c, &self.stats, coll, &meta, &source, &f, &mut |_, d| {
             if f.matches(&d) {
                 n += 1;
             }
@@ -201,7 +218,7 @@ impl Shared {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
         {
-            let found = self.matching(c, &meta, &f, opts.multi)?;
+            let found = self.matching(c, coll, &meta, &f, opts.multi)?;
             let mut res = UpdateResult {
                 matched: found.len() as u64,
                 ..UpdateResult::default()
@@ -258,7 +275,7 @@ impl Shared {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
         {
-            let found = self.matching(c, &meta, &f, multi)?;
+            let found = self.matching(c, coll, &meta, &f, multi)?;
             for (seq, old) in &found {
                 rows::delete_row(c, &meta, *seq, old)?;
             }

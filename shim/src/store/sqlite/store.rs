@@ -2,7 +2,7 @@
 
 use super::ops::Shared;
 use super::rows::{self, decode, index_keys};
-use super::scan::{PLANNED, PlanStats};
+use super::scan::{PLANNED, PlanStats, warn_too_deep};
 use super::schema::{configure, create_or_migrate, load_catalog, tune};
 use super::txn::{self, SqliteTxn, WRITE_WAIT, busy};
 use crate::db::aggregate::run_pipeline;
@@ -189,6 +189,7 @@ impl Store for SqliteStore {
                 "invalid index field \"{field_path}\""
             )));
         }
+        crate::db::limits::check_path("index field", field_path)?;
         let meta = self.shared.coll(coll)?;
         if meta.indexes.iter().any(|(p, _)| p == field_path) {
             return Ok(false);
@@ -207,6 +208,10 @@ impl Store for SqliteStore {
             while let Some(r) = rows.next()? {
                 let seq: i64 = r.get(0)?;
                 let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                if crate::db::limits::raw_too_deep(body) {
+                    warn_too_deep(&self.shared.stats, coll, body);
+                    continue;
+                }
                 let d = decode(body)?;
                 let ks = index_keys(&d, field_path);
                 if ks.len() > 1 {
@@ -283,6 +288,12 @@ impl Store for SqliteStore {
                     })
                     .optional()?;
                 match row {
+                    Some((seq, body)) if crate::db::limits::raw_too_deep(&body) => {
+                        // A stored body too deep to decode (older version): replaced whole.
+                        warn_too_deep(&self.shared.stats, coll, &body);
+                        rows::replace_unreadable_row(c, &meta, seq, d)?;
+                        counts.updated += 1;
+                    }
                     Some((seq, body)) => {
                         let old = decode(&body)?;
                         if old == *d {
