@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -520,4 +520,243 @@ async fn too_deep_stored_documents_are_skipped_not_fatal() {
         .unwrap();
     assert_eq!(left, 1, "the too-deep row is left alone, not deleted");
     still_answers(&s.app, "other", "o").await;
+}
+
+// ---- item 2: budgets ----
+
+/// Insert `n` documents made by `make`, in batches of `batch`.
+async fn fill(app: &Router, coll: &str, n: usize, batch: usize, make: impl Fn(usize) -> Value) {
+    let mut i = 0;
+    while i < n {
+        let docs: Vec<Value> = (i..(i + batch).min(n)).map(&make).collect();
+        let v = insert(app, coll, &docs).await;
+        assert_ok(&v);
+        i += batch;
+    }
+}
+
+fn regexes(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"$regularExpression": {"pattern": format!("^nomatch{i}x"), "options": ""}}))
+        .collect()
+}
+
+#[tokio::test]
+async fn in_of_20000_regexes_is_refused_fast() {
+    let s = shim().await;
+    create(&s.app, "c").await;
+    fill(
+        &s.app,
+        "c",
+        1000,
+        500,
+        |i| json!({"_id": format!("d{i}"), "s": format!("item-{i}")}),
+    )
+    .await;
+    let t = Instant::now();
+    let v = admin(
+        &s.app,
+        json!({"action": "database.getDocument", "collectionName": "c", "queryType": "WHERE",
+               "query": json!({"s": {"$in": regexes(20_000)}}).to_string()}),
+    )
+    .await;
+    let took = t.elapsed();
+    eprintln!(
+        "$in of 20,000 regexes over 1,000 docs: {took:?}: {}",
+        v["code"]
+    );
+    assert_error(&v, "INVALID_PARAM", "1000");
+    assert!(took < Duration::from_secs(2), "refused fast: {took:?}");
+    let v = admin(
+        &s.app,
+        json!({"action": "database.calculateDocument", "collectionName": "c",
+               "query": json!({"s": {"$nin": regexes(1001)}}).to_string()}),
+    )
+    .await;
+    assert_error(&v, "INVALID_PARAM", "1000");
+    // 1,000 is allowed.
+    let v = admin(
+        &s.app,
+        json!({"action": "database.calculateDocument", "collectionName": "c",
+               "query": json!({"s": {"$nin": regexes(1000)}}).to_string()}),
+    )
+    .await;
+    assert_eq!(v["data"]["total"], 1000, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn double_unwind_of_a_1000_element_array_hits_the_memory_budget() {
+    let s = shim().await;
+    create(&s.app, "c").await;
+    let arr: Vec<usize> = (0..1000).collect();
+    insert(&s.app, "c", &[json!({"_id": "x", "a": arr, "b": arr})]).await;
+    let t = Instant::now();
+    let v = aggregate(
+        &s.app,
+        "c",
+        &[
+            ("$unwind", json!("$a")),
+            ("$unwind", json!("$b")),
+            ("$count", json!("n")),
+        ],
+    )
+    .await;
+    let took = t.elapsed();
+    eprintln!("double $unwind of 1,000 x 1,000: {took:?}: {v:.200}");
+    assert_error(&v, "DATABASE_REQUEST_FAILED", "memory budget");
+    assert!(took < Duration::from_secs(5), "stopped early: {took:?}");
+    // A single $unwind of the same document is fine.
+    let v = aggregate(
+        &s.app,
+        "c",
+        &[("$unwind", json!("$a")), ("$count", json!("n"))],
+    )
+    .await;
+    assert_eq!(list(&v)[0]["n"], json!({"$numberInt": "1000"}), "{v}");
+    still_answers(&s.app, "c", "x").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_push_root_over_a_big_collection_hits_the_document_budget() {
+    let s = shim().await;
+    create(&s.app, "big").await;
+    let filler = "x".repeat(20_000);
+    fill(
+        &s.app,
+        "big",
+        1000,
+        100,
+        |i| json!({"_id": format!("d{i}"), "k": i % 2, "f": filler}),
+    )
+    .await;
+    let t = Instant::now();
+    let stages: Vec<Value> = [("$group", json!({"_id": null, "all": {"$push": "$$ROOT"}}))]
+        .iter()
+        .map(|(k, v)| json!({"stageKey": k, "stageValue": v.to_string()}))
+        .collect();
+    let req = Request::post("/admin?env=test-env&seqId=1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"action": "database.aggregateDocuments", "collectionName": "big", "stages": stages})
+                .to_string(),
+        ))
+        .unwrap();
+    let resp = s.app.clone().oneshot(req).await.unwrap();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let took = t.elapsed();
+    eprintln!(
+        "$group $push $$ROOT over 1,000 x 20 KB: {took:?}, reply {} bytes",
+        body.len()
+    );
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_error(&v, "DATABASE_REQUEST_FAILED", "16 MB");
+    assert!(body.len() < 10_000, "no huge reply");
+    // Smaller groups are fine.
+    let v = aggregate(
+        &s.app,
+        "big",
+        &[
+            ("$match", json!({"_id": {"$in": ["d1", "d2", "d3"]}})),
+            ("$group", json!({"_id": "$k", "all": {"$push": "$$ROOT"}})),
+        ],
+    )
+    .await;
+    assert_eq!(list(&v).len(), 2, "{v:.300}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_by_id_answers_while_slow_queries_run() {
+    let s = shim().await;
+    create(&s.app, "c").await;
+    fill(
+        &s.app,
+        "c",
+        20_000,
+        2000,
+        |i| json!({"_id": format!("d{i}"), "s": format!("item-{i}-{}", "y".repeat(200))}),
+    )
+    .await;
+    // Slow: every document against 300 regexes, nothing matches (a full scan).
+    let slow = json!({"s": {"$in": regexes(300)}}).to_string();
+    let t = Instant::now();
+    let v = admin(
+        &s.app,
+        json!({"action": "database.getDocument", "collectionName": "c", "queryType": "WHERE",
+               "query": slow}),
+    )
+    .await;
+    let one = t.elapsed();
+    eprintln!("one slow query alone: {one:?}: {}", v["code"]);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let app = s.app.clone();
+        let q = slow.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let v = admin(
+                &app,
+                json!({"action": "database.getDocument", "collectionName": "c",
+                       "queryType": "WHERE", "query": q}),
+            )
+            .await;
+            (t.elapsed(), v)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    let v = admin(
+        &s.app,
+        json!({"action": "database.getDocument", "collectionName": "c", "queryType": "DOC",
+               "query": "{\"_id\":\"d7\"}"}),
+    )
+    .await;
+    let got = t.elapsed();
+    assert_eq!(list(&v).len(), 1, "{v:.300}");
+    let mut slow_times = Vec::new();
+    for t in tasks {
+        let (took, v) = t.await.unwrap();
+        slow_times.push((took, v["code"].clone()));
+    }
+    eprintln!("get by id during 6 slow queries: {got:?}; slow ones: {slow_times:?}");
+    assert!(got < Duration::from_secs(1), "get by id took {got:?}");
+}
+
+/// The time budget, at the store (the default is 10 s; here 200 ms to keep the test short).
+#[test]
+fn a_scan_past_its_time_budget_stops_with_a_clear_error() {
+    use shim::db::limits::Budgets;
+    use shim::store::{Find, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("db.sqlite"))
+        .unwrap()
+        .with_budgets(Budgets {
+            query_time: Duration::from_millis(200),
+            ..Budgets::default()
+        });
+    store.create_collection("c").unwrap();
+    let docs: Vec<bson::Document> = (0..20_000)
+        .map(|i| bson::doc! {"s": format!("item-{i}-{}", "y".repeat(200))})
+        .collect();
+    store.insert("c", docs).unwrap();
+    let regs: Vec<bson::Bson> = (0..300)
+        .map(|i| {
+            bson::Bson::RegularExpression(bson::Regex {
+                pattern: format!("^nomatch{i}x").try_into().unwrap(),
+                options: String::new().try_into().unwrap(),
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    let err = store
+        .find("c", &Find::filter(bson::doc! {"s": {"$in": regs}}))
+        .unwrap_err();
+    let took = t.elapsed();
+    assert_eq!(err.code(), "DATABASE_REQUEST_FAILED", "{err}");
+    assert!(err.message().contains("time budget"), "{err}");
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped at the budget: {took:?}"
+    );
+    // Cheap work still runs under the same budget.
+    assert_eq!(store.count("c", &bson::doc! {}).unwrap(), 20_000);
 }

@@ -12,6 +12,143 @@
 use crate::db::error::{DbError, DbResult};
 use bson::raw::{RawBsonRef, RawDocument, RawIter};
 use bson::{Bson, Document};
+use std::time::{Duration, Instant};
+
+/// The most values an `$in` or `$nin` may list.
+pub const MAX_IN: usize = 1000;
+
+/// What one query or pipeline may spend. **Work budgets**: every read, count, update, removal
+/// and aggregation gets a [`Budget`] from these; exceeding one is `DATABASE_REQUEST_FAILED`
+/// naming the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// Wall time of one operation (checked in the scan loop and in pipeline stages).
+    pub query_time: Duration,
+    /// Estimated in-memory bytes one query may hold (matched documents kept for sorting) or
+    /// one pipeline stage may build (`$unwind`, `$lookup`, `$group`, ...).
+    pub memory_bytes: usize,
+    /// The largest document a pipeline may build (MongoDB's 16 MB document limit), e.g. one
+    /// `$group` result with `$push`, or one `$lookup` result.
+    pub document_bytes: usize,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            query_time: Duration::from_secs(10),
+            memory_bytes: 128 << 20,
+            document_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The running account of one operation against its [`Budgets`].
+#[derive(Debug)]
+pub struct Budget {
+    limits: Budgets,
+    deadline: Instant,
+    used: usize,
+    ticks: u32,
+}
+
+impl Budget {
+    /// Start the clock.
+    pub fn new(limits: Budgets) -> Self {
+        Budget {
+            limits,
+            deadline: Instant::now() + limits.query_time,
+            used: 0,
+            ticks: 0,
+        }
+    }
+
+    /// The limits this budget runs under.
+    pub fn limits(&self) -> Budgets {
+        self.limits
+    }
+
+    /// One unit of work: fails once the time budget is spent (the clock is read every 32
+    /// calls).
+    pub fn tick(&mut self) -> DbResult<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(32) && Instant::now() > self.deadline {
+            return Err(DbError::failed(format!(
+                "the query ran longer than its time budget of {} s (query_time); narrow the \
+                 filter, add an index or a limit",
+                self.limits.query_time.as_secs_f64()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Account `bytes` more held in memory (and one unit of work).
+    pub fn charge(&mut self, bytes: usize) -> DbResult<()> {
+        self.used = self.used.saturating_add(bytes);
+        if self.used > self.limits.memory_bytes {
+            return Err(DbError::failed(format!(
+                "the query needs more than its memory budget of {} MB (memory_bytes); narrow \
+                 the filter, add a limit or a $project before this stage",
+                self.limits.memory_bytes >> 20
+            )));
+        }
+        self.tick()
+    }
+
+    /// A new pipeline stage starts: what earlier stages built is accounted anew.
+    pub fn next_stage(&mut self) {
+        self.used = 0;
+    }
+
+    /// Refuse a document of `bytes` built by `what` above the document budget.
+    pub fn check_document(&self, what: &str, bytes: usize) -> DbResult<()> {
+        if bytes > self.limits.document_bytes {
+            return Err(DbError::failed(format!(
+                "{what} would build a document of more than {} MB (the 16 MB document limit, \
+                 document_bytes); group into smaller results or $project fewer fields",
+                self.limits.document_bytes >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An estimate of the memory a value takes (its data plus the bookkeeping of each field and
+/// element), computed without recursion.
+pub fn mem_size(v: &Bson) -> usize {
+    let mut total = 0usize;
+    let mut stack: Vec<&Bson> = vec![v];
+    while let Some(v) = stack.pop() {
+        // The value itself (a `Bson` is about 100 bytes with its allocation overhead).
+        total += 48;
+        match v {
+            Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => total += s.len(),
+            Bson::Binary(b) => total += b.bytes.len(),
+            Bson::RegularExpression(r) => total += r.pattern.len() + r.options.len(),
+            Bson::Document(d) => {
+                total += 96;
+                for (k, x) in d {
+                    total += k.len() + 64;
+                    stack.push(x);
+                }
+            }
+            Bson::Array(a) => {
+                total += 24;
+                stack.extend(a.iter());
+            }
+            _ => {}
+        }
+    }
+    total
+}
+
+/// [`mem_size`] of a document.
+pub fn doc_mem_size(d: &Document) -> usize {
+    let mut total = 96usize;
+    for (k, x) in d {
+        total += k.len() + 64 + mem_size(x);
+    }
+    total
+}
 
 /// The deepest nesting of a document: the top level is 1, each embedded document or array
 /// adds one (MongoDB: "Nested Depth for BSON Documents: 100 levels").

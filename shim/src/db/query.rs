@@ -276,6 +276,13 @@ fn in_items(op: &str, v: &Bson) -> DbResult<Vec<InItem>> {
     let Bson::Array(a) = v else {
         return Err(DbError::invalid(format!("{op} needs an array")));
     };
+    if a.len() > crate::db::limits::MAX_IN {
+        return Err(DbError::invalid(format!(
+            "{op} lists {} values, more than the limit of {}; split the query into several",
+            a.len(),
+            crate::db::limits::MAX_IN
+        )));
+    }
     a.iter()
         .map(|x| match x {
             Bson::RegularExpression(r) => Ok(InItem::Regex(compile_regex(

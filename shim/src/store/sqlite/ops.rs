@@ -8,6 +8,7 @@ use super::scan::{PlanStats, scan};
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
 use crate::db::fields::lookup_all;
+use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, sort_key, sort_spec};
@@ -23,6 +24,8 @@ pub(super) struct Shared {
     /// The catalog: collections and their indexes, by name.
     pub(super) meta: RwLock<HashMap<String, CollMeta>>,
     pub(super) stats: PlanStats,
+    /// What each operation may spend.
+    pub(super) budgets: Budgets,
 }
 
 impl Shared {
@@ -41,6 +44,17 @@ impl Shared {
         conn: &Connection,
         coll: &str,
         find: &Find,
+    ) -> DbResult<Vec<Document>> {
+        self.find_budgeted(conn, coll, find, &mut Budget::new(self.budgets))
+    }
+
+    /// [`Self::find_on`] within `budget` (the matched documents held count against it).
+    pub(super) fn find_budgeted(
+        &self,
+        conn: &Connection,
+        coll: &str,
+        find: &Find,
+        budget: &mut Budget,
     ) -> DbResult<Vec<Document>> {
         let meta = self.coll(coll)?;
         let filter = Filter::parse(&find.filter)?;
@@ -73,8 +87,10 @@ impl Shared {
             &meta,
             &source,
             &filter,
-            &mut |_, d| {
+            budget,
+            &mut |_, d, budget| {
                 if filter.matches(&d) {
+                    budget.charge(doc_mem_size(&d))?;
                     if let Some((path, dir)) = first_key {
                         let p: Vec<&str> = path.iter().map(String::as_str).collect();
                         let k = sort_key(&d, &p, *dir);
@@ -139,6 +155,7 @@ impl Shared {
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
+        let mut budget = Budget::new(self.budgets);
         scan(
             conn,
             &self.stats,
@@ -146,8 +163,10 @@ impl Shared {
             meta,
             &source,
             filter,
-            &mut |seq, d| {
+            &mut budget,
+            &mut |seq, d, budget| {
                 if filter.matches(&d) {
+                    budget.charge(doc_mem_size(&d))?;
                     out.push((seq, d));
                     if !multi {
                         return Ok(false);
@@ -197,12 +216,22 @@ impl Shared {
         }
         let source = plan(&meta, &f, None);
         let mut n = 0u64;
-        scan(c, &self.stats, coll, &meta, &source, &f, &mut |_, d| {
-            if f.matches(&d) {
-                n += 1;
-            }
-            Ok(true)
-        })?;
+        let mut budget = Budget::new(self.budgets);
+        scan(
+            c,
+            &self.stats,
+            coll,
+            &meta,
+            &source,
+            &f,
+            &mut budget,
+            &mut |_, d, _| {
+                if f.matches(&d) {
+                    n += 1;
+                }
+                Ok(true)
+            },
+        )?;
         Ok(n)
     }
 

@@ -7,6 +7,7 @@ use super::rows::decode;
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
+use crate::db::limits::Budget;
 use crate::db::query::{Cond, Filter};
 use bson::{Bson, Document, RawDocument};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -114,6 +115,7 @@ impl RawPrefilter {
 
 /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
 /// to stop.
+#[allow(clippy::too_many_arguments)] // the plan, its target and the budget travel together
 pub(super) fn scan(
     conn: &Connection,
     stats: &PlanStats,
@@ -121,12 +123,14 @@ pub(super) fn scan(
     meta: &CollMeta,
     source: &Source,
     filter: &Filter,
-    visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+    budget: &mut Budget,
+    visit: &mut dyn FnMut(i64, Document, &mut Budget) -> DbResult<bool>,
 ) -> DbResult<()> {
     let mut examined = 0u64;
     let pre = RawPrefilter::new(filter);
     let mut visit = |seq: i64, raw: &[u8]| {
         examined += 1;
+        budget.tick()?;
         if pre.rejects(raw) {
             return Ok(true);
         }
@@ -134,7 +138,7 @@ pub(super) fn scan(
             warn_too_deep(stats, coll, raw);
             return Ok(true);
         }
-        visit(seq, decode(raw)?)
+        visit(seq, decode(raw)?, budget)
     };
     let r = read_source(conn, stats, meta, source, &mut visit);
     stats.docs_examined.fetch_add(examined, Ordering::Relaxed);
