@@ -9,6 +9,7 @@ use crate::db::error::{DbError, DbResult};
 use crate::db::expr::{Acc, eval_expr, num_result, op_of, validate_expr};
 use crate::db::fields::{get_path, lookup_all, set_path, unset_path};
 use crate::db::keys;
+use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, sort_spec};
 use crate::db::value::{as_num, compare, values_equal};
@@ -33,12 +34,26 @@ pub fn has_limit(pipeline: &[Document]) -> bool {
     pipeline.iter().any(|s| s.contains_key("$limit"))
 }
 
-/// Run a pipeline over `docs`.
+/// Run a pipeline over `docs` within the default [`Budgets`].
 pub fn run_pipeline(
-    mut docs: Vec<Document>,
+    docs: Vec<Document>,
     pipeline: &[Document],
     lookup: Loader<'_>,
 ) -> DbResult<Vec<Document>> {
+    run_pipeline_budgeted(docs, pipeline, lookup, &mut Budget::new(Budgets::default()))
+}
+
+/// Run a pipeline over `docs` within `budget`: time across all stages, memory per stage.
+pub fn run_pipeline_budgeted(
+    mut docs: Vec<Document>,
+    pipeline: &[Document],
+    lookup: Loader<'_>,
+    budget: &mut Budget,
+) -> DbResult<Vec<Document>> {
+    // Shape checks of every stage before any work (crate::db::limits).
+    for stage in pipeline {
+        crate::db::limits::check_request("aggregate stage", stage)?;
+    }
     for stage in pipeline {
         let Some((name, arg)) = (if stage.len() == 1 {
             stage.iter().next()
@@ -49,9 +64,23 @@ pub fn run_pipeline(
                 "each aggregation stage must have exactly one key",
             ));
         };
-        docs = run_stage(docs, name, arg, lookup)?;
+        budget.next_stage();
+        docs = run_stage(docs, name, arg, lookup, budget)?;
+        if deepens(name) {
+            for d in &docs {
+                crate::db::limits::check_depth(&format!("a document built by {name}"), d)?;
+            }
+        }
     }
     Ok(docs)
+}
+
+/// Stages whose output may nest deeper than their input.
+fn deepens(stage: &str) -> bool {
+    !matches!(
+        stage,
+        "$match" | "$sort" | "$skip" | "$limit" | "$count" | "$sample" | "$unset" | "$unwind"
+    )
 }
 
 fn as_doc<'a>(stage: &str, v: &'a Bson) -> DbResult<&'a Document> {
@@ -75,6 +104,7 @@ fn run_stage(
     name: &str,
     arg: &Bson,
     lookup: Loader<'_>,
+    budget: &mut Budget,
 ) -> DbResult<Vec<Document>> {
     Ok(match name {
         "$match" => {
@@ -93,6 +123,7 @@ fn run_stage(
             validate_expr(arg)?;
             let mut out = Vec::with_capacity(docs.len());
             for mut d in docs {
+                budget.tick()?;
                 let mut vals = Vec::new();
                 for (k, e) in spec {
                     vals.push((k.clone(), eval_expr(e, &d)?));
@@ -157,7 +188,7 @@ fn run_stage(
                 vec![d]
             }
         }
-        "$group" => group(docs, as_doc(name, arg)?)?,
+        "$group" => group(docs, as_doc(name, arg)?, budget)?,
         "$sortByCount" => {
             validate_expr(arg)?;
             let mut g = Document::new();
@@ -165,7 +196,7 @@ fn run_stage(
             let mut c = Document::new();
             c.insert("$sum", 1);
             g.insert("count", c);
-            let mut out = group(docs, &g)?;
+            let mut out = group(docs, &g, budget)?;
             out.sort_by(|a, b| {
                 compare(
                     b.get("count").unwrap_or(&Bson::Null),
@@ -174,7 +205,7 @@ fn run_stage(
             });
             out
         }
-        "$unwind" => unwind(docs, arg)?,
+        "$unwind" => unwind(docs, arg, budget)?,
         "$replaceRoot" | "$replaceWith" => {
             let e = if name == "$replaceRoot" {
                 as_doc(name, arg)?
@@ -206,7 +237,7 @@ fn run_stage(
             docs
         }
         "$geoNear" => geo_near(docs, as_doc(name, arg)?)?,
-        "$bucket" => bucket(docs, as_doc(name, arg)?)?,
+        "$bucket" => bucket(docs, as_doc(name, arg)?, budget)?,
         "$lookup" => {
             let spec = as_doc(name, arg)?;
             let get = |k: &str| {
@@ -227,6 +258,7 @@ fn run_stage(
             let lp: Vec<&str> = local.split('.').collect();
             let mut out = Vec::with_capacity(docs.len());
             for mut d in docs {
+                budget.tick()?;
                 let mut lv = Vec::new();
                 lookup_all(&d, &lp, &mut lv);
                 let lvals: Vec<Bson> = expand(&lv);
@@ -252,6 +284,9 @@ fn run_stage(
                     })
                     .map(|o| Bson::Document(o.clone()))
                     .collect();
+                let added: usize = matched.iter().map(crate::db::limits::mem_size).sum();
+                budget.check_document("$lookup", doc_mem_size(&d) + added)?;
+                budget.charge(added)?;
                 set_path(&mut d, as_field, Bson::Array(matched))?;
                 out.push(d);
             }
@@ -318,7 +353,7 @@ fn geo_near(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
 }
 
 /// `$bucket`: group by which `[boundaries[i], boundaries[i+1])` the `groupBy` value falls in.
-fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
+fn bucket(docs: Vec<Document>, spec: &Document, budget: &mut Budget) -> DbResult<Vec<Document>> {
     let group_by = spec
         .get("groupBy")
         .ok_or_else(|| DbError::invalid("$bucket needs groupBy"))?;
@@ -368,7 +403,7 @@ fn bucket(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
     let mut g = Document::new();
     g.insert("_id", Bson::Null);
     g.extend(output);
-    let mut out = group_keyed(docs, Some(bucket_keys), &g)?;
+    let mut out = group_keyed(docs, Some(bucket_keys), &g, budget)?;
     out.sort_by(|a, b| {
         compare(
             a.get("_id").unwrap_or(&Bson::Null),
@@ -389,8 +424,8 @@ fn expand(vals: &[&Bson]) -> Vec<Bson> {
     out
 }
 
-fn group(docs: Vec<Document>, spec: &Document) -> DbResult<Vec<Document>> {
-    group_keyed(docs, None, spec)
+fn group(docs: Vec<Document>, spec: &Document, budget: &mut Budget) -> DbResult<Vec<Document>> {
+    group_keyed(docs, None, spec, budget)
 }
 
 /// `$group`, with the group keys precomputed when `keys` is given (one per document).
@@ -398,6 +433,7 @@ fn group_keyed(
     docs: Vec<Document>,
     precomputed: Option<Vec<Bson>>,
     spec: &Document,
+    budget: &mut Budget,
 ) -> DbResult<Vec<Document>> {
     let id_expr = spec
         .get("_id")
@@ -436,8 +472,11 @@ fn group_keyed(
         accs.push((k.clone(), op, arg.clone()));
     }
     let mut order: Vec<(Bson, Vec<Acc>)> = Vec::new();
+    // The estimated size of each group's result so far ($push and $addToSet grow it).
+    let mut sizes: Vec<usize> = Vec::new();
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     for (n, d) in docs.iter().enumerate() {
+        budget.tick()?;
         let mut key = match &precomputed {
             Some(k) => k.get(n).cloned().unwrap_or(Bson::Null),
             None => eval_expr(id_expr, d)?,
@@ -449,6 +488,9 @@ fn group_keyed(
         let slot = match index.get(&enc) {
             Some(i) => *i,
             None => {
+                let size = crate::db::limits::mem_size(&key) + 64;
+                budget.charge(size)?;
+                sizes.push(size);
                 order.push((key, accs.iter().map(|(_, op, _)| Acc::new(op)).collect()));
                 index.insert(enc, order.len() - 1);
                 order.len() - 1
@@ -460,6 +502,12 @@ fn group_keyed(
             } else {
                 eval_expr(arg, d)?
             };
+            if matches!(*op, "$push" | "$addToSet") {
+                let grown = crate::db::limits::mem_size(&v);
+                sizes[slot] += grown;
+                budget.check_document(&format!("$group {op}"), sizes[slot])?;
+                budget.charge(grown)?;
+            }
             order[slot].1[i].add(&v);
         }
     }
@@ -476,7 +524,7 @@ fn group_keyed(
         .collect())
 }
 
-fn unwind(docs: Vec<Document>, arg: &Bson) -> DbResult<Vec<Document>> {
+fn unwind(docs: Vec<Document>, arg: &Bson, budget: &mut Budget) -> DbResult<Vec<Document>> {
     let (path, index_field, preserve) = match arg {
         Bson::String(s) => (s.clone(), None, false),
         Bson::Document(d) => (
@@ -496,8 +544,13 @@ fn unwind(docs: Vec<Document>, arg: &Bson) -> DbResult<Vec<Document>> {
         let v = get_path(&d, field).cloned();
         match v {
             Some(Bson::Array(a)) if !a.is_empty() => {
+                // Each copy is made without the array (one element replaces it).
+                let mut base = d;
+                set_path(&mut base, field, Bson::Null)?;
+                let base_size = doc_mem_size(&base);
                 for (i, e) in a.into_iter().enumerate() {
-                    let mut nd = d.clone();
+                    budget.charge(base_size + crate::db::limits::mem_size(&e))?;
+                    let mut nd = base.clone();
                     set_path(&mut nd, field, e)?;
                     if let Some(f) = &index_field {
                         nd.insert(f.clone(), Bson::Int64(i as i64));

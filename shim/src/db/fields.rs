@@ -64,6 +64,8 @@ pub(crate) fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
 
 /// Set `path` to `v`, creating intermediate documents.
 pub(crate) fn set_path(doc: &mut Document, path: &str, v: Bson) -> DbResult<()> {
+    // Each part may create a level of nesting (and `set_in_doc` recurses once per part).
+    crate::db::limits::check_path("field", path)?;
     let parts: Vec<&str> = path.split('.').collect();
     set_in_doc(doc, &parts, v, path)
 }
@@ -123,6 +125,10 @@ fn set_in_value(cur: &mut Bson, parts: &[&str], v: Bson, full: &str) -> DbResult
 /// Remove `path`. Returns whether something was removed. Array elements become null, as
 /// MongoDB's `$unset` does.
 pub(crate) fn unset_path(doc: &mut Document, path: &str) -> bool {
+    if crate::db::limits::path_too_many_parts(path) {
+        // Nothing can be that deep: documents nest at most MAX_DEPTH levels.
+        return false;
+    }
     let parts: Vec<&str> = path.split('.').collect();
     unset_in_doc(doc, &parts)
 }

@@ -9,6 +9,7 @@ pub(crate) mod expr;
 pub(crate) mod fields;
 pub(crate) mod geo;
 pub(crate) mod keys;
+pub mod limits;
 pub(crate) mod projection;
 pub mod query;
 pub(crate) mod sort;

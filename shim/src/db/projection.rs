@@ -30,6 +30,7 @@ pub(crate) struct Projection {
 impl Projection {
     /// Compile a projection document.
     pub(crate) fn parse(spec: &Document) -> DbResult<Projection> {
+        crate::db::limits::check_request("projection", spec)?;
         let mut items = Vec::new();
         let (mut inc, mut exc) = (false, false);
         let mut exclude_id = false;

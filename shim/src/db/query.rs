@@ -136,8 +136,14 @@ fn first_line(s: &str) -> String {
 }
 
 impl Filter {
-    /// Compile a filter document.
+    /// Compile a filter document (after the shape checks of [`crate::db::limits`]).
     pub fn parse(doc: &Document) -> DbResult<Filter> {
+        crate::db::limits::check_request("query", doc)?;
+        Filter::parse_checked(doc)
+    }
+
+    /// Compile a filter document whose shape was already checked (a part of a bigger one).
+    fn parse_checked(doc: &Document) -> DbResult<Filter> {
         let mut parts = Vec::new();
         for (k, v) in doc {
             parts.push(parse_entry(k, v)?);
@@ -213,7 +219,7 @@ fn parse_entry(k: &str, v: &Bson) -> DbResult<Filter> {
                 let Bson::Document(d) = it else {
                     return Err(DbError::invalid(format!("{k} entries must be objects")));
                 };
-                fs.push(Filter::parse(d)?);
+                fs.push(Filter::parse_checked(d)?);
             }
             Ok(match k {
                 "$and" => Filter::And(fs),
@@ -270,6 +276,13 @@ fn in_items(op: &str, v: &Bson) -> DbResult<Vec<InItem>> {
     let Bson::Array(a) = v else {
         return Err(DbError::invalid(format!("{op} needs an array")));
     };
+    if a.len() > crate::db::limits::MAX_IN {
+        return Err(DbError::invalid(format!(
+            "{op} lists {} values, more than the limit of {}; split the query into several",
+            a.len(),
+            crate::db::limits::MAX_IN
+        )));
+    }
     a.iter()
         .map(|x| match x {
             Bson::RegularExpression(r) => Ok(InItem::Regex(compile_regex(
@@ -349,7 +362,7 @@ fn parse_operators(d: &Document) -> DbResult<Vec<Cond>> {
                 if value_ops {
                     Cond::ElemMatchValue(parse_operators(m)?)
                 } else {
-                    Cond::ElemMatchDoc(Box::new(Filter::parse(m)?))
+                    Cond::ElemMatchDoc(Box::new(Filter::parse_checked(m)?))
                 }
             }
             "$regex" => {

@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 
 /// Parse a sort document (`{path: 1 | -1}`) into a sort spec.
 pub(crate) fn sort_spec(d: &Document) -> DbResult<Vec<(Vec<String>, i32)>> {
+    crate::db::limits::check_request("sort", d)?;
     d.iter()
         .map(|(k, v)| {
             let dir = match as_num(v).map(|n| n.as_f64()) {

@@ -40,6 +40,7 @@ const OPS: &[&str] = &[
 impl Update {
     /// A replacement document: no top-level operators (SDK: "update operator complicit").
     pub fn replace(doc: Document) -> DbResult<Update> {
+        crate::db::limits::check_keys("set data", &doc)?;
         if let Some(k) = doc.keys().find(|k| k.starts_with('$')) {
             return Err(DbError::invalid(format!(
                 "set data must not contain update operators (found {k})"
@@ -52,6 +53,7 @@ impl Update {
     /// An operator update. Every key must be a known operator whose value is an object; `_id`
     /// may not be touched; paths may not overlap.
     pub fn operators(doc: Document) -> DbResult<Update> {
+        crate::db::limits::check_keys("update", &doc)?;
         let mut paths: Vec<String> = Vec::new();
         for (op, arg) in &doc {
             if !OPS.contains(&op.as_str()) {

@@ -8,6 +8,7 @@ use super::scan::{PlanStats, scan};
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
 use crate::db::fields::lookup_all;
+use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, sort_key, sort_spec};
@@ -23,6 +24,8 @@ pub(super) struct Shared {
     /// The catalog: collections and their indexes, by name.
     pub(super) meta: RwLock<HashMap<String, CollMeta>>,
     pub(super) stats: PlanStats,
+    /// What each operation may spend.
+    pub(super) budgets: Budgets,
 }
 
 impl Shared {
@@ -41,6 +44,17 @@ impl Shared {
         conn: &Connection,
         coll: &str,
         find: &Find,
+    ) -> DbResult<Vec<Document>> {
+        self.find_budgeted(conn, coll, find, &mut Budget::new(self.budgets))
+    }
+
+    /// [`Self::find_on`] within `budget` (the matched documents held count against it).
+    pub(super) fn find_budgeted(
+        &self,
+        conn: &Connection,
+        coll: &str,
+        find: &Find,
+        budget: &mut Budget,
     ) -> DbResult<Vec<Document>> {
         let meta = self.coll(coll)?;
         let filter = Filter::parse(&find.filter)?;
@@ -66,28 +80,38 @@ impl Shared {
         };
         let mut last_group: Option<Bson> = None;
         let mut out: Vec<Document> = Vec::new();
-        scan(conn, &self.stats, &meta, &source, &filter, &mut |_, d| {
-            if filter.matches(&d) {
-                if let Some((path, dir)) = first_key {
-                    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-                    let k = sort_key(&d, &p, *dir);
-                    let new_group = last_group
-                        .as_ref()
-                        .is_none_or(|g| !crate::db::value::values_equal(g, &k));
-                    if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+        scan(
+            conn,
+            &self.stats,
+            coll,
+            &meta,
+            &source,
+            &filter,
+            budget,
+            &mut |_, d, budget| {
+                if filter.matches(&d) {
+                    budget.charge(doc_mem_size(&d))?;
+                    if let Some((path, dir)) = first_key {
+                        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                        let k = sort_key(&d, &p, *dir);
+                        let new_group = last_group
+                            .as_ref()
+                            .is_none_or(|g| !crate::db::value::values_equal(g, &k));
+                        if new_group && want.is_some_and(|w| out.len() as u64 >= w) {
+                            return Ok(false);
+                        }
+                        last_group = Some(k);
+                        out.push(d);
+                        return Ok(true);
+                    }
+                    out.push(d);
+                    if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
                         return Ok(false);
                     }
-                    last_group = Some(k);
-                    out.push(d);
-                    return Ok(true);
                 }
-                out.push(d);
-                if ordered_by_source && want.is_some_and(|w| out.len() as u64 >= w) {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         if first_key.is_some()
             && let Some(spec) = &sort
         {
@@ -124,21 +148,33 @@ impl Shared {
     fn matching(
         &self,
         conn: &Connection,
+        coll: &str,
         meta: &CollMeta,
         filter: &Filter,
         multi: bool,
     ) -> DbResult<Vec<(i64, Document)>> {
         let source = plan(meta, filter, None);
         let mut out = Vec::new();
-        scan(conn, &self.stats, meta, &source, filter, &mut |seq, d| {
-            if filter.matches(&d) {
-                out.push((seq, d));
-                if !multi {
-                    return Ok(false);
+        let mut budget = Budget::new(self.budgets);
+        scan(
+            conn,
+            &self.stats,
+            coll,
+            meta,
+            &source,
+            filter,
+            &mut budget,
+            &mut |seq, d, budget| {
+                if filter.matches(&d) {
+                    budget.charge(doc_mem_size(&d))?;
+                    out.push((seq, d));
+                    if !multi {
+                        return Ok(false);
+                    }
                 }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         Ok(out)
     }
 
@@ -180,12 +216,22 @@ impl Shared {
         }
         let source = plan(&meta, &f, None);
         let mut n = 0u64;
-        scan(c, &self.stats, &meta, &source, &f, &mut |_, d| {
-            if f.matches(&d) {
-                n += 1;
-            }
-            Ok(true)
-        })?;
+        let mut budget = Budget::new(self.budgets);
+        scan(
+            c,
+            &self.stats,
+            coll,
+            &meta,
+            &source,
+            &f,
+            &mut budget,
+            &mut |_, d, _| {
+                if f.matches(&d) {
+                    n += 1;
+                }
+                Ok(true)
+            },
+        )?;
         Ok(n)
     }
 
@@ -201,7 +247,7 @@ impl Shared {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
         {
-            let found = self.matching(c, &meta, &f, opts.multi)?;
+            let found = self.matching(c, coll, &meta, &f, opts.multi)?;
             let mut res = UpdateResult {
                 matched: found.len() as u64,
                 ..UpdateResult::default()
@@ -258,7 +304,7 @@ impl Shared {
         let meta = self.coll(coll)?;
         let f = Filter::parse(filter)?;
         {
-            let found = self.matching(c, &meta, &f, multi)?;
+            let found = self.matching(c, coll, &meta, &f, multi)?;
             for (seq, old) in &found {
                 rows::delete_row(c, &meta, *seq, old)?;
             }

@@ -19,6 +19,8 @@ pub(super) fn decode(bytes: &[u8]) -> DbResult<Document> {
 
 /// A document as stored BSON bytes; a document BSON cannot hold is `INVALID_PARAM`.
 fn encode_doc(doc: &Document) -> DbResult<Vec<u8>> {
+    // Checked before encoding: a body too deep could not be decoded again.
+    crate::db::limits::check_depth("the document", doc)?;
     doc.to_vec()
         .map_err(|e| DbError::invalid(format!("document cannot be stored: {e}")))
 }
@@ -127,6 +129,31 @@ pub(super) fn replace_row(
             del.execute(params![iid, k, seq])?;
         }
         for k in nk.difference(&ok) {
+            ins.execute(params![iid, k, seq])?;
+        }
+    }
+    Ok(())
+}
+
+/// Replace the body of row `seq` when its old body cannot be decoded (too deep): its index
+/// entries are found by `seq` instead of by the old keys.
+pub(super) fn replace_unreadable_row(
+    conn: &Connection,
+    meta: &CollMeta,
+    seq: i64,
+    new: &Document,
+) -> DbResult<()> {
+    let body = encode_doc(new)?;
+    conn.prepare_cached("UPDATE docs SET openid = ?1, body = ?2 WHERE seq = ?3")?
+        .execute(params![openid_of(new), body, seq])?;
+    conn.prepare_cached("DELETE FROM idx WHERE seq = ?1")?
+        .execute(params![seq])?;
+    let mut ins =
+        conn.prepare_cached("INSERT OR IGNORE INTO idx(iid, key, seq) VALUES (?1, ?2, ?3)")?;
+    for (path, iid) in &meta.indexes {
+        let nk = index_keys(new, path);
+        note_multikey(conn, meta, *iid, nk.len())?;
+        for k in nk {
             ins.execute(params![iid, k, seq])?;
         }
     }

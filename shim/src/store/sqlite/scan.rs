@@ -7,6 +7,7 @@ use super::rows::decode;
 use super::schema::CollMeta;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
+use crate::db::limits::Budget;
 use crate::db::query::{Cond, Filter};
 use bson::{Bson, Document, RawDocument};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -26,6 +27,9 @@ pub struct PlanStats {
     pub full_scans: AtomicU64,
     /// Documents read and decoded to answer queries (before the Rust filter).
     pub docs_examined: AtomicU64,
+    /// Stored documents skipped because they nest deeper than
+    /// [`crate::db::limits::MAX_DEPTH`] (written by an older version; never decoded).
+    pub skipped_too_deep: AtomicU64,
 }
 
 /// The statements the planner uses, by name (for [`super::SqliteStore::explain_plans`]).
@@ -111,26 +115,58 @@ impl RawPrefilter {
 
 /// Visit candidate documents (seq, doc) in the order the plan gives; `visit` returns false
 /// to stop.
+#[allow(clippy::too_many_arguments)] // the plan, its target and the budget travel together
 pub(super) fn scan(
     conn: &Connection,
     stats: &PlanStats,
+    coll: &str,
     meta: &CollMeta,
     source: &Source,
     filter: &Filter,
-    visit: &mut dyn FnMut(i64, Document) -> DbResult<bool>,
+    budget: &mut Budget,
+    visit: &mut dyn FnMut(i64, Document, &mut Budget) -> DbResult<bool>,
 ) -> DbResult<()> {
     let mut examined = 0u64;
     let pre = RawPrefilter::new(filter);
     let mut visit = |seq: i64, raw: &[u8]| {
         examined += 1;
+        budget.tick()?;
         if pre.rejects(raw) {
             return Ok(true);
         }
-        visit(seq, decode(raw)?)
+        if crate::db::limits::raw_too_deep(raw) {
+            warn_too_deep(stats, coll, raw);
+            return Ok(true);
+        }
+        visit(seq, decode(raw)?, budget)
     };
     let r = read_source(conn, stats, meta, source, &mut visit);
     stats.docs_examined.fetch_add(examined, Ordering::Relaxed);
     r
+}
+
+/// Report a stored body too deep to decode (it is skipped, never fatal).
+pub(super) fn warn_too_deep(stats: &PlanStats, coll: &str, raw: &[u8]) {
+    stats.skipped_too_deep.fetch_add(1, Ordering::Relaxed);
+    let id = RawDocument::from_bytes(raw)
+        .ok()
+        .and_then(|d| d.get("_id").ok().flatten())
+        .map(|v| match v {
+            // Only scalars are converted (converting a document recurses).
+            bson::RawBsonRef::Document(_) | bson::RawBsonRef::Array(_) => "(an object)".to_string(),
+            other => Bson::try_from(other)
+                .map(|b| crate::db::value::id_display(&b))
+                .unwrap_or_else(|_| "(unreadable)".into()),
+        })
+        .unwrap_or_else(|| "(none)".into());
+    tracing::warn!(
+        collection = coll,
+        id = %id,
+        "skipping a stored document nested more than {} levels deep (written by an older \
+         version; it cannot be read safely): remove it with a raw SQLite tool or restore it \
+         from an export",
+        crate::db::limits::MAX_DEPTH
+    );
 }
 
 /// Read the rows of `source` as SQL, in the order it gives, handing each body to `visit`.

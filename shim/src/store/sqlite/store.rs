@@ -2,12 +2,13 @@
 
 use super::ops::Shared;
 use super::rows::{self, decode, index_keys};
-use super::scan::{PLANNED, PlanStats};
+use super::scan::{PLANNED, PlanStats, warn_too_deep};
 use super::schema::{configure, create_or_migrate, load_catalog, tune};
 use super::txn::{self, SqliteTxn, WRITE_WAIT, busy};
-use crate::db::aggregate::run_pipeline;
+use crate::db::aggregate::run_pipeline_budgeted;
 use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
+use crate::db::limits::{Budget, Budgets};
 use crate::db::update::Update;
 use crate::store::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts};
 use bson::{Bson, Document};
@@ -23,6 +24,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
+    /// A read connection kept for point reads (one document by `_id`), so that slow scans
+    /// holding every other reader never make them wait.
+    point_reader: Mutex<Connection>,
     next_reader: AtomicUsize,
     shared: Arc<Shared>,
 }
@@ -33,7 +37,15 @@ impl SqliteStore {
         Self::open_with_readers(path, 4)
     }
 
-    /// Open with `readers` read connections.
+    /// Use other work budgets than [`Budgets::default`] (e.g. a shorter time budget).
+    pub fn with_budgets(mut self, budgets: Budgets) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.budgets = budgets;
+        }
+        self
+    }
+
+    /// Open with `readers` read connections (plus one kept for point reads).
     pub fn open_with_readers(path: impl AsRef<Path>, readers: usize) -> DbResult<SqliteStore> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent()
@@ -46,7 +58,8 @@ impl SqliteStore {
         configure(&writer)?;
         create_or_migrate(&writer)?;
         let mut rs = Vec::new();
-        for _ in 0..readers.max(1) {
+        // One more than asked: the last is the point reader.
+        for _ in 0..readers.max(1) + 1 {
             let c = Connection::open_with_flags(
                 &path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -57,14 +70,17 @@ impl SqliteStore {
             tune(&c)?;
             rs.push(Mutex::new(c));
         }
+        let point_reader = rs.pop().ok_or_else(|| DbError::internal("no reader"))?;
         let store = SqliteStore {
             path,
             writer: Arc::new(Mutex::new(writer)),
             readers: rs,
+            point_reader,
             next_reader: AtomicUsize::new(0),
             shared: Arc::new(Shared {
                 meta: RwLock::new(HashMap::new()),
                 stats: PlanStats::default(),
+                budgets: Budgets::default(),
             }),
         };
         store.reload_meta()?;
@@ -189,6 +205,7 @@ impl Store for SqliteStore {
                 "invalid index field \"{field_path}\""
             )));
         }
+        crate::db::limits::check_path("index field", field_path)?;
         let meta = self.shared.coll(coll)?;
         if meta.indexes.iter().any(|(p, _)| p == field_path) {
             return Ok(false);
@@ -207,6 +224,10 @@ impl Store for SqliteStore {
             while let Some(r) = rows.next()? {
                 let seq: i64 = r.get(0)?;
                 let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                if crate::db::limits::raw_too_deep(body) {
+                    warn_too_deep(&self.shared.stats, coll, body);
+                    continue;
+                }
                 let d = decode(body)?;
                 let ks = index_keys(&d, field_path);
                 if ks.len() > 1 {
@@ -244,6 +265,10 @@ impl Store for SqliteStore {
     }
 
     fn find(&self, coll: &str, find: &Find) -> DbResult<Vec<Document>> {
+        if is_point_read(find) {
+            let c = self.point_reader.lock();
+            return txn::read(&c, |c| self.shared.find_on(c, coll, find));
+        }
         self.with_reader(|c| self.shared.find_on(c, coll, find))
     }
 
@@ -283,6 +308,12 @@ impl Store for SqliteStore {
                     })
                     .optional()?;
                 match row {
+                    Some((seq, body)) if crate::db::limits::raw_too_deep(&body) => {
+                        // A stored body too deep to decode (older version): replaced whole.
+                        warn_too_deep(&self.shared.stats, coll, &body);
+                        rows::replace_unreadable_row(c, &meta, seq, d)?;
+                        counts.updated += 1;
+                    }
                     Some((seq, body)) => {
                         let old = decode(&body)?;
                         if old == *d {
@@ -319,10 +350,25 @@ impl Store for SqliteStore {
             },
             _ => (Document::new(), pipeline),
         };
-        let docs = self.find(coll, &Find::filter(first_match))?;
+        // One budget for the whole pipeline: the first read, then each stage.
+        let mut budget = Budget::new(self.shared.budgets);
+        let docs = self.with_reader(|c| {
+            self.shared
+                .find_budgeted(c, coll, &Find::filter(first_match), &mut budget)
+        })?;
         let loader = |name: &str| self.find(name, &Find::default());
-        run_pipeline(docs, rest, &loader)
+        run_pipeline_budgeted(docs, rest, &loader, &mut budget)
     }
+}
+
+/// A read of one document by a scalar `_id` (what `doc(id).get()` sends): cheap, so it may use
+/// the point reader.
+fn is_point_read(find: &Find) -> bool {
+    find.filter.len() == 1
+        && matches!(
+            find.filter.get("_id"),
+            Some(Bson::String(_) | Bson::ObjectId(_) | Bson::Int32(_) | Bson::Int64(_))
+        )
 }
 
 /// Collection names: 1–128 chars of letters, digits, `_` and `-` (CloudBase's rule), not
