@@ -17,7 +17,9 @@
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
 //! crash or power loss); one writer connection behind a mutex, a pool of read connections for
-//! parallel reads; prepared statements are cached per connection.
+//! parallel reads plus one kept for reads by a single `_id` (slow scans holding every pooled
+//! reader never block a point read); prepared statements are cached per connection. Queries
+//! and pipelines run under the budgets of `db/limits.rs` (time, memory, document size).
 //!
 //! Files: `schema.rs` (tables, migration, connection settings, the catalog), `rows.rs` (a
 //! document's row and index entries), `planner.rs` (which rows a query reads), `scan.rs` (the
