@@ -142,3 +142,59 @@ fn taro_call_sites_match_expected() {
         "{routes:#?}"
     );
 }
+
+/// The half-migrated app: its cloud development is reported (init with its env, the function
+/// called, the collections, the storage call, the function folders), the plan reuses the env,
+/// and the human report says the app is partly on cloud development.
+#[test]
+fn half_cloud_existing_cloud_use() {
+    let r = report("half-cloud");
+    let uses: Vec<(String, String)> = r["findings"]["cloudUses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["api"].as_str().unwrap().to_string(),
+                u["target"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    let has = |api: &str, target: &str| uses.iter().any(|(a, t)| a == api && t == target);
+    assert!(has("init", "prod-1a2b3c"), "{uses:?}");
+    assert!(has("callFunction", "getList"), "{uses:?}");
+    assert!(has("collection", "news"), "{uses:?}");
+    assert!(has("storage", "?"), "{uses:?}");
+    assert!(
+        has("function", "getList") && has("function", "userLogin"),
+        "{uses:?}"
+    );
+    assert_eq!(r["summary"]["cloudUses"], uses.len());
+    let names: Vec<&str> = r["findings"]["proposedFunctions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|n| !["getList", "userLogin"].contains(n)),
+        "{names:?}"
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/half-cloud");
+    let migrate = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+            .args(args)
+            .arg(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let plan: serde_json::Value = serde_json::from_str(&migrate(&["plan"])).unwrap();
+    assert_eq!(plan["env"], "prod-1a2b3c");
+    let human = migrate(&["analyze"]);
+    assert!(
+        human.contains("partly on cloud development: 5 backend calls still go to its own servers"),
+        "{human}"
+    );
+}

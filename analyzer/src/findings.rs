@@ -194,6 +194,8 @@ findings! {
     wrappers: Wrapper,
     /// Cloud functions proposed to serve the calls, grouped by host and path.
     proposed_functions: ProposedFunction,
+    /// Cloud development the app already uses: `wx.cloud.*` calls and existing functions.
+    cloud_uses: CloudUse,
 }
 
 impl Serialize for Findings {
@@ -469,6 +471,43 @@ pub struct InlineAsset {
     pub package: String,
     /// Where the bytes can go, given where the URI is used.
     pub target: AssetTarget,
+}
+
+// ---------------------------------------------------------------- cloud development in use
+
+/// Cloud development the app already uses: one `wx.cloud.*` call (`uni.cloud`, `Taro.cloud`
+/// too), one collection it names, or one function folder under `cloudfunctionRoot`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudUse {
+    /// Stable id: `cloud:<path>:<start>-<end>`.
+    pub id: String,
+    /// The call (for a function folder: its `index.js`).
+    pub loc: Loc,
+    /// What it is.
+    pub api: CloudApi,
+    /// What it names: the env `init` is given, the function `callFunction` calls, the
+    /// collection, the function folder; absent when only known at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Package name the call is bundled in (`-` for a function folder).
+    pub package: String,
+}
+
+/// The cloud development API a [`CloudUse`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CloudApi {
+    /// `wx.cloud.init`.
+    Init,
+    /// `wx.cloud.callFunction`.
+    CallFunction,
+    /// `db.collection(name)` on `wx.cloud.database()`.
+    Collection,
+    /// `wx.cloud.uploadFile`, `downloadFile`, `getTempFileURL`, `deleteFile`.
+    Storage,
+    /// A cloud function folder under `cloudfunctionRoot`.
+    Function,
 }
 
 // ---------------------------------------------------------------- backend calls

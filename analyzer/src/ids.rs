@@ -86,10 +86,75 @@ impl Findings {
             .zip(ids)
             .for_each(|(c, id)| c.id = id);
 
+        self.keep_clear_of_cloud_names();
         for p in &mut self.proposed_functions {
             p.id = format!("function:{}", p.name);
         }
+        let mut ids: Vec<String> = self
+            .cloud_uses
+            .iter()
+            .map(|u| span_id("cloud", &u.loc))
+            .collect();
+        distinguish(&mut ids, |i| {
+            let u = &self.cloud_uses[i];
+            format!("{:?}\0{}", u.api, u.target.as_deref().unwrap_or(""))
+        });
+        for (u, id) in self.cloud_uses.iter_mut().zip(ids) {
+            u.id = id;
+        }
         self.link_calls();
+    }
+
+    /// A proposed function or collection never takes the name of one the app already has (a
+    /// folder under `cloudfunctionRoot`, a function it calls, a collection it reads): the
+    /// migration adds next to them and overwrites nothing (`-migrated`, then `-2`, … appended).
+    fn keep_clear_of_cloud_names(&mut self) {
+        use crate::findings::CloudApi;
+        let names = |apis: &[CloudApi]| -> std::collections::BTreeSet<String> {
+            self.cloud_uses
+                .iter()
+                .filter(|u| apis.contains(&u.api))
+                .filter_map(|u| u.target.clone())
+                .collect()
+        };
+        let functions = names(&[CloudApi::Function, CloudApi::CallFunction]);
+        let collections = names(&[CloudApi::Collection]);
+        let free = |taken: &std::collections::BTreeSet<String>, name: &str, sep: &str| {
+            if !taken.contains(name) {
+                return name.to_string();
+            }
+            let base = format!("{name}{sep}migrated");
+            let mut out = base.clone();
+            let mut n = 1;
+            while taken.contains(&out) {
+                n += 1;
+                out = format!("{base}{sep}{n}");
+            }
+            out
+        };
+        if !functions.is_empty() {
+            let mut taken = functions.clone();
+            taken.extend(self.proposed_functions.iter().map(|p| p.name.clone()));
+            for p in &mut self.proposed_functions {
+                if functions.contains(&p.name) {
+                    let new = free(&taken, &p.name, "-");
+                    taken.insert(new.clone());
+                    for c in &mut self.backend_calls {
+                        if c.function.as_deref() == Some(p.name.as_str()) {
+                            c.function = Some(new.clone());
+                        }
+                    }
+                    p.name = new;
+                }
+            }
+        }
+        if !collections.is_empty() {
+            for d in &mut self.static_data {
+                if collections.contains(&d.collection) {
+                    d.collection = free(&collections, &d.collection, "_");
+                }
+            }
+        }
     }
 
     /// Fills `Wrapper::call_sites` and `ProposedFunction::calls` with the ids of the calls
@@ -178,5 +243,56 @@ mod tests {
         assert_eq!(ids[3], format!("{}~2", ids[0]));
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), 4);
+    }
+
+    #[test]
+    fn proposed_names_keep_clear_of_existing_functions() {
+        use crate::findings::{CloudApi, CloudUse, Findings, Loc, ProposedFunction};
+        let loc = Loc {
+            path: "cloudfunctions/login/index.js".into(),
+            start: 0,
+            end: 0,
+            line: 1,
+            column: 1,
+            source: None,
+            span: None,
+        };
+        let use_of = |api, target: &str| CloudUse {
+            id: String::new(),
+            loc: loc.clone(),
+            api,
+            target: Some(target.into()),
+            package: "-".into(),
+        };
+        let proposed = |name: &str| ProposedFunction {
+            id: String::new(),
+            name: name.into(),
+            host: "api.example.com".into(),
+            path_prefix: "/".into(),
+            routes: Vec::new(),
+            calls: Vec::new(),
+        };
+        let mut f = Findings {
+            cloud_uses: vec![
+                use_of(CloudApi::Function, "login"),
+                use_of(CloudApi::CallFunction, "orders"),
+            ],
+            proposed_functions: vec![
+                proposed("login"),
+                proposed("orders"),
+                proposed("login-migrated"),
+            ],
+            ..Findings::default()
+        };
+        f.assign_ids();
+        let names: Vec<&str> = f
+            .proposed_functions
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["login-migrated-2", "orders-migrated", "login-migrated"]
+        );
     }
 }

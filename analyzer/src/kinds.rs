@@ -12,9 +12,9 @@
 use std::borrow::Cow;
 
 use crate::findings::{
-    AssetTarget, BackendCall, Count, DataShape, DataSource, DuplicateAssets, InlineAsset, Kind,
-    LargeAsset, Level, Moves, NetworkApi, Place, ProposedFunction, Resolution, Saving, StaticData,
-    Wrapper, WrapperKind,
+    AssetTarget, BackendCall, CloudApi, CloudUse, Count, DataShape, DataSource, DuplicateAssets,
+    InlineAsset, Kind, LargeAsset, Level, Moves, NetworkApi, Place, ProposedFunction, Resolution,
+    Saving, StaticData, Wrapper, WrapperKind,
 };
 use crate::project::Project;
 
@@ -435,6 +435,63 @@ impl Kind for Wrapper {
             "Rewriting this one {what} to call the cloud functions moves {} at once.",
             count(self.call_sites.len(), "call", "calls")
         )
+    }
+
+    fn places(&self) -> Vec<Place<'_>> {
+        vec![Place::At(&self.loc)]
+    }
+}
+
+impl Kind for CloudUse {
+    const RULE: &'static str = "cloud-use";
+    const TITLE: &'static str = "Cloud development already in use";
+    const HELP: &'static str = "Nothing to move: `migrate apply` keeps it, reuses its env and gives \
+        new functions and collections other names.";
+    const LEVEL: Level = Level::Note;
+    const NOUN: &'static str = "cloud uses";
+    const COUNTS: &'static [Count<Self>] = &[Count {
+        key: "cloudUses",
+        what: ["use of cloud development", "uses of cloud development"],
+        of: |u| u.len() as u64,
+    }];
+
+    fn id(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.id)
+    }
+
+    fn message(&self) -> String {
+        let t = self.target.as_deref();
+        match (self.api, t) {
+            (CloudApi::Init, Some(env)) => {
+                format!("the app starts cloud development in env `{env}`")
+            }
+            (CloudApi::Init, None) => {
+                "the app starts cloud development (its env is chosen at run time or is the default)"
+                    .to_string()
+            }
+            (CloudApi::CallFunction, Some(f)) => format!("the app calls cloud function `{f}`"),
+            (CloudApi::CallFunction, None) => {
+                "the app calls a cloud function named at run time".to_string()
+            }
+            (CloudApi::Collection, Some(c)) => format!("the app uses cloud collection `{c}`"),
+            (CloudApi::Collection, None) => "the app uses a cloud collection".to_string(),
+            (CloudApi::Storage, _) => "the app uses cloud storage".to_string(),
+            (CloudApi::Function, Some(f)) => format!("cloud function `{f}` exists in the project"),
+            (CloudApi::Function, None) => "a cloud function exists in the project".to_string(),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self.api {
+            CloudApi::Init => "`migrate apply` reuses this env and adds no second init.".into(),
+            CloudApi::Function | CloudApi::CallFunction => {
+                "Already on cloud development; new functions get other names.".into()
+            }
+            CloudApi::Collection => {
+                "Already on cloud development; moved data sets get other collection names.".into()
+            }
+            CloudApi::Storage => "Already on cloud development: nothing to move.".into(),
+        }
     }
 
     fn places(&self) -> Vec<Place<'_>> {

@@ -178,6 +178,16 @@ impl Plan {
                     .collect(),
             })
             .collect();
+        // The env the app already starts cloud development in, when it names one.
+        let env = env.or_else(|| {
+            let mut envs = findings
+                .cloud_uses
+                .iter()
+                .filter(|u| u.api == analyzer::findings::CloudApi::Init)
+                .filter_map(|u| u.target.clone());
+            let first = envs.next()?;
+            envs.all(|e| e == first).then_some(first)
+        });
         Plan {
             env,
             bucket: None,

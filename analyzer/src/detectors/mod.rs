@@ -6,11 +6,13 @@
 
 mod assets;
 mod calls;
+mod cloud;
 mod context;
 mod data;
 
 pub(crate) use assets::LargeAssetDetector;
 pub(crate) use calls::BackendCalls;
+pub(crate) use cloud::CloudUseDetector;
 pub(crate) use context::{Context, Detector, Stage};
 pub(crate) use data::StaticDataDetector;
 
@@ -20,5 +22,6 @@ pub(crate) fn registry() -> Vec<Box<dyn Detector>> {
         Box::new(BackendCalls),
         Box::new(StaticDataDetector),
         Box::new(LargeAssetDetector),
+        Box::new(CloudUseDetector),
     ]
 }

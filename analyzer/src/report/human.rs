@@ -300,6 +300,21 @@ fn summary(out: &mut String, report: &Report<'_>) {
         crate::kinds::count(m.errors, "error", "errors"),
         crate::kinds::count(m.warnings, "warning", "warnings")
     );
+    // Said plainly: how far the app is on cloud development already.
+    let n = |key: &str| m.counts.iter().find(|c| c.key == key).map_or(0, |c| c.n);
+    let (cloud, calls) = (n("cloudUses"), n("backendCalls"));
+    if cloud > 0 && calls == 0 {
+        let _ = writeln!(
+            out,
+            "\nThis app is already on cloud development: no call to a backend server is left to move."
+        );
+    } else if cloud > 0 {
+        let _ = writeln!(
+            out,
+            "\nThis app is partly on cloud development: {} still go to its own servers.",
+            crate::kinds::count(calls as usize, "backend call", "backend calls")
+        );
+    }
 }
 
 #[cfg(test)]
