@@ -1,0 +1,186 @@
+//! Issue 12 hardening, through the in-process router: storage keys a file system cannot hold,
+//! a chosen `_id` that would reveal a hidden document, transactions that block writes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use shim::{AppState, ShimConfig};
+use tower::ServiceExt;
+
+struct Shim {
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn shim() -> Shim {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ShimConfig::from_project(dir.path()).unwrap();
+    config.env_id = "test-env".into();
+    config.public_url = Some("http://shim.test".into());
+    let state = AppState::open(config).await.unwrap();
+    Shim {
+        app: shim::router(Arc::clone(&state)),
+        _dir: dir,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply { status, body }
+}
+
+async fn action(app: &Router, body: Value) -> Value {
+    let req = Request::post("/admin?env=test-env&seqId=1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let r = send(app, req).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.json()
+}
+
+fn assert_error(v: &Value, code: &str) {
+    assert_eq!(v["code"], code, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert!(v.get("data").is_none(), "{v}");
+}
+
+// ---- item 8: storage keys ----
+
+async fn upload_metadata(app: &Router, path: &str) -> Value {
+    action(
+        app,
+        json!({"action": "storage.getUploadMetadata", "path": path, "method": "put"}),
+    )
+    .await
+}
+
+async fn put(app: &Router, url: &str, body: &[u8]) -> Reply {
+    let path = url.strip_prefix("http://shim.test").unwrap();
+    send(
+        app,
+        Request::put(path).body(Body::from(body.to_vec())).unwrap(),
+    )
+    .await
+}
+
+/// Upload `body` under `path` through the metadata action and the signed URL.
+async fn upload(app: &Router, path: &str, body: &[u8]) -> String {
+    let v = upload_metadata(app, path).await;
+    let url = v["data"]["url"].as_str().unwrap_or_else(|| panic!("{v}"));
+    let r = put(app, url, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    v["data"]["fileId"].as_str().unwrap().to_string()
+}
+
+/// The bytes of `file_id`, through a temporary URL.
+async fn download(app: &Router, file_id: &str) -> Vec<u8> {
+    let v = action(
+        app,
+        json!({"action": "storage.batchGetDownloadUrl", "file_list": [{"fileid": file_id}]}),
+    )
+    .await;
+    let url = v["data"]["download_list"][0]["tempFileURL"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let path = url.strip_prefix("http://shim.test").unwrap();
+    let r = send(app, Request::get(path).body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.body
+}
+
+#[tokio::test]
+async fn storage_refuses_a_file_beside_a_folder_of_the_same_name() {
+    let s = shim().await;
+    let ab = upload(&s.app, "a/b.txt", b"under a").await;
+    // `a/b.txt` exists: `a/b.txt` cannot also be a folder, nor `a` a file.
+    for path in ["a", "a/b.txt/c"] {
+        let v = upload_metadata(&s.app, path).await;
+        assert_error(&v, "INVALID_PARAM");
+        let m = v["message"].as_str().unwrap();
+        assert!(m.contains("file and a folder"), "{m}");
+        assert!(!m.contains(".migrate"), "no host path: {m}");
+    }
+    assert_eq!(download(&s.app, &ab).await, b"under a");
+    // A sibling is still fine.
+    let sib = upload(&s.app, "a/c.txt", b"sibling").await;
+    assert_eq!(download(&s.app, &sib).await, b"sibling");
+
+    // At the upload itself: a URL handed out before the conflicting file appeared.
+    let v = upload_metadata(&s.app, "x/y.txt").await;
+    let late_url = v["data"]["url"].as_str().unwrap().to_string();
+    let x = upload(&s.app, "x", b"x is a file").await;
+    let r = put(&s.app, &late_url, b"too late").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(
+        r.text().contains("<Code>InvalidArgument</Code>"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("file and a folder"), "{}", r.text());
+    assert_eq!(download(&s.app, &x).await, b"x is a file");
+
+    // A copy onto a conflicting destination fails as that item, not the whole request.
+    let v = action(
+        &s.app,
+        json!({"action": "storage.batchCopyFile", "file_list": [
+            {"src_path": x, "dst_path": "a", "overwrite": true}
+        ]}),
+    )
+    .await;
+    assert_eq!(v["data"]["copy_list"][0]["code"], "INVALID_PARAM", "{v}");
+    assert_eq!(download(&s.app, &ab).await, b"under a");
+}
+
+#[tokio::test]
+async fn storage_refuses_a_path_component_too_long_for_a_file_name() {
+    let s = shim().await;
+    let kept = upload(&s.app, "long/keep.txt", b"kept").await;
+    let too_long = [
+        format!("long/{}.txt", "n".repeat(300)),
+        // 100 characters, 300 bytes of UTF-8, 900 bytes once percent-encoded on disk.
+        format!("long/{}", "图".repeat(100)),
+    ];
+    for path in &too_long {
+        let v = upload_metadata(&s.app, path).await;
+        assert_error(&v, "INVALID_PARAM");
+        let m = v["message"].as_str().unwrap();
+        assert!(m.contains("247 bytes"), "{m}");
+    }
+    assert_eq!(download(&s.app, &kept).await, b"kept");
+    // Just within the limit: accepted and served.
+    let fits = format!("long/{}", "m".repeat(247));
+    let id = upload(&s.app, &fits, b"fits").await;
+    assert_eq!(download(&s.app, &id).await, b"fits");
+    let fits = format!("long/{}", "图".repeat(27));
+    let id = upload(&s.app, &fits, b"fits too").await;
+    assert_eq!(download(&s.app, &id).await, b"fits too");
+}
