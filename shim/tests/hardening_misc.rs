@@ -184,3 +184,89 @@ async fn storage_refuses_a_path_component_too_long_for_a_file_name() {
     let id = upload(&s.app, &fits, b"fits too").await;
     assert_eq!(download(&s.app, &id).await, b"fits too");
 }
+
+// ---- item 11: a chosen `_id` must not reveal a hidden document ----
+
+async fn client(app: &Router, openid: &str, body: Value) -> Value {
+    let req = Request::post("/client")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-wx-openid", openid)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let r = send(app, req).await;
+    assert_eq!(r.status, StatusCode::OK);
+    r.json()
+}
+
+fn insert(id: &str, note: &str) -> Value {
+    json!({"action": "database.insertDocument", "collectionName": "notes",
+           "data": [json!({"_id": id, "note": note}).to_string()]})
+}
+
+fn get_by_id(id: &str) -> Value {
+    json!({"action": "database.getDocument", "collectionName": "notes", "queryType": "DOC",
+           "query": json!({"_id": id}).to_string()})
+}
+
+fn set_by_id(id: &str, note: &str) -> Value {
+    json!({"action": "database.modifyDocument", "collectionName": "notes", "queryType": "DOC",
+           "query": json!({"_id": id}).to_string(), "data": json!({"note": note}).to_string(),
+           "multi": false, "merge": false, "upsert": true})
+}
+
+#[tokio::test]
+async fn chosen_id_of_a_hidden_document_is_refused_without_revealing_it() {
+    let s = shim().await;
+    action(
+        &s.app,
+        json!({"action": "database.addCollection", "collectionName": "notes"}),
+    )
+    .await;
+    // Default preset CREATOR_READ_WRITE: B cannot read A's records.
+    let v = client(&s.app, "user-a", insert("id-hidden", "A's secret")).await;
+    assert_eq!(v["data"]["insertedIds"][0], "id-hidden", "{v}");
+    let v = client(&s.app, "user-b", get_by_id("id-hidden")).await;
+    assert_eq!(v["data"]["list"], json!([]), "B cannot see it: {v}");
+
+    // B chooses A's _id.
+    let hidden = client(&s.app, "user-b", insert("id-hidden", "B's")).await;
+    // B collides with its own record.
+    let v = client(&s.app, "user-b", insert("id-own", "B's first")).await;
+    assert_eq!(v["data"]["insertedIds"][0], "id-own", "{v}");
+    let own = client(&s.app, "user-b", insert("id-own", "B's second")).await;
+    // The same answer as for the caller's own record: CloudBase's code, and a message that
+    // names only the `_id` the caller sent (nothing of the hidden record, not whose it is).
+    assert_error(&hidden, "DATABASE_DUPLICATE_WRITE");
+    assert_error(&own, "DATABASE_DUPLICATE_WRITE");
+    let m_hidden = hidden["message"].as_str().unwrap();
+    let m_own = own["message"].as_str().unwrap();
+    assert_eq!(
+        m_hidden.replace("id-hidden", "ID"),
+        m_own.replace("id-own", "ID")
+    );
+    for secret in ["user-a", "A's secret", "permission", "another"] {
+        assert!(!m_hidden.contains(secret), "{m_hidden}");
+    }
+    // `doc(id).set()` from B (an upsert under the implicit `_openid` filter) answers the same
+    // and does not overwrite A's record.
+    let set_hidden = client(&s.app, "user-b", set_by_id("id-hidden", "B's set")).await;
+    assert_eq!(set_hidden["code"], hidden["code"], "{set_hidden}");
+    assert_eq!(set_hidden["message"], hidden["message"], "{set_hidden}");
+
+    // A's record is intact, still A's, still hidden from B.
+    let v = client(&s.app, "user-a", get_by_id("id-hidden")).await;
+    let list = v["data"]["list"].as_array().expect("list");
+    assert_eq!(list.len(), 1, "{v}");
+    let doc: Value = serde_json::from_str(list[0].as_str().unwrap()).unwrap();
+    assert_eq!(doc["note"], "A's secret");
+    assert_eq!(doc["_openid"], "user-a");
+    let v = client(&s.app, "user-b", get_by_id("id-hidden")).await;
+    assert_eq!(v["data"]["list"], json!([]), "{v}");
+    let v = action(
+        &s.app,
+        json!({"action": "database.calculateDocument", "collectionName": "notes",
+               "query": json!({"_id": "id-hidden"}).to_string()}),
+    )
+    .await;
+    assert_eq!(v["data"]["total"], 1, "{v}");
+}

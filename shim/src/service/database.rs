@@ -349,6 +349,14 @@ impl Database {
                 for d in &mut docs {
                     resolve_server_dates(d, now);
                 }
+                // A client may choose `_id` (cloud-api.md §2.8), so an insert (or a `doc.set`
+                // upsert) can collide with a record the presets hide from it. It must stay an
+                // error, and the outcome necessarily tells "this `_id` is taken": hiding even
+                // that would mean refusing every chosen `_id`, which CloudBase allows. So the
+                // answer is CloudBase's own, `DATABASE_DUPLICATE_WRITE` (its documented code for
+                // a duplicate `_id`), with a message naming only the `_id` the caller sent: the
+                // same whether the existing record is the caller's, another user's or an
+                // admin's, and nothing of its content or owner.
                 let ids = exec.insert(&collection, docs)?;
                 Ok(DbReply::Inserted { ids })
             }
