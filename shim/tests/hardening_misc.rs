@@ -270,3 +270,136 @@ async fn chosen_id_of_a_hidden_document_is_refused_without_revealing_it() {
     .await;
     assert_eq!(v["data"]["total"], 1, "{v}");
 }
+
+// ---- item 3: transactions must not block everything ----
+
+/// The HTTP layer's database slots are per process: the two transaction tests, each holding
+/// write slots for a while, run one at a time so they do not take each other's.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn insert_admin(note: &str) -> Value {
+    json!({"action": "database.insertDocument", "collectionName": "t",
+           "data": [json!({"note": note}).to_string()]})
+}
+
+async fn start_transaction(app: &Router) -> String {
+    let v = action(app, json!({"action": "database.startTransaction"})).await;
+    v["transactionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+async fn count_t(app: &Router) -> u64 {
+    let v = action(
+        app,
+        json!({"action": "database.calculateDocument", "collectionName": "t", "query": "{}"}),
+    )
+    .await;
+    v["data"]["total"].as_u64().unwrap_or_else(|| panic!("{v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_transaction_stops_blocking_writes_after_the_idle_timeout() {
+    let _serial = SERIAL.lock().await;
+    let s = shim().await;
+    action(
+        &s.app,
+        json!({"action": "database.addCollection", "collectionName": "t"}),
+    )
+    .await;
+    let id = start_transaction(&s.app).await;
+    let mut in_txn = insert_admin("in the abandoned transaction");
+    in_txn["transactionId"] = json!(id);
+    let v = action(&s.app, in_txn).await;
+    assert!(v["data"]["insertedIds"].is_array(), "{v}");
+    // Nobody commits. A plain write waits for the idle timeout (5 s since the transaction's
+    // last operation), then rolls the transaction back itself and goes through.
+    let t = std::time::Instant::now();
+    let v = action(&s.app, insert_admin("plain")).await;
+    let waited = t.elapsed();
+    assert!(v["data"]["insertedIds"].is_array(), "{v}");
+    assert!(
+        waited < std::time::Duration::from_secs(7),
+        "plain write waited {waited:?}"
+    );
+    println!("plain write behind an idle transaction answered after {waited:?}");
+    // The abandoned transaction is gone, and so is what it wrote.
+    let v = action(
+        &s.app,
+        json!({"action": "database.commitTransaction", "transactionId": id}),
+    )
+    .await;
+    assert_error(&v, "INVALID_PARAM");
+    assert!(
+        v["message"].as_str().unwrap().contains("rolled back"),
+        "{v}"
+    );
+    assert_eq!(count_t(&s.app).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_writes_behind_a_transaction_gets_fast_busy_answers() {
+    let _serial = SERIAL.lock().await;
+    let s = shim().await;
+    action(
+        &s.app,
+        json!({"action": "database.addCollection", "collectionName": "t"}),
+    )
+    .await;
+    let id = start_transaction(&s.app).await;
+    let burst_start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let app = s.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            let v = action(&app, insert_admin(&format!("burst {i}"))).await;
+            (v, t.elapsed())
+        }));
+    }
+    // The server keeps answering meanwhile.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let t = std::time::Instant::now();
+    let r = send(&s.app, Request::get("/").body(Body::empty()).unwrap()).await;
+    let root_took = t.elapsed();
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        root_took < std::time::Duration::from_millis(500),
+        "GET / took {root_took:?}"
+    );
+    // The transaction is still usable and commits.
+    let mut in_txn = insert_admin("committed");
+    in_txn["transactionId"] = json!(id);
+    let v = action(&s.app, in_txn).await;
+    assert!(v["data"]["insertedIds"].is_array(), "{v}");
+    let v = action(
+        &s.app,
+        json!({"action": "database.commitTransaction", "transactionId": id}),
+    )
+    .await;
+    assert!(v.get("code").is_none(), "{v}");
+
+    let (mut ok, mut busy, mut slowest_busy) = (0, 0, std::time::Duration::ZERO);
+    for t in tasks {
+        let (v, took) = t.await.unwrap();
+        if v["data"]["insertedIds"].is_array() {
+            ok += 1;
+        } else {
+            assert_error(&v, "DATABASE_TRANSACTION_CONFLICT");
+            busy += 1;
+            slowest_busy = slowest_busy.max(took);
+        }
+    }
+    println!(
+        "200 writes behind a transaction: {ok} waited and went through, {busy} busy (slowest busy answer {slowest_busy:?}); GET / {root_took:?}; all done in {:?}",
+        burst_start.elapsed()
+    );
+    assert_eq!(ok + busy, 200);
+    assert!(busy >= 190, "{busy} busy");
+    assert!(
+        slowest_busy < std::time::Duration::from_secs(1),
+        "slowest busy answer {slowest_busy:?}"
+    );
+    assert_eq!(count_t(&s.app).await, 1 + ok as u64);
+}
