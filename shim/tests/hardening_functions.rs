@@ -219,8 +219,23 @@ async fn huge_output_is_truncated_and_the_call_completes() {
         "{:?}",
         lines.last()
     );
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    // The shim never held the 50 MB line (the whole test process peaks far below it).
+    let peak_kb: u64 = peak
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(peak_kb < 40 << 10, "{peak}");
     println!(
-        "50 MB line + 1.6 MB of lines → {} lines, {total} bytes kept",
+        "50 MB line + 1.6 MB of lines → {} lines, {total} bytes kept; test process peak {peak}",
         lines.len()
     );
 }
