@@ -24,6 +24,7 @@ pub(super) async fn handle(
             let key = CloudPath::parse(path)?;
             let owner = owner_of(caller);
             check_may_write(storage, caller, &key).await?;
+            storage.check_fits(&key)?;
             let file_id = storage.file_id(&key);
             // Sent back by the SDK as the `x-cos-meta-fileid` header: ASCII only.
             let cos_file_id =

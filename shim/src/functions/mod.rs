@@ -48,12 +48,15 @@ pub struct FunctionsConfig {
     pub node: PathBuf,
     /// Upper bound on concurrent calls (and warm processes) per function.
     pub max_workers_per_function: usize,
+    /// Memory size of a function, in MB: the V8 heap limit of each worker and the context's
+    /// `memory_limit_in_mb` (CloudBase's default is 256).
+    pub memory_mb: u64,
     /// `TENCENTCLOUD_SECRETID` handed to functions (the shim's `--admin-token` when set).
     pub secret_id: String,
 }
 
 impl FunctionsConfig {
-    /// Defaults: 20 s timeout, `node` from `PATH`, up to 4 workers per function.
+    /// Defaults: 20 s timeout, 256 MB, `node` from `PATH`, up to 4 workers per function.
     pub fn new(
         root: impl Into<PathBuf>,
         shim_url: impl Into<String>,
@@ -66,6 +69,7 @@ impl FunctionsConfig {
             timeout: Duration::from_secs(20),
             node: PathBuf::from("node"),
             max_workers_per_function: 4,
+            memory_mb: 256,
             secret_id: "AKIDmigrateShimLocal".to_string(),
         }
     }
@@ -259,6 +263,7 @@ impl FunctionRunner {
                         dir: &pool.dir,
                         name,
                         env: &self.base_env,
+                        memory_mb: self.config.memory_mb,
                         logs: &self.logs,
                         generation,
                     })?;
@@ -353,9 +358,16 @@ impl FunctionRunner {
         let dir = self.config.root.join(name);
         let entry = dir.join("index.js");
         if !entry.is_file() {
+            // The caller sees this: the layout relative to the project, never a host path.
+            let root = self
+                .config
+                .root
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("cloudfunctions");
             return Err(FunctionError::NotFound {
                 name: name.to_string(),
-                detail: format!("no {}", entry.display()),
+                detail: format!("no {root}/{name}/index.js"),
             });
         }
         // Absolute, so the worker's module resolution does not depend on our cwd.
@@ -433,7 +445,7 @@ impl FunctionRunner {
             "userInfo": user_info,
             "context": {
                 "callbackWaitsForEmptyEventLoop": false,
-                "memory_limit_in_mb": 256,
+                "memory_limit_in_mb": self.config.memory_mb,
                 "time_limit_in_ms": self.config.timeout.as_millis() as u64,
                 "request_id": request_id,
                 "function_name": name,

@@ -18,8 +18,13 @@
 //! * the literal `'{openid}'` in a client filter means the caller's openid (security-rules
 //!   style queries, §2.9);
 //! * `createCollection` on an existing collection fails (`DATABASE_COLLECTION_ALREADY_EXIST`);
-//! * transactions (server side only) hold the single writer; one left open longer than
-//!   [`Database::TRANSACTION_TIMEOUT`] is rolled back.
+//! * transactions (server side only) hold the single writer. One that ran no operation for
+//!   [`Database::TRANSACTION_IDLE_TIMEOUT`], or is older than [`Database::TRANSACTION_TIMEOUT`],
+//!   is rolled back by the next request that needs the lock, including a write waiting for it:
+//!   a function that died mid-transaction blocks writes for seconds, not until something else
+//!   starts a transaction. At most [`Database::MAX_WAITING_WRITERS`] writes wait for an open
+//!   transaction at once; further ones are answered `DATABASE_TRANSACTION_CONFLICT` at once
+//!   (the error the SDK's `runTransaction` retries) instead of queueing.
 
 use crate::db::aggregate::has_limit;
 use crate::db::ejson::{resolve_server_dates, to_canonical_string};
@@ -136,12 +141,23 @@ pub enum DbReply {
 
 type TxnSlot = Arc<parking_lot::Mutex<Option<Box<dyn StoreTxn>>>>;
 
+/// An open transaction: the store transaction, when it began and when it was last used.
+struct OpenTxn {
+    slot: TxnSlot,
+    begun: Instant,
+    last_used: Instant,
+}
+
 /// The database service.
 pub struct Database {
     store: Arc<dyn Store>,
     permissions: parking_lot::RwLock<Permissions>,
     clock: fn() -> i64,
-    transactions: parking_lot::Mutex<HashMap<String, (TxnSlot, Instant)>>,
+    transactions: parking_lot::Mutex<HashMap<String, OpenTxn>>,
+    /// Signalled when a transaction ends, for the writes waiting for it.
+    txn_ended: parking_lot::Condvar,
+    /// Writes waiting for an open transaction to end.
+    waiting_writers: std::sync::atomic::AtomicUsize,
 }
 
 /// Where an operation runs: straight on the store, or inside an open transaction.
@@ -221,6 +237,8 @@ impl Database {
             permissions: parking_lot::RwLock::new(Permissions::default()),
             clock: system_now_ms,
             transactions: parking_lot::Mutex::new(HashMap::new()),
+            txn_ended: parking_lot::Condvar::new(),
+            waiting_writers: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -240,12 +258,25 @@ impl Database {
         &self.store
     }
 
-    /// How long a transaction may stay open before it is rolled back.
+    /// How long a transaction may stay open in all before it is rolled back.
     pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(30);
+    /// How long a transaction may go without an operation before it is rolled back (measured
+    /// from the end of its last operation).
+    pub const TRANSACTION_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+    /// How long a write waits for open transactions to end (or expire) before it is answered
+    /// busy.
+    pub const WRITE_WAIT: Duration = Duration::from_secs(10);
+    /// Writes that may wait for an open transaction at once; one more is answered busy at once.
+    /// Kept below the HTTP layer's write slots (`admin/database.rs`), so that a burst of
+    /// writes behind a transaction drains as immediate busy answers instead of a queue.
+    pub const MAX_WAITING_WRITERS: usize = 2;
 
     /// Run one operation for `caller`.
     pub fn execute(&self, caller: &Caller, op: DbOp) -> DbResult<DbReply> {
         self.expire_transactions();
+        if takes_write_lock(&op) {
+            self.wait_for_transactions()?;
+        }
         let admin_only = |what: &str| match caller {
             Caller::Admin => Ok(()),
             Caller::Client { .. } => Err(DbError::PermissionDenied(format!(
@@ -257,9 +288,14 @@ impl Database {
                 admin_only("startTransaction")?;
                 let txn = self.store.begin()?;
                 let id = new_id();
+                let now = Instant::now();
                 self.transactions.lock().insert(
                     id.clone(),
-                    (Arc::new(parking_lot::Mutex::new(Some(txn))), Instant::now()),
+                    OpenTxn {
+                        slot: Arc::new(parking_lot::Mutex::new(Some(txn))),
+                        begun: now,
+                        last_used: now,
+                    },
                 );
                 Ok(DbReply::TransactionStarted { id })
             }
@@ -284,48 +320,121 @@ impl Database {
                 ) {
                     return Err(DbError::invalid("transactions cannot be nested"));
                 }
-                let slot = self
-                    .transactions
-                    .lock()
-                    .get(&id)
-                    .map(|(s, _)| s.clone())
-                    .ok_or_else(|| unknown_txn(&id))?;
+                let slot = self.touch(&id).ok_or_else(|| unknown_txn(&id))?;
                 let mut guard = slot.lock();
                 let txn = guard.as_mut().ok_or_else(|| unknown_txn(&id))?;
-                self.run(caller, *op, &mut Exec::Txn(txn.as_mut()))
+                let r = self.run(caller, *op, &mut Exec::Txn(txn.as_mut()));
+                drop(guard);
+                // Idle time counts from the end of the last operation.
+                self.touch(&id);
+                r
             }
             other => self.run(caller, other, &mut Exec::Store(self.store.as_ref())),
         }
     }
 
+    /// Mark transaction `id` as used now; its slot, if it is open.
+    fn touch(&self, id: &str) -> Option<TxnSlot> {
+        let mut map = self.transactions.lock();
+        let t = map.get_mut(id)?;
+        t.last_used = Instant::now();
+        Some(t.slot.clone())
+    }
+
     fn take_transaction(&self, id: &str) -> DbResult<Box<dyn StoreTxn>> {
-        let (slot, _) = self
+        let open = self
             .transactions
             .lock()
             .remove(id)
             .ok_or_else(|| unknown_txn(id))?;
-        let txn = slot.lock().take();
+        self.txn_ended.notify_all();
+        let txn = open.slot.lock().take();
         txn.ok_or_else(|| unknown_txn(id))
     }
 
-    /// Roll back transactions left open longer than [`Self::TRANSACTION_TIMEOUT`] (a cloud
-    /// function that crashed mid-transaction must not hold the write lock forever).
+    /// Roll back transactions idle for [`Self::TRANSACTION_IDLE_TIMEOUT`] or open longer than
+    /// [`Self::TRANSACTION_TIMEOUT`] (a cloud function that crashed mid-transaction must not
+    /// hold the write lock). One running an operation right now is left alone.
     fn expire_transactions(&self) {
-        let expired: Vec<TxnSlot> = {
+        let expired: Vec<Box<dyn StoreTxn>> = {
             let mut map = self.transactions.lock();
             let old: Vec<String> = map
                 .iter()
-                .filter(|(_, (_, t))| t.elapsed() > Self::TRANSACTION_TIMEOUT)
+                .filter(|(_, t)| {
+                    t.last_used.elapsed() > Self::TRANSACTION_IDLE_TIMEOUT
+                        || t.begun.elapsed() > Self::TRANSACTION_TIMEOUT
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
-            old.iter()
-                .filter_map(|k| map.remove(k).map(|v| v.0))
-                .collect()
+            let mut out = Vec::new();
+            for k in old {
+                // Busy with an operation (its slot is locked): not idle.
+                let Some(mut guard) = map.get(&k).and_then(|t| t.slot.try_lock()) else {
+                    continue;
+                };
+                let txn = guard.take();
+                drop(guard);
+                map.remove(&k);
+                if let Some(txn) = txn {
+                    tracing::warn!(transaction = %k, "rolled back an idle transaction");
+                    out.push(txn);
+                }
+            }
+            out
         };
-        for slot in expired {
-            if let Some(t) = slot.lock().take() {
+        if !expired.is_empty() {
+            for t in expired {
                 let _ = t.abort();
             }
+            self.txn_ended.notify_all();
+        }
+    }
+
+    /// Before a write outside a transaction: wait (at most [`Self::WRITE_WAIT`]) until no
+    /// transaction holds the write lock, rolling back the ones that went idle meanwhile, so
+    /// the waiting write itself reclaims the lock from an abandoned transaction. Only
+    /// [`Self::MAX_WAITING_WRITERS`] writes wait at once; the next is answered busy at once.
+    fn wait_for_transactions(&self) -> DbResult<()> {
+        use std::sync::atomic::Ordering;
+        if self.transactions.lock().is_empty() {
+            return Ok(());
+        }
+        let waiting = self.waiting_writers.fetch_add(1, Ordering::AcqRel);
+        let _leave = scopeguard(|| {
+            self.waiting_writers.fetch_sub(1, Ordering::AcqRel);
+        });
+        if waiting >= Self::MAX_WAITING_WRITERS {
+            return Err(DbError::Transaction(format!(
+                "the database is busy: a transaction holds the write lock and {waiting} writes \
+                 are already waiting for it; retry later"
+            )));
+        }
+        let deadline = Instant::now() + Self::WRITE_WAIT;
+        loop {
+            self.expire_transactions();
+            let mut map = self.transactions.lock();
+            if map.is_empty() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DbError::Transaction(format!(
+                    "the database is busy: a transaction held the write lock for the {} s this \
+                     write waited; retry later",
+                    Self::WRITE_WAIT.as_secs()
+                )));
+            }
+            // Wake when a transaction ends, or when the first one may have gone idle.
+            let next_idle = map
+                .values()
+                .map(|t| t.last_used + Self::TRANSACTION_IDLE_TIMEOUT)
+                .min()
+                .unwrap_or(deadline);
+            let wake = next_idle
+                .max(now + Duration::from_millis(10))
+                .min(deadline)
+                .min(now + Duration::from_millis(500));
+            self.txn_ended.wait_until(&mut map, wake);
         }
     }
 
@@ -349,6 +458,14 @@ impl Database {
                 for d in &mut docs {
                     resolve_server_dates(d, now);
                 }
+                // A client may choose `_id` (cloud-api.md §2.8), so an insert (or a `doc.set`
+                // upsert) can collide with a record the presets hide from it. It must stay an
+                // error, and the outcome necessarily tells "this `_id` is taken": hiding even
+                // that would mean refusing every chosen `_id`, which CloudBase allows. So the
+                // answer is CloudBase's own, `DATABASE_DUPLICATE_WRITE` (its documented code for
+                // a duplicate `_id`), with a message naming only the `_id` the caller sent: the
+                // same whether the existing record is the caller's, another user's or an
+                // admin's, and nothing of its content or owner.
                 let ids = exec.insert(&collection, docs)?;
                 Ok(DbReply::Inserted { ids })
             }
@@ -607,7 +724,36 @@ fn with_dates(mut filter: Document, now: i64) -> Document {
 }
 
 fn unknown_txn(id: &str) -> DbError {
-    DbError::invalid(format!("transaction {id} does not exist or has ended"))
+    DbError::invalid(format!(
+        "transaction {id} does not exist or has ended (a transaction without an operation for {} s is rolled back)",
+        Database::TRANSACTION_IDLE_TIMEOUT.as_secs()
+    ))
+}
+
+/// Whether `op`, run outside a transaction, needs the single writer.
+fn takes_write_lock(op: &DbOp) -> bool {
+    matches!(
+        op,
+        DbOp::Insert { .. }
+            | DbOp::Modify { .. }
+            | DbOp::ModifyAndReturn { .. }
+            | DbOp::Remove { .. }
+            | DbOp::AddCollection { .. }
+            | DbOp::StartTransaction
+    )
+}
+
+/// Run `f` when the returned guard is dropped.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }
 
 fn doc_openid(openid: &str) -> Document {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::local::LocalFileSystem;
-use object_store::path::Path as ObjPath;
+use object_store::path::{Path as ObjPath, PathPart};
 use object_store::{GetOptions, GetResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,15 @@ const PATH_SET: &AsciiSet = &CONTROLS
     .add(b'|');
 /// Characters escaped in query values.
 const QUERY_SET: &AsciiSet = &PATH_SET.add(b'&').add(b'=').add(b'+').add(b'/');
+
+/// Longest file name the usual file systems hold (ext4, XFS, APFS, NTFS), in bytes.
+const MAX_FILE_NAME: usize = 255;
+/// Room kept for the `#<n>` suffix the local backend adds to the file it writes before renaming
+/// it into place.
+const STAGING_SUFFIX: usize = 8;
+/// Longest path component the local backend accepts, in bytes as stored (after the backend's
+/// percent-encoding of non-ASCII and reserved characters).
+pub(crate) const MAX_STORED_COMPONENT: usize = MAX_FILE_NAME - STAGING_SUFFIX;
 
 /// What the shim records about an object besides its bytes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -126,6 +135,58 @@ impl Storage {
         file_id(&self.env, key)
     }
 
+    /// Refuse (`INVALID_PARAM`) a key the local backend cannot hold as a file: a component whose
+    /// stored name would be longer than a file name may be, a key below an existing file (`a/b`
+    /// when `a` is a file) and a key that is the folder of existing files (`a` when `a/b`
+    /// exists). Object stores such as COS or S3 have no folders and hold all of these, so a
+    /// non-local backend accepts them. Checked when an upload URL is handed out, again when the
+    /// bytes arrive, and for the destination of a copy.
+    pub fn check_fits(&self, key: &CloudPath) -> ShimResult<()> {
+        let Some(fs) = &self.local else {
+            return Ok(());
+        };
+        for part in key.components() {
+            let stored = PathPart::from(part).as_ref().len();
+            if stored > MAX_STORED_COMPONENT {
+                return Err(ShimError::InvalidParam(format!(
+                    "invalid cloud path: the component `{}` is {stored} bytes as stored on disk \
+                     (non-ASCII and reserved characters take 3 bytes per byte); local storage \
+                     keeps each component of a path within {MAX_STORED_COMPONENT} bytes, \
+                     shorten it",
+                    shorten(part)
+                )));
+            }
+        }
+        let parts: Vec<&str> = key.components().collect();
+        for tree in ["objects", "meta"] {
+            for depth in 1..parts.len() {
+                let prefix =
+                    ObjPath::from_iter(std::iter::once(tree).chain(parts[..depth].iter().copied()));
+                let path = fs
+                    .path_to_filesystem(&prefix)
+                    .map_err(ShimError::internal)?;
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                    let file = parts[..depth].join("/");
+                    return Err(ShimError::InvalidParam(format!(
+                        "cannot store `{key}`: `{file}` is a file, and local storage cannot hold \
+                         a file and a folder of the same name; choose another path or delete \
+                         `{file}` first"
+                    )));
+                }
+            }
+            let full = ObjPath::from_iter(std::iter::once(tree).chain(parts.iter().copied()));
+            let path = fs.path_to_filesystem(&full).map_err(ShimError::internal)?;
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                return Err(ShimError::InvalidParam(format!(
+                    "cannot store `{key}`: it is the folder of other files (`{key}/...`), and \
+                     local storage cannot hold a file and a folder of the same name; choose \
+                     another path or delete the files under `{key}/` first"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Store `bytes` under `key` (overwriting), recording `owner` as the uploader.
     pub async fn put(&self, key: &CloudPath, bytes: Bytes, owner: &str) -> ShimResult<()> {
         if bytes.len() as u64 > self.max_upload {
@@ -133,6 +194,7 @@ impl Storage {
                 limit: self.max_upload,
             });
         }
+        self.check_fits(key)?;
         self.store
             .put(&Self::object_path(key), PutPayload::from_bytes(bytes))
             .await
@@ -251,6 +313,7 @@ impl Storage {
                 "destination exists: {dst}"
             )));
         }
+        self.check_fits(dst)?;
         self.store
             .copy(&Self::object_path(src), &Self::object_path(dst))
             .await
@@ -323,6 +386,10 @@ impl Storage {
             if self.exists(&key).await? {
                 continue;
             }
+            if let Err(e) = self.check_fits(&key) {
+                tracing::warn!(path = %rel.display(), error = %e.public_message(), "skipping file in cloud/storage");
+                continue;
+            }
             let bytes = tokio::fs::read(entry.path())
                 .await
                 .map_err(ShimError::internal)?;
@@ -346,6 +413,15 @@ impl Storage {
         }
         Ok(copied)
     }
+}
+
+/// At most 40 characters of `part`, for a message.
+fn shorten(part: &str) -> String {
+    let mut out: String = part.chars().take(40).collect();
+    if out.len() < part.len() {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Spans up to this size are read on the async worker (see [`Storage::read_local`]).

@@ -14,9 +14,54 @@ use std::sync::Arc;
 /// How long a write waits for an open transaction to finish.
 pub(super) const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Writes that may block on one store's writer connection at once; one more is answered busy
+/// at once instead of holding a thread for [`WRITE_WAIT`]. The service in front bounds its own
+/// waiting writes much lower (`Database::MAX_WAITING_WRITERS`); this is the store's own
+/// backstop for any caller.
+pub(super) const MAX_BLOCKED_WRITERS: usize = 64;
+
 /// The error of a write that waited [`WRITE_WAIT`] in vain.
 pub(super) fn busy() -> DbError {
     DbError::Transaction("the database is busy: a transaction holds the write lock".into())
+}
+
+/// Blocked writers per writer connection (keyed by the mutex's address).
+static BLOCKED: parking_lot::Mutex<Vec<(usize, usize)>> = parking_lot::Mutex::new(Vec::new());
+
+/// Take the writer connection: at once when it is free, else wait up to [`WRITE_WAIT`] unless
+/// [`MAX_BLOCKED_WRITERS`] writes already wait for it.
+fn lock_writer<G>(
+    writer: &Mutex<Connection>,
+    try_now: impl FnOnce() -> Option<G>,
+    wait: impl FnOnce() -> Option<G>,
+) -> DbResult<G> {
+    if let Some(g) = try_now() {
+        return Ok(g);
+    }
+    let key = writer as *const Mutex<Connection> as usize;
+    {
+        let mut blocked = BLOCKED.lock();
+        match blocked.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) if *n >= MAX_BLOCKED_WRITERS => {
+                return Err(DbError::Transaction(format!(
+                    "the database is busy: {n} writes already wait for the write lock; retry later"
+                )));
+            }
+            Some((_, n)) => *n += 1,
+            None => blocked.push((key, 1)),
+        }
+    }
+    let got = wait();
+    {
+        let mut blocked = BLOCKED.lock();
+        if let Some(pos) = blocked.iter().position(|(k, _)| *k == key) {
+            blocked[pos].1 -= 1;
+            if blocked[pos].1 == 0 {
+                blocked.swap_remove(pos);
+            }
+        }
+    }
+    got.ok_or_else(busy)
 }
 
 /// An open SQLite transaction: owns the writer connection until commit/abort/drop.
@@ -30,7 +75,11 @@ impl SqliteTxn {
     /// Take the writer connection (waiting up to [`WRITE_WAIT`]) and begin an immediate
     /// transaction on it.
     pub(super) fn begin(writer: &Arc<Mutex<Connection>>, shared: Arc<Shared>) -> DbResult<Self> {
-        let conn = writer.try_lock_arc_for(WRITE_WAIT).ok_or_else(busy)?;
+        let conn = lock_writer(
+            writer,
+            || writer.try_lock_arc(),
+            || writer.try_lock_arc_for(WRITE_WAIT),
+        )?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(SqliteTxn {
             conn,
@@ -119,9 +168,68 @@ pub(super) fn write<T>(
     writer: &Mutex<Connection>,
     f: impl FnOnce(&Connection) -> DbResult<T>,
 ) -> DbResult<T> {
-    let mut w = writer.try_lock_for(WRITE_WAIT).ok_or_else(busy)?;
+    let mut w = lock_writer(
+        writer,
+        || writer.try_lock(),
+        || writer.try_lock_for(WRITE_WAIT),
+    )?;
     let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let r = f(&tx)?;
     tx.commit()?;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn blocked_on(writer: &Mutex<Connection>) -> usize {
+        let key = writer as *const Mutex<Connection> as usize;
+        BLOCKED
+            .lock()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    #[test]
+    fn writers_beyond_the_cap_are_answered_busy_at_once() {
+        let writer = Arc::new(Mutex::new(Connection::open_in_memory().unwrap()));
+        writer
+            .lock()
+            .execute_batch("CREATE TABLE t(x INTEGER)")
+            .unwrap();
+        let held = writer.lock();
+        let threads: Vec<_> = (0..MAX_BLOCKED_WRITERS)
+            .map(|i| {
+                let w = Arc::clone(&writer);
+                std::thread::spawn(move || {
+                    write(&w, |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", [i as i64])?;
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while blocked_on(&writer) < MAX_BLOCKED_WRITERS && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(blocked_on(&writer), MAX_BLOCKED_WRITERS);
+        let t = Instant::now();
+        let err = write(&writer, |_| Ok(())).unwrap_err();
+        assert!(t.elapsed() < Duration::from_millis(100));
+        assert_eq!(err.code(), "DATABASE_TRANSACTION_CONFLICT");
+        drop(held);
+        for th in threads {
+            th.join().unwrap().unwrap();
+        }
+        assert_eq!(blocked_on(&writer), 0);
+        let n: i64 = writer
+            .lock()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, MAX_BLOCKED_WRITERS as i64);
+    }
 }
