@@ -37,6 +37,10 @@ pub(crate) struct ServeArgs {
     /// shim reached by name on a LAN.
     #[arg(long, value_name = "NAME")]
     pub allow_host: Vec<String>,
+    /// Memory of one cloud function worker, in MB: its heap limit, as CloudBase's function
+    /// memory setting (a function that needs more fails with a clear error).
+    #[arg(long, value_name = "MB", default_value_t = 256)]
+    pub function_memory_mb: u64,
     /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -56,6 +60,7 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     config.max_upload = args.max_upload_mb.saturating_mul(1 << 20);
     config.admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
     config.allowed_hosts = args.allow_host.clone();
+    config.function_memory_mb = args.function_memory_mb.max(16);
 
     if let Some(dir) = &args.export {
         return export(&config, dir);

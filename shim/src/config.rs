@@ -72,6 +72,9 @@ pub struct ShimConfig {
     pub allowed_hosts: Vec<String>,
     /// Connection limits and timeouts of the HTTP server.
     pub connections: ConnectionLimits,
+    /// Memory of one cloud function worker, in MB (its V8 heap limit and the context's
+    /// `memory_limit_in_mb`; CloudBase's default is 256).
+    pub function_memory_mb: u64,
 }
 
 /// Why a configuration could not be built.
@@ -130,6 +133,7 @@ impl ShimConfig {
             public_url: None,
             admin_token: None,
             allowed_hosts: Vec::new(),
+            function_memory_mb: 256,
             connections: ConnectionLimits::default(),
         })
     }

@@ -114,6 +114,7 @@ impl AppState {
                     // The functions' SDK calls back into /admin with the token as secret id.
                     fc.secret_id = token.clone();
                 }
+                fc.memory_mb = config.function_memory_mb;
                 Arc::new(FunctionRunner::new(fc))
             });
         Ok(Arc::new(AppState::new(config, db, storage, functions)))
