@@ -1,76 +1,13 @@
 //! Issue 12 hardening, through the in-process router: storage keys a file system cannot hold,
 //! a chosen `_id` that would reveal a hidden document, transactions that block writes.
 
-use std::sync::Arc;
+mod common;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::http::{Reply, action, assert_error, send, shim};
 use serde_json::{Value, json};
-use shim::{AppState, ShimConfig};
-use tower::ServiceExt;
-
-struct Shim {
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
-async fn shim() -> Shim {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ShimConfig::from_project(dir.path()).unwrap();
-    config.env_id = "test-env".into();
-    config.public_url = Some("http://shim.test".into());
-    let state = AppState::open(config).await.unwrap();
-    Shim {
-        app: shim::router(Arc::clone(&state)),
-        _dir: dir,
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply { status, body }
-}
-
-async fn action(app: &Router, body: Value) -> Value {
-    let req = Request::post("/admin?env=test-env&seqId=1")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let r = send(app, req).await;
-    assert_eq!(r.status, StatusCode::OK);
-    r.json()
-}
-
-fn assert_error(v: &Value, code: &str) {
-    assert_eq!(v["code"], code, "{v}");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    assert!(v.get("data").is_none(), "{v}");
-}
 
 // ---- item 8: storage keys ----
 

@@ -1,105 +1,16 @@
 //! The HTTP layer in process (router + `tower::ServiceExt::oneshot`): the action envelope,
 //! bad input, the client caller, and storage URLs (signatures, Range, ETag, limits, traversal).
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::http::{Reply, action, assert_error, get, post, send, shim, shim_with};
 use serde_json::{Value, json};
 use shim::{AppState, ShimConfig};
-use tower::ServiceExt;
-
-struct Shim {
-    app: Router,
-    _dir: tempfile::TempDir,
-}
-
-async fn shim_with(max_upload: u64, max_body: usize) -> Shim {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path();
-    std::fs::create_dir_all(project.join("cloud/storage/img")).unwrap();
-    std::fs::write(project.join("cloud/storage/img/seed.txt"), b"0123456789").unwrap();
-    let mut config = ShimConfig::from_project(project).unwrap();
-    config.env_id = "test-env".into();
-    config.public_url = Some("http://shim.test".into());
-    config.max_upload = max_upload;
-    config.max_body = max_body;
-    let state = AppState::open(config).await.unwrap();
-    Shim {
-        app: shim::router(Arc::clone(&state)),
-        _dir: dir,
-    }
-}
-
-async fn shim() -> Shim {
-    shim_with(1 << 20, 1 << 20).await
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn post(app: &Router, path: &str, body: impl Into<Body>) -> Reply {
-    let req = Request::post(path)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body.into())
-        .unwrap();
-    send(app, req).await
-}
-
-async fn action(app: &Router, body: Value) -> Value {
-    let r = post(app, "/admin?env=test-env&seqId=1", body.to_string()).await;
-    assert_eq!(r.status, StatusCode::OK);
-    r.json()
-}
-
-async fn get(app: &Router, url: &str, headers: &[(&str, &str)]) -> Reply {
-    let path = url.strip_prefix("http://shim.test").unwrap_or(url);
-    let mut b = Request::get(path);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    send(app, b.body(Body::empty()).unwrap()).await
-}
-
-fn assert_error(v: &Value, code: &str) {
-    assert_eq!(v["code"], code, "{v}");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    assert!(v["requestId"].as_str().is_some(), "{v}");
-    assert!(v.get("data").is_none(), "{v}");
-}
 
 #[tokio::test]
 async fn malformed_requests_get_the_envelope() {

@@ -1,6 +1,8 @@
 //! Shared helpers for the shim's tests.
 #![allow(dead_code)]
 
+pub(crate) mod http;
+
 use std::path::{Path, PathBuf};
 
 use bson::{Bson, Document};
