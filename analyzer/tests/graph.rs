@@ -181,3 +181,36 @@ fn weui_from_use_extended_lib_is_not_a_missing_component() {
         2
     );
 }
+
+#[test]
+fn a_subpackage_without_its_folder_is_one_diagnostic_not_one_per_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    write(r, "project.config.json", "{}");
+    write(
+        r,
+        "app.json",
+        r#"{"pages":["index"],"subpackages":[
+            {"root":"pkgA","pages":["a/a","b/b","c/c"]},
+            {"root":"pkgB","pages":["x/x","y/y"]}]}"#,
+    );
+    write(r, "index.js", "Page({})");
+    write(r, "pkgB/x/x.js", "Page({})");
+    let a = analyze(Project::discover(r).unwrap(), Options::default());
+    let of = |code: &str| {
+        a.diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of("config/missing-subpackage"),
+        ["subpackage `pkgA` lists 3 pages in app.json but its folder has no files"]
+    );
+    // A subpackage with some of its pages keeps one diagnostic per missing page.
+    assert_eq!(
+        of("config/missing-page"),
+        ["page `pkgB/y/y` is listed in app.json but has no files"]
+    );
+}

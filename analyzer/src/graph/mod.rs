@@ -283,8 +283,43 @@ impl ModuleGraph {
             .par_iter()
             .map(|(page, _)| unit_files(project, page))
             .collect();
+        // A subpackage whose folder holds no file at all: one diagnostic for it, not one per
+        // page it lists.
+        let empty_roots: Vec<(String, Span, usize)> = project
+            .app
+            .subpackages
+            .iter()
+            .filter(|s| !s.pages.is_empty())
+            .filter_map(|s| {
+                let root = s.root.value.trim_matches('/');
+                let prefix = format!("{}/", project.mp_to_project(root));
+                let any = project.by_path.keys().any(|p| p.starts_with(&prefix));
+                (!root.is_empty() && !any).then(|| (root.to_string(), s.root.span, s.pages.len()))
+            })
+            .collect();
+        for (root, span, n) in &empty_roots {
+            cx.diags.push(
+                Diagnostic::error(
+                    "config/missing-subpackage",
+                    format!(
+                        "subpackage `{root}` lists {} in app.json but its folder has no files",
+                        crate::kinds::count(*n, "page", "pages")
+                    ),
+                )
+                .at(app_path.clone(), Some(*span))
+                .help("create the subpackage's folder and pages, or remove it from app.json"),
+            );
+        }
+        let in_empty = |page: &str| {
+            empty_roots.iter().any(|(root, _, _)| {
+                page.trim_start_matches('/')
+                    .starts_with(&format!("{root}/"))
+            })
+        };
         for ((page, span), files) in pages.into_iter().zip(files) {
-            if !self.unit_of(cx, Some(app_id), &page, files, EdgeKind::Config, Some(span)) {
+            if !self.unit_of(cx, Some(app_id), &page, files, EdgeKind::Config, Some(span))
+                && !in_empty(&page)
+            {
                 cx.diags.push(
                     Diagnostic::error(
                         "config/missing-page",
