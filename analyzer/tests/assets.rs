@@ -418,3 +418,30 @@ fn sample_app_small_references() {
             .all(|(to, _, _)| !to.contains("cloud"))
     );
 }
+
+/// `packOptions.ignore` in project.config.json names a path for the uploader: it is not a
+/// reference of the app (moving the asset would otherwise try to rewrite DevTools' settings).
+#[test]
+fn pack_options_entries_are_not_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    let write = |p: &str, b: &[u8]| {
+        let p = r.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b).unwrap();
+    };
+    write(
+        "project.config.json",
+        br#"{"packOptions":{"ignore":[{"type":"file","value":"images/big.png"}]}}"#,
+    );
+    write("app.json", br#"{"pages":["index"]}"#);
+    write("index.js", b"Page({})");
+    write("index.wxml", br#"<image src="/images/big.png"/>"#);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(400 * 1024, 7);
+    write("images/big.png", &png);
+    let a = analyze(Project::discover(r).unwrap(), options());
+    let big = asset(&a.findings, "images/big.png");
+    let from: Vec<&str> = big.references.iter().map(|x| x.loc.path.as_str()).collect();
+    assert_eq!(from, ["index.wxml"]);
+}

@@ -39,6 +39,9 @@ pub fn collect(project: &Project, files: &[FileData], resolver: &Resolver) -> Co
                     }
                 }
                 Parsed::Script(js) if project.file(id).kind != FileKind::Wxs => c.script(js),
+                // DevTools' own settings (`project.config.json`, `project.private.config.json`)
+                // name paths for the uploader (`packOptions.ignore`), not for the app at run time.
+                Parsed::Json(_) if is_devtools_config(project, id) => {}
                 Parsed::Json(j) => c.json(id, j),
                 _ => {}
             }
@@ -76,4 +79,15 @@ pub fn asset_references(
         .into_iter()
         .map(|r| (r.from, r.asset, r.span))
         .collect()
+}
+
+/// Whether a JSON file is WeChat DevTools' project settings.
+fn is_devtools_config(project: &Project, id: FileId) -> bool {
+    project.project_config == Some(id)
+        || project
+            .file(id)
+            .path
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n == "project.config.json" || n == "project.private.config.json")
 }
