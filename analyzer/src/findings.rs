@@ -85,6 +85,8 @@ pub enum Moves {
 pub struct Saving<'a> {
     /// The package's name.
     pub package: &'a str,
+    /// The file the bytes leave (project path).
+    pub file: &'a str,
     /// Bytes the package no longer holds.
     pub bytes: u64,
     /// Where they go.

@@ -112,6 +112,7 @@ impl Kind for StaticData {
         };
         Some(Saving {
             package: &self.package,
+            file: &self.loc.path,
             bytes,
             to: Moves::ToDatabase,
         })
@@ -203,6 +204,7 @@ impl Kind for LargeAsset {
     fn saves(&self, _project: &Project) -> Option<Saving<'_>> {
         Some(Saving {
             package: &self.package,
+            file: &self.path,
             bytes: self.saves,
             to: Moves::ToStorage,
         })
@@ -260,6 +262,7 @@ impl Kind for InlineAsset {
         // The base64 text is 4/3 of the decoded bytes; that text leaves the package.
         Some(Saving {
             package: &self.package,
+            file: &self.loc.path,
             bytes: u64::from(self.loc.end - self.loc.start),
             to: Moves::ToStorage,
         })

@@ -182,7 +182,19 @@ impl SizeReport {
             l.truncate(LARGEST);
             p.largest = l;
         }
-        apply_savings(&a.findings, project, &mut pkgs);
+        // With DevTools' "filter files nothing depends on" (`ignoreUploadUnusedFiles`), the
+        // uploader leaves the unused files out: they do not count toward the package, and
+        // moving them saves nothing.
+        let dropped = project.settings.ignore_upload_unused_files;
+        let dropped_paths: std::collections::HashSet<&str> = if dropped {
+            unused
+                .iter()
+                .map(|&id| project.file(id).path.as_str())
+                .collect()
+        } else {
+            Default::default()
+        };
+        apply_savings(&a.findings, project, &dropped_paths, &mut pkgs);
         let dynamic = dynamic_require_targets(a);
         let mut unused_list = Vec::new();
         let mut unused_total = 0;
@@ -191,6 +203,15 @@ impl SizeReport {
             let pi = f.package.unwrap_or(0);
             pkgs[pi].unused_bytes += f.bytes;
             unused_total += f.bytes;
+            if dropped && f.uploaded {
+                let p = &mut pkgs[pi];
+                p.bytes = p.bytes.saturating_sub(f.bytes);
+                p.files = p.files.saturating_sub(1);
+                if let Some(k) = p.by_kind.get_mut(&f.kind) {
+                    *k = k.saturating_sub(f.bytes);
+                }
+                p.largest.retain(|l| l.path != f.path);
+            }
             unused_list.push(UnusedFile {
                 path: f.path.clone(),
                 bytes: f.bytes,
@@ -258,9 +279,15 @@ fn dynamic_require_targets(a: &Analysis) -> Vec<(crate::span::Span, String)> {
 }
 
 /// Adds what each proposed move saves to its package, as each kind of finding declares it.
-fn apply_savings(findings: &Findings, project: &Project, pkgs: &mut [PackageSize]) {
+fn apply_savings(
+    findings: &Findings,
+    project: &Project,
+    dropped: &std::collections::HashSet<&str>,
+    pkgs: &mut [PackageSize],
+) {
     struct Savings<'a> {
         project: &'a Project,
+        dropped: &'a std::collections::HashSet<&'a str>,
         pkgs: &'a mut [PackageSize],
     }
     impl Visit for Savings<'_> {
@@ -269,6 +296,9 @@ fn apply_savings(findings: &Findings, project: &Project, pkgs: &mut [PackageSize
                 let Some(s) = item.saves(self.project) else {
                     continue;
                 };
+                if self.dropped.contains(s.file) {
+                    continue;
+                }
                 let Some(p) = self.pkgs.iter_mut().find(|p| p.name == s.package) else {
                     continue;
                 };
@@ -279,7 +309,11 @@ fn apply_savings(findings: &Findings, project: &Project, pkgs: &mut [PackageSize
             }
         }
     }
-    findings.view().each(&mut Savings { project, pkgs });
+    findings.view().each(&mut Savings {
+        project,
+        dropped,
+        pkgs,
+    });
 }
 
 impl Kind for UnusedFile {

@@ -151,3 +151,30 @@ fn symlink_loops_are_reported_and_skipped() {
     assert!(codes(&p).contains(&"fs/symlink-loop"), "{:?}", codes(&p));
     assert!(p.by_path.contains_key("a/b/x.js"));
 }
+
+/// With `setting.ignoreUploadUnusedFiles` the uploader leaves out what nothing uses: an unused
+/// file still shows as unused but no longer counts toward its package or the verdict.
+#[test]
+fn ignore_upload_unused_files_takes_unused_files_out_of_the_size() {
+    let size = |ignore: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        fs::write(
+            r.join("project.config.json"),
+            format!(r#"{{"setting":{{"ignoreUploadUnusedFiles":{ignore}}}}}"#),
+        )
+        .unwrap();
+        fs::write(r.join("app.json"), r#"{"pages":["index"]}"#).unwrap();
+        fs::write(r.join("index.js"), "Page({})").unwrap();
+        fs::write(r.join("old.js"), "x".repeat(3 << 20)).unwrap();
+        let a = analyzer::analyze(Project::discover(r).unwrap(), analyzer::Options::default());
+        let s = analyzer::sizes::SizeReport::new(&a);
+        let main = &s.packages[0];
+        (main.bytes, main.over_limit, s.unused.len())
+    };
+    let (kept, over_kept, unused_kept) = size(false);
+    let (dropped, over_dropped, unused_dropped) = size(true);
+    assert!(kept > 3 << 20 && over_kept, "{kept}");
+    assert!(dropped < 1024 && !over_dropped, "{dropped}");
+    assert_eq!((unused_kept, unused_dropped), (1, 1));
+}
