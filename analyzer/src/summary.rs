@@ -356,7 +356,7 @@ impl<'a> FileIndex<'a> {
     }
 
     /// `__webpack_require__.n(m)`: the `m` whose default export the getter returns.
-    fn default_getter<'c>(&self, c: &'c CallExpr) -> Option<&'c Expr> {
+    pub(crate) fn default_getter<'c>(&self, c: &'c CallExpr) -> Option<&'c Expr> {
         let (b, _) = self.env.require.as_ref()?;
         let Callee::Expr(callee) = &c.callee else {
             return None;
@@ -681,7 +681,13 @@ impl<'a> FileIndex<'a> {
         if let Some((inner, args)) = injected {
             for (p, a) in inner.params.iter().zip(args) {
                 if let Pat::Ident(b) = &p.pat {
-                    ix.vars.insert((b.id.sym.clone(), b.id.ctxt), &a.expr);
+                    let binding = (b.id.sym.clone(), b.id.ctxt);
+                    // uni-app injects its runtime as `uni` (a build may inject `wx`): the
+                    // mini-program API under the global's name.
+                    if matches!(&*b.id.sym, "uni" | "wx") {
+                        ix.wx_aliases.insert(binding.clone());
+                    }
+                    ix.vars.insert(binding, &a.expr);
                 }
             }
         }
@@ -1679,7 +1685,6 @@ impl<'a> Walker<'_, 'a> {
             callee,
             args,
         });
-        self.injected_uni(callee, args);
         // promisifyAll(wx, wxp): `wxp` becomes an alias of `wx`.
         if args
             .iter()
@@ -1697,31 +1702,6 @@ impl<'a> Walker<'_, 'a> {
 }
 
 impl<'a> Walker<'_, 'a> {
-    /// uni-app's (webpack's) variable injection: `(function (uni) { … }.call(this,
-    /// __webpack_require__(1)["default"]))` hands the uni runtime to the module's code as the
-    /// parameter `uni` (or `wx`): that parameter is an alias of the global.
-    fn injected_uni(&mut self, callee: &'a Expr, args: &'a [ExprOrSpread]) {
-        let Some((obj, prop)) = as_member(callee) else {
-            return;
-        };
-        if prop != "call" {
-            return;
-        }
-        let Expr::Fn(f) = unwrap_expr(obj) else {
-            return;
-        };
-        for (i, p) in f.function.params.iter().enumerate() {
-            let Pat::Ident(b) = &p.pat else { continue };
-            if !matches!(&*b.id.sym, "uni" | "wx") {
-                continue;
-            }
-            // Argument 0 is `this`.
-            if args.get(i + 1).is_some_and(|a| is_webpack_require(&a.expr)) {
-                self.ix.wx_aliases.insert((b.id.sym.clone(), b.id.ctxt));
-            }
-        }
-    }
-
     /// Records `root.a.b = value` (see [`FileIndex::member_sets`]). The functions of an object
     /// assigned to an instance property (`Vue.prototype.$http = { request(o) {…}, get(u) {…} }`)
     /// are registered first, as `Vue.prototype.$http.request`, so that the calls inside them
@@ -2050,15 +2030,6 @@ unsafe fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrS
     // SAFETY: the caller guarantees the nodes belong to the `JsFile` borrowed for `'a`; nothing
     // is mutated while the index exists.
     unsafe { (&*(e as *const Expr), &*(args as *const [ExprOrSpread])) }
-}
-
-/// `__webpack_require__(n)`, or a member of it (`__webpack_require__(1)["default"]`).
-fn is_webpack_require(e: &Expr) -> bool {
-    match unwrap_expr(e) {
-        Expr::Call(c) => matches!(&c.callee, Callee::Expr(f)
-            if matches!(unwrap_expr(f), Expr::Ident(i) if i.sym == *"__webpack_require__")),
-        e => member(e).is_some_and(|(obj, _)| is_webpack_require(obj)),
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::findings::NetworkApi;
 use crate::js::Imported;
 use crate::js::syntax::{as_member, unwrap_expr};
 use crate::span::FileId;
-use crate::summary::{ExportDef, FileIndex, LocalPath, ModuleKey, Path, sink_api};
+use crate::summary::{ExportDef, FileIndex, LocalPath, ModuleKey, Path, Spec, sink_api};
 
 /// Where a file's code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,32 +320,24 @@ impl<'a> World<'a> {
                 ) {
                     return true;
                 }
+                // Taro's build: `__webpack_require__("./node_modules/@tarojs/taro/index.js")`.
+                if let Some(Spec::Module(key)) = f.load_spec(c) {
+                    return key.id.contains("/@tarojs/taro/");
+                }
+                // `__webpack_require__.n(_taro)`: wx-like when `_taro` is.
+                if let Some(m) = f.default_getter(c) {
+                    return self.is_wx_like(fi, m, depth + 1);
+                }
+                // `_taro_default()`: that getter, called.
                 let Callee::Expr(callee) = &c.callee else {
                     return false;
                 };
-                match unwrap_expr(callee) {
-                    // Taro's build: `__webpack_require__("./node_modules/@tarojs/taro/index.js")`.
-                    Expr::Ident(i) if i.sym == *"__webpack_require__" => {
-                        c.args.first().is_some_and(|a| {
-                            matches!(unwrap_expr(&a.expr), Expr::Lit(Lit::Str(s))
-                            if s.value.to_string_lossy().contains("@tarojs/taro"))
-                        })
-                    }
-                    // `_taro_default()`, where `_taro_default = __webpack_require__.n(_taro)`:
-                    // the getter of the module's default export.
-                    Expr::Ident(i) if c.args.is_empty() => {
-                        f.vars
-                            .get(&(i.sym.clone(), i.ctxt))
-                            .is_some_and(|init| is_default_getter(init))
-                            && self.is_wx_like(fi, callee, depth + 1)
-                    }
-                    // `__webpack_require__.n(_taro)`: wx-like when `_taro` is.
-                    _ if is_default_getter(e) => c
-                        .args
-                        .first()
-                        .is_some_and(|a| self.is_wx_like(fi, &a.expr, depth + 1)),
-                    _ => false,
-                }
+                c.args.is_empty()
+                    && matches!(unwrap_expr(callee), Expr::Ident(i) if f
+                        .vars
+                        .get(&(i.sym.clone(), i.ctxt))
+                        .is_some_and(|init| matches!(unwrap_expr(init), Expr::Call(g) if f.default_getter(g).is_some())))
+                    && self.is_wx_like(fi, callee, depth + 1)
             }
             _ => false,
         }
@@ -565,17 +557,4 @@ impl<'a> World<'a> {
         }
         None
     }
-}
-
-/// `__webpack_require__.n(m)` (webpack's getter of a module's default export).
-fn is_default_getter(e: &Expr) -> bool {
-    let Expr::Call(c) = unwrap_expr(e) else {
-        return false;
-    };
-    let Callee::Expr(callee) = &c.callee else {
-        return false;
-    };
-    as_member(callee).is_some_and(|(obj, prop)| {
-        prop == "n" && matches!(unwrap_expr(obj), Expr::Ident(i) if i.sym == *"__webpack_require__")
-    })
 }
