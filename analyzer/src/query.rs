@@ -2,7 +2,6 @@
 //! a page's options object. They read the trees the analysis already parsed; nothing is read
 //! or parsed again.
 
-use swc_atoms::Atom;
 use swc_common::Spanned;
 use swc_ecma_ast::*;
 use swc_ecma_visit::{Visit, VisitWith};
@@ -178,90 +177,6 @@ fn collect_methods(js: &JsFile, obj: &ObjectLit, out: &mut Vec<Method>) {
                 is_async,
                 async_at: js.span(async_at).start as usize,
             });
-        }
-    }
-}
-
-/// Whether the script at `path` starts cloud development itself: a call of `init` on
-/// `wx.cloud` (also `wx['cloud']`, `Taro.cloud`, `uni.cloud`, or a variable holding one of
-/// them, `const cloud = wx.cloud` / `const { cloud } = wx`). Read from the syntax tree, so a
-/// commented-out or quoted `wx.cloud.init(` does not count and `wx.cloud.init ({…})` does.
-pub fn calls_cloud_init(analysis: &Analysis, path: &str) -> bool {
-    let Some(js) = script(analysis, path) else {
-        return false;
-    };
-    let mut v = CloudInit::default();
-    js.program.visit_with(&mut v);
-    v.found
-}
-
-/// Globals whose `cloud` is the cloud development API.
-const CLOUD_HOSTS: [&str; 4] = ["wx", "Taro", "uni", "qq"];
-
-#[derive(Default)]
-struct CloudInit {
-    /// Local names bound to a `cloud` object.
-    aliases: Vec<Atom>,
-    /// `init` calls on a plain identifier, checked against the aliases at the end.
-    on_idents: Vec<Atom>,
-    found: bool,
-}
-
-/// `wx.cloud`, `wx['cloud']`, `Taro.cloud`, …
-fn is_cloud(e: &Expr) -> bool {
-    crate::js::syntax::as_member(e).is_some_and(|(obj, prop)| prop == "cloud" && is_host(obj))
-}
-
-fn is_host(e: &Expr) -> bool {
-    matches!(crate::js::syntax::unwrap_expr(e), Expr::Ident(i) if CLOUD_HOSTS.contains(&&*i.sym))
-}
-
-impl Visit for CloudInit {
-    fn visit_var_declarator(&mut self, d: &VarDeclarator) {
-        if let Some(init) = &d.init {
-            match &d.name {
-                Pat::Ident(b) if is_cloud(init) => self.aliases.push(b.id.sym.clone()),
-                Pat::Object(o) if is_host(init) => {
-                    for p in &o.props {
-                        match p {
-                            ObjectPatProp::Assign(a) if a.key.sym == "cloud" => {
-                                self.aliases.push(a.key.sym.clone())
-                            }
-                            ObjectPatProp::KeyValue(kv)
-                                if crate::js::syntax::prop_is(&kv.key, "cloud") =>
-                            {
-                                if let Pat::Ident(b) = &*kv.value {
-                                    self.aliases.push(b.id.sym.clone());
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        d.visit_children_with(self);
-    }
-
-    fn visit_call_expr(&mut self, c: &CallExpr) {
-        if let Callee::Expr(callee) = &c.callee
-            && let Some((obj, prop)) = crate::js::syntax::as_member(callee)
-            && prop == "init"
-        {
-            match crate::js::syntax::unwrap_expr(obj) {
-                Expr::Ident(i) => self.on_idents.push(i.sym.clone()),
-                obj if is_cloud(obj) => self.found = true,
-                _ => {}
-            }
-        }
-        c.visit_children_with(self);
-    }
-
-    fn visit_program(&mut self, p: &Program) {
-        p.visit_children_with(self);
-        if self.on_idents.iter().any(|i| self.aliases.contains(i)) {
-            self.found = true;
         }
     }
 }

@@ -1,21 +1,36 @@
 //! `wx.cloud.init({ env, traceUser: true })`, added once at the top of the app script and of
 //! the pages of independent subpackages; `cloudfunctionRoot` in `project.config.json`.
 
+use analyzer::findings::CloudApi;
+
 use super::context::{Cx, import_point};
 use crate::changeset::Changeset;
 use crate::edit::Edit;
 
+/// Whether a script whose path `at` accepts already calls `wx.cloud.init` (the analysis's
+/// `cloud-use` findings: calls in the syntax tree, through an alias too, not text).
+fn inits(cx: &Cx<'_>, at: impl Fn(&str) -> bool) -> bool {
+    cx.analysis
+        .findings
+        .cloud_uses
+        .iter()
+        .any(|u| u.api == CloudApi::Init && at(&u.loc.path))
+}
+
+/// The script of `stem` (`<mp>app`, a page): its `.js`, else its `.ts`.
+fn script_of(cx: &Cx<'_>, stem: &str) -> Option<String> {
+    ["js", "ts"]
+        .iter()
+        .map(|ext| format!("{stem}.{ext}"))
+        .find(|p| cx.text(p).is_some())
+}
+
 /// Adds `wx.cloud.init({ env, traceUser: true })` at the top of the app script, unless the app
-/// script already calls it (a call in the syntax tree, not the text: see
-/// [`analyzer::query::calls_cloud_init`]); then at the top of each page of every independent
+/// script already calls it (see [`inits`]); then at the top of each page of every independent
 /// subpackage the changeset touches.
 pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     let mp = cx.mp_root();
-    if let Some(path) = ["app.js", "app.ts"]
-        .iter()
-        .map(|f| format!("{mp}{f}"))
-        .find(|p| cx.text(p).is_some())
-    {
+    if let Some(path) = script_of(cx, &format!("{mp}app")) {
         insert_init(
             cx,
             out,
@@ -40,20 +55,11 @@ fn independent_subpackages(cx: &Cx<'_>, out: &mut Changeset) {
         let prefix = format!("{mp}{root}/");
         let touched = out.files.keys().any(|f| f.starts_with(&prefix))
             || out.created.iter().any(|n| n.path.starts_with(&prefix));
-        let inits_already =
-            cx.analysis.project.by_path.keys().any(|f| {
-                f.starts_with(&prefix) && analyzer::query::calls_cloud_init(cx.analysis, f)
-            });
-        if !touched || inits_already {
+        if !touched || inits(cx, |f| f.starts_with(&prefix)) {
             continue;
         }
         for page in &p.pages {
-            let page = page.trim_start_matches('/');
-            if let Some(path) = ["js", "ts"]
-                .iter()
-                .map(|ext| format!("{mp}{page}.{ext}"))
-                .find(|path| cx.text(path).is_some())
-            {
+            if let Some(path) = script_of(cx, &format!("{mp}{}", page.trim_start_matches('/'))) {
                 insert_init(
                     cx,
                     out,
@@ -69,7 +75,7 @@ fn independent_subpackages(cx: &Cx<'_>, out: &mut Changeset) {
 /// imports and `'use strict'`), unless it calls it already or is generated.
 fn insert_init(cx: &Cx<'_>, out: &mut Changeset, path: &str, reason: &str) {
     let Some(text) = cx.text(path) else { return };
-    if cx.is_generated(text) || analyzer::query::calls_cloud_init(cx.analysis, path) {
+    if cx.is_generated(text) || inits(cx, |f| f == path) {
         return;
     }
     let env = match &cx.plan.env {

@@ -1,7 +1,7 @@
 //! Cloud development the app already uses: `wx.cloud.init` (and the env it names),
 //! `wx.cloud.callFunction` (the function), the collections read through `wx.cloud.database()`,
 //! the storage calls, and the function folders under `cloudfunctionRoot`. `uni.cloud` and
-//! `Taro.cloud` are the same API. What is found is kept apart from the moves: the proposed
+//! `Taro.cloud` are the same API, and so is a local holding it (`const cloud = wx.cloud`). What is found is kept apart from the moves: the proposed
 //! functions and collections take other names (see `Findings::assign_ids`), and a project with
 //! cloud use and no backend call left is said to be on cloud development already.
 
@@ -11,8 +11,8 @@ use swc_ecma_visit::{Visit, VisitWith};
 
 use super::context::{Context, Detector, Stage};
 use crate::findings::{CloudApi, CloudUse, Findings, Loc};
-use crate::js::JsFile;
 use crate::js::syntax::{as_member, prop_is, unwrap_expr};
+use crate::js::{BindingId, JsFile};
 
 pub(crate) struct CloudUseDetector;
 
@@ -35,8 +35,11 @@ impl Detector for CloudUseDetector {
                     found: Vec::new(),
                     database: false,
                     collections: Vec::new(),
+                    aliases: Vec::new(),
+                    on_locals: Vec::new(),
                 };
                 js.program.visit_with(&mut v);
+                v.finish();
                 let package = cx.package_name(js.file);
                 let mut uses: Vec<CloudUse> = v
                     .found
@@ -102,6 +105,13 @@ impl Detector for CloudUseDetector {
 /// Globals whose `cloud` is the cloud development API.
 const HOSTS: [&str; 4] = ["wx", "uni", "Taro", "qq"];
 
+/// What one call on the cloud API is.
+enum Call {
+    Use(CloudApi, swc_common::Span, Option<String>),
+    /// `wx.cloud.database()`: the file's `.collection('…')` calls are its collections.
+    Database,
+}
+
 struct Uses<'j> {
     js: &'j JsFile,
     found: Vec<(CloudApi, swc_common::Span, Option<String>)>,
@@ -109,17 +119,51 @@ struct Uses<'j> {
     database: bool,
     /// `x.collection('<name>')` calls.
     collections: Vec<(swc_common::Span, String)>,
+    /// Locals holding the cloud API (`const cloud = wx.cloud`, `const { cloud } = wx`).
+    aliases: Vec<BindingId>,
+    /// Calls on a local, counted at the end if the local is one of `aliases`.
+    on_locals: Vec<(BindingId, Call)>,
 }
 
 impl Uses<'_> {
-    /// `wx.cloud`, `uni.cloud`, …
-    fn is_cloud(&self, e: &Expr) -> bool {
-        as_member(e).is_some_and(|(obj, prop)| {
-            prop == "cloud"
-                && matches!(unwrap_expr(obj), Expr::Ident(i)
-                    if HOSTS.iter().any(|h| self.js.is_global_named(i, h)))
-        })
+    fn is_host(&self, e: &Expr) -> bool {
+        matches!(unwrap_expr(e), Expr::Ident(i)
+            if HOSTS.iter().any(|h| self.js.is_global_named(i, h)))
     }
+
+    /// `wx.cloud`, `wx['cloud']`, `uni.cloud`, …
+    fn is_cloud(&self, e: &Expr) -> bool {
+        as_member(e).is_some_and(|(obj, prop)| prop == "cloud" && self.is_host(obj))
+    }
+
+    fn note(&mut self, call: Call) {
+        match call {
+            Call::Use(api, span, target) => self.found.push((api, span, target)),
+            Call::Database => self.database = true,
+        }
+    }
+
+    /// Every use of the cloud API, the calls through its aliases included.
+    fn finish(&mut self) {
+        for (b, call) in std::mem::take(&mut self.on_locals) {
+            if self.aliases.contains(&b) {
+                self.note(call);
+            }
+        }
+    }
+}
+
+/// The cloud API's method `name` called with `args` at `span`.
+fn classify(name: &str, span: swc_common::Span, args: &[ExprOrSpread]) -> Option<Call> {
+    Some(match name {
+        "init" => Call::Use(CloudApi::Init, span, option(args, "env")),
+        "callFunction" => Call::Use(CloudApi::CallFunction, span, option(args, "name")),
+        "database" => Call::Database,
+        "uploadFile" | "downloadFile" | "getTempFileURL" | "deleteFile" => {
+            Call::Use(CloudApi::Storage, span, None)
+        }
+        _ => return None,
+    })
 }
 
 /// The string a property of the first (options object) argument holds.
@@ -145,6 +189,32 @@ fn string(e: &Expr) -> Option<String> {
 }
 
 impl Visit for Uses<'_> {
+    fn visit_var_declarator(&mut self, d: &VarDeclarator) {
+        d.visit_children_with(self);
+        let Some(init) = &d.init else { return };
+        match &d.name {
+            Pat::Ident(b) if self.is_cloud(init) => {
+                self.aliases.push((b.id.sym.clone(), b.id.ctxt));
+            }
+            Pat::Object(o) if self.is_host(init) => {
+                for p in &o.props {
+                    match p {
+                        ObjectPatProp::Assign(a) if a.key.sym == "cloud" => {
+                            self.aliases.push((a.key.sym.clone(), a.key.ctxt));
+                        }
+                        ObjectPatProp::KeyValue(kv) if prop_is(&kv.key, "cloud") => {
+                            if let Pat::Ident(b) = &*kv.value {
+                                self.aliases.push((b.id.sym.clone(), b.id.ctxt));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn visit_call_expr(&mut self, c: &CallExpr) {
         c.visit_children_with(self);
         let Callee::Expr(callee) = &c.callee else {
@@ -154,20 +224,14 @@ impl Visit for Uses<'_> {
             return;
         };
         if self.is_cloud(obj) {
-            match &*name {
-                "init" => self
-                    .found
-                    .push((CloudApi::Init, c.span, option(&c.args, "env"))),
-                "callFunction" => {
-                    self.found
-                        .push((CloudApi::CallFunction, c.span, option(&c.args, "name")))
-                }
-                "database" => self.database = true,
-                "uploadFile" | "downloadFile" | "getTempFileURL" | "deleteFile" => {
-                    self.found.push((CloudApi::Storage, c.span, None))
-                }
-                _ => {}
+            if let Some(call) = classify(&name, c.span, &c.args) {
+                self.note(call);
             }
+        } else if let Expr::Ident(i) = unwrap_expr(obj)
+            && !self.js.is_global(i)
+            && let Some(call) = classify(&name, c.span, &c.args)
+        {
+            self.on_locals.push(((i.sym.clone(), i.ctxt), call));
         } else if &*name == "collection"
             && let Some(n) = c.args.first().and_then(|a| string(&a.expr))
         {
