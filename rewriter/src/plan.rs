@@ -362,7 +362,6 @@ pub fn inline_cloud_path(a: &analyzer::findings::InlineAsset) -> String {
     let sub = a.mime.split('/').nth(1).unwrap_or("bin");
     let ext = match sub.split(['+', ';']).next().unwrap_or("bin") {
         "jpeg" => "jpg",
-        "svg" => "svg",
         "x-icon" | "vnd.microsoft.icon" => "ico",
         "font-woff" => "woff",
         "font-woff2" => "woff2",

@@ -83,11 +83,7 @@ pub fn asset_references(
 
 /// Whether a JSON file is WeChat DevTools' project settings.
 fn is_devtools_config(project: &Project, id: FileId) -> bool {
-    project.project_config == Some(id)
-        || project
-            .file(id)
-            .path
-            .rsplit('/')
-            .next()
-            .is_some_and(|n| n == "project.config.json" || n == "project.private.config.json")
+    let path = &project.file(id).path;
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "project.config.json" || name == "project.private.config.json"
 }
