@@ -566,6 +566,10 @@ pub struct BackendCall {
     /// Where that function is called from (e.g. the pages calling `api.getLineDetail(id)`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub callers: Vec<Loc>,
+    /// The call is a wrapper's own: its URL is a parameter of the function it is in, and
+    /// nothing calls that function (dead code, or called in a way the analysis cannot follow).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uncalled_wrapper: bool,
     /// The name of the proposed function that would serve it, set by the grouping; the report
     /// lists the calls under each function instead (`proposedFunctions[].calls`).
     #[serde(skip)]

@@ -360,8 +360,15 @@ impl Kind for BackendCall {
             [] => String::new(),
             chain => format!(", through `{}`", chain.join("` → `")),
         };
+        let uncalled = match (&self.inside, self.uncalled_wrapper) {
+            (Some(f), true) => format!(
+                " (inside `{}`, which nothing calls: no call site fills its URL)",
+                f.rsplit('#').next().unwrap_or(f)
+            ),
+            _ => String::new(),
+        };
         format!(
-            "{} calls {what} on a server of your own{via}",
+            "{} calls {what} on a server of your own{via}{uncalled}",
             self.api.name()
         )
     }

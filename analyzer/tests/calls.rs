@@ -962,3 +962,21 @@ fn a_webpack5_library_resolves_from_its_bootstrap_exports() {
         ["miniprogram_npm/pay-kit/index.js#./src/http.js:post"]
     );
 }
+
+/// A wrapper nothing calls keeps its own call, marked `uncalledWrapper` (its URL is the
+/// wrapper's parameter, filled by no call site); a page lifecycle's parameter is the
+/// platform's, so a call built from it is not marked.
+#[test]
+fn calls_inside_wrappers_nothing_calls_are_marked() {
+    let v = run("uncalled-wrapper");
+    let marked: Vec<&str> = calls(&v)
+        .iter()
+        .filter(|c| c["uncalledWrapper"] == true)
+        .map(|c| c["inside"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(marked, ["utils/http.js#legacySend"], "{v:#}");
+    assert!(
+        urls(&v).contains(&"https://api.kept.example.com/v1/list".to_string()),
+        "{v:#}"
+    );
+}

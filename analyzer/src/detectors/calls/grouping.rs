@@ -251,6 +251,7 @@ mod tests {
             },
             inside: None,
             callers: Vec::new(),
+            uncalled_wrapper: false,
             function: None,
             sink: loc,
         }

@@ -280,6 +280,42 @@ fn through(g: Gfn, me: Option<Gfn>, args: &dyn Fn(u32) -> Val, k: &Known<'_>) ->
         .collect()
 }
 
+/// Whether a function is one the mini-program platform or the framework calls (a page's,
+/// component's or app's lifecycle and handlers, a Vue component's methods): its parameters
+/// are filled by no call site of the app's code.
+fn called_by_the_platform(name: &str) -> bool {
+    const LIFECYCLE: &[&str] = &[
+        "onLoad",
+        "onShow",
+        "onReady",
+        "onHide",
+        "onUnload",
+        "onLaunch",
+        "onError",
+        "onPullDownRefresh",
+        "onReachBottom",
+        "onShareAppMessage",
+        "onShareTimeline",
+        "onPageScroll",
+        "onTabItemTap",
+        "created",
+        "attached",
+        "ready",
+        "moved",
+        "detached",
+        "mounted",
+        "beforeMount",
+        "setup",
+        "observers",
+    ];
+    let first = name.split('.').next().unwrap_or(name);
+    matches!(first, "Page" | "Component" | "App" | "Behavior")
+        || name
+            .split('.')
+            .any(|seg| seg == "methods" || seg == "lifetimes")
+        || LIFECYCLE.contains(&name.rsplit('.').next().unwrap_or(name))
+}
+
 /// Routes, each with whether it [`forwards`] a parameter.
 type Marked = Vec<(Route, bool)>;
 
@@ -545,11 +581,11 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     for &g in into_vendored.keys() {
         callers.insert(g, vendored::callers(w, g, &into_vendored));
     }
-    let mut kept: Vec<(&Prepared, Route)> = Vec::new();
+    let mut kept: Vec<(&Prepared, (Route, bool))> = Vec::new();
     let mut seen = HashSet::default();
     // Routes that only forward a parameter of a function someone calls are dropped as soon as
     // they are made (in parallel), so that few are held at once.
-    let all_routes: Vec<Vec<Route>> = prepared
+    let all_routes: Vec<Marked> = prepared
         .par_iter()
         .zip(last.into_par_iter())
         .map(|(p, routes)| {
@@ -571,16 +607,23 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
             {
                 return Vec::new();
             }
+            // A route that forwards a parameter of a function nothing calls stays, marked: the
+            // wrapper's own call, its URL filled by no call site.
             routes
                 .into_iter()
                 .filter(|(_, fw)| !(called && *fw))
-                .map(|(r, _)| r)
+                .map(|(r, fw)| {
+                    let entry = p
+                        .owner
+                        .is_none_or(|o| called_by_the_platform(&w.files[p.fi].fns[o].name));
+                    (r, fw && !entry)
+                })
                 .collect()
         })
         .collect();
     for (p, routes) in prepared.iter().zip(all_routes) {
         for r in routes {
-            if !seen.insert((p.span, r.sink, r.via.clone())) {
+            if !seen.insert((p.span, r.0.sink, r.0.via.clone())) {
                 continue;
             }
             kept.push((p, r));
@@ -591,7 +634,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
     let id_of = |g: Gfn| ids.get(&g).cloned().unwrap_or_else(|| w.fn_id(g));
     let mut calls: Vec<(BackendCall, Span)> = kept
         .into_par_iter()
-        .map(|(p, r)| {
+        .map(|(p, (r, uncalled_wrapper))| {
             let file = w.files[p.fi].js.file;
             let url = collapse_alt(r.url);
             let method = match r.method.map(collapse_alt) {
@@ -616,6 +659,7 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
                     endpoint: endpoint(w, &url, p.span),
                     inside,
                     callers: call_callers,
+                    uncalled_wrapper,
                     function: None,
                     sink: w.cx.loc(r.sink),
                 },
