@@ -98,16 +98,24 @@ impl Detector for StaticDataDetector {
                 });
                 consumers
                     .dedup_by(|a, b| a.loc == b.loc && a.used_at == b.used_at && a.via == b.via);
+                let loc = cx.loc(span);
+                // Data found in a framework's chunk (`common/vendor.js`) is named after the
+                // source module it was built from (`common/regions.js` → `regions`).
+                let chunk = shape::file_stem_name(&cx.project.file(item.file).path);
+                let collection = match loc.source.as_deref() {
+                    Some(src) if item.name == chunk => shape::file_stem_name(&src.path),
+                    _ => item.name,
+                };
                 StaticData {
                     id: item.id,
                     source: item.source,
-                    loc: cx.loc(span),
+                    loc,
                     package: cx.package_name(item.file),
                     bytes,
                     records,
                     nested: shape::nested(node, &shape),
                     shape,
-                    collection: item.name,
+                    collection,
                     consumers,
                 }
             })
