@@ -328,6 +328,45 @@ fn axios_ts() {
     check_app("axios-ts");
 }
 
+/// uni-app and Taro: the moves are made in the framework's sources (`.vue`, `.tsx`,
+/// `common/*.js`), never in the build output, which stays byte for byte as it was.
+#[test]
+fn uni_app() {
+    check_app("uni-app");
+    framework_build_untouched("uni-app", "unpackage/");
+}
+
+#[test]
+fn taro() {
+    check_app("taro");
+    framework_build_untouched("taro", "dist/");
+}
+
+fn framework_build_untouched(app: &str, build: &str) {
+    let (_tmp, dir) = work_copy(app);
+    let before = snapshot(&dir);
+    ok(&migrate(
+        &dir,
+        &["apply", "--yes", "--unsafe", "--allow-dirty", "--env", ENV],
+    ));
+    let after = snapshot(&dir);
+    let changed: Vec<&String> = after
+        .iter()
+        .filter(|(p, b)| before.get(*p) != Some(*b))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(!changed.is_empty(), "{app}: the apply changed nothing");
+    for p in &changed {
+        assert!(
+            !p.starts_with(build),
+            "{app}: {p} is in the build output, which the next build overwrites"
+        );
+    }
+    for p in before.keys() {
+        assert!(after.contains_key(p), "{app}: {p} was removed");
+    }
+}
+
 /// `--format json`: the dry run lists the same files as the diff, each edit's line and column
 /// point at its byte offset in the file, the apply reports what it wrote and the sizes after,
 /// and a run that would have to ask is refused.

@@ -69,3 +69,64 @@ fn generated_function_routes_cloud_requests_to_the_legacy_server() {
     );
     println!("{stdout}");
 }
+
+/// The runtime `apply` writes into a uni-app or Taro app's sources falls back to the
+/// framework's own API (`rewriter/tests/node/framework-runtime.test.js`).
+#[test]
+fn framework_runtime_falls_back_to_the_framework_api() {
+    use analyzer::project::framework::FrameworkName;
+    use rewriter::transform::framework::cloud_request_js;
+
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let dir = tempfile::tempdir().unwrap();
+    let f = Function {
+        name: "goods".into(),
+        routes: vec![Route {
+            id: "GET /v1/goods".into(),
+            method: "GET".into(),
+            origin: "https://api.example.com".into(),
+            path: "/v1/goods".into(),
+            target: "https://api.example.com".into(),
+            mode: Mode::Proxy,
+            handler: None,
+        }],
+    };
+    for (sub, name) in [
+        ("uni", FrameworkName::UniApp),
+        ("taro", FrameworkName::Taro),
+    ] {
+        let d = dir.path().join(sub);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(
+            d.join("routes.js"),
+            generate::client_routes(std::slice::from_ref(&f)),
+        )
+        .unwrap();
+        fs::write(d.join("cloud-request.js"), cloud_request_js(name)).unwrap();
+    }
+    let taro = dir.path().join("taro/node_modules/@tarojs/taro");
+    fs::create_dir_all(&taro).unwrap();
+    fs::write(
+        taro.join("index.js"),
+        "'use strict';\n\
+         const seen = [];\n\
+         const Taro = { seen, request(o) { seen.push(o); return Promise.resolve({ data: 'from Taro.request', statusCode: 200, header: {} }); } };\n\
+         Object.defineProperty(exports, '__esModule', { value: true });\n\
+         exports.default = Taro;\n",
+    )
+    .unwrap();
+    let out = Command::new("node")
+        .arg("--test")
+        .arg(repo.join("rewriter/tests/node/framework-runtime.test.js"))
+        .env("RUNTIME_DIR", dir.path())
+        .output()
+        .expect("node must be on PATH to test the generated runtime");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("# fail 0") && !stdout.contains("# pass 0"),
+        "node --test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -82,3 +82,86 @@ pub fn as_member(e: &Expr) -> Option<(&Expr, Atom)> {
     };
     Some((obj, name))
 }
+
+/// A call found at an offset of a script (see [`call_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallAt {
+    /// The callee, file-relative (`uni.request` of `uni.request({…})`; without type arguments).
+    pub callee: crate::Span,
+    /// The keys of the first argument when it is an object literal (`...` for a spread, which
+    /// may bring any key); `None` when the first argument is not one.
+    pub option_keys: Option<Vec<String>>,
+}
+
+/// The innermost call of `js` whose callee spans `offset`: what a location mapped back from a
+/// build (which points into the callee) names.
+pub fn call_at(js: &crate::js::JsFile, offset: u32) -> Option<CallAt> {
+    use swc_ecma_ast::{CallExpr, Callee, ObjectLit, Prop, PropOrSpread};
+    use swc_ecma_visit::{Visit, VisitWith};
+
+    struct Find<'a> {
+        js: &'a crate::js::JsFile,
+        offset: u32,
+        found: Option<CallAt>,
+    }
+    fn keys(o: &ObjectLit) -> Vec<String> {
+        o.props
+            .iter()
+            .map(|p| match p {
+                PropOrSpread::Spread(_) => "...".to_string(),
+                PropOrSpread::Prop(p) => match &**p {
+                    Prop::Shorthand(i) => i.sym.to_string(),
+                    Prop::KeyValue(kv) => prop_name(&kv.key).unwrap_or_default(),
+                    Prop::Method(m) => prop_name(&m.key).unwrap_or_default(),
+                    Prop::Getter(g) => prop_name(&g.key).unwrap_or_default(),
+                    Prop::Setter(s) => prop_name(&s.key).unwrap_or_default(),
+                    Prop::Assign(a) => a.key.sym.to_string(),
+                },
+            })
+            .collect()
+    }
+    impl Visit for Find<'_> {
+        fn visit_call_expr(&mut self, c: &CallExpr) {
+            if let Callee::Expr(callee) = &c.callee {
+                let sp = self.js.span(callee.span());
+                if sp.start <= self.offset && self.offset < sp.end.max(sp.start + 1) {
+                    let option_keys = c.args.first().and_then(|a| match unwrap_expr(&a.expr) {
+                        Expr::Object(o) if a.spread.is_none() => Some(keys(o)),
+                        _ => None,
+                    });
+                    // An inner call spanning the offset too (`a.b(c).d(…)`) replaces it below.
+                    self.found = Some(CallAt {
+                        callee: sp,
+                        option_keys,
+                    });
+                }
+            }
+            c.visit_children_with(self);
+        }
+    }
+    use swc_common::Spanned;
+    let mut f = Find {
+        js,
+        offset,
+        found: None,
+    };
+    js.program.visit_with(&mut f);
+    f.found
+}
+
+/// The offset just past the last top-level `import` declaration of a module (`None` without
+/// one): where a statement that needs the imports goes.
+pub fn after_imports(js: &crate::js::JsFile) -> Option<u32> {
+    use swc_common::Spanned;
+    use swc_ecma_ast::{ModuleDecl, ModuleItem, Program};
+    let Program::Module(m) = &js.program else {
+        return None;
+    };
+    m.body
+        .iter()
+        .filter_map(|item| match item {
+            ModuleItem::ModuleDecl(ModuleDecl::Import(i)) => Some(js.span(i.span()).end),
+            _ => None,
+        })
+        .max()
+}

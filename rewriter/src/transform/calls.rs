@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use analyzer::findings::{BackendCall, Loc, NetworkApi};
 
-use super::context::{Cx, import_edit, runtime_dir};
+use super::context::{Cx, Site, import_edit, runtime_dir};
 use crate::changeset::{Changeset, Left};
 use crate::edit::Edit;
 use crate::generate::{self, Function, Mode, Route};
@@ -195,6 +195,43 @@ fn third_party_left(cx: &Cx<'_>, out: &mut Changeset) {
     }
 }
 
+/// The site of a call's `wx.*` API in the package itself: the sink's text up to its argument
+/// list, which must read `wx.request` (or `wx.uploadFile`).
+fn package_site(cx: &Cx<'_>, call: &BackendCall) -> Result<Option<Site>, Left> {
+    let sink = &call.sink;
+    let (wx_api, name) = replacement(call.api).unwrap_or(("wx.request", "cloudRequest"));
+    let Some(text) = cx.text(&sink.path) else {
+        return Err(Left {
+            id: String::new(),
+            at: sink.path.clone(),
+            why: "the file is not UTF-8 text, so its wx.request calls are not rewritten".into(),
+            next: "save it as UTF-8 (DevTools reads it as UTF-8 anyway), then apply again".into(),
+        });
+    };
+    let (s, e) = (sink.start as usize, sink.end as usize);
+    let call_text = text.get(s..e).unwrap_or_default();
+    let callee = &call_text[..call_text.find('(').unwrap_or(0)];
+    if callee.replace(char::is_whitespace, "") != wx_api {
+        return Err(Left {
+            id: String::new(),
+            at: format!("{}:{}", sink.path, text[..s].matches('\n').count() + 1),
+            why: format!(
+                "`{}` is not written as {wx_api}(…), so it is not rewritten",
+                callee.trim()
+            ),
+            next: format!("call {name} from the generated migrate/cloud-request.js there by hand"),
+        });
+    }
+    Ok(Some(Site {
+        path: sink.path.clone(),
+        start: s,
+        end: s + callee.trim_end().len(),
+        api: wx_api.to_string(),
+        name,
+        review: None,
+    }))
+}
+
 /// Adds the function folders, the client runtime, and the client edits.
 pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     third_party_left(cx, out);
@@ -202,9 +239,13 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     if fns.is_empty() {
         return;
     }
+    let framework = cx.analysis.project.framework.as_ref();
     let mut wrappers_done: BTreeSet<&str> = BTreeSet::new();
     let mut runtimes: BTreeSet<String> = BTreeSet::new();
-    let mut edits: BTreeMap<String, Vec<(usize, usize, NetworkApi)>> = BTreeMap::new();
+    // Per file, each site with the sink (path, start, end) of the call it moves.
+    type Sink = (String, usize, usize);
+    let mut sites: BTreeMap<String, Vec<(Site, Sink)>> = BTreeMap::new();
+    let mut unreadable: BTreeSet<String> = BTreeSet::new();
     let mut rewritten: BTreeSet<(String, usize, usize)> = BTreeSet::new();
     for call in planned(cx) {
         match call.api {
@@ -238,58 +279,46 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             });
             continue;
         }
-        edits.entry(sink.path.clone()).or_default().push((
-            sink.start as usize,
-            sink.end as usize,
-            call.api,
-        ));
-    }
-    for (path, spans) in edits {
-        let Some(text) = cx.text(&path) else {
-            out.left.push(Left {
-                id: String::new(),
-                at: path.clone(),
-                why: "the file is not UTF-8 text, so its wx.request calls are not rewritten".into(),
-                next: "save it as UTF-8 (DevTools reads it as UTF-8 anyway), then apply again"
-                    .into(),
-            });
-            continue;
+        let site = match framework {
+            None => package_site(cx, call),
+            Some(fw) => super::framework::site(cx, fw, call),
         };
+        match site {
+            Ok(None) => {}
+            Ok(Some(site)) => sites.entry(site.path.clone()).or_default().push((
+                site,
+                (sink.path.clone(), sink.start as usize, sink.end as usize),
+            )),
+            Err(left) if left.id.is_empty() && !unreadable.insert(left.at.clone()) => {}
+            Err(left) => out.left.push(left),
+        }
+    }
+    for (path, sites) in sites {
+        let Some(text) = cx.text(&path) else { continue };
         if cx.is_generated(text) {
             continue;
         }
-        let runtime = runtime_dir(cx, &path);
+        let runtime = match framework {
+            None => runtime_dir(cx, &path),
+            Some(fw) => super::framework::runtime_dir(fw),
+        };
         let mut names: BTreeSet<&str> = BTreeSet::new();
-        for (s, e, api) in spans.iter().copied().collect::<BTreeSet<_>>() {
-            let Some((wx_api, name)) = replacement(api) else {
-                continue;
-            };
-            // The callee is the call's text up to its argument list.
-            let call_text = &text[s..e];
-            let callee_len = call_text.find('(').unwrap_or(0);
-            let callee = &call_text[..callee_len];
-            if callee.replace(char::is_whitespace, "") != wx_api {
-                out.left.push(Left {
-                    id: String::new(),
-                    at: format!("{path}:{}", text[..s].matches('\n').count() + 1),
-                    why: format!(
-                        "`{}` is not written as {wx_api}(…), so it is not rewritten",
-                        callee.trim()
-                    ),
-                    next: format!(
-                        "call {name} from the generated migrate/cloud-request.js there by hand"
-                    ),
-                });
+        let mut seen: BTreeSet<usize> = BTreeSet::new();
+        for (site, sink) in sites {
+            rewritten.insert(sink);
+            if !seen.insert(site.start) {
                 continue;
             }
-            let end = s + callee.trim_end().len();
-            out.edit(
-                &path,
-                text,
-                Edit::replace(s, end, name, format!("{wx_api} → {name} (cloud function)")),
-            );
-            rewritten.insert((path.clone(), s, e));
-            names.insert(name);
+            let reason = format!("{} → {} (cloud function)", site.api, site.name);
+            let edit = match &site.review {
+                Some(why) => {
+                    Edit::replace(site.start, site.end, site.name, format!("{reason}: {why}"))
+                        .unsafe_()
+                }
+                None => Edit::replace(site.start, site.end, site.name, reason),
+            };
+            out.edit(&path, text, edit);
+            names.insert(site.name);
         }
         if !names.is_empty() {
             let names = names.into_iter().collect::<Vec<_>>().join(", ");
@@ -350,14 +379,21 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
     }
     let client_routes = generate::client_routes(&fns);
     for dir in runtimes {
+        let (js, dts) = match framework {
+            None => (generate::CLOUD_REQUEST_JS.to_string(), CLOUD_REQUEST_DTS),
+            Some(fw) => (
+                super::framework::cloud_request_js(fw.name),
+                super::framework::CLOUD_REQUEST_DTS,
+            ),
+        };
         out.create(
             format!("{dir}/cloud-request.js"),
-            generate::CLOUD_REQUEST_JS,
+            js,
             "the client side of the moved calls",
         );
         out.create(
             format!("{dir}/cloud-request.d.ts"),
-            CLOUD_REQUEST_DTS,
+            dts,
             "types of cloudRequest",
         );
         out.create(

@@ -3,6 +3,7 @@
 
 use analyzer::Analysis;
 use analyzer::files::Parsed;
+use analyzer::js::JsFile;
 
 use crate::edit::Edit;
 use crate::plan::Plan;
@@ -39,18 +40,23 @@ impl<'a> Cx<'a> {
         text.starts_with(GENERATED_MARK)
     }
 
-    /// Whether the script at `path` is an ES module (or TypeScript, which imports).
+    /// The parsed script at `path`: a script of the package, or a framework's source (a `.vue`
+    /// file's `<script>` at its offsets, a `.tsx` page).
+    pub fn script(&self, path: &str) -> Option<&'a JsFile> {
+        let id = *self.analysis.project.by_path.get(path)?;
+        match &self.analysis.files[id.index()].parsed {
+            Parsed::Script(js) | Parsed::Source(js) => Some(js),
+            _ => None,
+        }
+    }
+
+    /// Whether the script at `path` is an ES module (or TypeScript, or a Vue component's
+    /// script, which import).
     pub fn is_module(&self, path: &str) -> bool {
-        if path.ends_with(".ts") {
+        if [".ts", ".tsx", ".vue"].iter().any(|e| path.ends_with(e)) {
             return true;
         }
-        let Some(&id) = self.analysis.project.by_path.get(path) else {
-            return false;
-        };
-        match &self.analysis.files[id.index()].parsed {
-            Parsed::Script(js) => js.program.is_module(),
-            _ => false,
-        }
+        self.script(path).is_some_and(|js| js.program.is_module())
     }
 
     /// The cloud function root, with a trailing `/` (`cloudfunctions/` when the project has
@@ -74,6 +80,23 @@ impl<'a> Cx<'a> {
             format!("{r}/")
         }
     }
+}
+
+/// Where a moved call's API is written, and what it becomes there.
+pub struct Site {
+    /// The file the callee is written in (the script in the package, or for a framework's
+    /// build the source it was built from).
+    pub path: String,
+    /// Start of the callee (`wx.request` of `wx.request({…})`).
+    pub start: usize,
+    /// End of the callee (its type arguments and argument list stay).
+    pub end: usize,
+    /// The API as written, for messages (`wx.request`, `uni.request`).
+    pub api: String,
+    /// The replacement (`cloudRequest`).
+    pub name: &'static str,
+    /// Why the rewrite needs review, when it does.
+    pub review: Option<String>,
 }
 
 /// Where the client runtime goes for a file at `path`: `<mp root>/migrate`, or the
@@ -114,7 +137,24 @@ pub fn relative(from: &str, to: &str) -> String {
 }
 
 /// Where an import goes: after a leading `'use strict'` directive (a statement before it would
-/// end it being a directive), else at the top.
+/// end it being a directive), else at the top; in a Vue component, the same at the top of its
+/// first `<script>`.
+pub(crate) fn import_point_in(path: &str, text: &str) -> usize {
+    if !path.ends_with(".vue") {
+        return import_point(text);
+    }
+    let Some(block) = analyzer::js::vue::script_blocks(text).into_iter().next() else {
+        return import_point(text);
+    };
+    let script = &text[block.start..block.end];
+    // The line after `<script>`, where the script's own first line starts.
+    let start = block.start + usize::from(script.starts_with('\n'));
+    let start = start + usize::from(script.starts_with("\r\n")) * 2;
+    start + import_point(&text[start..block.end])
+}
+
+/// Where an import goes in a script: after a leading `'use strict'` directive (a statement
+/// before it would end it being a directive), else at the top.
 pub(crate) fn import_point(text: &str) -> usize {
     let body = text.strip_prefix('\u{feff}').map_or(0, |_| 3);
     let rest = &text[body..];
@@ -145,7 +185,7 @@ pub fn import_edit(
     } else {
         format!("const {{ {name} }} = require('{target}');\n")
     };
-    let at = import_point(text);
+    let at = import_point_in(path, text);
     let line = if at > 0 && !text[..at].ends_with('\n') {
         format!("\n{line}")
     } else {
