@@ -27,7 +27,7 @@ impl Detector for CloudUseDetector {
 
     fn run(&self, cx: &Context<'_>, out: &mut Findings) {
         let scripts: Vec<_> = cx.scripts().collect();
-        let per_file: Vec<Vec<CloudUse>> = scripts
+        let per_file: Vec<(Vec<CloudUse>, Vec<Wrapper>)> = scripts
             .par_iter()
             .map(|js| {
                 let mut v = Uses {
@@ -37,8 +37,35 @@ impl Detector for CloudUseDetector {
                     collections: Vec::new(),
                     aliases: Vec::new(),
                     on_locals: Vec::new(),
+                    fns: Vec::new(),
+                    by_param: Vec::new(),
+                    object_exports: Vec::new(),
                 };
                 js.program.visit_with(&mut v);
+                let by_param = std::mem::take(&mut v.by_param);
+                // Wrappers are read before aliases add their calls at the end of `found`.
+                let wrappers: Vec<Wrapper> = by_param
+                    .into_iter()
+                    .filter(|(i, _, _)| *i < v.found.len())
+                    .map(|(_, f, param)| Wrapper {
+                        file: js.file,
+                        names: js
+                            .module
+                            .exports
+                            .iter()
+                            .filter(|e| e.local.as_ref() == Some(&f))
+                            .map(|e| e.name.clone())
+                            .chain(
+                                v.object_exports
+                                    .iter()
+                                    .filter(|(_, b)| *b == f)
+                                    .map(|(k, _)| k.clone()),
+                            )
+                            .collect(),
+                        binding: f,
+                        param,
+                    })
+                    .collect();
                 v.finish();
                 let package = cx.package_name(js.file);
                 let mut uses: Vec<CloudUse> = v
@@ -61,11 +88,18 @@ impl Detector for CloudUseDetector {
                     })
                     .collect();
                 uses.sort_by(|a, b| (&a.loc.path, a.loc.start).cmp(&(&b.loc.path, b.loc.start)));
-                uses
+                (uses, wrappers)
             })
             .collect();
-        for u in per_file {
+        let mut wrappers = Vec::new();
+        for (u, w) in per_file {
             out.cloud_uses.extend(u);
+            wrappers.extend(w);
+        }
+        if !wrappers.is_empty() {
+            let mut sites = through_wrappers(cx, &scripts, &wrappers);
+            sites.sort_by(|a, b| (&a.loc.path, a.loc.start).cmp(&(&b.loc.path, b.loc.start)));
+            out.cloud_uses.extend(sites);
         }
         // The function folders: `<cloudfunctionRoot>/<name>/index.js`.
         if let Some(root) = &cx.project.cloudfunction_root {
@@ -102,6 +136,94 @@ impl Detector for CloudUseDetector {
     }
 }
 
+/// A function that calls `wx.cloud.callFunction` with the name its parameter `param` gets
+/// (`callCloud(name, data)`).
+struct Wrapper {
+    file: crate::span::FileId,
+    binding: BindingId,
+    /// The names other modules import it by.
+    names: Vec<String>,
+    param: usize,
+}
+
+/// The calls of the wrappers (in their own file, and in the files that import them by name)
+/// that pass the function's name as a string: each a `callFunction` use of that function.
+fn through_wrappers(cx: &Context<'_>, scripts: &[&crate::files::Script], wrappers: &[Wrapper]) -> Vec<CloudUse> {
+    scripts
+        .par_iter()
+        .flat_map_iter(|js| {
+            // The locals of this file that are one of the wrappers, with its parameter.
+            let mut targets: Vec<(BindingId, usize)> = Vec::new();
+            for w in wrappers {
+                if w.file == js.file {
+                    targets.push((w.binding.clone(), w.param));
+                    continue;
+                }
+                for imp in &js.module.imports {
+                    if w.names.is_empty() || cx.resolve(js.file, &imp.specifier) != Some(w.file)
+                    {
+                        continue;
+                    }
+                    for b in &imp.bindings {
+                        if let crate::js::Imported::Named(n) = &b.imported
+                            && w.names.contains(n)
+                        {
+                            targets.push((b.local.clone(), w.param));
+                        }
+                    }
+                }
+            }
+            let mut found = Vec::new();
+            if !targets.is_empty() {
+                let mut v = CallsOf {
+                    targets: &targets,
+                    found: &mut found,
+                };
+                js.program.visit_with(&mut v);
+            }
+            let package = cx.package_name(js.file);
+            found
+                .into_iter()
+                .map(|(span, name)| CloudUse {
+                    id: String::new(),
+                    loc: cx.loc(js.span(span)),
+                    api: CloudApi::CallFunction,
+                    target: Some(name),
+                    package: package.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Calls of `targets` whose argument at the target's index is a string.
+struct CallsOf<'t> {
+    targets: &'t [(BindingId, usize)],
+    found: &'t mut Vec<(swc_common::Span, String)>,
+}
+
+impl Visit for CallsOf<'_> {
+    fn visit_call_expr(&mut self, c: &CallExpr) {
+        c.visit_children_with(self);
+        let Callee::Expr(callee) = &c.callee else {
+            return;
+        };
+        let Expr::Ident(i) = unwrap_expr(callee) else {
+            return;
+        };
+        let Some((_, param)) = self
+            .targets
+            .iter()
+            .find(|(b, _)| b.0 == i.sym && b.1 == i.ctxt)
+        else {
+            return;
+        };
+        if let Some(name) = c.args.get(*param).and_then(|a| string(&a.expr)) {
+            self.found.push((c.span, name));
+        }
+    }
+}
+
 /// Globals whose `cloud` is the cloud development API.
 const HOSTS: [&str; 4] = ["wx", "uni", "Taro", "qq"];
 
@@ -123,6 +245,13 @@ struct Uses<'j> {
     aliases: Vec<BindingId>,
     /// Calls on a local, counted at the end if the local is one of `aliases`.
     on_locals: Vec<(BindingId, Call)>,
+    /// The named functions being visited, innermost last, with their parameters.
+    fns: Vec<(BindingId, Vec<BindingId>)>,
+    /// `callFunction({ name })` whose name is parameter `.2` of function `.1`: the index in
+    /// `found` of the use, and the function, resolved at its call sites (see [`through_wrappers`]).
+    by_param: Vec<(usize, BindingId, usize)>,
+    /// `module.exports = { callCloud, … }`: each key with the local it exports.
+    object_exports: Vec<(String, BindingId)>,
 }
 
 impl Uses<'_> {
@@ -141,6 +270,27 @@ impl Uses<'_> {
             Call::Use(api, span, target) => self.found.push((api, span, target)),
             Call::Database => self.database = true,
         }
+    }
+
+    /// For a `callFunction` whose options name the function by a local: when that local is a
+    /// parameter of the named function the call is in (`function callCloud(name, data)`), the
+    /// use is resolved at the wrapper's call sites.
+    fn note_param(&mut self, args: &[ExprOrSpread]) {
+        let Some(local) = option_local(args, "name") else {
+            return;
+        };
+        let Some((f, params)) = self.fns.last() else {
+            return;
+        };
+        if let Some(i) = params.iter().position(|p| *p == local) {
+            self.by_param.push((self.found.len() - 1, f.clone(), i));
+        }
+    }
+
+    fn with_fn(&mut self, name: BindingId, params: Vec<BindingId>, visit: impl FnOnce(&mut Self)) {
+        self.fns.push((name, params));
+        visit(self);
+        self.fns.pop();
     }
 
     /// Every use of the cloud API, the calls through its aliases included.
@@ -166,6 +316,39 @@ fn classify(name: &str, span: swc_common::Span, args: &[ExprOrSpread]) -> Option
     })
 }
 
+/// The local a property of the first (options object) argument names (`{ name }`,
+/// `{ name: fnName }`).
+fn option_local(args: &[ExprOrSpread], key: &str) -> Option<BindingId> {
+    let Expr::Object(o) = unwrap_expr(&args.first()?.expr) else {
+        return None;
+    };
+    o.props.iter().find_map(|p| match p {
+        PropOrSpread::Prop(p) => match &**p {
+            Prop::Shorthand(i) if i.sym == *key => Some((i.sym.clone(), i.ctxt)),
+            Prop::KeyValue(kv) if prop_is(&kv.key, key) => match unwrap_expr(&kv.value) {
+                Expr::Ident(i) => Some((i.sym.clone(), i.ctxt)),
+                _ => None,
+            },
+            _ => None,
+        },
+        PropOrSpread::Spread(_) => None,
+    })
+}
+
+/// The locals a parameter list binds, by position (`name`, `data = {}`); `None` for a
+/// destructured one.
+fn param_locals<'p>(pats: impl Iterator<Item = &'p Pat>) -> Vec<BindingId> {
+    pats.map(|p| match p {
+        Pat::Ident(b) => (b.id.sym.clone(), b.id.ctxt),
+        Pat::Assign(a) => match &*a.left {
+            Pat::Ident(b) => (b.id.sym.clone(), b.id.ctxt),
+            _ => (Default::default(), Default::default()),
+        },
+        _ => (Default::default(), Default::default()),
+    })
+    .collect()
+}
+
 /// The string a property of the first (options object) argument holds.
 fn option(args: &[ExprOrSpread], key: &str) -> Option<String> {
     let Expr::Object(o) = unwrap_expr(&args.first()?.expr) else {
@@ -189,8 +372,61 @@ fn string(e: &Expr) -> Option<String> {
 }
 
 impl Visit for Uses<'_> {
+    fn visit_assign_expr(&mut self, a: &AssignExpr) {
+        a.visit_children_with(self);
+        let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left else {
+            return;
+        };
+        let module_exports = matches!(&*m.obj, Expr::Ident(i) if self.js.is_global_named(i, "module"))
+            && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports");
+        let Expr::Object(o) = unwrap_expr(&a.right) else {
+            return;
+        };
+        if !module_exports {
+            return;
+        }
+        for p in &o.props {
+            if let PropOrSpread::Prop(p) = p {
+                match &**p {
+                    Prop::Shorthand(i) => {
+                        self.object_exports
+                            .push((i.sym.to_string(), (i.sym.clone(), i.ctxt)));
+                    }
+                    Prop::KeyValue(kv) => {
+                        if let (Some(k), Expr::Ident(i)) =
+                            (crate::js::syntax::prop_name(&kv.key), unwrap_expr(&kv.value))
+                        {
+                            self.object_exports.push((k, (i.sym.clone(), i.ctxt)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn visit_fn_decl(&mut self, f: &FnDecl) {
+        let params = param_locals(f.function.params.iter().map(|p| &p.pat));
+        self.with_fn((f.ident.sym.clone(), f.ident.ctxt), params, |v| {
+            f.visit_children_with(v)
+        });
+    }
+
     fn visit_var_declarator(&mut self, d: &VarDeclarator) {
-        d.visit_children_with(self);
+        let named_fn = match (&d.name, d.init.as_deref().map(unwrap_expr)) {
+            (Pat::Ident(b), Some(Expr::Arrow(a))) => {
+                Some(((b.id.sym.clone(), b.id.ctxt), param_locals(a.params.iter())))
+            }
+            (Pat::Ident(b), Some(Expr::Fn(f))) => Some((
+                (b.id.sym.clone(), b.id.ctxt),
+                param_locals(f.function.params.iter().map(|p| &p.pat)),
+            )),
+            _ => None,
+        };
+        match named_fn {
+            Some((name, params)) => self.with_fn(name, params, |v| d.visit_children_with(v)),
+            None => d.visit_children_with(self),
+        }
         let Some(init) = &d.init else { return };
         match &d.name {
             Pat::Ident(b) if self.is_cloud(init) => {
@@ -225,7 +461,11 @@ impl Visit for Uses<'_> {
         };
         if self.is_cloud(obj) {
             if let Some(call) = classify(&name, c.span, &c.args) {
+                let by_name = matches!(call, Call::Use(CloudApi::CallFunction, _, None));
                 self.note(call);
+                if by_name {
+                    self.note_param(&c.args);
+                }
             }
         } else if let Expr::Ident(i) = unwrap_expr(obj)
             && !self.js.is_global(i)
