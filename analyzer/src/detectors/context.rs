@@ -50,6 +50,16 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// Whether the project file at `path` is one `migrate apply` generated (the runtime it
+    /// writes into a framework's sources, bundled again by the next build).
+    pub(crate) fn is_generated_path(&self, path: &str) -> bool {
+        self.project
+            .by_path
+            .get(path)
+            .and_then(|id| self.files.get(id.index()))
+            .is_some_and(crate::files::is_generated)
+    }
+
     /// A span as a report location (path, byte range, line and column).
     pub(crate) fn loc(&self, span: Span) -> Loc {
         crate::files::loc(self.project, self.files, span)

@@ -760,6 +760,17 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
         wrappers
     };
 
+    // A framework app rebuilt after `migrate apply` bundles the runtime it wrote into the
+    // sources: that runtime's fallback to the framework's request API is the tool's, the calls
+    // through it are the ones already moved.
+    if w.cx.project.framework.is_some() {
+        calls.retain(|c| {
+            !c.sink
+                .source
+                .as_deref()
+                .is_some_and(|s| w.cx.is_generated_path(&s.path))
+        });
+    }
     let (wrappers, proposed) = rayon::join(wrappers_of, || grouping::propose(&mut calls));
     crate::findings::append(&mut out.backend_calls, calls);
     crate::findings::append(&mut out.wrappers, wrappers);
