@@ -4,9 +4,9 @@
 //! are rewritten by the analyzer's classification:
 //!
 //! - placed in page data (`data: { cities }`, or a page's own `data` literal): starts empty and
-//!   is filled by `setData` once loaded, from `onLoad` (`attached` for a component): safe when
-//!   only the template and handlers read it, needs review when a lifecycle method reads it
-//!   (it is empty at that moment);
+//!   is filled by `setData` once loaded, from `onLoad` (`attached` for a component), awaited
+//!   there when that method reads it too: safe when only the template and handlers read it,
+//!   needs review when a lifecycle method reads it;
 //! - read through the import in a lifecycle method or handler: becomes `(await loadData(…))`
 //!   in a method made `async` (needs review);
 //! - read at module top level or in a helper that returns synchronously: reported, and the
@@ -127,21 +127,40 @@ fn start_method(shape: &PageShape) -> &'static str {
     }
 }
 
-/// Edits that fill `key` of page data from the collection once the page starts.
+/// Edits that fill `key` of page data from the collection once the page starts. When a method
+/// of the page reads the key (`this.data.cities.filter(…)` in `onLoad`, or in a helper method
+/// `onLoad` calls), the load is awaited at the top of the start method, made `async`:
+/// `setData` updates `this.data` at once, so the rest of it sees the data as it did when the
+/// data was bundled.
 fn fill_on_start(
     cx: &Cx<'_>,
     path: &str,
     text: &str,
     key: &str,
     collection: &str,
+    readers: &[analyzer::findings::DataConsumer],
     out: &mut Vec<Edit>,
 ) -> Result<(), String> {
     let shape =
         query::page_shape(cx.analysis, path).ok_or("no Page/Component options object found")?;
     let name = start_method(&shape);
-    let call =
-        format!("loadData('{collection}').then((value) => this.setData({{ {key}: value }}));");
-    match shape.methods.iter().find(|m| m.name == name) {
+    // A method reading it may run from the start method (`onLoad() { this.applyFilter() }`):
+    // any method read, not only the start method's own, has it awaited.
+    let read_on_start = readers.iter().any(|c| {
+        c.via.is_some()
+            && c.loc.path == path
+            && matches!(
+                &c.usage,
+                DataUsage::Lifecycle { .. } | DataUsage::Handler { .. }
+            )
+    });
+    let method = shape.methods.iter().find(|m| m.name == name);
+    let call = if read_on_start && method.is_some() {
+        format!("this.setData({{ {key}: await loadData('{collection}') }});")
+    } else {
+        format!("loadData('{collection}').then((value) => this.setData({{ {key}: value }}));")
+    };
+    match method {
         Some(m) => {
             let indent = indent_after(text, m.body_start);
             out.push(Edit::insert(
@@ -149,6 +168,13 @@ fn fill_on_start(
                 format!("\n{indent}{call}"),
                 format!("load {collection} when the page starts"),
             ));
+            if read_on_start && !m.is_async {
+                out.push(Edit::insert(
+                    m.async_at,
+                    "async ",
+                    format!("{name} reads {key} once it is loaded"),
+                ));
+            }
         }
         None => {
             let indent = indent_after(text, shape.options_start);
@@ -285,7 +311,8 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
                         s.encoding.empty(),
                         format!("{key} comes from collection {collection}"),
                     )];
-                    match fill_on_start(cx, path, text, key, collection, &mut es) {
+                    match fill_on_start(cx, path, text, key, collection, &s.data.consumers, &mut es)
+                    {
                         Ok(()) => edits.extend(es.into_iter().map(|e| (path.clone(), e))),
                         Err(why) => {
                             ok = false;
@@ -332,7 +359,15 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
                                 format!("{key} starts empty"),
                             ));
                         }
-                        if let Err(why) = fill_on_start(cx, path, text, key, collection, &mut es) {
+                        if let Err(why) = fill_on_start(
+                            cx,
+                            path,
+                            text,
+                            key,
+                            collection,
+                            &s.data.consumers,
+                            &mut es,
+                        ) {
                             file_ok = false;
                             out.left.push(Left {
                                 id: s.data.id.clone(),

@@ -148,7 +148,11 @@ struct Wrapper {
 
 /// The calls of the wrappers (in their own file, and in the files that import them by name)
 /// that pass the function's name as a string: each a `callFunction` use of that function.
-fn through_wrappers(cx: &Context<'_>, scripts: &[&crate::files::Script], wrappers: &[Wrapper]) -> Vec<CloudUse> {
+fn through_wrappers(
+    cx: &Context<'_>,
+    scripts: &[&crate::files::Script],
+    wrappers: &[Wrapper],
+) -> Vec<CloudUse> {
     scripts
         .par_iter()
         .flat_map_iter(|js| {
@@ -160,8 +164,7 @@ fn through_wrappers(cx: &Context<'_>, scripts: &[&crate::files::Script], wrapper
                     continue;
                 }
                 for imp in &js.module.imports {
-                    if w.names.is_empty() || cx.resolve(js.file, &imp.specifier) != Some(w.file)
-                    {
+                    if w.names.is_empty() || cx.resolve(js.file, &imp.specifier) != Some(w.file) {
                         continue;
                     }
                     for b in &imp.bindings {
@@ -393,9 +396,10 @@ impl Visit for Uses<'_> {
                             .push((i.sym.to_string(), (i.sym.clone(), i.ctxt)));
                     }
                     Prop::KeyValue(kv) => {
-                        if let (Some(k), Expr::Ident(i)) =
-                            (crate::js::syntax::prop_name(&kv.key), unwrap_expr(&kv.value))
-                        {
+                        if let (Some(k), Expr::Ident(i)) = (
+                            crate::js::syntax::prop_name(&kv.key),
+                            unwrap_expr(&kv.value),
+                        ) {
                             self.object_exports.push((k, (i.sym.clone(), i.ctxt)));
                         }
                     }
