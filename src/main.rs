@@ -1,11 +1,12 @@
 //! `migrate`: move a WeChat mini-program onto cloud development.
 //!
 //! Layout: this file parses the command line and hands each subcommand to its module
-//! (`analyze.rs`, `apply.rs` for plan and apply, `serve.rs`); the work itself lives in the workspace crates.
+//! (`analyze.rs`, `apply.rs` for plan and apply, `serve.rs`, `verify.rs`); the work itself lives in the workspace crates.
 
 mod analyze;
 mod apply;
 mod serve;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Run a local cloud (database, storage, functions) for a rewritten project.
     Serve(serve::ServeArgs),
+    /// Run the original and the migrated app's pages in Node and show, page by page, that users get the same data.
+    Verify(verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => apply::plan(args),
         Command::Apply(args) => apply::apply(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,108 @@
+// The end-to-end setting of verify.test.js: bus-ride copied twice (original, migrated),
+// `migrate apply` on the migrated copy, the loopback legacy backend, the migrated functions
+// pointed at it, `migrate serve` on the migrated copy. `MIGRATE_BIN` names the binary.
+'use strict';
+
+var childProcess = require('child_process');
+var fs = require('fs');
+var os = require('os');
+var path = require('path');
+
+var backend = require('./bus-ride-backend.js');
+
+var REPO = path.join(__dirname, '../../..');
+var FIXTURE = path.join(REPO, 'fixtures/apps/bus-ride');
+var NODE_MODULES = path.join(REPO, 'tests/node/node_modules'); // wx-server-sdk for the functions
+var ENV = 'verify-env';
+
+function copyDir(from, to) {
+  fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+}
+
+// Two copies of bus-ride in a temp folder, the second one migrated.
+// → { dir, original, migrated }
+function prepare(bin) {
+  var dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-verify-'));
+  var original = path.join(dir, 'original');
+  var migrated = path.join(dir, 'migrated');
+  copyDir(FIXTURE, original);
+  copyDir(FIXTURE, migrated);
+  // The generated functions require wx-server-sdk: found from the copies' parent folder.
+  if (fs.existsSync(NODE_MODULES)) fs.symlinkSync(NODE_MODULES, path.join(dir, 'node_modules'));
+  var out = childProcess.spawnSync(bin, ['apply', migrated, '--yes', '--unsafe', '--allow-dirty', '--env', ENV], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error('migrate apply failed: ' + out.stderr + out.stdout);
+  return { dir: dir, original: original, migrated: migrated };
+}
+
+// Point every route of the migrated functions at `target`, or, with `only`, the routes of the
+// function named `only`.
+function retarget(migrated, target, only) {
+  var fns = path.join(migrated, 'cloudfunctions');
+  fs.readdirSync(fns).forEach(function (name) {
+    var file = path.join(fns, name, 'routes.json');
+    if (!fs.existsSync(file) || (only && name !== only)) return;
+    var conf = JSON.parse(fs.readFileSync(file, 'utf8'));
+    conf.routes.forEach(function (r) { r.target = target; });
+    fs.writeFileSync(file, JSON.stringify(conf, null, 2));
+  });
+}
+
+// `migrate serve` on the migrated copy. → Promise of { url, stop() }
+function serve(bin, migrated) {
+  var child = childProcess.spawn(bin, ['serve', migrated, '--port', '0', '--env', ENV], {
+    env: Object.assign({}, process.env, { RUST_LOG: 'warn' }),
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  var stderr = '';
+  child.stderr.on('data', function (c) { stderr += c; });
+  return new Promise(function (resolve, reject) {
+    var out = '';
+    var done = false;
+    child.stdout.on('data', function (c) {
+      out += c;
+      var m = /migrate serve: listening on (?:.*from this machine: )?(http:\/\/\S+)/.exec(out);
+      if (m && !done) {
+        done = true;
+        resolve({
+          url: m[1],
+          stop: function () {
+            return new Promise(function (r) {
+              if (child.exitCode !== null) return r();
+              child.once('exit', function () { r(); });
+              child.kill();
+            });
+          }
+        });
+      }
+    });
+    child.once('exit', function (code) {
+      if (!done) reject(new Error('migrate serve exited (' + code + '): ' + stderr));
+    });
+  });
+}
+
+// Run verify.js as the Rust side will. → Promise of { status, report, stderr }
+function runCli(args) {
+  return new Promise(function (resolve) {
+    var child = childProcess.spawn(process.execPath, [path.join(REPO, 'artifacts/js/mp-runtime/verify.js')].concat(args), { stdio: ['ignore', 'pipe', 'pipe'] });
+    var out = '';
+    var err = '';
+    child.stdout.on('data', function (c) { out += c; });
+    child.stderr.on('data', function (c) { err += c; });
+    child.on('close', function (status) {
+      var report = null;
+      try {
+        report = JSON.parse(out);
+      } catch (e) {
+        report = null;
+      }
+      resolve({ status: status, report: report, stdout: out, stderr: err });
+    });
+  });
+}
+
+function remove(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+module.exports = { ENV: ENV, ORIGIN: backend.ORIGIN, prepare: prepare, retarget: retarget, serve: serve, runCli: runCli, remove: remove, backend: backend };
