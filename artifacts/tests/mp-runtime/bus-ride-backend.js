@@ -1,6 +1,6 @@
 // The bus-ride sample app's legacy backend (https://api.busride.example.com/v2) as a loopback
-// server: the same routes runtime.test.js uses, shared with verify.test.js, which runs the
-// original app against it directly and the migrated app through `migrate serve`'s functions.
+// server, for runtime.test.js and verify.test.js (which runs the original app against it
+// directly and the migrated app through `migrate serve`'s functions).
 'use strict';
 
 var h = require('./helpers.js');
@@ -71,4 +71,4 @@ function start(change) {
   return h.startServer(list);
 }
 
-module.exports = { ORIGIN: ORIGIN, STATIONS: STATIONS, routes: routes, ok: ok, start: start };
+module.exports = { ORIGIN: ORIGIN, STATIONS: STATIONS, TICKET_PNG: TICKET_PNG, notices: notices, routes: routes, ok: ok, start: start };

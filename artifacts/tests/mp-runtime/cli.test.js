@@ -14,12 +14,7 @@ const path = require('node:path');
 const fx = require('./verify-fixture.js');
 
 const BIN = process.env.MIGRATE_BIN;
-const SDK = path.join(__dirname, '../../../tests/node/node_modules/wx-server-sdk');
-const SKIP = !BIN
-  ? 'MIGRATE_BIN is not set: these tests run the migrate binary'
-  : !fs.existsSync(SDK)
-    ? 'tests/node/node_modules has no wx-server-sdk: run `npm ci --prefix tests/node` first'
-    : false;
+const SKIP = fx.skipReason();
 
 function verifyCli(setting, backend, extra) {
   return new Promise((resolve) => {

@@ -91,4 +91,23 @@ function visit(recording, route) {
   return pages[pages.length - 1];
 }
 
-module.exports = { startServer: startServer, writeApp: writeApp, removeApp: removeApp, visit: visit };
+// The loopback backend of `routes` started before the tests of the file and closed after;
+// returns `runtime(extra)`, a runtime of the app at `appDir` whose requests to `origin` go to
+// that backend.
+function appOnBackend(test, appDir, origin, routes) {
+  var createRuntime = require('../../js/mp-runtime').createRuntime;
+  var server;
+  test.before(function () {
+    return startServer(routes).then(function (s) { server = s; });
+  });
+  test.after(function () {
+    return server.close();
+  });
+  return function runtime(extra) {
+    var hosts = {};
+    hosts[origin] = server.base;
+    return createRuntime(Object.assign({ appDir: appDir, hosts: hosts }, extra || {}));
+  };
+}
+
+module.exports = { appOnBackend: appOnBackend, startServer: startServer, writeApp: writeApp, removeApp: removeApp, visit: visit };

@@ -11,76 +11,16 @@ var createRuntime = require('../../js/mp-runtime').createRuntime;
 var h = require('./helpers.js');
 
 var APP = path.join(__dirname, '../../../fixtures/apps/bus-ride'); // the project folder
-var ORIGIN = 'https://api.busride.example.com';
-var TICKET_PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+// The loopback copy of its backend, shared with verify.test.js.
+var backend = require('./bus-ride-backend.js');
+var ORIGIN = backend.ORIGIN;
+var STATIONS = backend.STATIONS;
+var ok = backend.ok;
+var routes = backend.routes;
+var TICKET_PNG = backend.TICKET_PNG;
+var notices = backend.notices;
 
-var STATIONS = [
-  { id: 'S027985', name: '胜利路沙福小区', distance: 120, lines: [{ id: 'L0001', name: '1路' }] },
-  { id: 'S416503', name: '海龙市场', distance: 1450, lines: [] }
-];
-function notices(page, n) {
-  var rows = [];
-  for (var i = 0; i < n; i++) rows.push({ id: page * 100 + i, title: '公告 ' + page + '-' + i, content: '内容' });
-  return rows;
-}
-function ok(data) {
-  return { json: { code: 0, msg: 'ok', data: data } };
-}
-
-// The backend, as the pages expect it: `{ code: 0, data }` envelopes, X-Token auth.
-var routes = [
-  ['POST', /^\/v2\/auth\/login$/, function (r) {
-    return r.json && r.json.code === 'verify-code' ? ok({ token: 'tok-1' }) : { status: 400, json: { code: 1, msg: 'bad code' } };
-  }],
-  ['GET', /^\/v2\/stations\/nearby$/, function () { return ok(STATIONS); }],
-  ['GET', /^\/v2\/lines\/search$/, function (r) {
-    return ok([{ id: 'R900', name: r.query.keyword + '（接口）', from: '火车东站', to: '西湖' }]);
-  }],
-  ['GET', /^\/v2\/lines\/([^/]+)$/, function (r) {
-    return ok({
-      id: r.match[1], name: '1路（实时）', firstBus: '06:00', lastBus: '23:00',
-      stops: [{ seq: 1, name: '起点站' }, { seq: 2, name: '终点站' }],
-      buses: [{ id: 'B1', nextStop: 2 }], favorite: false
-    });
-  }],
-  ['PUT', /^\/v2\/favorites\/([^/]+)$/, function () { return ok({}); }],
-  ['DELETE', /^\/v2\/favorites\/([^/]+)$/, function () { return ok({}); }],
-  ['POST', /^\/v2\/ride-code$/, function (r) {
-    return ok({ qrcode: 'https://img.busride.example.com/qr/abc.png', code: 'RC-' + r.json.scene, expireIn: 60, lastRideStatus: 'NONE' });
-  }],
-  ['GET', /^\/v2\/user\/profile$/, function (r) {
-    if (r.headers['x-token'] !== 'tok-1') return { status: 401, json: { code: 401, msg: 'token expired' } };
-    return ok({ nickName: '张三', avatar: 'https://img.busride.example.com/a.png', balance: 1250 });
-  }],
-  ['GET', /^\/v2\/notice$/, function (r) {
-    var page = Number(r.query.page);
-    return ok({ list: notices(page, page === 1 ? Number(r.query.pageSize) : 5) });
-  }],
-  ['POST', /^\/v2\/upload$/, function (r) {
-    var good = /name="biz"\r\n\r\nfeedback/.test(r.text) && /name="file"; filename="/.test(r.text) && r.headers['x-token'] === 'tok-1';
-    return { json: good ? { code: 0, data: { url: 'https://img.busride.example.com/fb/1.png' } } : { code: 1, msg: 'bad upload' } };
-  }],
-  ['POST', /^\/v2\/feedback$/, function (r) { return ok({ id: 77, echo: r.json }); }],
-  ['GET', /^\/v2\/rides$/, function () {
-    return ok({ list: [{ id: 'R1', line: '1路', boardTime: 1718000000000, amount: 190 }, { id: 'R2', line: '7路', boardTime: 1718100000000, amount: 200 }] });
-  }],
-  ['GET', /^\/v2\/rides\/([^/]+)\/ticket\.png$/, function () { return { body: TICKET_PNG, type: 'image/png' }; }],
-  ['GET', /^\/v2\/rides\/([^/]+)$/, function (r) { return ok({ id: r.match[1], line: '1路', status: 'UNPAID', orderId: 'O1' }); }]
-];
-
-var server;
-test.before(function () {
-  return h.startServer(routes).then(function (s) { server = s; });
-});
-test.after(function () {
-  return server.close();
-});
-
-function runtime(extra) {
-  var hosts = {};
-  hosts[ORIGIN] = server.base;
-  return createRuntime(Object.assign({ appDir: APP, hosts: hosts }, extra || {}));
-}
+var runtime = h.appOnBackend(test, APP, ORIGIN, routes);
 // Objects from inside the run belong to its vm realm: compare plain copies.
 function plain(x) {
   return JSON.parse(JSON.stringify(x));

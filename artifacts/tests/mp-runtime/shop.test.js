@@ -8,7 +8,6 @@ var test = require('node:test');
 var assert = require('node:assert/strict');
 var path = require('path');
 
-var createRuntime = require('../../js/mp-runtime').createRuntime;
 var h = require('./helpers.js');
 
 var APP = path.join(__dirname, '../../../fixtures/apps/shop');
@@ -49,19 +48,7 @@ var routes = [
   }]
 ];
 
-var server;
-test.before(function () {
-  return h.startServer(routes).then(function (s) { server = s; });
-});
-test.after(function () {
-  return server.close();
-});
-
-function runtime(extra) {
-  var hosts = {};
-  hosts[ORIGIN] = server.base;
-  return createRuntime(Object.assign({ appDir: APP, hosts: hosts }, extra || {}));
-}
+var runtime = h.appOnBackend(test, APP, ORIGIN, routes);
 function urls(step) {
   return step.requests.map(function (r) { return r.method + ' ' + r.url.replace(ORIGIN, '') + ' ' + r.status; });
 }

@@ -101,8 +101,20 @@ function runCli(args) {
   });
 }
 
+// Why the end-to-end tests cannot run here (no binary named by MIGRATE_BIN, no wx-server-sdk
+// for the functions), or false.
+function skipReason() {
+  if (!process.env.MIGRATE_BIN) {
+    return 'MIGRATE_BIN is not set: the end-to-end verify tests need the migrate binary (e.g. MIGRATE_BIN=target/debug/migrate)';
+  }
+  if (!fs.existsSync(path.join(NODE_MODULES, 'wx-server-sdk'))) {
+    return 'tests/node/node_modules has no wx-server-sdk: run `npm ci --prefix tests/node` first';
+  }
+  return false;
+}
+
 function remove(dir) {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-module.exports = { ENV: ENV, ORIGIN: backend.ORIGIN, prepare: prepare, retarget: retarget, serve: serve, runCli: runCli, remove: remove, backend: backend };
+module.exports = { skipReason: skipReason, ENV: ENV, ORIGIN: backend.ORIGIN, prepare: prepare, retarget: retarget, serve: serve, runCli: runCli, remove: remove, backend: backend };

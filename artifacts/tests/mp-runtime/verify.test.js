@@ -17,12 +17,7 @@ var APP = path.join(__dirname, '../../../fixtures/apps/bus-ride');
 var ROOT = path.join(APP, 'miniprogram');
 var SCRIPT = path.join(__dirname, 'bus-ride.verify.json');
 var BIN = process.env.MIGRATE_BIN;
-var NODE_MODULES = path.join(__dirname, '../../../tests/node/node_modules/wx-server-sdk');
-var E2E_SKIP = !BIN
-  ? 'MIGRATE_BIN is not set: the end-to-end verify tests need the migrate binary (e.g. MIGRATE_BIN=target/debug/migrate)'
-  : !fs.existsSync(NODE_MODULES)
-    ? 'tests/node/node_modules has no wx-server-sdk: run `npm ci --prefix tests/node` first'
-    : false;
+var E2E_SKIP = fx.skipReason();
 
 function bytesOf(rel) {
   return fs.readFileSync(path.join(ROOT, rel));
