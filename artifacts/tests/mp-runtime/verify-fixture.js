@@ -19,14 +19,15 @@ function copyDir(from, to) {
   fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
 }
 
-// Two copies of bus-ride in a temp folder, the second one migrated.
-// → { dir, original, migrated }
-function prepare(bin) {
+// Two copies of a sample app (bus-ride unless `app` names another under fixtures/apps) in a
+// temp folder, the second one migrated. → { dir, original, migrated }
+function prepare(bin, app) {
+  var fixture = app ? path.join(REPO, 'fixtures/apps', app) : FIXTURE;
   var dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-verify-'));
   var original = path.join(dir, 'original');
   var migrated = path.join(dir, 'migrated');
-  copyDir(FIXTURE, original);
-  copyDir(FIXTURE, migrated);
+  copyDir(fixture, original);
+  copyDir(fixture, migrated);
   // The generated functions require wx-server-sdk: found from the copies' parent folder.
   if (fs.existsSync(NODE_MODULES)) fs.symlinkSync(NODE_MODULES, path.join(dir, 'node_modules'));
   var out = childProcess.spawnSync(bin, ['apply', migrated, '--yes', '--unsafe', '--allow-dirty', '--env', ENV], { encoding: 'utf8' });
