@@ -397,3 +397,11 @@ fn sample_apps_match_expected() {
     // half-cloud's placeholder module is 558 bytes: below the threshold, not large.
     assert!(run_app("half-cloud").is_empty());
 }
+
+/// Shader sources, a protobuf descriptor and a webpack chunk map are code and build metadata,
+/// not configuration data; the district table beside them is data.
+#[test]
+fn code_and_build_metadata_are_not_data() {
+    let found = run("not-data");
+    assert_eq!(ids(&found), ["utils/districts.js#default"], "{found:#?}");
+}

@@ -77,6 +77,8 @@ impl Detector for StaticDataDetector {
         let mut items = json_items(cx);
         items.extend(module_items(cx));
         items.extend(page_items(cx));
+        // Code and build metadata written as literals are not the app's configuration data.
+        items.retain(|i| shape::not_data(i.value.node()).is_none());
         let mut consumers = vec![Vec::new(); items.len()];
         import_consumers(cx, &items, &mut consumers);
         page_data_consumers(cx, &items, &mut consumers);

@@ -117,6 +117,22 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The text of a string value (a JSON string, a JS string literal or a template literal
+    /// without expressions).
+    pub(super) fn as_str(self) -> Option<Cow<'a, str>> {
+        match self {
+            Node::Json(j) => j.as_str().map(Cow::Borrowed),
+            Node::Js(_, e) => match unwrap(e) {
+                Expr::Lit(swc_ecma_ast::Lit::Str(s)) => Some(s.value.to_string_lossy()),
+                Expr::Tpl(t) if t.exprs.is_empty() => t
+                    .quasis
+                    .first()
+                    .map(|q| Cow::Owned(crate::js::syntax::quasi_text(q))),
+                _ => None,
+            },
+        }
+    }
+
     /// Byte range of the value in its file.
     pub(super) fn range(self) -> (u32, u32) {
         match self {
@@ -127,6 +143,88 @@ impl<'a> Node<'a> {
             }
         }
     }
+}
+
+/// What a literal is when it is code or build metadata rather than configuration data (the
+/// sources of a WebGL shader, a protobuf descriptor, a webpack runtime's chunk map), for the
+/// detector to leave out; `None` for data.
+pub(super) fn not_data(v: Node<'_>) -> Option<&'static str> {
+    if has_shader_source(v, 3) {
+        return Some("shader sources");
+    }
+    if is_protobuf_descriptor(v) {
+        return Some("a protobuf descriptor");
+    }
+    if is_chunk_map(v) {
+        return Some("a webpack chunk map");
+    }
+    None
+}
+
+/// A GLSL program in a string at most `depth` levels down.
+fn has_shader_source(v: Node<'_>, depth: u32) -> bool {
+    if let Some(s) = v.as_str() {
+        let glsl = ["gl_FragColor", "gl_Position", "gl_FragCoord"]
+            .iter()
+            .any(|k| s.contains(k))
+            || (s.contains("void main")
+                && ["precision ", "uniform ", "varying ", "attribute "]
+                    .iter()
+                    .any(|k| s.contains(k)));
+        return glsl;
+    }
+    if depth == 0 {
+        return false;
+    }
+    v.items()
+        .into_iter()
+        .any(|i| has_shader_source(i, depth - 1))
+        || v.members()
+            .into_iter()
+            .any(|(_, m)| has_shader_source(m, depth - 1))
+}
+
+/// protobuf.js's JSON descriptor: `{ nested: { pkg: { nested: { Msg: { fields: { id: { type,
+/// id } } } } } } }` (or `options`/`values` of enums beside it).
+fn is_protobuf_descriptor(v: Node<'_>) -> bool {
+    fn fields_here(v: Node<'_>, depth: u32) -> bool {
+        let members = v.members();
+        let fields = members.iter().find(|(k, _)| k == "fields").map(|(_, f)| *f);
+        if let Some(f) = fields {
+            let fm = f.members();
+            if !fm.is_empty()
+                && fm.iter().all(|(_, d)| {
+                    let dm = d.members();
+                    dm.iter().any(|(k, _)| k == "type") && dm.iter().any(|(k, _)| k == "id")
+                })
+            {
+                return true;
+            }
+        }
+        depth > 0
+            && members
+                .iter()
+                .filter(|(k, _)| k == "nested")
+                .flat_map(|(_, n)| n.members())
+                .any(|(_, m)| fields_here(m, depth - 1))
+    }
+    v.members().iter().any(|(k, _)| k == "nested") && fields_here(v, 6)
+}
+
+/// `{ "12": "a1b2c3d4", "pages-index": "9f8e7d6c", … }`: chunk ids (numbers, or chunk names
+/// with `-`, `_`, `~` or `/`) to content hashes of 8 to 32 hex digits (a colour table, keyed by
+/// names and six digits long, is not one).
+fn is_chunk_map(v: Node<'_>) -> bool {
+    let members = v.members();
+    members.len() >= 3
+        && members.iter().all(|(k, h)| {
+            let chunk_id = k.bytes().all(|b| b.is_ascii_digit())
+                || k.bytes().any(|b| matches!(b, b'-' | b'_' | b'~' | b'/'));
+            chunk_id
+                && h.as_str().is_some_and(|s| {
+                    (8..=32).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+        })
 }
 
 /// The shape of a value and how many records it holds (1 for a document).
