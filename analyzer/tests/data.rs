@@ -399,9 +399,25 @@ fn sample_apps_match_expected() {
 }
 
 /// Shader sources, a protobuf descriptor and a webpack chunk map are code and build metadata,
-/// not configuration data; the district table beside them is data.
+/// not configuration data; the district table beside them is data, and so is the bank table
+/// private to `utils/banks.js` (`const BANKS = [...]` read by the functions it exports), whose
+/// consumers are the page's calls of those functions.
 #[test]
 fn code_and_build_metadata_are_not_data() {
     let found = run("not-data");
-    assert_eq!(ids(&found), ["utils/districts.js#default"], "{found:#?}");
+    assert_eq!(
+        ids(&found),
+        ["utils/banks.js#BANKS", "utils/districts.js#default"],
+        "{found:#?}"
+    );
+    let banks = find(&found, "#BANKS");
+    assert_eq!((banks.records, banks.collection.as_str()), (120, "banks"));
+    assert!(
+        usages(banks).iter().all(|(f, line, u)| f == "index.js"
+            && *line == 10
+            && matches!(u, DataUsage::Lifecycle { name } if name == "onLoad")),
+        "{:?}",
+        usages(banks)
+    );
+    assert_eq!(usages(banks).len(), 2);
 }

@@ -290,6 +290,57 @@ fn export_values<'a>(js: &'a JsFile) -> Vec<(String, &'a Expr)> {
     out
 }
 
+/// The names a module exports (`export function a`, `exports.b =`, the keys of
+/// `module.exports = { c, d }`; `default` for another default export).
+fn exported_names(js: &JsFile) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for e in &js.module.exports {
+        if e.name != "default" {
+            names.push(e.name.clone());
+        }
+    }
+    let mut object_default = false;
+    let stmts: Vec<&Stmt> = match &js.program {
+        Program::Script(s) => s.body.iter().collect(),
+        Program::Module(m) => m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ModuleItem::Stmt(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+    };
+    for st in stmts {
+        let Stmt::Expr(e) = st else { continue };
+        let Expr::Assign(a) = unwrap(&e.expr) else {
+            continue;
+        };
+        let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
+            continue;
+        };
+        let module_exports = matches!(unwrap(&t.obj), Expr::Ident(i) if js.is_global_named(i, "module"))
+            && matches!(&t.prop, MemberProp::Ident(p) if p.sym == *"exports");
+        if let (true, Expr::Object(o)) = (module_exports, unwrap(&a.right)) {
+            object_default = true;
+            for p in &o.props {
+                if let PropOrSpread::Prop(p) = p {
+                    match &**p {
+                        Prop::Shorthand(i) => names.push(i.sym.to_string()),
+                        Prop::KeyValue(kv) => names.extend(prop_name(&kv.key)),
+                        Prop::Method(m) => names.extend(prop_name(&m.key)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if !object_default && js.module.exports.iter().any(|e| e.name == "default") {
+        names.push("default".into());
+    }
+    names
+}
+
 fn module_items<'a>(cx: &Context<'a>) -> Vec<Item<'a>> {
     (0..cx.files.len())
         .into_par_iter()
@@ -365,6 +416,29 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
                 }
             }
         }
+        // A module-private table (`const BANKS = [...]` read by the functions the module
+        // exports): data the app reaches through those functions, named after the constant.
+        let mut private: Vec<(String, &Expr)> = Vec::new();
+        if cands.is_empty() && options.is_empty() {
+            let names = exported_names(js);
+            if !names.is_empty() {
+                let mut inits: Vec<(String, &Expr)> = top_level_inits(js)
+                    .into_iter()
+                    .map(|(b, e)| (b.0.to_string(), unwrap(e)))
+                    .filter(|(n, e)| {
+                        matches!(e, Expr::Array(_) | Expr::Object(_))
+                            && !names.contains(n)
+                            && js.span(swc_common::Spanned::span(*e)).len() as u64 * 4 >= threshold
+                            && literal::is_pure(e)
+                    })
+                    .collect();
+                inits.sort_by_key(|(_, e)| js.span(swc_common::Spanned::span(*e)).start);
+                for (n, e) in inits {
+                    cands.push((names.clone(), Value::Node(Node::Js(js, e))));
+                    private.push((n, e));
+                }
+            }
+        }
         // Wrapped modules (UMD, bundler output) keep their data inside a function: fall back
         // to the biggest pure literals anywhere in the file.
         // (Not in page/component scripts: their big literals are page data, reported below.)
@@ -388,6 +462,24 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         });
         let single = cands.len() == 1;
         for (names, v) in cands {
+            // A private table is named by its constant; it is reached through all the exports.
+            let own = private.iter().find(|(_, e)| match v.node() {
+                Node::Js(_, x) => std::ptr::eq(*e, x),
+                Node::Json(_) => false,
+            });
+            if let Some((constant, _)) = own {
+                out.push(Item {
+                    file: id,
+                    source: DataSource::ModuleExport {
+                        export: constant.clone(),
+                    },
+                    id: format!("{}#{constant}", sf.path),
+                    exports: names,
+                    value: v,
+                    name: shape::snake_case(constant),
+                });
+                continue;
+            }
             let primary = names
                 .iter()
                 .find(|n| *n != "default")
