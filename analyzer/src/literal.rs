@@ -125,6 +125,21 @@ pub(crate) fn to_json(js: &JsFile, e: &Expr) -> Option<Json> {
     })
 }
 
+/// The statements at the top level of a script or module (not its import/export declarations).
+pub(crate) fn top_level_stmts(js: &JsFile) -> Vec<&Stmt> {
+    match &js.program {
+        Program::Module(m) => m
+            .body
+            .iter()
+            .filter_map(|i| match i {
+                ModuleItem::Stmt(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        Program::Script(s) => s.body.iter().collect(),
+    }
+}
+
 /// Top-level `const/let/var x = init` declarations of a file (including `export const`).
 pub(crate) fn top_level_inits(js: &JsFile) -> HashMap<BindingId, &Expr> {
     fn add<'a>(v: &'a VarDecl, out: &mut HashMap<BindingId, &'a Expr>) {
@@ -199,18 +214,7 @@ pub(crate) fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {
         js,
         out: Vec::new(),
     };
-    let stmts: Vec<&Stmt> = match &js.program {
-        Program::Module(m) => m
-            .body
-            .iter()
-            .filter_map(|i| match i {
-                ModuleItem::Stmt(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-        Program::Script(s) => s.body.iter().collect(),
-    };
-    for s in stmts {
+    for s in top_level_stmts(js) {
         let e = match s {
             Stmt::Expr(e) => &*e.expr,
             _ => continue,

@@ -300,18 +300,7 @@ fn exported_names(js: &JsFile) -> Vec<String> {
         }
     }
     let mut object_default = false;
-    let stmts: Vec<&Stmt> = match &js.program {
-        Program::Script(s) => s.body.iter().collect(),
-        Program::Module(m) => m
-            .body
-            .iter()
-            .filter_map(|i| match i {
-                ModuleItem::Stmt(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
-    };
-    for st in stmts {
+    for st in literal::top_level_stmts(js) {
         let Stmt::Expr(e) = st else { continue };
         let Expr::Assign(a) = unwrap(&e.expr) else {
             continue;
