@@ -184,6 +184,35 @@ pub(crate) fn through_const<'a>(inits: &HashMap<BindingId, &'a Expr>, e: &'a Exp
     }
 }
 
+/// Lifecycle methods of App, Page and Component (including `lifetimes`/`pageLifetimes`).
+pub(crate) const LIFECYCLE: &[&str] = &[
+    "onLaunch",
+    "onLoad",
+    "onShow",
+    "onReady",
+    "onHide",
+    "onUnload",
+    "onPullDownRefresh",
+    "onReachBottom",
+    "onShareAppMessage",
+    "onShareTimeline",
+    "onAddToFavorites",
+    "onPageScroll",
+    "onResize",
+    "onTabItemTap",
+    "onSaveExitState",
+    "onError",
+    "onPageNotFound",
+    "onUnhandledRejection",
+    "onThemeChange",
+    "created",
+    "attached",
+    "ready",
+    "moved",
+    "detached",
+    "error",
+];
+
 /// The options object of each `Page({…})`, `Component({…})`, `App({…})` and `Behavior({…})`
 /// call made as a top-level statement on the global constructor.
 pub(crate) fn options_objects(js: &JsFile) -> Vec<(&'static str, &ObjectLit)> {

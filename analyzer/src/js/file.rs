@@ -115,6 +115,10 @@ pub struct ModuleInfo {
     pub dynamic_requires: Vec<(Span, Option<String>)>,
     /// Whether the module uses ES module syntax.
     pub is_esm: bool,
+    /// The members of an object-literal `module.exports = { a, b: c, d() {} }` (the module's
+    /// API by name, which `require('m').a` and `const { a } = require('m')` reach): each key,
+    /// with the local it names when the value is an identifier.
+    pub object_members: Vec<(String, Option<BindingId>)>,
 }
 
 impl ModuleInfo {

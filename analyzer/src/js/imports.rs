@@ -374,6 +374,24 @@ impl Collector<'_> {
             Expr::Ident(i) => Some(self.binding(i)),
             _ => None,
         };
+        if let (true, Expr::Object(o)) = (name == "default", value) {
+            for p in &o.props {
+                let PropOrSpread::Prop(p) = p else { continue };
+                let member = match &**p {
+                    Prop::Shorthand(i) => Some((i.sym.to_string(), Some(self.binding(i)))),
+                    Prop::KeyValue(kv) => prop_name(&kv.key).map(|k| {
+                        let local = match unwrap_expr(&kv.value) {
+                            Expr::Ident(i) => Some(self.binding(i)),
+                            _ => None,
+                        };
+                        (k, local)
+                    }),
+                    Prop::Method(m) => prop_name(&m.key).map(|k| (k, None)),
+                    _ => None,
+                };
+                self.info.object_members.extend(member);
+            }
+        }
         self.info.exports.push(Export {
             name,
             local,

@@ -240,6 +240,7 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
         return;
     }
     let framework = cx.analysis.project.framework.as_ref();
+    let sources = framework.map(|fw| super::framework::Sources::of(cx, fw));
     let mut wrappers_done: BTreeSet<&str> = BTreeSet::new();
     let mut runtimes: BTreeSet<String> = BTreeSet::new();
     // Per file, each site with the sink (path, start, end) of the call it moves.
@@ -279,9 +280,9 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             });
             continue;
         }
-        let site = match framework {
+        let site = match &sources {
             None => package_site(cx, call),
-            Some(fw) => super::framework::site(cx, fw, call),
+            Some(sources) => super::framework::site(cx, sources, call),
         };
         match site {
             Ok(None) => {}

@@ -5,8 +5,8 @@
 //!
 //! - placed in page data (`data: { cities }`, or a page's own `data` literal): starts empty and
 //!   is filled by `setData` once loaded, from `onLoad` (`attached` for a component), awaited
-//!   there when that method reads it too: safe when only the template and handlers read it,
-//!   needs review when a lifecycle method reads it;
+//!   there when a method of the page reads it: safe when only the template and handlers read
+//!   it, needs review when a lifecycle method reads it;
 //! - read through the import in a lifecycle method or handler: becomes `(await loadData(…))`
 //!   in a method made `async` (needs review);
 //! - read at module top level or in a helper that returns synchronously: reported, and the

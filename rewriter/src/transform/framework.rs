@@ -108,6 +108,24 @@ fn taro_default(cx: &Cx<'_>, path: &str) -> Option<String> {
         .map(|b| b.local.0.to_string())
 }
 
+/// What every site of a framework app shares, read once: where the sources add a request
+/// interceptor, and whether a uni-app project is on Vue 3.
+pub(crate) struct Sources<'f> {
+    fw: &'f Framework,
+    interceptors: Option<String>,
+    vue3: bool,
+}
+
+impl<'f> Sources<'f> {
+    pub(crate) fn of(cx: &Cx<'_>, fw: &'f Framework) -> Sources<'f> {
+        Sources {
+            fw,
+            interceptors: interceptors(cx, fw),
+            vue3: fw.name == FrameworkName::UniApp && vue3(cx, fw),
+        }
+    }
+}
+
 /// Where a source adds a request interceptor (`uni.addInterceptor('request', …)`,
 /// `Taro.addInterceptor(…)`), as `path:line`: calls routed past the framework's API skip it.
 fn interceptors(cx: &Cx<'_>, fw: &Framework) -> Option<String> {
@@ -151,7 +169,12 @@ fn json_string_after(text: &str, key: &str) -> Option<String> {
 /// Where a moved call's API is written in the sources: the call at the source location the
 /// analysis mapped the built call to. `Ok(None)` when the source already imports the
 /// generated runtime (applied before; the build analyzed predates it).
-pub(crate) fn site(cx: &Cx<'_>, fw: &Framework, call: &BackendCall) -> Result<Option<Site>, Left> {
+pub(crate) fn site(
+    cx: &Cx<'_>,
+    sources: &Sources<'_>,
+    call: &BackendCall,
+) -> Result<Option<Site>, Left> {
+    let fw = sources.fw;
     let sink = &call.sink;
     let (api, name) = match call.api {
         NetworkApi::UploadFile => ("uploadFile", "cloudUploadFile"),
@@ -216,7 +239,11 @@ pub(crate) fn site(cx: &Cx<'_>, fw: &Framework, call: &BackendCall) -> Result<Op
         k.iter()
             .any(|k| matches!(k.as_str(), "success" | "fail" | "complete"))
     });
-    let review = if let Some(at) = interceptors(cx, fw).filter(|_| !callee.starts_with("wx.")) {
+    let review = if let Some(at) = sources
+        .interceptors
+        .as_ref()
+        .filter(|_| !callee.starts_with("wx."))
+    {
         Some(format!(
             "the app adds interceptors to {callee} ({at}); {name}() does not run them for the calls it routes"
         ))
@@ -224,7 +251,7 @@ pub(crate) fn site(cx: &Cx<'_>, fw: &Framework, call: &BackendCall) -> Result<Op
         (fw.name == FrameworkName::UniApp
             && !callbacks
             && !callee.starts_with("wx.")
-            && !vue3(cx, fw))
+            && !sources.vue3)
         .then(|| {
             format!(
                 "on Vue 2, {callee}() without success/fail/complete resolves [err, res]; {name}() resolves res and rejects on failure"
@@ -361,7 +388,7 @@ fn init(cx: &Cx<'_>, fw: &Framework, out: &mut Changeset) {
         FrameworkName::Taro => {
             let (import, taro) = match taro_default(cx, &path) {
                 Some(local) => (String::new(), local),
-                None => match taro_named_import(text) {
+                None => match taro_named_import(cx, &path, text) {
                     // `import { useLaunch } from '@tarojs/taro'` → `import Taro, { useLaunch } …`
                     Some(brace) => {
                         out.edit(
@@ -390,27 +417,21 @@ fn init(cx: &Cx<'_>, fw: &Framework, out: &mut Changeset) {
     );
 }
 
-/// The offset of the `{` of an `import { … } from '@tarojs/taro'` that has no default import.
-fn taro_named_import(text: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(k) = text[from..].find("import").map(|k| from + k) {
-        from = k + "import".len();
-        let rest = &text[from..];
-        let brace = rest.find(|c: char| !c.is_whitespace())?;
-        if brace == 0 || !rest[brace..].starts_with('{') {
-            continue;
-        }
-        let close = rest[brace..].find('}')? + brace;
-        let tail = rest[close + 1..].trim_start();
-        let Some(tail) = tail.strip_prefix("from") else {
-            continue;
-        };
-        let spec = tail.trim_start();
-        if spec.starts_with("'@tarojs/taro'") || spec.starts_with("\"@tarojs/taro\"") {
-            return Some(from + brace);
-        }
-    }
-    None
+/// The offset of the `{` of an `import { … } from '@tarojs/taro'` without a default import
+/// (found by the module's imports, then the brace between its `import` and its specifier).
+fn taro_named_import(cx: &Cx<'_>, path: &str, text: &str) -> Option<usize> {
+    use analyzer::js::{ImportKind, Imported};
+    let imp = cx.script(path)?.module.imports.iter().find(|i| {
+        i.specifier == "@tarojs/taro"
+            && i.kind == ImportKind::Import
+            && !i.bindings.is_empty()
+            && i.bindings
+                .iter()
+                .all(|b| matches!(b.imported, Imported::Named(_)))
+    })?;
+    let spec = imp.span.start as usize;
+    let decl = text[..spec].rfind("import")?;
+    text[decl..spec].find('{').map(|b| decl + b)
 }
 
 /// uni-app writes the DevTools project of its build from `manifest.json`: `mp-weixin`'s

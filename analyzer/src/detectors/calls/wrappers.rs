@@ -284,36 +284,16 @@ fn through(g: Gfn, me: Option<Gfn>, args: &dyn Fn(u32) -> Val, k: &Known<'_>) ->
 /// component's or app's lifecycle and handlers, a Vue component's methods): its parameters
 /// are filled by no call site of the app's code.
 fn called_by_the_platform(name: &str) -> bool {
-    const LIFECYCLE: &[&str] = &[
-        "onLoad",
-        "onShow",
-        "onReady",
-        "onHide",
-        "onUnload",
-        "onLaunch",
-        "onError",
-        "onPullDownRefresh",
-        "onReachBottom",
-        "onShareAppMessage",
-        "onShareTimeline",
-        "onPageScroll",
-        "onTabItemTap",
-        "created",
-        "attached",
-        "ready",
-        "moved",
-        "detached",
-        "mounted",
-        "beforeMount",
-        "setup",
-        "observers",
-    ];
+    // Vue's hooks (uni-app's sources) besides the mini-program's own.
+    const VUE: &[&str] = &["mounted", "beforeMount", "setup", "observers"];
     let first = name.split('.').next().unwrap_or(name);
+    let last = name.rsplit('.').next().unwrap_or(name);
     matches!(first, "Page" | "Component" | "App" | "Behavior")
         || name
             .split('.')
             .any(|seg| seg == "methods" || seg == "lifetimes")
-        || LIFECYCLE.contains(&name.rsplit('.').next().unwrap_or(name))
+        || crate::literal::LIFECYCLE.contains(&last)
+        || VUE.contains(&last)
 }
 
 /// Routes, each with whether it [`forwards`] a parameter.
@@ -609,15 +589,13 @@ pub(super) fn run(w: &World<'_>, out: &mut Findings) {
             }
             // A route that forwards a parameter of a function nothing calls stays, marked: the
             // wrapper's own call, its URL filled by no call site.
+            let entry = called
+                || p.owner
+                    .is_none_or(|o| called_by_the_platform(&w.files[p.fi].fns[o].name));
             routes
                 .into_iter()
                 .filter(|(_, fw)| !(called && *fw))
-                .map(|(r, fw)| {
-                    let entry = p
-                        .owner
-                        .is_none_or(|o| called_by_the_platform(&w.files[p.fi].fns[o].name));
-                    (r, fw && !entry)
-                })
+                .map(|(r, fw)| (r, fw && !entry))
                 .collect()
         })
         .collect();

@@ -39,7 +39,6 @@ impl Detector for CloudUseDetector {
                     on_locals: Vec::new(),
                     fns: Vec::new(),
                     by_param: Vec::new(),
-                    object_exports: Vec::new(),
                 };
                 js.program.visit_with(&mut v);
                 let by_param = std::mem::take(&mut v.by_param);
@@ -56,9 +55,10 @@ impl Detector for CloudUseDetector {
                             .filter(|e| e.local.as_ref() == Some(&f))
                             .map(|e| e.name.clone())
                             .chain(
-                                v.object_exports
+                                js.module
+                                    .object_members
                                     .iter()
-                                    .filter(|(_, b)| *b == f)
+                                    .filter(|(_, b)| b.as_ref() == Some(&f))
                                     .map(|(k, _)| k.clone()),
                             )
                             .collect(),
@@ -249,12 +249,10 @@ struct Uses<'j> {
     /// Calls on a local, counted at the end if the local is one of `aliases`.
     on_locals: Vec<(BindingId, Call)>,
     /// The named functions being visited, innermost last, with their parameters.
-    fns: Vec<(BindingId, Vec<BindingId>)>,
+    fns: Vec<(BindingId, Vec<Option<BindingId>>)>,
     /// `callFunction({ name })` whose name is parameter `.2` of function `.1`: the index in
     /// `found` of the use, and the function, resolved at its call sites (see [`through_wrappers`]).
     by_param: Vec<(usize, BindingId, usize)>,
-    /// `module.exports = { callCloud, … }`: each key with the local it exports.
-    object_exports: Vec<(String, BindingId)>,
 }
 
 impl Uses<'_> {
@@ -285,12 +283,17 @@ impl Uses<'_> {
         let Some((f, params)) = self.fns.last() else {
             return;
         };
-        if let Some(i) = params.iter().position(|p| *p == local) {
+        if let Some(i) = params.iter().position(|p| p.as_ref() == Some(&local)) {
             self.by_param.push((self.found.len() - 1, f.clone(), i));
         }
     }
 
-    fn with_fn(&mut self, name: BindingId, params: Vec<BindingId>, visit: impl FnOnce(&mut Self)) {
+    fn with_fn(
+        &mut self,
+        name: BindingId,
+        params: Vec<Option<BindingId>>,
+        visit: impl FnOnce(&mut Self),
+    ) {
         self.fns.push((name, params));
         visit(self);
         self.fns.pop();
@@ -340,14 +343,14 @@ fn option_local(args: &[ExprOrSpread], key: &str) -> Option<BindingId> {
 
 /// The locals a parameter list binds, by position (`name`, `data = {}`); `None` for a
 /// destructured one.
-fn param_locals<'p>(pats: impl Iterator<Item = &'p Pat>) -> Vec<BindingId> {
+fn param_locals<'p>(pats: impl Iterator<Item = &'p Pat>) -> Vec<Option<BindingId>> {
     pats.map(|p| match p {
-        Pat::Ident(b) => (b.id.sym.clone(), b.id.ctxt),
+        Pat::Ident(b) => Some((b.id.sym.clone(), b.id.ctxt)),
         Pat::Assign(a) => match &*a.left {
-            Pat::Ident(b) => (b.id.sym.clone(), b.id.ctxt),
-            _ => (Default::default(), Default::default()),
+            Pat::Ident(b) => Some((b.id.sym.clone(), b.id.ctxt)),
+            _ => None,
         },
-        _ => (Default::default(), Default::default()),
+        _ => None,
     })
     .collect()
 }
@@ -375,40 +378,6 @@ fn string(e: &Expr) -> Option<String> {
 }
 
 impl Visit for Uses<'_> {
-    fn visit_assign_expr(&mut self, a: &AssignExpr) {
-        a.visit_children_with(self);
-        let AssignTarget::Simple(SimpleAssignTarget::Member(m)) = &a.left else {
-            return;
-        };
-        let module_exports = matches!(&*m.obj, Expr::Ident(i) if self.js.is_global_named(i, "module"))
-            && matches!(&m.prop, MemberProp::Ident(p) if p.sym == *"exports");
-        let Expr::Object(o) = unwrap_expr(&a.right) else {
-            return;
-        };
-        if !module_exports {
-            return;
-        }
-        for p in &o.props {
-            if let PropOrSpread::Prop(p) = p {
-                match &**p {
-                    Prop::Shorthand(i) => {
-                        self.object_exports
-                            .push((i.sym.to_string(), (i.sym.clone(), i.ctxt)));
-                    }
-                    Prop::KeyValue(kv) => {
-                        if let (Some(k), Expr::Ident(i)) = (
-                            crate::js::syntax::prop_name(&kv.key),
-                            unwrap_expr(&kv.value),
-                        ) {
-                            self.object_exports.push((k, (i.sym.clone(), i.ctxt)));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-
     fn visit_fn_decl(&mut self, f: &FnDecl) {
         let params = param_locals(f.function.params.iter().map(|p| &p.pat));
         self.with_fn((f.ident.sym.clone(), f.ident.ctxt), params, |v| {

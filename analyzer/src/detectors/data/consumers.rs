@@ -10,37 +10,8 @@ use swc_ecma_visit::{Visit, VisitWith};
 
 use crate::findings::DataUsage;
 use crate::js::{BindingId, JsFile};
-use crate::literal::{prop_name, unwrap};
+use crate::literal::{LIFECYCLE, prop_name, unwrap};
 use crate::span::Span;
-
-/// Lifecycle methods of App, Page and Component (including `lifetimes`/`pageLifetimes`).
-pub(super) const LIFECYCLE: &[&str] = &[
-    "onLaunch",
-    "onLoad",
-    "onShow",
-    "onReady",
-    "onHide",
-    "onUnload",
-    "onPullDownRefresh",
-    "onReachBottom",
-    "onShareAppMessage",
-    "onShareTimeline",
-    "onAddToFavorites",
-    "onPageScroll",
-    "onResize",
-    "onTabItemTap",
-    "onSaveExitState",
-    "onError",
-    "onPageNotFound",
-    "onUnhandledRejection",
-    "onThemeChange",
-    "created",
-    "attached",
-    "ready",
-    "moved",
-    "detached",
-    "error",
-];
 
 /// One use of a tracked binding (`target` is the caller's index for it).
 #[derive(Debug, Clone)]

@@ -293,38 +293,15 @@ fn export_values<'a>(js: &'a JsFile) -> Vec<(String, &'a Expr)> {
 /// The names a module exports (`export function a`, `exports.b =`, the keys of
 /// `module.exports = { c, d }`; `default` for another default export).
 fn exported_names(js: &JsFile) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for e in &js.module.exports {
-        if e.name != "default" {
-            names.push(e.name.clone());
-        }
-    }
-    let mut object_default = false;
-    for st in literal::top_level_stmts(js) {
-        let Stmt::Expr(e) = st else { continue };
-        let Expr::Assign(a) = unwrap(&e.expr) else {
-            continue;
-        };
-        let AssignTarget::Simple(SimpleAssignTarget::Member(t)) = &a.left else {
-            continue;
-        };
-        let module_exports = matches!(unwrap(&t.obj), Expr::Ident(i) if js.is_global_named(i, "module"))
-            && matches!(&t.prop, MemberProp::Ident(p) if p.sym == *"exports");
-        if let (true, Expr::Object(o)) = (module_exports, unwrap(&a.right)) {
-            object_default = true;
-            for p in &o.props {
-                if let PropOrSpread::Prop(p) = p {
-                    match &**p {
-                        Prop::Shorthand(i) => names.push(i.sym.to_string()),
-                        Prop::KeyValue(kv) => names.extend(prop_name(&kv.key)),
-                        Prop::Method(m) => names.extend(prop_name(&m.key)),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    if !object_default && js.module.exports.iter().any(|e| e.name == "default") {
+    let m = &js.module;
+    let mut names: Vec<String> = m
+        .exports
+        .iter()
+        .filter(|e| e.name != "default")
+        .map(|e| e.name.clone())
+        .collect();
+    names.extend(m.object_members.iter().map(|(k, _)| k.clone()));
+    if m.object_members.is_empty() && m.exports.iter().any(|e| e.name == "default") {
         names.push("default".into());
     }
     names
@@ -383,7 +360,8 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         // Pure share: every top-level pure initializer plus the exported literals.
         let mut spans: Vec<(u32, u32)> =
             exported.iter().map(|(_, _, s)| (s.start, s.end)).collect();
-        for init in top_level_inits(js).values() {
+        let inits = top_level_inits(js);
+        for init in inits.values() {
             let init = unwrap(init);
             if !matches!(init, Expr::Array(_) | Expr::Object(_)) {
                 continue;
@@ -411,18 +389,19 @@ fn module_items_in<'a>(cx: &Context<'a>, index: usize) -> Vec<Item<'a>> {
         if cands.is_empty() && options.is_empty() {
             let names = exported_names(js);
             if !names.is_empty() {
-                let mut inits: Vec<(String, &Expr)> = top_level_inits(js)
-                    .into_iter()
+                // The pure top-level literals are the ones measured into `spans` above.
+                let mut tables: Vec<(String, &Expr, Span)> = inits
+                    .iter()
                     .map(|(b, e)| (b.0.to_string(), unwrap(e)))
-                    .filter(|(n, e)| {
-                        matches!(e, Expr::Array(_) | Expr::Object(_))
-                            && !names.contains(n)
-                            && js.span(swc_common::Spanned::span(*e)).len() as u64 * 4 >= threshold
-                            && literal::is_pure(e)
+                    .map(|(n, e)| (n, e, js.span(swc_common::Spanned::span(e))))
+                    .filter(|(n, _, sp)| {
+                        !names.contains(n)
+                            && sp.len() as u64 * 4 >= threshold
+                            && spans.binary_search(&(sp.start, sp.end)).is_ok()
                     })
                     .collect();
-                inits.sort_by_key(|(_, e)| js.span(swc_common::Spanned::span(*e)).start);
-                for (n, e) in inits {
+                tables.sort_by_key(|(_, _, sp)| sp.start);
+                for (n, e, _) in tables {
                     cands.push((names.clone(), Value::Node(Node::Js(js, e))));
                     private.push((n, e));
                 }
