@@ -144,7 +144,8 @@ fn taro_call_sites_match_expected() {
 }
 
 /// The half-migrated app: its cloud development is reported (init with its env, the function
-/// called, the collections, the storage call, the function folders), the plan reuses the env,
+/// called, the collections, in the pages and in the functions' code, the storage call, the
+/// function folders), the plan reuses the env,
 /// and the human report says the app is partly on cloud development.
 #[test]
 fn half_cloud_existing_cloud_use() {
@@ -164,6 +165,16 @@ fn half_cloud_existing_cloud_use() {
     assert!(has("init", "prod-1a2b3c"), "{uses:?}");
     assert!(has("callFunction", "getList"), "{uses:?}");
     assert!(has("collection", "news"), "{uses:?}");
+    // `users` is only read by the `userLogin` function, in its own code.
+    let users: Vec<&serde_json::Value> = r["findings"]["cloudUses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["target"] == "users")
+        .collect();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0]["inFunction"], "userLogin");
+    assert_eq!(users[0]["loc"]["path"], "cloudfunctions/userLogin/index.js");
     assert!(has("storage", "?"), "{uses:?}");
     assert!(
         has("function", "getList") && has("function", "userLogin"),

@@ -10,7 +10,7 @@ use crate::js::{self, JsFile};
 use crate::json_doc::{self, Json};
 use crate::pool::pool;
 use crate::project::{FrameworkName, Project};
-use crate::source::{self, FileKind, Text};
+use crate::source::{self, FileKind, SourceFile, Text};
 use crate::sourcemap::ChunkMap;
 use crate::span::{FileId, Span};
 use crate::summary::FileIndex;
@@ -41,6 +41,10 @@ pub enum Parsed {
     /// `.tsx` page): parsed so findings in the built output can name the source they came
     /// from; not analyzed as part of the mini-program.
     Source(Script),
+    /// A script of a cloud function under `cloudfunctionRoot` (its `index.js` and the modules
+    /// beside it, not its `node_modules`): parsed for the collections and functions it uses;
+    /// not part of the mini-program.
+    Function(Script),
 }
 
 self_cell::self_cell!(
@@ -86,6 +90,22 @@ pub struct FileData {
     pub map: Option<Box<ChunkMap>>,
 }
 
+/// Whether `f` is a script of a cloud function: `<cloudfunctionRoot>/<name>/….js` (or `.ts`),
+/// outside the function's `node_modules`.
+fn is_function_script(project: &Project, f: &SourceFile) -> bool {
+    let Some(root) = project.cloudfunction_root.as_deref() else {
+        return false;
+    };
+    let root = root.trim_end_matches('/');
+    matches!(f.kind, FileKind::Js | FileKind::Ts)
+        && f.path
+            .strip_prefix(root)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| {
+                rest.contains('/') && !rest.split('/').any(|seg| seg == "node_modules")
+            })
+}
+
 /// Reads and parses one file; `index`: also summarise a script for the backend-calls detector.
 fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagnostic>) {
     let f = project.file(id);
@@ -99,7 +119,8 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
     // and the sources a framework builds it from.
     let framework = project.framework.as_ref();
     let source = f.mp_path.is_none() && framework.is_some_and(|fw| fw.is_source(&f.path, f.kind));
-    if !source && (!f.kind.is_text() || f.mp_path.is_none()) {
+    let function = f.mp_path.is_none() && is_function_script(project, f);
+    if !source && !function && (!f.kind.is_text() || f.mp_path.is_none()) {
         return (none, diags);
     }
     if f.bytes > source::MAX_PARSE_BYTES {
@@ -181,6 +202,11 @@ fn load_file(project: &Project, id: FileId, index: bool) -> (FileData, Vec<Diagn
             let (js, d) = parse_source(id, &f.path, f.kind, taro, &text.text);
             diags.extend(d);
             js.map_or(Parsed::None, |js| Parsed::Source(Script::new(js, false)))
+        }
+        _ if function => {
+            let (js, d) = js::parse(id, &f.path, f.kind, &text.text);
+            diags.extend(d);
+            js.map_or(Parsed::None, |js| Parsed::Function(Script::new(js, false)))
         }
         FileKind::Js | FileKind::Ts | FileKind::Wxs => {
             let (js, d) = js::parse(id, &f.path, f.kind, &text.text);

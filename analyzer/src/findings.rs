@@ -492,8 +492,11 @@ pub struct CloudUse {
     /// collection, the function folder; absent when only known at run time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// Package name the call is bundled in (`-` for a function folder).
+    /// Package name the call is bundled in (`-` for a function folder and a function's code).
     pub package: String,
+    /// The cloud function whose code makes the call, when it is a function's, not the app's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_function: Option<String>,
 }
 
 /// The cloud development API a [`CloudUse`] is.

@@ -263,6 +263,7 @@ mod tests {
             api,
             target: Some(target.into()),
             package: "-".into(),
+            in_function: None,
         };
         let proposed = |name: &str| ProposedFunction {
             id: String::new(),

@@ -471,6 +471,18 @@ impl Kind for CloudUse {
 
     fn message(&self) -> String {
         let t = self.target.as_deref();
+        if let Some(f) = &self.in_function {
+            return match (self.api, t) {
+                (CloudApi::CallFunction, Some(g)) => {
+                    format!("cloud function `{f}` calls cloud function `{g}`")
+                }
+                (CloudApi::Collection, Some(c)) => {
+                    format!("cloud function `{f}` uses cloud collection `{c}`")
+                }
+                (CloudApi::Storage, _) => format!("cloud function `{f}` uses cloud storage"),
+                _ => format!("cloud function `{f}` uses cloud development"),
+            };
+        }
         match (self.api, t) {
             (CloudApi::Init, Some(env)) => {
                 format!("the app starts cloud development in env `{env}`")

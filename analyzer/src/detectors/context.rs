@@ -50,6 +50,14 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The scripts of the cloud functions under `cloudfunctionRoot`.
+    pub(crate) fn function_scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
+        self.files.iter().filter_map(|f| match &f.parsed {
+            Parsed::Function(js) => Some(js),
+            _ => None,
+        })
+    }
+
     /// Whether the project file at `path` is one `migrate apply` generated (the runtime it
     /// writes into a framework's sources, bundled again by the next build).
     pub(crate) fn is_generated_path(&self, path: &str) -> bool {

@@ -1,7 +1,11 @@
 //! Cloud development the app already uses: `wx.cloud.init` (and the env it names),
 //! `wx.cloud.callFunction` (the function), the collections read through `wx.cloud.database()`,
 //! the storage calls, and the function folders under `cloudfunctionRoot`. `uni.cloud` and
-//! `Taro.cloud` are the same API, and so is a local holding it (`const cloud = wx.cloud`). What is found is kept apart from the moves: the proposed
+//! `Taro.cloud` are the same API, and so is a local holding it (`const cloud = wx.cloud`).
+//! The functions' own code is read too (`require('wx-server-sdk')`, the app
+//! `require('@cloudbase/node-sdk').init()` returns, a helper module opening the database of the
+//! app it is given; never their `node_modules`): each use names its function (`inFunction`),
+//! and a function's `cloud.init` is not the app's env. What is found is kept apart from the moves: the proposed
 //! functions and collections take other names (see `Findings::assign_ids`), and a project with
 //! cloud use and no backend call left is said to be on cloud development already.
 
@@ -30,16 +34,7 @@ impl Detector for CloudUseDetector {
         let per_file: Vec<(Vec<CloudUse>, Vec<Wrapper>)> = scripts
             .par_iter()
             .map(|js| {
-                let mut v = Uses {
-                    js,
-                    found: Vec::new(),
-                    database: false,
-                    collections: Vec::new(),
-                    aliases: Vec::new(),
-                    on_locals: Vec::new(),
-                    fns: Vec::new(),
-                    by_param: Vec::new(),
-                };
+                let mut v = Uses::new(js, false);
                 js.program.visit_with(&mut v);
                 let by_param = std::mem::take(&mut v.by_param);
                 // Wrappers are read before aliases add their calls at the end of `found`.
@@ -69,22 +64,14 @@ impl Detector for CloudUseDetector {
                 v.finish();
                 let package = cx.package_name(js.file);
                 let mut uses: Vec<CloudUse> = v
-                    .found
-                    .into_iter()
-                    .chain(
-                        // `db.collection('news')` counts in a file that opens the database.
-                        v.database
-                            .then_some(v.collections)
-                            .into_iter()
-                            .flatten()
-                            .map(|(span, name)| (CloudApi::Collection, span, Some(name))),
-                    )
+                    .uses()
                     .map(|(api, span, target)| CloudUse {
                         id: String::new(),
                         loc: cx.loc(js.span(span)),
                         api,
                         target,
                         package: package.clone(),
+                        in_function: None,
                     })
                     .collect();
                 uses.sort_by(|a, b| (&a.loc.path, a.loc.start).cmp(&(&b.loc.path, b.loc.start)));
@@ -101,6 +88,38 @@ impl Detector for CloudUseDetector {
             sites.sort_by(|a, b| (&a.loc.path, a.loc.start).cmp(&(&b.loc.path, b.loc.start)));
             out.cloud_uses.extend(sites);
         }
+        // What the functions themselves use (`cloud.database().collection('news')`).
+        let mut in_functions: Vec<CloudUse> = cx
+            .function_scripts()
+            .collect::<Vec<_>>()
+            .par_iter()
+            .flat_map_iter(|js| {
+                let mut v = Uses::new(js, true);
+                js.program.visit_with(&mut v);
+                v.finish();
+                // `<cloudfunctionRoot>/<name>/…`
+                let path = &cx.project.file(js.file).path;
+                let function = cx.project.cloudfunction_root.as_deref().and_then(|root| {
+                    let rest = path.strip_prefix(root.trim_end_matches('/'))?;
+                    rest.strip_prefix('/')?
+                        .split('/')
+                        .next()
+                        .map(str::to_string)
+                });
+                v.uses()
+                    .map(|(api, span, target)| CloudUse {
+                        id: String::new(),
+                        loc: cx.loc(js.span(span)),
+                        api,
+                        target,
+                        package: "-".into(),
+                        in_function: function.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        in_functions.sort_by(|a, b| (&a.loc.path, a.loc.start).cmp(&(&b.loc.path, b.loc.start)));
+        out.cloud_uses.extend(in_functions);
         // The function folders: `<cloudfunctionRoot>/<name>/index.js`.
         if let Some(root) = &cx.project.cloudfunction_root {
             let root = format!("{}/", root.trim_end_matches('/'));
@@ -130,6 +149,7 @@ impl Detector for CloudUseDetector {
                     api: CloudApi::Function,
                     target: Some(name.to_string()),
                     package: "-".into(),
+                    in_function: None,
                 });
             }
         }
@@ -193,6 +213,7 @@ fn through_wrappers(
                     api: CloudApi::CallFunction,
                     target: Some(name),
                     package: package.clone(),
+                    in_function: None,
                 })
                 .collect::<Vec<_>>()
         })
@@ -253,6 +274,60 @@ struct Uses<'j> {
     /// `callFunction({ name })` whose name is parameter `.2` of function `.1`: the index in
     /// `found` of the use, and the function, resolved at its call sites (see [`through_wrappers`]).
     by_param: Vec<(usize, BindingId, usize)>,
+    /// A cloud function's script: the API is `require('wx-server-sdk')` (or the app
+    /// `require('@cloudbase/node-sdk').init()` returns), and its `init` is not the app's env.
+    server: bool,
+    /// Locals holding `require('@cloudbase/node-sdk')`, whose `init()` returns the API.
+    node_sdks: Vec<BindingId>,
+}
+
+/// The server SDKs a cloud function reaches cloud development through.
+const SERVER_SDK: &str = "wx-server-sdk";
+const NODE_SDKS: [&str; 2] = ["@cloudbase/node-sdk", "tcb-admin-node"];
+
+impl<'j> Uses<'j> {
+    fn new(js: &'j JsFile, server: bool) -> Self {
+        let mut aliases = Vec::new();
+        let mut node_sdks = Vec::new();
+        if server {
+            for imp in &js.module.imports {
+                let whole = imp.bindings.iter().filter(|b| {
+                    matches!(
+                        b.imported,
+                        crate::js::Imported::Whole | crate::js::Imported::Default
+                    )
+                });
+                if imp.specifier == SERVER_SDK {
+                    aliases.extend(whole.map(|b| b.local.clone()));
+                } else if NODE_SDKS.contains(&imp.specifier.as_str()) {
+                    node_sdks.extend(whole.map(|b| b.local.clone()));
+                }
+            }
+        }
+        Uses {
+            js,
+            found: Vec::new(),
+            database: false,
+            collections: Vec::new(),
+            aliases,
+            on_locals: Vec::new(),
+            fns: Vec::new(),
+            by_param: Vec::new(),
+            server,
+            node_sdks,
+        }
+    }
+
+    /// Every use found, `db.collection('news')` counted in a file that opens the database.
+    fn uses(self) -> impl Iterator<Item = (CloudApi, swc_common::Span, Option<String>)> {
+        let collections = self.database.then_some(self.collections);
+        self.found.into_iter().chain(
+            collections
+                .into_iter()
+                .flatten()
+                .map(|(span, name)| (CloudApi::Collection, span, Some(name))),
+        )
+    }
 }
 
 impl Uses<'_> {
@@ -266,8 +341,25 @@ impl Uses<'_> {
         as_member(e).is_some_and(|(obj, prop)| prop == "cloud" && self.is_host(obj))
     }
 
+    /// `tcb.init({…})` on a local holding `require('@cloudbase/node-sdk')`.
+    fn is_node_sdk_app(&self, e: &Expr) -> bool {
+        let Expr::Call(c) = unwrap_expr(e) else {
+            return false;
+        };
+        let Callee::Expr(callee) = &c.callee else {
+            return false;
+        };
+        as_member(callee).is_some_and(|(obj, prop)| {
+            prop == "init"
+                && matches!(unwrap_expr(obj), Expr::Ident(i)
+                    if self.node_sdks.iter().any(|b| b.0 == i.sym && b.1 == i.ctxt))
+        })
+    }
+
     fn note(&mut self, call: Call) {
         match call {
+            // A function's `cloud.init` says nothing of the app's env.
+            Call::Use(CloudApi::Init, ..) if self.server => {}
             Call::Use(api, span, target) => self.found.push((api, span, target)),
             Call::Database => self.database = true,
         }
@@ -277,6 +369,9 @@ impl Uses<'_> {
     /// parameter of the named function the call is in (`function callCloud(name, data)`), the
     /// use is resolved at the wrapper's call sites.
     fn note_param(&mut self, args: &[ExprOrSpread]) {
+        if self.server {
+            return;
+        }
         let Some(local) = option_local(args, "name") else {
             return;
         };
@@ -302,7 +397,8 @@ impl Uses<'_> {
     /// Every use of the cloud API, the calls through its aliases included.
     fn finish(&mut self) {
         for (b, call) in std::mem::take(&mut self.on_locals) {
-            if self.aliases.contains(&b) {
+            // A function's helper module opens the database on the app it is passed.
+            if self.aliases.contains(&b) || (self.server && matches!(call, Call::Database)) {
                 self.note(call);
             }
         }
@@ -402,7 +498,7 @@ impl Visit for Uses<'_> {
         }
         let Some(init) = &d.init else { return };
         match &d.name {
-            Pat::Ident(b) if self.is_cloud(init) => {
+            Pat::Ident(b) if self.is_cloud(init) || self.is_node_sdk_app(init) => {
                 self.aliases.push((b.id.sym.clone(), b.id.ctxt));
             }
             Pat::Object(o) if self.is_host(init) => {
