@@ -558,3 +558,61 @@ fn an_inline_data_uri_becomes_a_stored_file() {
     ok(&migrate(&dir, &["apply", "--undo"]));
     assert_eq!(snapshot(&dir), before);
 }
+
+/// Data reached through a barrel (`import { provinces } from '../../data/index'`) or through a
+/// helper that reads it (`bankName(code)`) is not rewritten in place: the import brings other
+/// names too. The seeds are written, every such page is left with the module to import from,
+/// and no page or barrel changes, even with `--unsafe`.
+#[test]
+fn data_reached_through_barrels_is_left_with_a_next_step() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("analyzer/tests/fixtures/data/reexports");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reexports");
+    copy_dir(&src, &dir);
+    let before = snapshot(&dir);
+    let out = ok(&migrate(
+        &dir,
+        &[
+            "apply",
+            "--yes",
+            "--unsafe",
+            "--allow-dirty",
+            "--format",
+            "json",
+        ],
+    ));
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let left: Vec<(String, String)> = r["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["at"].as_str().unwrap().to_string(),
+                l["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |at: &str, why: &str| left.iter().any(|(a, w)| a.starts_with(at) && w == why);
+    assert!(
+        has(
+            "pages/a/a.js:4:",
+            "reached through data/index.js, not imported from its own module"
+        ),
+        "{left:#?}"
+    );
+    assert!(
+        has(
+            "pages/c/c.js:6:",
+            "reached through `bankName` of utils/lookup.js, not imported from its own module"
+        ),
+        "{left:#?}"
+    );
+    let after = snapshot(&dir);
+    for (path, bytes) in &before {
+        assert_eq!(after.get(path), Some(bytes), "{path} changed");
+    }
+    for seed in ["cloud/database/banks.json", "cloud/database/regions.json"] {
+        assert!(after.contains_key(seed), "{seed} not written");
+    }
+}

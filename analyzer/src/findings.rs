@@ -314,6 +314,11 @@ pub struct DataConsumer {
     /// the same file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reached_from: Vec<String>,
+    /// What the import reaches the data through when it is not the data's own module: a barrel
+    /// that re-exports it (`data/index.js`), or a helper function that reads it
+    /// (`bankName` of `utils/lookup.js`, the use being a call of the helper).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
 }
 
 /// How a consumer uses a data set.

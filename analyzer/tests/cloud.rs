@@ -1,5 +1,5 @@
 //! Cloud development an app already uses, in its pages and in its cloud functions
-//! (`tests/fixtures/cloud/<case>/`).
+//! (`tests/fixtures/functions/<case>/`).
 
 use std::path::Path;
 
@@ -8,7 +8,7 @@ use analyzer::{Options, Project, analyze};
 
 fn run(case: &str) -> analyzer::Analysis {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cloud")
+        .join("tests/fixtures/functions")
         .join(case);
     let project = Project::discover(&dir).expect("fixture project");
     analyze(
@@ -26,7 +26,7 @@ fn run(case: &str) -> analyzer::Analysis {
 /// by the migration keeps clear of a collection only a function uses.
 #[test]
 fn uses_inside_cloud_functions() {
-    let a = run("functions");
+    let a = run("cloud-uses");
     let f = &a.findings;
     let in_functions: Vec<(String, CloudApi, Option<String>, u32)> = f
         .cloud_uses

@@ -421,3 +421,65 @@ fn code_and_build_metadata_are_not_data() {
     );
     assert_eq!(usages(banks).len(), 2);
 }
+
+/// Data re-exported by barrels (`export { a } from`, `export { default as b } from`,
+/// `export * from` a barrel, a CommonJS `module.exports = { banks }`) reaches the pages that
+/// import it from the barrel, by imported name; a helper function reading the data reaches
+/// the page handlers that call it. Each such use says what it goes through.
+#[test]
+fn consumers_through_barrels_and_helpers() {
+    let found = run("reexports");
+    let uses = |id: &str| -> Vec<(String, String, Option<String>)> {
+        find(&found, id)
+            .consumers
+            .iter()
+            .map(|c| {
+                let at = c.used_at.as_ref().unwrap_or(&c.loc);
+                let usage = match &c.usage {
+                    DataUsage::InPageData { key } => format!("in-page-data {key}"),
+                    DataUsage::Lifecycle { name } => format!("lifecycle {name}"),
+                    DataUsage::Handler { name } => format!("handler {name}"),
+                    DataUsage::Template { key } => format!("template {key}"),
+                    DataUsage::Function { name } => format!("function {name}"),
+                    other => format!("{other:?}"),
+                };
+                (format!("{}:{}", at.path, at.line), usage, c.through.clone())
+            })
+            .collect()
+    };
+    let s = |x: &str| Some(x.to_string());
+    let row = |at: &str, usage: &str, through: Option<String>| {
+        (at.to_string(), usage.to_string(), through)
+    };
+    assert_eq!(
+        uses("data/regions.js#provinces"),
+        vec![
+            row("data/all.js:2", "Reexport", None),
+            row("data/index.js:2", "Reexport", None),
+            row(
+                "pages/a/a.js:4",
+                "in-page-data provinces",
+                s("data/index.js")
+            ),
+            row("pages/a/a.js:6", "handler onPick", s("data/index.js")),
+            row("pages/a/a.wxml:1", "template provinces", s("data/index.js")),
+            row("pages/b/b.js:4", "in-page-data count", s("data/all.js")),
+        ]
+    );
+    assert_eq!(
+        uses("data/banks.js#default"),
+        vec![
+            row("data/all.js:2", "Reexport", None),
+            row("data/index.js:3", "Reexport", None),
+            row("pages/b/b.js:6", "lifecycle onLoad", s("data/all.js")),
+            row("pages/c/c.js:4", "in-page-data total", s("utils/lookup.js")),
+            row(
+                "pages/c/c.js:6",
+                "lifecycle onShow",
+                s("`bankName` of utils/lookup.js")
+            ),
+            row("utils/lookup.js:5", "function bankName", None),
+            row("utils/lookup.js:9", "TopLevel", None),
+        ]
+    );
+}

@@ -50,6 +50,15 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The mini-program script of file `id`, if it is one (see [`Context::scripts`]).
+    pub(crate) fn script(&self, id: FileId) -> Option<&'a Script> {
+        let f = self.files.get(id.index())?;
+        match &f.parsed {
+            Parsed::Script(js) if !crate::files::is_generated(f) => Some(js),
+            _ => None,
+        }
+    }
+
     /// The scripts of the cloud functions under `cloudfunctionRoot`.
     pub(crate) fn function_scripts(&self) -> impl Iterator<Item = &'a Script> + 'a {
         self.files.iter().filter_map(|f| match &f.parsed {

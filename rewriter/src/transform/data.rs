@@ -344,6 +344,18 @@ pub fn run(cx: &Cx<'_>, out: &mut Changeset) {
             let mut file_ok = true;
             let mut async_done: BTreeSet<usize> = BTreeSet::new();
             for c in &uses {
+                // Reached through a barrel or a helper: the import brings more than this data
+                // (other names, the helper itself), so it stays as written.
+                if let Some(through) = &c.through {
+                    file_ok = false;
+                    out.left.push(Left {
+                        id: s.data.id.clone(),
+                        at: at(c.used_at.as_ref().unwrap_or(&c.loc)),
+                        why: format!("reached through {through}, not imported from its own module"),
+                        next: format!("import it from {} or make the caller await loadData('{collection}') (migrate/data-loader.js), then apply again", s.data.loc.path),
+                    });
+                    continue;
+                }
                 match (&c.usage, &c.via, &c.used_at) {
                     (DataUsage::InPageData { key }, _, Some(u)) => {
                         let (us, ue) = (u.start as usize, u.end as usize);

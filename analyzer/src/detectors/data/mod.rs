@@ -552,6 +552,7 @@ fn consumer(
         used_at: at.map(|s| cx.loc(s)),
         via,
         reached_from: Vec::new(),
+        through: None,
     }
 }
 
@@ -615,7 +616,9 @@ fn template_uses(cx: &Context<'_>, script: FileId, key: &str) -> Vec<Span> {
     out
 }
 
-/// Consumers of module and JSON data: every file importing the data file.
+/// Consumers of module and JSON data: every file importing the data file, or a barrel that
+/// re-exports it, or a helper function of a module that reads it (`bankName(code)` reading
+/// `banks`: its callers are consumers too).
 fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataConsumer>]) {
     let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
@@ -627,112 +630,370 @@ fn import_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<DataC
         return;
     }
     let scripts: Vec<&JsFile> = cx.scripts().map(|s| &**s).collect();
-    let found: Vec<Vec<(usize, DataConsumer)>> = scripts
+    let barrels = barrel_exports(cx, items, &by_file, &scripts, HashMap::new());
+    let found: Vec<(usize, DataConsumer)> = scripts
         .par_iter()
-        .map(|&js| {
-            let mut found: Vec<(usize, DataConsumer)> = Vec::new();
-            let mut bindings: consumers::Bindings = HashMap::new();
-            let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
-            for imp in &js.module.imports {
-                let Some(to) = cx.resolve(js.file, &imp.specifier) else {
-                    continue;
-                };
-                let Some(targets) = by_file.get(&to) else {
-                    continue;
-                };
-                if imp.kind == ImportKind::Reexport {
-                    for &t in targets {
-                        found.push((t, consumer(cx, imp.span, DataUsage::Reexport, None, None)));
-                    }
-                    continue;
-                }
-                if imp.bindings.is_empty() {
-                    requires.insert(imp.span, targets.clone());
-                    continue;
-                }
-                for b in &imp.bindings {
-                    let matched: Vec<usize> = targets
-                        .iter()
-                        .copied()
-                        .filter(|&t| match &b.imported {
-                            Imported::Whole => true,
-                            Imported::Default => {
-                                items[t].exports.iter().any(|e| e == "default")
-                                    || matches!(items[t].source, DataSource::JsonFile)
-                            }
-                            Imported::Named(n) => {
-                                items[t].exports.iter().any(|e| e == n)
-                                    || matches!(items[t].source, DataSource::JsonFile)
-                            }
-                        })
-                        .collect();
-                    if !matched.is_empty() {
-                        bindings.insert(b.local.clone(), (imp.span, matched));
-                    }
-                }
-            }
-            if bindings.is_empty() && requires.is_empty() {
-                return found;
-            }
-            let uses = consumers::find(js, &bindings, &requires);
-            let mut used = std::collections::HashSet::new();
-            for u in &uses.uses {
-                if let Some(b) = &u.binding {
-                    used.insert(b.clone());
-                }
-                found.push((
-                    u.target,
-                    consumer_at(cx, &uses, u.import, u.usage.clone(), u.span, None),
-                ));
-                // Data placed in page data is read again through `this.data.key`, and rendered.
-                if let DataUsage::InPageData { key } = &u.usage {
-                    for r in uses.this_data.iter().filter(|r| &r.key == key) {
-                        found.push((
-                            u.target,
-                            consumer_at(
-                                cx,
-                                &uses,
-                                u.import,
-                                r.usage.clone(),
-                                r.span,
-                                Some(format!("this.data.{key}")),
-                            ),
-                        ));
-                    }
-                    for at in template_uses(cx, js.file, key) {
-                        found.push((
-                            u.target,
-                            consumer(
-                                cx,
-                                u.import,
-                                DataUsage::Template { key: key.clone() },
-                                Some(at),
-                                None,
-                            ),
-                        ));
-                    }
-                }
-            }
-            for (local, (sp, targets)) in &bindings {
-                if !used.contains(local) {
-                    for &t in targets {
-                        found.push((t, consumer(cx, *sp, DataUsage::Unused, None, None)));
-                    }
-                }
-            }
-            for (sp, targets) in &requires {
-                if !uses.uses.iter().any(|u| u.import == *sp) {
-                    for &t in targets {
-                        found.push((t, consumer(cx, *sp, DataUsage::Unused, None, None)));
-                    }
-                }
-            }
-            found
-        })
+        .flat_map_iter(|&js| consumers_in(cx, js, items, &by_file, &barrels, false))
         .collect();
-    for (t, c) in found.into_iter().flatten() {
+    // The exported functions that read the data: their callers read it through them.
+    let helpers = helper_exports(cx, &found);
+    let through: Vec<(usize, DataConsumer)> = if helpers.is_empty() {
+        Vec::new()
+    } else {
+        let none = HashMap::new();
+        let helpers = barrel_exports(cx, items, &none, &scripts, helpers);
+        scripts
+            .par_iter()
+            .flat_map_iter(|&js| consumers_in(cx, js, items, &none, &helpers, true))
+            .filter(|(_, c)| !matches!(c.usage, DataUsage::Reexport))
+            .collect()
+    };
+    for (t, c) in found.into_iter().chain(through) {
         consumers[t].push(c);
     }
+}
+
+/// For each module with a function that reads data (a [`DataUsage::Function`] consumer) and
+/// exports it: the exported name and the data it reads.
+fn helper_exports(
+    cx: &Context<'_>,
+    found: &[(usize, DataConsumer)],
+) -> HashMap<FileId, HashMap<String, Vec<usize>>> {
+    let mut out: HashMap<FileId, HashMap<String, Vec<usize>>> = HashMap::new();
+    for (t, c) in found {
+        let DataUsage::Function { name } = &c.usage else {
+            continue;
+        };
+        let Some(js) = cx
+            .project
+            .by_path
+            .get(&c.loc.path)
+            .and_then(|&id| cx.script(id))
+        else {
+            continue;
+        };
+        let m = &js.module;
+        let names = m
+            .exports
+            .iter()
+            .filter(|e| e.from.is_none() && e.local.as_ref().is_some_and(|b| b.0 == **name))
+            .map(|e| e.name.clone())
+            .chain(
+                m.object_members
+                    .iter()
+                    .filter(|(_, b)| b.as_ref().is_some_and(|b| b.0 == **name))
+                    .map(|(k, _)| k.clone()),
+            );
+        for n in names {
+            let v = out.entry(js.file).or_default().entry(n).or_default();
+            if !v.contains(t) {
+                v.push(*t);
+            }
+        }
+    }
+    out
+}
+
+/// The consumers in one script of the data that `by_file` (data files) and `barrels`
+/// (modules re-exporting it, or with `helpers`, exporting functions that read it) give.
+/// Imports of the data never read are recorded only from its own modules and barrels.
+fn consumers_in(
+    cx: &Context<'_>,
+    js: &JsFile,
+    items: &[Item],
+    by_file: &HashMap<FileId, Vec<usize>>,
+    barrels: &HashMap<FileId, HashMap<String, Vec<usize>>>,
+    helpers: bool,
+) -> Vec<(usize, DataConsumer)> {
+    let unused = !helpers;
+    let mut found: Vec<(usize, DataConsumer)> = Vec::new();
+    let mut bindings: consumers::Bindings = HashMap::new();
+    // The locals bound through a barrel or helper, with what they go through.
+    let mut through: HashMap<crate::js::BindingId, String> = HashMap::new();
+    let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
+    for imp in &js.module.imports {
+        let Some(to) = cx.resolve(js.file, &imp.specifier) else {
+            continue;
+        };
+        let Some(targets) = by_file.get(&to) else {
+            // A barrel: each name it re-exports is the data it names.
+            let Some(names) = barrels.get(&to) else {
+                continue;
+            };
+            if imp.kind == ImportKind::Reexport {
+                let mut all: Vec<usize> = names.values().flatten().copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                for t in all {
+                    found.push((t, consumer(cx, imp.span, DataUsage::Reexport, None, None)));
+                }
+                continue;
+            }
+            for b in &imp.bindings {
+                let name = match &b.imported {
+                    Imported::Named(n) => n.as_str(),
+                    Imported::Default => "default",
+                    // The whole barrel: which of its data is read is not followed.
+                    Imported::Whole => continue,
+                };
+                if let Some(t) = names.get(name) {
+                    bindings.insert(b.local.clone(), (imp.span, t.clone()));
+                    let path = &cx.project.file(to).path;
+                    through.insert(
+                        b.local.clone(),
+                        if helpers {
+                            format!("`{name}` of {path}")
+                        } else {
+                            path.clone()
+                        },
+                    );
+                }
+            }
+            continue;
+        };
+        if imp.kind == ImportKind::Reexport {
+            for &t in targets {
+                found.push((t, consumer(cx, imp.span, DataUsage::Reexport, None, None)));
+            }
+            continue;
+        }
+        if imp.bindings.is_empty() {
+            requires.insert(imp.span, targets.clone());
+            continue;
+        }
+        for b in &imp.bindings {
+            let matched: Vec<usize> = targets
+                .iter()
+                .copied()
+                .filter(|&t| match &b.imported {
+                    Imported::Whole => true,
+                    Imported::Default => {
+                        items[t].exports.iter().any(|e| e == "default")
+                            || matches!(items[t].source, DataSource::JsonFile)
+                    }
+                    Imported::Named(n) => {
+                        items[t].exports.iter().any(|e| e == n)
+                            || matches!(items[t].source, DataSource::JsonFile)
+                    }
+                })
+                .collect();
+            if !matched.is_empty() {
+                bindings.insert(b.local.clone(), (imp.span, matched));
+            }
+        }
+    }
+    if bindings.is_empty() && requires.is_empty() {
+        return found;
+    }
+    let uses = consumers::find(js, &bindings, &requires);
+    let mut used = std::collections::HashSet::new();
+    for u in &uses.uses {
+        if let Some(b) = &u.binding {
+            used.insert(b.clone());
+        }
+        let thru = u.binding.as_ref().and_then(|b| through.get(b));
+        let mark = |mut c: DataConsumer| {
+            c.through = thru.cloned();
+            c
+        };
+        found.push((
+            u.target,
+            mark(consumer_at(
+                cx,
+                &uses,
+                u.import,
+                u.usage.clone(),
+                u.span,
+                None,
+            )),
+        ));
+        // Data placed in page data is read again through `this.data.key`, and rendered.
+        if let DataUsage::InPageData { key } = &u.usage {
+            for r in uses.this_data.iter().filter(|r| &r.key == key) {
+                found.push((
+                    u.target,
+                    mark(consumer_at(
+                        cx,
+                        &uses,
+                        u.import,
+                        r.usage.clone(),
+                        r.span,
+                        Some(format!("this.data.{key}")),
+                    )),
+                ));
+            }
+            for at in template_uses(cx, js.file, key) {
+                found.push((
+                    u.target,
+                    mark(consumer(
+                        cx,
+                        u.import,
+                        DataUsage::Template { key: key.clone() },
+                        Some(at),
+                        None,
+                    )),
+                ));
+            }
+        }
+    }
+    for (local, (sp, targets)) in bindings.iter().filter(|_| unused) {
+        if !used.contains(local) {
+            for &t in targets {
+                let mut c = consumer(cx, *sp, DataUsage::Unused, None, None);
+                c.through = through.get(local).cloned();
+                found.push((t, c));
+            }
+        }
+    }
+    for (sp, targets) in requires.iter().filter(|_| unused) {
+        if !uses.uses.iter().any(|u| u.import == *sp) {
+            for &t in targets {
+                found.push((t, consumer(cx, *sp, DataUsage::Unused, None, None)));
+            }
+        }
+    }
+    found
+}
+
+/// The data that modules re-export (barrel files), by module and exported name:
+/// `export { a } from './x'`, `export * from './x'`, `export { default as a } from './x'`,
+/// `import a from './x'; export { a }`, `const a = require('./x'); module.exports = { a }`, and
+/// barrels of barrels. A whole CommonJS module re-exported is its `default` (`module.exports`).
+/// `seeds`: names modules are known to export data under already (see [`helper_exports`]).
+fn barrel_exports(
+    cx: &Context<'_>,
+    items: &[Item],
+    by_file: &HashMap<FileId, Vec<usize>>,
+    scripts: &[&JsFile],
+    seeds: HashMap<FileId, HashMap<String, Vec<usize>>>,
+) -> HashMap<FileId, HashMap<String, Vec<usize>>> {
+    // What a module exports under a name: its own data, or what a barrel found so far.
+    fn named(
+        items: &[Item],
+        by_file: &HashMap<FileId, Vec<usize>>,
+        barrels: &HashMap<FileId, HashMap<String, Vec<usize>>>,
+        file: FileId,
+        name: &str,
+    ) -> Vec<usize> {
+        let own = by_file
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&t| {
+                items[t].exports.iter().any(|e| e == name)
+                    || (name == "default" && matches!(items[t].source, DataSource::JsonFile))
+            });
+        let through = barrels
+            .get(&file)
+            .and_then(|m| m.get(name))
+            .into_iter()
+            .flatten();
+        own.chain(through.copied()).collect()
+    }
+    // Every name a module exports data under (for `export *`; never `default`).
+    fn all_names(
+        items: &[Item],
+        by_file: &HashMap<FileId, Vec<usize>>,
+        barrels: &HashMap<FileId, HashMap<String, Vec<usize>>>,
+        file: FileId,
+    ) -> Vec<(String, usize)> {
+        let own = by_file.get(&file).into_iter().flatten().flat_map(|&t| {
+            items[t]
+                .exports
+                .iter()
+                .filter(|e| *e != "default")
+                .map(move |e| (e.clone(), t))
+        });
+        let through = barrels
+            .get(&file)
+            .into_iter()
+            .flatten()
+            .flat_map(|(n, ts)| {
+                (n != "default")
+                    .then_some(ts)
+                    .into_iter()
+                    .flatten()
+                    .map(|&t| (n.clone(), t))
+            });
+        own.chain(through).collect()
+    }
+    let mut barrels = seeds.clone();
+    // Each pass follows one more level of barrels of barrels.
+    for _ in 0..4 {
+        let mut next = seeds.clone();
+        for js in scripts {
+            if by_file.contains_key(&js.file) {
+                continue;
+            }
+            let mut add = |name: &str, ts: Vec<usize>| {
+                if !ts.is_empty() {
+                    let v = next
+                        .entry(js.file)
+                        .or_default()
+                        .entry(name.to_string())
+                        .or_default();
+                    v.extend(ts);
+                    v.sort_unstable();
+                    v.dedup();
+                }
+            };
+            // The module a local was imported from, and under which name.
+            let imported = |local: &crate::js::BindingId| -> Option<(FileId, Option<&str>)> {
+                js.module.imports.iter().find_map(|imp| {
+                    let b = imp.bindings.iter().find(|b| &b.local == local)?;
+                    let to = cx.resolve(js.file, &imp.specifier)?;
+                    Some((
+                        to,
+                        match &b.imported {
+                            Imported::Named(n) => Some(n.as_str()),
+                            Imported::Default | Imported::Whole => None,
+                        },
+                    ))
+                })
+            };
+            let locals = js
+                .module
+                .exports
+                .iter()
+                .filter(|e| e.from.is_none())
+                .filter_map(|e| Some((e.name.as_str(), e.local.as_ref()?)))
+                .chain(
+                    js.module
+                        .object_members
+                        .iter()
+                        .filter_map(|(n, b)| Some((n.as_str(), b.as_ref()?))),
+                );
+            for (name, local) in locals {
+                if let Some((to, orig)) = imported(local) {
+                    add(
+                        name,
+                        named(items, by_file, &barrels, to, orig.unwrap_or("default")),
+                    );
+                }
+            }
+            for e in &js.module.exports {
+                let Some((spec, orig)) = e.from.as_deref().and_then(|f| f.rsplit_once('#')) else {
+                    continue;
+                };
+                let Some(to) = cx.resolve(js.file, spec) else {
+                    continue;
+                };
+                if orig == "*" {
+                    for (n, t) in all_names(items, by_file, &barrels, to) {
+                        add(&n, vec![t]);
+                    }
+                } else {
+                    add(&e.name, named(items, by_file, &barrels, to, orig));
+                }
+            }
+        }
+        if next == barrels {
+            break;
+        }
+        barrels = next;
+    }
+    barrels
 }
 
 /// Consumers of inline page data: the page's own `this.data.key` reads and its WXML.
