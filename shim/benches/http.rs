@@ -13,7 +13,7 @@
 //! config, for the ratio. `mixed` is 256 connections cycling through gets, indexed and
 //! unindexed queries, counts and inserts, and prints the process's peak resident memory and
 //! thread count while it runs (sampled from `/proc/self/status` every 20 ms).
-//! `BENCH_CASES=get,query,...` picks cases.
+//! `BENCH_CASES=get,query,...` picks cases; `BENCH_GROUP_COMMIT=0` turns group commit off.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +52,8 @@ struct Outcome {
     errors: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    /// Latency of each answered request with the index of its request in the case's list.
+    by_request: Vec<(u32, u32)>,
 }
 
 impl Outcome {
@@ -61,6 +63,7 @@ impl Outcome {
             errors: 0,
             elapsed: Duration::ZERO,
             latencies_us: Vec::new(),
+            by_request: Vec::new(),
         }
     }
     fn merge(&mut self, other: Outcome) {
@@ -68,6 +71,22 @@ impl Outcome {
         self.errors += other.errors;
         self.elapsed += other.elapsed;
         self.latencies_us.extend(other.latencies_us);
+        self.by_request.extend(other.by_request);
+    }
+    /// p50 and p99 (ms) of the requests whose index `pick` selects.
+    fn pct_of(&self, pick: impl Fn(usize) -> bool) -> (f64, f64) {
+        let mut v: Vec<u32> = self
+            .by_request
+            .iter()
+            .filter(|(i, _)| pick(*i as usize))
+            .map(|(_, us)| *us)
+            .collect();
+        v.sort_unstable();
+        let at = |p: f64| {
+            v.get(((v.len().max(1) - 1) as f64 * p).round() as usize)
+                .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
+        };
+        (at(0.5), at(0.99))
     }
     fn finish(&mut self) {
         self.latencies_us.sort_unstable();
@@ -120,10 +139,12 @@ async fn run_case(case: &Case, secs: f64) -> Outcome {
                 .expect("handshake");
             tokio::spawn(conn);
             let mut lat = Vec::with_capacity(1 << 16);
+            let mut by_request = Vec::with_capacity(1 << 16);
             let mut errors = 0usize;
             let mut i = c * 7919;
             while Instant::now() < deadline {
-                let (path, body) = &requests[i % requests.len()];
+                let index = i % requests.len();
+                let (path, body) = &requests[index];
                 i += 1;
                 let builder = Request::builder().uri(path.as_str()).header("host", &host);
                 let req = match method {
@@ -146,18 +167,23 @@ async fn run_case(case: &Case, secs: f64) -> Outcome {
                 let body = resp.into_body().collect().await.map(|b| b.to_bytes());
                 let us = t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 match body {
-                    Ok(b) if !is_error(status, &b, matches!(method, Method::Post)) => lat.push(us),
+                    Ok(b) if !is_error(status, &b, matches!(method, Method::Post)) => {
+                        lat.push(us);
+                        by_request.push((index as u32, us));
+                    }
                     _ => errors += 1,
                 }
             }
-            (lat, errors)
+            (lat, by_request, errors)
         }));
     }
     let mut latencies_us = Vec::new();
+    let mut by_request = Vec::new();
     let mut errors = 0;
     for t in tasks {
-        let (lat, e) = t.await.expect("client task");
+        let (lat, by, e) = t.await.expect("client task");
         latencies_us.extend(lat);
+        by_request.extend(by);
         errors += e;
     }
     let elapsed = started.elapsed();
@@ -167,6 +193,7 @@ async fn run_case(case: &Case, secs: f64) -> Outcome {
         errors,
         elapsed,
         latencies_us,
+        by_request,
     }
 }
 
@@ -321,6 +348,8 @@ fn main() {
 
     let mut config = ShimConfig::from_project(&project).expect("config");
     config.env_id = "bench-env".into();
+    // `BENCH_GROUP_COMMIT=0`: each write commits alone, for comparison.
+    config.group_commit = std::env::var("BENCH_GROUP_COMMIT").map_or(true, |v| v != "0");
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let t = Instant::now();
     seed_database(&config.database_file());
@@ -471,6 +500,12 @@ fn main() {
             let out = run_case(&case, secs).await;
             let (peak_rss_kb, peak_threads) = sampler.stop();
             out.print(case.name, case.connections);
+            // Every fifth request is an insert.
+            let (p50, p99) = out.pct_of(|i| i % 5 == 4);
+            println!(
+                "{:<44}           p50 {p50:>7.3} ms   p99 {p99:>7.3} ms",
+                "  => of which inserts"
+            );
             println!(
                 "{:<44} peak RSS {:.0} MB, peak threads {}",
                 "  => while it ran",
@@ -503,6 +538,7 @@ fn main() {
                 errors: 0,
                 elapsed: started.elapsed(),
                 latencies_us: direct,
+                by_request: Vec::new(),
             };
             direct.print("warm function, FunctionRunner::invoke", 1);
             let case = Case {

@@ -2,7 +2,8 @@
 //!
 //! Run: `CARGO_TARGET_DIR=... cargo bench -p shim --bench store` (optionally `-- 100000` for
 //! the number of documents). Measures, on a temporary SQLite file with `synchronous=FULL`:
-//! insert rate (batched and one-per-transaction), get-by-id through the store and through the
+//! insert rate (batched, one-per-transaction, and concurrent single inserts on 16 and 64
+//! threads with group commit off and on: `-- concurrent`), get-by-id through the store and through the
 //! `Database` service on 1 and 2 threads, and an indexed equality query vs a full scan.
 
 use bson::doc;
@@ -91,6 +92,40 @@ fn main() {
     let d = t.elapsed();
     if single > 0 {
         println!("insert, 1 per transaction (FULL sync):{}", rate(single, d));
+    }
+
+    // concurrent single-document inserts, each acknowledged only once durable: one commit
+    // (fsync) per write, against group commit (many writes per fsync)
+    for threads in [16, 64].into_iter().filter(|_| run("concurrent")) {
+        for group in [false, true] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let s = SqliteStore::open(dir.path().join("c.sqlite"))
+                .expect("open")
+                .with_group_commit(group);
+            s.create_collection("w").unwrap();
+            let lat = std::sync::Mutex::new(Vec::new());
+            let (count, d) = timed_threads(threads, Duration::from_secs(2), |t, i| {
+                let t0 = Instant::now();
+                s.insert(
+                    "w",
+                    vec![doc! {"_id": format!("{t}-{i}"), "title": "new doc", "tags": ["x"]}],
+                )
+                .unwrap();
+                lat.lock().unwrap().push(t0.elapsed());
+            });
+            let mut lat = lat.into_inner().unwrap();
+            lat.sort();
+            let pct = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+            let (writes, commits) = s.commit_stats();
+            println!(
+                "insert, {threads:>3} threads, group commit {:<3}:{}   p50 {:>7.2} ms   p99 {:>7.2} ms   {:.1} writes/commit",
+                if group { "on" } else { "off" },
+                rate(count, d),
+                pct(0.5),
+                pct(0.99),
+                writes as f64 / commits.max(1) as f64
+            );
+        }
     }
 
     let total = n + single;

@@ -75,6 +75,9 @@ pub struct ShimConfig {
     /// Memory of one cloud function worker, in MB (its V8 heap limit and the context's
     /// `memory_limit_in_mb`; CloudBase's default is 256).
     pub function_memory_mb: u64,
+    /// Group commit on the SQLite store (many concurrent writes per fsync, each acknowledged
+    /// once durable); off, each write commits alone. On by default.
+    pub group_commit: bool,
 }
 
 /// Why a configuration could not be built.
@@ -134,6 +137,7 @@ impl ShimConfig {
             admin_token: None,
             allowed_hosts: Vec::new(),
             function_memory_mb: 256,
+            group_commit: true,
             connections: ConnectionLimits::default(),
         })
     }

@@ -60,13 +60,15 @@ impl AppState {
                 config.data_dir.display()
             ))
         })?;
-        let store = SqliteStore::open(config.database_file()).map_err(|e| {
-            ShimError::internal(format!(
-                "cannot open database {}: {}",
-                config.database_file().display(),
-                e.detail()
-            ))
-        })?;
+        let store = SqliteStore::open(config.database_file())
+            .map(|s| s.with_group_commit(config.group_commit))
+            .map_err(|e| {
+                ShimError::internal(format!(
+                    "cannot open database {}: {}",
+                    config.database_file().display(),
+                    e.detail()
+                ))
+            })?;
         let store = Arc::new(store);
         let report = crate::seed::load_dir(store.as_ref(), &config.seed_database_dir);
         for f in &report.files {

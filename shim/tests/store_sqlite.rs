@@ -1,6 +1,6 @@
 //! SQLite-specific checks: durability settings, index use, query plans.
 
-use bson::doc;
+use bson::{Document, doc};
 use shim::store::{Find, SqliteStore, Store};
 use std::sync::atomic::Ordering;
 
@@ -121,23 +121,84 @@ fn indexed_queries_do_not_scan() {
     assert_eq!(st.full_scans.load(Ordering::Relaxed), 1);
 }
 
-/// Child half of `acknowledged_writes_survive_a_killed_process`: inserts until killed,
-/// printing each acknowledged id. Does nothing unless the parent set the variable.
+/// Child half of `acknowledged_writes_survive_a_killed_process`: 16 threads insert until
+/// killed (a burst, so that writes share group commits), printing each acknowledged id. Does
+/// nothing unless the parent set the variable.
 #[test]
 fn crash_child() {
     let Ok(dir) = std::env::var("SHIM_CRASH_CHILD_DIR") else {
         return;
     };
-    let s = SqliteStore::open(std::path::Path::new(&dir).join("db.sqlite")).unwrap();
+    let s = std::sync::Arc::new(
+        SqliteStore::open(std::path::Path::new(&dir).join("db.sqlite")).unwrap(),
+    );
     s.create_collection("c").unwrap();
-    for i in 0.. {
-        s.insert(
-            "c",
-            vec![doc! {"_id": format!("k{i}"), "pad": "x".repeat(500)}],
-        )
-        .unwrap();
-        println!("acked k{i}");
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let s = std::sync::Arc::clone(&s);
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    s.insert(
+                        "c",
+                        vec![doc! {"_id": format!("k{t}-{i}"), "pad": "x".repeat(500)}],
+                    )
+                    .unwrap();
+                    println!("acked k{t}-{i}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
     }
+}
+
+/// Concurrent writers share commits (group commit), each write is still its own: a failed
+/// one (duplicate `_id`) leaves the others of its group in place, and every acknowledged
+/// write is in the file after reopening.
+#[test]
+fn concurrent_writes_share_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("db.sqlite");
+    let s = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    s.create_collection("c").unwrap();
+    s.insert("c", vec![doc! {"_id": "taken"}]).unwrap();
+    let (writes0, commits0) = s.commit_stats();
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let s = std::sync::Arc::clone(&s);
+            std::thread::spawn(move || {
+                let mut dups = 0;
+                for i in 0..100 {
+                    s.insert("c", vec![doc! {"_id": format!("k{t}-{i}"), "n": i}])
+                        .unwrap();
+                    if i % 10 == 0 {
+                        let e = s.insert("c", vec![doc! {"_id": "taken"}]).unwrap_err();
+                        assert_eq!(e.code(), "DATABASE_DUPLICATE_WRITE", "{e}");
+                        dups += 1;
+                    }
+                }
+                dups
+            })
+        })
+        .collect();
+    let dups: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(dups, 16 * 10);
+    assert_eq!(s.count("c", &Document::new()).unwrap(), 1 + 16 * 100);
+    let (writes, commits) = s.commit_stats();
+    let (writes, commits) = (writes - writes0, commits - commits0);
+    assert_eq!(
+        writes,
+        16 * 110,
+        "every write, failed ones too, went through a group"
+    );
+    assert!(
+        commits < writes,
+        "16 concurrent writers never shared a commit: {commits} commits for {writes} writes"
+    );
+    drop(s);
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.count("c", &Document::new()).unwrap(), 1 + 16 * 100);
 }
 
 #[test]
@@ -158,14 +219,14 @@ fn acknowledged_writes_survive_a_killed_process() {
         let line = line.unwrap();
         if let Some(id) = line.strip_prefix("acked ") {
             acked.push(id.to_string());
-            if acked.len() == 50 {
+            if acked.len() == 400 {
                 child.kill().unwrap(); // SIGKILL: no destructors, no checkpoint
                 break;
             }
         }
     }
     let _ = child.wait();
-    assert_eq!(acked.len(), 50);
+    assert_eq!(acked.len(), 400);
     let s = SqliteStore::open(tmp.path().join("db.sqlite")).unwrap();
     for id in &acked {
         assert_eq!(

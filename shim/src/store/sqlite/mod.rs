@@ -16,7 +16,9 @@
 //! always runs in Rust after the SQL prefilter.
 //!
 //! Durability and concurrency: WAL with `synchronous=FULL` (an acknowledged write survives a
-//! crash or power loss); one writer connection behind a mutex, a pool of read connections for
+//! crash or power loss); one writer connection behind a mutex, with group commit (concurrent
+//! writes share one transaction and one fsync, each in its own savepoint, each answered once
+//! the commit holding it has returned: `txn.rs`), a pool of read connections for
 //! parallel reads plus one kept for reads by a single `_id` (slow scans holding every pooled
 //! reader never block a point read); prepared statements are cached per connection. Queries
 //! and pipelines run under the budgets of `db/limits.rs` (time, memory, document size).

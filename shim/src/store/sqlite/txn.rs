@@ -1,24 +1,148 @@
-//! Transactions: one read transaction per read (a snapshot), one immediate write transaction
-//! per write, and the open transactions of [`crate::store::Store::begin`] ([`SqliteTxn`]),
-//! which hold the single writer connection until they end.
+//! Transactions: one read transaction per read (a snapshot), writes grouped into shared
+//! immediate transactions (group commit, [`Group`]), and the open transactions of
+//! [`crate::store::Store::begin`] ([`SqliteTxn`]), which hold the single writer connection
+//! until they end.
+//!
+//! Group commit: each write runs in its own savepoint inside the writer's open transaction,
+//! in the order the writer lock is taken, so writes see each other exactly as if each had
+//! committed alone. The transaction commits (one WAL fsync under `synchronous=FULL`) when no
+//! other write is waiting for the lock, or after [`MAX_GROUP`] writes or [`MAX_GROUP_DELAY`];
+//! a write is answered only once the commit that holds it has returned, so every acknowledged
+//! write is durable, and when that commit fails every write in it fails.
 
 use super::ops::Shared;
 use crate::db::error::{DbError, DbResult};
 use crate::db::update::Update;
 use crate::store::{Find, StoreTxn, UpdateOpts, UpdateResult};
 use bson::{Bson, Document};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// How long a write waits for an open transaction to finish.
-pub(super) const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(super) const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// Writes that may block on one store's writer connection at once; one more is answered busy
 /// at once instead of holding a thread for [`WRITE_WAIT`]. The service in front bounds its own
 /// waiting writes much lower (`Database::MAX_WAITING_WRITERS`); this is the store's own
 /// backstop for any caller.
 pub(super) const MAX_BLOCKED_WRITERS: usize = 64;
+
+/// Most writes one group transaction holds before it commits.
+pub(super) const MAX_GROUP: usize = 512;
+/// Longest a group transaction stays open (a write's extra wait for its commit is about this).
+pub(super) const MAX_GROUP_DELAY: Duration = Duration::from_millis(4);
+/// How often a write waiting for its group's commit checks that someone will commit it.
+const GROUP_POLL: Duration = Duration::from_millis(2);
+
+/// The group transaction of a writer connection (see the module doc).
+#[derive(Default)]
+pub(super) struct Group {
+    /// Off: every write commits alone (one fsync each), as before group commit.
+    pub(super) alone: bool,
+    /// Writes waiting for the writer lock: while there are some, the holder leaves the group
+    /// open for them to join.
+    waiting: AtomicUsize,
+    /// Changed only while holding the writer lock.
+    open: Mutex<OpenGroup>,
+    /// The outcome of the commits so far.
+    done: Mutex<Committed>,
+    committed: Condvar,
+    /// Writes and commits so far (writes per commit = how much grouping saves).
+    pub(super) total_writes: std::sync::atomic::AtomicU64,
+    pub(super) total_commits: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct OpenGroup {
+    /// A transaction is open on the writer.
+    open: bool,
+    /// Number of the open (or next) group.
+    epoch: u64,
+    writes: usize,
+    started: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Committed {
+    /// Groups up to this one have ended (committed or failed).
+    through: u64,
+    /// Recent groups whose commit failed, with the error.
+    failed: Vec<(u64, String)>,
+}
+
+impl Group {
+    /// End the open group on the writer connection `c` (held by the caller): commit it, or
+    /// when the commit fails roll it back, and tell its writes.
+    fn flush(&self, c: &Connection) {
+        let mut g = self.open.lock();
+        if !g.open {
+            return;
+        }
+        let epoch = g.epoch;
+        let failed = match c.prepare_cached("COMMIT").and_then(|mut st| st.execute([])) {
+            Ok(_) => None,
+            Err(e) => {
+                let _ = c.execute_batch("ROLLBACK");
+                Some(e.to_string())
+            }
+        };
+        self.total_commits.fetch_add(1, Ordering::Relaxed);
+        self.total_writes
+            .fetch_add(g.writes as u64, Ordering::Relaxed);
+        g.open = false;
+        g.epoch += 1;
+        g.writes = 0;
+        g.started = None;
+        drop(g);
+        let mut d = self.done.lock();
+        d.through = epoch;
+        if let Some(e) = failed {
+            d.failed.push((epoch, e));
+            if d.failed.len() > 64 {
+                d.failed.remove(0);
+            }
+        }
+        drop(d);
+        self.committed.notify_all();
+    }
+
+    /// Wait until group `epoch` has ended; `Err` when its commit failed. A waiting write that
+    /// finds the writer lock free while its group is still open commits the group itself.
+    fn wait(&self, writer: &Mutex<Connection>, epoch: u64) -> DbResult<()> {
+        let deadline = Instant::now() + WRITE_WAIT;
+        loop {
+            {
+                let mut d = self.done.lock();
+                if d.through < epoch {
+                    self.committed.wait_for(&mut d, GROUP_POLL);
+                }
+                if d.through >= epoch {
+                    return match d.failed.iter().find(|(e, _)| *e == epoch) {
+                        Some((_, e)) => Err(DbError::internal(format!(
+                            "the write was not committed: {e}"
+                        ))),
+                        None => Ok(()),
+                    };
+                }
+            }
+            if let Some(c) = writer.try_lock() {
+                let still_open = {
+                    let g = self.open.lock();
+                    g.open && g.epoch == epoch
+                };
+                if still_open {
+                    self.flush(&c);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(busy());
+            }
+        }
+    }
+}
 
 /// The error of a write that waited [`WRITE_WAIT`] in vain.
 pub(super) fn busy() -> DbError {
@@ -72,14 +196,19 @@ pub(super) struct SqliteTxn {
 }
 
 impl SqliteTxn {
-    /// Take the writer connection (waiting up to [`WRITE_WAIT`]) and begin an immediate
-    /// transaction on it.
-    pub(super) fn begin(writer: &Arc<Mutex<Connection>>, shared: Arc<Shared>) -> DbResult<Self> {
+    /// Take the writer connection (waiting up to [`WRITE_WAIT`]), commit the group of writes
+    /// open on it, and begin an immediate transaction of its own.
+    pub(super) fn begin(
+        writer: &Arc<Mutex<Connection>>,
+        group: &Group,
+        shared: Arc<Shared>,
+    ) -> DbResult<Self> {
         let conn = lock_writer(
             writer,
             || writer.try_lock_arc(),
             || writer.try_lock_arc_for(WRITE_WAIT),
         )?;
+        group.flush(&conn);
         conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(SqliteTxn {
             conn,
@@ -162,10 +291,67 @@ pub(super) fn read<T>(c: &Connection, f: impl FnOnce(&Connection) -> DbResult<T>
     Ok(v)
 }
 
-/// Run `f` in an immediate transaction on the writer connection (waiting up to
-/// [`WRITE_WAIT`] for an open transaction to end).
+/// Run `f` on the writer connection in the group transaction (waiting up to [`WRITE_WAIT`]
+/// for an open transaction to end), and return once the group holding it has committed.
+/// A failed `f` leaves nothing behind.
 pub(super) fn write<T>(
     writer: &Mutex<Connection>,
+    group: &Group,
+    f: impl FnOnce(&Connection) -> DbResult<T>,
+) -> DbResult<T> {
+    group.waiting.fetch_add(1, Ordering::SeqCst);
+    let w = lock_writer(
+        writer,
+        || writer.try_lock(),
+        || writer.try_lock_for(WRITE_WAIT),
+    );
+    group.waiting.fetch_sub(1, Ordering::SeqCst);
+    let w = w?;
+    let epoch = {
+        let mut g = group.open.lock();
+        if !g.open {
+            w.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+            g.open = true;
+            g.started = Some(Instant::now());
+        }
+        g.writes += 1;
+        g.epoch
+    };
+    w.prepare_cached("SAVEPOINT w")?.execute([])?;
+    let r = match f(&w) {
+        Ok(v) => w
+            .prepare_cached("RELEASE w")
+            .and_then(|mut st| st.execute([]))
+            .map(|_| v)
+            .map_err(DbError::from),
+        Err(e) => {
+            let _ = w.execute_batch("ROLLBACK TO w; RELEASE w");
+            Err(e)
+        }
+    };
+    let commit_now = {
+        let g = group.open.lock();
+        group.alone
+            || group.waiting.load(Ordering::SeqCst) == 0
+            || g.writes >= MAX_GROUP
+            || g.started.is_some_and(|t| t.elapsed() >= MAX_GROUP_DELAY)
+    };
+    if commit_now {
+        group.flush(&w);
+    }
+    drop(w);
+    // A failed write waits too: someone must end the group it opened.
+    let committed = group.wait(writer, epoch);
+    let v = r?;
+    committed?;
+    Ok(v)
+}
+
+/// Run `f` in an immediate transaction of its own on the writer connection, after committing
+/// the group open on it (for changes of the catalog, which the store caches in memory).
+pub(super) fn write_alone<T>(
+    writer: &Mutex<Connection>,
+    group: &Group,
     f: impl FnOnce(&Connection) -> DbResult<T>,
 ) -> DbResult<T> {
     let mut w = lock_writer(
@@ -173,6 +359,7 @@ pub(super) fn write<T>(
         || writer.try_lock(),
         || writer.try_lock_for(WRITE_WAIT),
     )?;
+    group.flush(&w);
     let tx = w.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let r = f(&tx)?;
     tx.commit()?;
@@ -200,12 +387,14 @@ mod tests {
             .lock()
             .execute_batch("CREATE TABLE t(x INTEGER)")
             .unwrap();
+        let group = Arc::new(Group::default());
         let held = writer.lock();
         let threads: Vec<_> = (0..MAX_BLOCKED_WRITERS)
             .map(|i| {
                 let w = Arc::clone(&writer);
+                let group = Arc::clone(&group);
                 std::thread::spawn(move || {
-                    write(&w, |c| {
+                    write(&w, &group, |c| {
                         c.execute("INSERT INTO t VALUES (?1)", [i as i64])?;
                         Ok(())
                     })
@@ -218,7 +407,7 @@ mod tests {
         }
         assert_eq!(blocked_on(&writer), MAX_BLOCKED_WRITERS);
         let t = Instant::now();
-        let err = write(&writer, |_| Ok(())).unwrap_err();
+        let err = write(&writer, &group, |_| Ok(())).unwrap_err();
         assert!(t.elapsed() < Duration::from_millis(100));
         assert_eq!(err.code(), "DATABASE_TRANSACTION_CONFLICT");
         drop(held);
