@@ -101,6 +101,29 @@ function errorMessage(e) {
   }
 }
 
+// `Date` of the context on a clock of our own: `now()` gives epoch ms. `new Date()`,
+// `Date()` and `Date.now()` read it; dates built from arguments, `Date.parse`, `Date.UTC`,
+// the prototype and `instanceof Date` are the context's own.
+function installClock(context, now) {
+  var install = vm.runInContext('(' + function () {
+    return function (clock) {
+      var RealDate = Date;
+      function Date_(a, b, c, d, e, f, g) { // eslint-disable-line no-unused-vars
+        if (!new.target) return new RealDate(clock()).toString();
+        var args = Array.prototype.slice.call(arguments);
+        return Reflect.construct(RealDate, args.length ? args : [clock()], new.target);
+      }
+      Object.defineProperty(Date_, 'name', { value: 'Date' });
+      Object.setPrototypeOf(Date_, RealDate);
+      Date_.prototype = RealDate.prototype;
+      Date_.now = function now() { return clock(); };
+      Object.defineProperty(RealDate.prototype, 'constructor', { value: Date_, writable: true, configurable: true, enumerable: false });
+      Object.defineProperty(globalThis, 'Date', { value: Date_, writable: true, configurable: true, enumerable: false });
+    };
+  }.toString() + ')()', context);
+  install(now);
+}
+
 function createRuntime(options) {
   options = options || {};
   if (!options.appDir) throw new Error('mp-runtime: appDir is required');
@@ -193,10 +216,15 @@ function createRuntime(options) {
   var scheduler = new Scheduler({
     timerCap: options.timerCap,
     maxIntervalTicks: options.maxIntervalTicks,
+    stallTimeout: options.stallTimeout,
     onError: function (e, w) { recordError(e, w); },
     onNotice: function (n) { recorder.note(n); }
   });
   var context = vm.createContext({});
+  // The run's clock: `Date` in the context reads the scheduler's virtual clock, counted
+  // from `startTime` (default: the real time the runtime was made).
+  var startTime = options.startTime == null ? Date.now() : Number(options.startTime);
+  installClock(context, function () { return startTime + scheduler.now; });
   var CJSON = vm.runInContext('JSON', context);
   var CPromise = vm.runInContext('Promise', context);
   var storage = new Map();

@@ -2,10 +2,17 @@
 //
 // Pending work is every Promise handed to `track()` (wx.request/uploadFile/downloadFile, the
 // other async wx.* calls, wx.cloud.*, setData callbacks). Timers run on a virtual clock,
-// earliest first (ties in creation order): while tracked work is pending the clock follows
-// real time; when nothing but timers is left it jumps to the next due time. So a run never
-// sleeps through a debounce or a countdown, and with a fast local server the order is that of
-// a fast network: answers first, then the timers set for later.
+// earliest first (ties in creation order). The clock never follows real time: while tracked
+// work is pending it stands still (only timers already due run), and when nothing but timers
+// is left it jumps to the next due time. So for the page every answer takes no time at all,
+// a run never sleeps through a debounce or a countdown, and what a page records depends on
+// its code and the answers it gets, not on how long the backend took to give them. The
+// context's `Date` reads this clock too (index.js).
+//
+// A hanging request would stop the clock for good, so work still pending after
+// `stallTimeout` ms of real time without any of it settling is taken as stalled: a note is
+// recorded and the clock moves on as if it were idle (a 20 ms abort timer then fires). Only a
+// backend that slow can make timers run before an answer.
 //
 // Limits (constructor options):
 //   timerCap (5000 ms)       a setTimeout/setInterval with a longer delay is dropped (never
@@ -13,6 +20,10 @@
 //                            or run at the wrong moment
 //   maxIntervalTicks (3)     an interval is cleared after this many ticks, and reported
 //   maxTimerFires (200)      per idle() call, against timers that re-arm themselves forever
+//   stallTimeout (3000 ms)   real time pending work may take, while a timer waits, before
+//                            it is taken as stalled (see above)
+// The first three bound the virtual time a page that polls forever can take before it is
+// idle, the same for every run.
 'use strict';
 
 function macrotask() {
@@ -24,6 +35,7 @@ function Scheduler(options) {
   this.timerCap = options.timerCap == null ? 5000 : options.timerCap;
   this.maxIntervalTicks = options.maxIntervalTicks == null ? 3 : options.maxIntervalTicks;
   this.maxTimerFires = options.maxTimerFires || 200;
+  this.stallTimeout = options.stallTimeout == null ? 3000 : options.stallTimeout;
   this.onError = options.onError || function () {};   // (error, where) from timer callbacks
   this.onNotice = options.onNotice || function () {}; // ({ kind, ... }) dropped/cleared timers
   this.now = 0;       // virtual ms since the run started
@@ -37,7 +49,7 @@ function Scheduler(options) {
 // Keep `promise` counted as pending until it settles. Returns it unchanged.
 Scheduler.prototype.track = function (promise, label) {
   var self = this;
-  var entry = { label: label, promise: null };
+  var entry = { label: label, promise: null, stalled: false };
   var done = function () { self.pending.delete(entry); };
   entry.promise = Promise.resolve(promise).then(done, done);
   this.pending.add(entry);
@@ -119,13 +131,15 @@ Scheduler.prototype.describe = function () {
 // Resolve with `{ idle: true }` once nothing is pending and no timer is left for a whole
 // macrotask, or with `{ idle: false, pending: [...] }` after `timeout` ms of real time.
 //
-// While tracked work is pending the clock follows real time, so a timer that comes due
-// before the answer (a 20 ms abort, a "still loading" hint) fires then; when only timers are
-// left the clock jumps to the next one.
+// Waiting for tracked work never moves the clock: a timer that is not due yet waits until
+// the work has settled (and any callbacks it ran), then the clock jumps to it. Work that
+// has not settled after `stallTimeout` ms of real time (while a timer is waiting) is marked
+// stalled and no longer holds the clock back; work tracked later is waited for again.
 Scheduler.prototype.idle = function (timeout) {
   var self = this;
   var deadline = Date.now() + (timeout || 10000);
   var fires = 0;
+  var SLEPT = {};
   function fire(t) {
     if (++fires > self.maxTimerFires) {
       self.onNotice({ kind: 'timers', action: 'dropped', reason: 'more than ' + self.maxTimerFires + ' timer callbacks in one step', count: self.timers.size });
@@ -133,6 +147,11 @@ Scheduler.prototype.idle = function (timeout) {
       return;
     }
     self._fire(t);
+  }
+  function waiting() {
+    var live = [];
+    self.pending.forEach(function (p) { if (!p.stalled) live.push(p); });
+    return live;
   }
   function loop() {
     return macrotask().then(function () {
@@ -144,20 +163,34 @@ Scheduler.prototype.idle = function (timeout) {
         fire(t);
         return loop();
       }
-      if (self.pending.size) {
+      var live = waiting();
+      if (live.length || (self.pending.size && !t)) {
+        // The clock stands still while we wait: for any tracked work to settle, for the
+        // overall deadline, or (when a timer is waiting) for the stall timeout.
         var waits = [];
         self.pending.forEach(function (p) { waits.push(p.promise); });
-        var wait = Math.min(left, t ? t.due - self.now : left);
+        var stallable = !!t && live.length > 0 && self.stallTimeout < left;
         var timer;
-        var sleep = new Promise(function (resolve) { timer = setTimeout(resolve, wait); });
-        var started = Date.now();
-        return Promise.race(waits.concat([sleep])).then(function () {
+        var sleep = new Promise(function (resolve) {
+          timer = setTimeout(function () { resolve(SLEPT); }, stallable ? self.stallTimeout : left);
+        });
+        return Promise.race(waits.concat([sleep])).then(function (won) {
           clearTimeout(timer);
-          self.now += Date.now() - started;
+          if (won === SLEPT && stallable) {
+            var labels = [];
+            self.pending.forEach(function (p) {
+              if (!p.stalled) labels.push(p.label);
+              p.stalled = true;
+            });
+            if (labels.length) {
+              self.onNotice({ kind: 'stall', action: 'clock moved on', reason: 'no answer after ' + self.stallTimeout + ' ms of real time', pending: labels });
+            }
+          }
           return loop();
         });
       }
       if (t) {
+        // Idle but for timers (and stalled work): jump to the next one.
         fire(t);
         return loop();
       }

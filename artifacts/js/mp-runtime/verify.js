@@ -23,9 +23,11 @@ var vm = require('vm');
 var createRuntime = require('./index.js').createRuntime;
 var shim = require('../wx-cloud-shim.js');
 
-// A fixed clock and seeded randomness, the same on both sides, so a page that shows the time
-// or a random pick renders the same data twice. The clock does not move: durations measured
-// with Date.now() are 0 (the timers themselves run on the runtime's virtual clock).
+// The same clock and seeded randomness on both sides, so a page that shows the time or a
+// random pick renders the same data twice. `Date` in page code reads the runtime's virtual
+// clock (the one its timers run on), started at FIXED_NOW: it moves only as timers fire,
+// never with real time, so a countdown reads the same on both sides however slow either
+// backend answers.
 var FIXED_NOW = Date.UTC(2024, 5, 10, 2, 0, 0); // 2024-06-10 10:00 in China
 var RANDOM_SEED = 20240610;
 var MAX_DIFFERENCES_PER_STEP = 50;
@@ -140,19 +142,10 @@ function runScriptStep(rt, s) {
 // ---------------------------------------------------------------------------------------------
 // the two runtimes
 
-// Date and Math.random of the run's context, before app.js loads.
-function fixClockAndRandom(context) {
-  vm.runInContext('(' + function (now, seed) {
-    var RealDate = Date;
-    function FixedDate() {
-      if (!new.target) return new RealDate(now).toString();
-      var args = Array.prototype.slice.call(arguments);
-      return Reflect.construct(RealDate, args.length ? args : [now], new.target);
-    }
-    FixedDate.prototype = RealDate.prototype;
-    Object.setPrototypeOf(FixedDate, RealDate);
-    FixedDate.now = function () { return now; };
-    Date = FixedDate; // eslint-disable-line no-global-assign
+// Math.random of the run's context, seeded, before app.js loads (its Date is the runtime's
+// virtual clock, started at FIXED_NOW: see startSide).
+function seedRandom(context) {
+  vm.runInContext('(' + function (seed) {
     var s = seed >>> 0;
     Math.random = function () {
       // mulberry32
@@ -162,7 +155,7 @@ function fixClockAndRandom(context) {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-  }.toString() + ')(' + FIXED_NOW + ', ' + RANDOM_SEED + ')', context);
+  }.toString() + ')(' + RANDOM_SEED + ')', context);
 }
 
 // The shim's requests to `migrate serve` go through the runtime's wx.request (so they are
@@ -212,6 +205,7 @@ function startSide(side, o, script) {
     hosts: o.backends,
     storage: script.storage,
     login: function () { return 'verify-code'; },
+    startTime: FIXED_NOW,
     idleTimeout: o.timeoutMs
   };
   if (side === 'migrated') {
@@ -221,7 +215,7 @@ function startSide(side, o, script) {
     };
   }
   var rt = createRuntime(opts);
-  fixClockAndRandom(rt.context);
+  seedRandom(rt.context);
   return rt;
 }
 
