@@ -14,10 +14,11 @@ use std::collections::HashMap;
 const STMT_CACHE: usize = 256;
 
 /// Settings of every session: string literals as written (the store inlines a few quoted
-/// literals), durable commits whatever the server's default, and no notices for the
-/// `IF NOT EXISTS` of the schema.
+/// literals), durable commits whatever the server's default, no notices for the
+/// `IF NOT EXISTS` of the schema, and cursors planned for all their rows (see
+/// `scan::cursor`).
 const SESSION: &str = "SET standard_conforming_strings = on; SET synchronous_commit = on; \
-     SET client_min_messages = warning; SET application_name = 'migrate-shim'";
+     SET client_min_messages = warning; SET cursor_tuple_fraction = 1";
 
 /// One pooled connection and the statements prepared on it.
 pub(crate) struct PgConn {

@@ -92,9 +92,10 @@ pub(super) fn scan(
             r
         }
         Rows::Cid(conn, cid) => {
+            let narrow = plan.narrows();
             let (sql, params) = select_sql(cid, plan);
             let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::as_sql).collect();
-            cursor(conn, &sql, &p, batch, &mut |seq, raw| {
+            cursor(conn, &sql, &p, batch, narrow, &mut |seq, raw| {
                 each(seq, raw, budget)
             })
         }
@@ -106,13 +107,23 @@ pub(super) fn scan(
 /// Run `sql` (selecting `seq, body`) through a cursor on `conn`, which must be in a
 /// transaction, fetching `batch` rows first and twice as many each time after, until `visit`
 /// returns false or the rows run out.
+///
+/// How PostgreSQL plans the cursor: a `narrow` (prefiltered) read plans for all its rows (the
+/// session's `cursor_tuple_fraction = 1`, see `conn.rs`), so it looks its few candidates up in
+/// an index and sorts them, rather than walking the collection in `seq` order for the first
+/// ones; a scan of the collection plans for its first rows (0.1, PostgreSQL's default), as it
+/// may stop early.
 pub(super) fn cursor(
     conn: &mut PgConn,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
     batch: usize,
+    narrow: bool,
     visit: &mut dyn FnMut(i64, &[u8]) -> DbResult<bool>,
 ) -> DbResult<()> {
+    if !narrow {
+        conn.batch("SET LOCAL cursor_tuple_fraction = 0.1")?;
+    }
     conn.execute(
         &format!("DECLARE shim_scan NO SCROLL CURSOR FOR {sql}"),
         params,
@@ -131,7 +142,11 @@ pub(super) fn cursor(
         }
         n = (n * 2).min(MAX_BATCH);
     }
-    conn.batch("CLOSE shim_scan")
+    conn.batch(if narrow {
+        "CLOSE shim_scan"
+    } else {
+        "CLOSE shim_scan; SET LOCAL cursor_tuple_fraction = 1"
+    })
 }
 
 /// Report a stored body too deep to decode (it is skipped, never fatal).
