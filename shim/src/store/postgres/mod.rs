@@ -11,8 +11,8 @@
 //! (`json.rs`: equal values project to equal `jsonb`). Indexes: unique `(cid, id)`,
 //! `(cid, openid)`, `(cid, seq)`. A declared index on `a.b.c` becomes a GIN `jsonb_path_ops`
 //! index on `(j -> 'a')` partial to its collection (`WHERE cid = N`; one per collection and
-//! first path component), created in the `ensure_index` transaction (it blocks writes to
-//! `shim_docs` while it builds); dropping a collection drops its indexes afterwards with
+//! first path component, `fastupdate = off` so lookups never scan a pending list), created in
+//! the `ensure_index` transaction (it blocks writes to `shim_docs` while it builds); dropping a collection drops its indexes afterwards with
 //! `DROP INDEX CONCURRENTLY` (best effort, retried on the next connect). The collection's
 //! `cid` is written into the SQL as a constant so that the planner can match those partial
 //! indexes.
@@ -20,7 +20,9 @@
 //! Pushdown (`planner.rs`): the top-level conjuncts of a filter become an SQL prefilter that
 //! keeps a superset of the matches:
 //! `_id` equality or `$in` (not arrays, not null) → `id = ANY(keys)` on the unique index;
-//! `_openid` equality on a string → `openid = ANY([openid, array marker])` on `(cid, openid)`;
+//! `_openid` equality on a string → `openid = ANY([openid, array marker])` on `(cid, openid)`
+//! (documents whose `_openid` is an array carry the marker, as an equality may match an
+//! element; the SQLite store reads only string openids there and misses them);
 //! equality or `$in` on any other path with scalar values (numbers, strings, booleans,
 //! ObjectIds, dates; not null, which also matches a missing field) →
 //! `(j -> 'first') @> ANY(patterns)`, the patterns spelling out MongoDB's traversal of the rest
@@ -30,7 +32,9 @@
 //! down: those queries read the collection in `seq` order. The full filter, sort, skip, limit
 //! and projection always run in Rust afterwards with the `crate::db` engine, under the
 //! budgets of `db/limits.rs`, so results are those of the SQLite store; rows come through a
-//! cursor fetched in growing batches, so a `limit` without a sort stops reading early.
+//! cursor fetched in growing batches, so a `limit` without a sort stops reading early (a
+//! prefiltered cursor is planned for all its rows, to look its candidates up in an index; a
+//! collection scan for its first rows).
 //!
 //! Transactions and concurrency (`txn.rs`): a read runs in one REPEATABLE READ, READ ONLY
 //! snapshot (an `_id` lookup in a single statement that also reads the catalog); a write in
