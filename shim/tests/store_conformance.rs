@@ -1,5 +1,6 @@
 //! Conformance suite for any [`Store`]. `conformance!` instantiates every check for one
-//! implementation; a PostgreSQL store adds one `conformance!` line.
+//! implementation: the SQLite store, and the PostgreSQL store on a throwaway server
+//! (`common/pg.rs`; `MIGRATE_SKIP_PG=1` skips it).
 
 mod common;
 
@@ -17,12 +18,57 @@ fn sqlite(dir: &Path) -> Arc<dyn Store> {
     Arc::new(shim::store::SqliteStore::open(dir.join("db.sqlite")).expect("open sqlite"))
 }
 
+/// A PostgreSQL store on the database that stands for `dir` (`common::pg`): opening one folder
+/// twice reconnects to one database (what the SQLite checks do by reopening a file), two
+/// folders are two databases.
+fn postgres(dir: &Path) -> Arc<dyn Store> {
+    Arc::new(common::pg::store_for(dir))
+}
+
+/// Every check, once for one store: `conformance!(module, opener)`, or
+/// `conformance!(module, opener, skip_if = expr)` for a store whose tests may be skipped.
 macro_rules! conformance {
-    ($modname:ident, $opener:expr, [$($check:ident),* $(,)?]) => {
+    ($modname:ident, $opener:expr) => {
+        conformance!($modname, $opener, skip_if = false);
+    };
+    ($modname:ident, $opener:expr, skip_if = $skip:expr) => {
+        conformance!(
+            @checks $modname, $opener, $skip,
+            [
+                crud_and_ids,
+                duplicate_id,
+                missing_collection,
+                query_comparisons,
+                query_logic,
+                query_arrays_and_paths,
+                query_regex,
+                query_expr_and_misc,
+                query_geo,
+                sorting_mixed_types,
+                projections,
+                update_operators,
+                update_push_modifiers_and_pull,
+                update_errors,
+                upsert,
+                aggregate_pipeline,
+                aggregate_more_stages,
+                bad_input_is_an_error,
+                indexes_agree_with_scans,
+                persistence_across_reopen,
+                concurrent_reads_and_writes,
+                sdk_captured_payloads,
+                transactions,
+            ]
+        );
+    };
+    (@checks $modname:ident, $opener:expr, $skip:expr, [$($check:ident),* $(,)?]) => {
         mod $modname {
             $(
                 #[test]
                 fn $check() {
+                    if $skip {
+                        return;
+                    }
                     let dir = tempfile::tempdir().expect("tempdir");
                     super::$check($opener, dir.path());
                 }
@@ -31,34 +77,11 @@ macro_rules! conformance {
     };
 }
 
+conformance!(sqlite_store, super::sqlite);
 conformance!(
-    sqlite_store,
-    super::sqlite,
-    [
-        crud_and_ids,
-        duplicate_id,
-        missing_collection,
-        query_comparisons,
-        query_logic,
-        query_arrays_and_paths,
-        query_regex,
-        query_expr_and_misc,
-        query_geo,
-        sorting_mixed_types,
-        projections,
-        update_operators,
-        update_push_modifiers_and_pull,
-        update_errors,
-        upsert,
-        aggregate_pipeline,
-        aggregate_more_stages,
-        bad_input_is_an_error,
-        indexes_agree_with_scans,
-        persistence_across_reopen,
-        concurrent_reads_and_writes,
-        sdk_captured_payloads,
-        transactions,
-    ]
+    postgres_store,
+    super::postgres,
+    skip_if = crate::common::pg::skip()
 );
 
 fn setup(open: Opener, dir: &Path, docs: &[&str]) -> Arc<dyn Store> {

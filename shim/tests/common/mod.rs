@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod http;
+pub(crate) mod pg;
 
 use std::path::{Path, PathBuf};
 
