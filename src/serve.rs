@@ -41,6 +41,11 @@ pub(crate) struct ServeArgs {
     /// memory setting (a function that needs more fails with a clear error).
     #[arg(long, value_name = "MB", default_value_t = 256)]
     pub function_memory_mb: u64,
+    /// The database: a PostgreSQL URL (`postgres://user:password@host:port/db`, or the
+    /// key-value form `host=... dbname=...`) that several instances can share [default: the
+    /// SQLite file `db.sqlite` in the data dir].
+    #[arg(long, value_name = "URL", env = "MIGRATE_DB_URL")]
+    pub db: Option<String>,
     /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -61,6 +66,23 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     config.admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
     config.allowed_hosts = args.allow_host.clone();
     config.function_memory_mb = args.function_memory_mb.max(16);
+    config.database_url = match args.db.as_deref().map(str::trim) {
+        None | Some("") => None,
+        // The URL form, or libpq's key-value form (`host=/run/postgresql dbname=app`).
+        Some(url)
+            if url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.contains('=') =>
+        {
+            Some(url.to_string())
+        }
+        Some(other) => {
+            return Err(miette!(
+                "--db {}: not a PostgreSQL URL (postgres://user:password@host:port/db); leave it out for the SQLite file in the data dir",
+                shim::store::postgres::redact(other)
+            ));
+        }
+    };
 
     if let Some(dir) = &args.export {
         return export(&config, dir);
@@ -92,22 +114,21 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
 }
 
 fn export(config: &ShimConfig, dir: &std::path::Path) -> miette::Result<()> {
-    let db_file = config.database_file();
-    let fresh = !db_file.exists();
+    // A SQLite file not created yet: nothing served, the database is what the seeds say.
+    let fresh = config.database_url.is_none() && !config.database_file().exists();
     std::fs::create_dir_all(&config.data_dir)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create {}", config.data_dir.display()))?;
-    let store = shim::store::sqlite::SqliteStore::open(&db_file)
-        .map_err(|e| miette!("cannot open {}: {}", db_file.display(), e.detail()))?;
+    let store = shim::AppState::open_store(config).map_err(|e| miette!("{}", e.detail()))?;
+    let store = store.as_ref();
     if fresh {
-        // Nothing served yet: the database is what the seeds say.
-        let report = shim::seed::load_dir(&store, &config.seed_database_dir);
+        let report = shim::seed::load_dir(store, &config.seed_database_dir);
         for e in &report.errors {
             eprintln!("warning: seed: {e}");
         }
     }
     let written =
-        shim::seed::export(&store, dir).map_err(|e| miette!("export failed: {}", e.detail()))?;
+        shim::seed::export(store, dir).map_err(|e| miette!("export failed: {}", e.detail()))?;
     for p in &written {
         println!("{}", p.display());
     }
@@ -148,6 +169,7 @@ fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
     let secret_id = c.admin_token.as_deref().unwrap_or("local");
     println!("  project    {}", c.project_dir.display());
     println!("  data dir   {}", c.data_dir.display());
+    println!("  database   {}", c.database_shown());
     println!("  env id     {}", c.env_id);
     println!("  functions  {functions}");
     println!();

@@ -78,6 +78,9 @@ pub struct ShimConfig {
     /// Group commit on the SQLite store (many concurrent writes per fsync, each acknowledged
     /// once durable); off, each write commits alone. On by default.
     pub group_commit: bool,
+    /// The database: `None` for the SQLite file in the data dir ([`Self::database_file`]),
+    /// or a PostgreSQL URL (`postgres://user:password@host:port/db`) shared by every instance.
+    pub database_url: Option<String>,
 }
 
 /// Why a configuration could not be built.
@@ -138,11 +141,21 @@ impl ShimConfig {
             allowed_hosts: Vec::new(),
             function_memory_mb: 256,
             group_commit: true,
+            database_url: None,
             connections: ConnectionLimits::default(),
         })
     }
 
-    /// The SQLite database file.
+    /// Where the data is, for messages: the PostgreSQL URL without its password, or the
+    /// SQLite file.
+    pub fn database_shown(&self) -> String {
+        match &self.database_url {
+            Some(url) => crate::store::postgres::redact(url),
+            None => self.database_file().display().to_string(),
+        }
+    }
+
+    /// The SQLite database file (unused with a [`Self::database_url`]).
     pub fn database_file(&self) -> PathBuf {
         self.data_dir.join("db.sqlite")
     }

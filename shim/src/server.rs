@@ -34,7 +34,7 @@ use crate::functions::{FunctionRunner, FunctionsConfig};
 use crate::service::{Caller, Database, Permissions};
 use crate::state::{AppState, query_param, read_body};
 use crate::storage::{Signer, Storage};
-use crate::store::sqlite::SqliteStore;
+use crate::store::{PostgresStore, SqliteStore, Store};
 
 /// Opening: the parts the configuration names, assembled into the shared state.
 impl AppState {
@@ -49,7 +49,27 @@ impl AppState {
         )
     }
 
-    /// Open everything the configuration names: the SQLite database in the data dir (loading
+    /// The database the configuration names: PostgreSQL at [`ShimConfig::database_url`], else
+    /// the SQLite file in the data dir. Blocking (call it off the async workers).
+    pub fn open_store(config: &ShimConfig) -> ShimResult<Arc<dyn Store>> {
+        let cannot = |e: crate::db::DbError| {
+            ShimError::internal(format!(
+                "cannot open database {}: {}",
+                config.database_shown(),
+                e.detail()
+            ))
+        };
+        Ok(match &config.database_url {
+            Some(url) => Arc::new(PostgresStore::connect(url).map_err(cannot)?),
+            None => Arc::new(
+                SqliteStore::open(config.database_file())
+                    .map(|s| s.with_group_commit(config.group_commit))
+                    .map_err(cannot)?,
+            ),
+        })
+    }
+
+    /// Open everything the configuration names: the database ([`Self::open_store`], loading
     /// the project's `cloud/database/*.json` seeds), storage (copying in `cloud/storage/`), and
     /// the function runner when the project has a functions directory. `config.public_url`
     /// must be the URL the shim will be reachable at (functions call back to it).
@@ -60,17 +80,16 @@ impl AppState {
                 config.data_dir.display()
             ))
         })?;
-        let store = SqliteStore::open(config.database_file())
-            .map(|s| s.with_group_commit(config.group_commit))
-            .map_err(|e| {
-                ShimError::internal(format!(
-                    "cannot open database {}: {}",
-                    config.database_file().display(),
-                    e.detail()
-                ))
-            })?;
-        let store = Arc::new(store);
-        let report = crate::seed::load_dir(store.as_ref(), &config.seed_database_dir);
+        let cfg = config.clone();
+        let store = tokio::task::spawn_blocking(move || Self::open_store(&cfg))
+            .await
+            .map_err(ShimError::internal)??;
+        let report = {
+            let (store, dir) = (Arc::clone(&store), config.seed_database_dir.clone());
+            tokio::task::spawn_blocking(move || crate::seed::load_dir(store.as_ref(), &dir))
+                .await
+                .map_err(ShimError::internal)?
+        };
         for f in &report.files {
             tracing::info!(
                 collection = %f.collection,

@@ -2,6 +2,7 @@
 //! of `shim/tests/project` and runs `node tests/node/session.js` (wx-server-sdk 4.0.2,
 //! @cloudbase/node-sdk 3.18.3 and tcb-admin-node 1.23.0, unmodified, pointed at the shim through
 //! `TCB_CONTEXT_CNFG` and `serviceUrl`). Needs `npm ci --prefix tests/node` first; fails (never skips) without it.
+//! Runs twice: on the SQLite store, and on PostgreSQL (a throwaway cluster, `common::pg`).
 
 mod common;
 
@@ -51,6 +52,25 @@ const STEPS: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_sdks_against_the_shim() {
+    session(None).await;
+}
+
+/// The same session with the data in PostgreSQL (`database_url`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_sdks_against_the_shim_on_postgres() {
+    if common::pg::skip() {
+        return;
+    }
+    let url = tokio::task::spawn_blocking(|| {
+        let db = common::pg::fresh_db();
+        common::pg::server().url(&db)
+    })
+    .await
+    .unwrap();
+    session(Some(url)).await;
+}
+
+async fn session(database_url: Option<String>) {
     let root = repo_root();
     let node_modules = root.join("tests/node/node_modules");
     assert!(
@@ -72,6 +92,7 @@ async fn real_sdks_against_the_shim() {
     let env_id = "shim-test-env";
     let mut config = ShimConfig::from_project(&project).unwrap();
     config.env_id = env_id.to_string();
+    config.database_url = database_url;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

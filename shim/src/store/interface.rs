@@ -104,6 +104,14 @@ pub trait Store: Send + Sync {
     fn begin(&self) -> DbResult<Box<dyn StoreTxn>>;
     /// Run an aggregation pipeline (`[{ "$match": {...} }, ...]`).
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>>;
+    /// A value the shim keeps about itself beside the data, not a document (the seed files
+    /// loaded, the URL signing secret): shared by every instance on the same database.
+    fn get_meta(&self, key: &str) -> DbResult<Option<String>>;
+    /// Set a [`Store::get_meta`] value.
+    fn set_meta(&self, key: &str, value: &str) -> DbResult<()>;
+    /// Set `key` to `value` unless it has a value already; returns the value it has then (the
+    /// first writer's, when several instances start at once).
+    fn init_meta(&self, key: &str, value: &str) -> DbResult<String>;
 }
 
 /// An open transaction ([`Store::begin`]). Each operation is atomic on its own (a failed one

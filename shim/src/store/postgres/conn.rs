@@ -22,17 +22,35 @@ const SESSION: &str = "SET standard_conforming_strings = on; SET synchronous_com
 
 /// One pooled connection and the statements prepared on it.
 pub(crate) struct PgConn {
-    pub(super) client: Client,
+    /// Dropped by hand (see the `Drop` impl).
+    pub(super) client: std::mem::ManuallyDrop<Client>,
     stmts: HashMap<String, Statement>,
     /// Set when a transaction could not be ended cleanly: the pool then discards the
     /// connection instead of handing it out in an unknown state.
     pub(super) poisoned: bool,
 }
 
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        // SAFETY: `client` is taken once, here, and never used again.
+        let client = unsafe { std::mem::ManuallyDrop::take(&mut self.client) };
+        // `postgres::Client` closes itself by blocking on its own runtime, which panics on a
+        // thread that drives async tasks (a store dropped with the server's state): close it
+        // on a thread of its own there.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(client));
+        } else {
+            drop(client);
+        }
+    }
+}
+
 impl PgConn {
     fn new(client: Client) -> Self {
         PgConn {
-            client,
+            client: std::mem::ManuallyDrop::new(client),
             stmts: HashMap::new(),
             poisoned: false,
         }
@@ -162,7 +180,7 @@ impl From<postgres::Error> for DbError {
 /// `url` with its password replaced by `***`, in both the URL form
 /// (`postgres://user:secret@host/db?password=...`) and the key-value form
 /// (`host=... password=secret`).
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let kv = regex::Regex::new(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)")
         .expect("valid regex");
     let mut out = url.to_string();

@@ -68,5 +68,6 @@ mod schema;
 mod store;
 mod txn;
 
+pub use conn::redact;
 pub use scan::PgStats;
 pub use store::{PostgresStore, WRITE_WAIT};

@@ -406,6 +406,38 @@ impl Store for PostgresStore {
         )?))
     }
 
+    fn get_meta(&self, key: &str) -> DbResult<Option<String>> {
+        let key = meta_key(key);
+        Ok(self
+            .reader()?
+            .query("SELECT value FROM shim_meta WHERE key = $1", &[&key])?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> DbResult<()> {
+        let (key, value) = (meta_key(key), value.to_string());
+        self.writer()?.execute(
+            "INSERT INTO shim_meta(key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn init_meta(&self, key: &str, value: &str) -> DbResult<String> {
+        let (key, value) = (meta_key(key), value.to_string());
+        let mut c = self.writer()?;
+        c.execute(
+            "INSERT INTO shim_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[&key, &value],
+        )?;
+        c.query("SELECT value FROM shim_meta WHERE key = $1", &[&key])?
+            .first()
+            .map(|r| r.get(0))
+            .ok_or_else(|| DbError::internal(format!("meta value {key} vanished")))
+    }
+
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
         // A leading $match is the first read's filter (pushed down like a find's).
         let (first_match, rest) = match pipeline.first() {
@@ -429,4 +461,10 @@ impl Store for PostgresStore {
         let loader = |name: &str| self.find(name, &Find::default());
         run_pipeline_budgeted(docs, rest, &loader, &mut budget)
     }
+}
+
+/// The `shim_meta` key of a [`Store::get_meta`] key: apart from the store's own keys
+/// (`schema_version`).
+fn meta_key(key: &str) -> String {
+    format!("app.{key}")
 }

@@ -365,6 +365,34 @@ impl Store for SqliteStore {
         )?))
     }
 
+    fn get_meta(&self, key: &str) -> DbResult<Option<String>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row(params![key], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> DbResult<()> {
+        self.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value])?;
+            Ok(())
+        })
+    }
+
+    fn init_meta(&self, key: &str, value: &str) -> DbResult<String> {
+        self.write(|c| {
+            c.prepare_cached("INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)")?
+                .execute(params![key, value])?;
+            Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row(params![key], |r| r.get(0))?)
+        })
+    }
+
     fn aggregate(&self, coll: &str, pipeline: &[Document]) -> DbResult<Vec<Document>> {
         self.shared.coll(coll)?;
         // A leading $match goes through the planner.
