@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub(crate) mod http;
+pub(crate) mod s3;
+pub(crate) mod storage_cases;
 
 use std::path::{Path, PathBuf};
 
