@@ -363,3 +363,40 @@ async fn big_uploads_and_seeds_go_up_in_parts() {
         .unwrap();
     assert!(!meta.e_tag.unwrap().contains('-'));
 }
+
+/// Upload and download throughput through the HTTP layer in process, the local directory
+/// against a bucket of the test server on loopback. A measurement, not a check: run it with
+/// `cargo test --release -p shim --test storage_s3 -- --ignored throughput --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; prints figures"]
+async fn throughput_local_and_s3() {
+    let Some(bucket) = bucket() else { return };
+    for (size, count) in [(1usize << 20, 16), (32 << 20, 3)] {
+        let body = storage_cases::pattern(size);
+        for backend in [Backend::Local, Backend::S3(&bucket)] {
+            let name = match backend {
+                Backend::Local => "local",
+                Backend::S3(_) => "s3",
+            };
+            let s = common::http::shim_on(backend, 64 << 20, 1 << 20).await;
+            let started = std::time::Instant::now();
+            let mut ids = Vec::new();
+            for i in 0..count {
+                ids.push(upload(&s.app, &format!("t/{i}.bin"), &body).await);
+            }
+            let up = started.elapsed();
+            let started = std::time::Instant::now();
+            for id in &ids {
+                assert_eq!(download(&s.app, id).await.len(), size);
+            }
+            let down = started.elapsed();
+            let mb = (size * count) as f64 / 1e6;
+            println!(
+                "{name:5} {:>3} MiB x{count:<2}: upload {:7.1} MB/s, download {:7.1} MB/s",
+                size >> 20,
+                mb / up.as_secs_f64(),
+                mb / down.as_secs_f64()
+            );
+        }
+    }
+}

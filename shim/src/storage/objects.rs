@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::buffered::BufWriter;
@@ -67,6 +68,9 @@ const MAX_S3_KEY: usize = 1024;
 const PART_SIZE: usize = 8 << 20;
 /// Reads of a seeded file, in bytes.
 const SEED_READ_CHUNK: usize = 1 << 20;
+/// Seed files checked and copied at once into a remote store (one at a time into the local
+/// directory, where each step is a system call, not a round trip).
+const SEED_CONCURRENCY: usize = 8;
 /// A download whose object is replaced between its metadata and its bytes starts over, at
 /// most this many times in all.
 const READ_ATTEMPTS: usize = 3;
@@ -196,8 +200,10 @@ impl Storage {
     /// (`AWS_READ_TIMEOUT`); a failed request is retried at most 4 times within 60 s, not
     /// object_store's 10 times within 3 minutes.
     ///
-    /// Nothing is sent until the first request: [`Storage::check_access`] tells whether the
-    /// bucket answers.
+    /// The credentials need `s3:GetObject`, `s3:PutObject`, `s3:DeleteObject`,
+    /// `s3:AbortMultipartUpload` (a big upload that fails is cleaned up) and `s3:ListBucket`
+    /// (without it S3 answers 403, not 404, for a missing object). Nothing is sent until the
+    /// first request: [`Storage::check_access`] tells whether the bucket answers.
     pub fn open_s3(
         builder: AmazonS3Builder,
         bucket: &str,
@@ -206,6 +212,26 @@ impl Storage {
         env: String,
         max_upload: u64,
     ) -> ShimResult<Self> {
+        let has = |key| {
+            builder
+                .get_config_value(&key)
+                .is_some_and(|v| !v.is_empty())
+        };
+        let skip_signature = builder
+            .get_config_value(&AmazonS3ConfigKey::SkipSignature)
+            .is_some_and(|v| v == "true");
+        if !skip_signature
+            && !has(AmazonS3ConfigKey::AccessKeyId)
+            && !has(AmazonS3ConfigKey::WebIdentityTokenFile)
+            && !has(AmazonS3ConfigKey::ContainerCredentialsRelativeUri)
+            && !has(AmazonS3ConfigKey::ContainerCredentialsFullUri)
+        {
+            tracing::warn!(
+                bucket,
+                "no S3 credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): they will be \
+                 asked of the instance metadata service, which exists only on cloud machines"
+            );
+        }
         let s3 = builder
             .with_bucket_name(bucket)
             .build()
@@ -648,7 +674,7 @@ impl Storage {
         if !dir.is_dir() {
             return Ok(0);
         }
-        let mut copied = 0;
+        let mut files = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(false) {
             let entry = match entry {
                 Ok(e) => e,
@@ -669,28 +695,47 @@ impl Storage {
                 tracing::warn!(path = %rel.display(), "skipping non-UTF-8 path in cloud/storage");
                 continue;
             };
-            let key = match CloudPath::parse(&parts.join("/")) {
-                Ok(k) => k,
+            match CloudPath::parse(&parts.join("/")) {
+                Ok(key) => files.push((key, entry.into_path())),
                 Err(e) => {
                     tracing::warn!(path = %rel.display(), error = %e.public_message(), "skipping file in cloud/storage");
-                    continue;
                 }
-            };
-            if self.exists(&key).await? {
-                continue;
             }
-            if let Err(e) = self.check_fits(&key) {
-                tracing::warn!(path = %rel.display(), error = %e.public_message(), "skipping file in cloud/storage");
-                continue;
+        }
+        // A remote store answers each request in a round trip: a few files at a time.
+        let at_once = if self.local.is_some() {
+            1
+        } else {
+            SEED_CONCURRENCY
+        };
+        let mut seeding = futures_util::stream::iter(files)
+            .map(|(key, path)| async move { self.seed_one(&key, &path).await })
+            .buffer_unordered(at_once);
+        let mut copied = 0;
+        while let Some(result) = seeding.next().await {
+            if result? {
+                copied += 1;
             }
-            let size = self.seed_file(&key, entry.path()).await?;
-            if size > self.max_upload {
-                tracing::warn!(key = %key, "seed file larger than the upload limit; copied anyway");
-            }
-            self.put_info(&key, "").await?;
-            copied += 1;
         }
         Ok(copied)
+    }
+
+    /// Copy the seed file at `path` into `key` unless an object with that key exists or the
+    /// store cannot hold the key (a warning). Whether it was copied.
+    async fn seed_one(&self, key: &CloudPath, path: &std::path::Path) -> ShimResult<bool> {
+        if self.exists(key).await? {
+            return Ok(false);
+        }
+        if let Err(e) = self.check_fits(key) {
+            tracing::warn!(key = %key, error = %e.public_message(), "skipping file in cloud/storage");
+            return Ok(false);
+        }
+        let size = self.seed_file(key, path).await?;
+        if size > self.max_upload {
+            tracing::warn!(key = %key, "seed file larger than the upload limit; copied anyway");
+        }
+        self.put_info(key, "").await?;
+        Ok(true)
     }
 
     /// Copy the file at `from` into `key`, streaming: [`SEED_READ_CHUNK`] at a time into a

@@ -545,15 +545,20 @@ pub(crate) async fn big_files(backend: Backend<'_>) {
 /// The copy-in of `cloud/storage/`: copied once; an overwrite made through the shim survives a
 /// restart, a deleted seed file comes back.
 pub(crate) async fn seeding_survives_restarts(backend: Backend<'_>) {
-    let (_dir, config) = project(
-        &[
-            ("a.txt", b"seed a"),
-            ("deep/er/b.txt", b"seed b"),
-            ("c d+e.txt", b"seed c"),
-        ],
-        1 << 20,
-    );
+    let many: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("many/{i}.txt"), format!("file {i}").into_bytes()))
+        .collect();
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("a.txt", b"seed a"),
+        ("deep/er/b.txt", b"seed b"),
+        ("c d+e.txt", b"seed c"),
+    ];
+    files.extend(many.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    let (_dir, config) = project(&files, 1 << 20);
     let app = shim::router(super::http::open_on(backend, config.clone()).await);
+    for (key, body) in &many {
+        assert_eq!(&download(&app, &file_id_of(key)).await, body, "{key}");
+    }
     assert_eq!(download(&app, &file_id_of("a.txt")).await, b"seed a");
     assert_eq!(
         download(&app, &file_id_of("deep/er/b.txt")).await,
