@@ -342,8 +342,8 @@ impl Storage {
                 return Err(ShimError::InvalidParam(format!(
                     "invalid cloud path: `{}` is {len} bytes as an object key in {} (with its \
                      `objects/` folder; non-ASCII characters take 2 to 4 bytes, and `%`, `#`, `~` \
-                     and other reserved characters 3), over the {max} bytes the bucket holds; \
-                     shorten it",
+                     and other reserved characters 3), over the {max} bytes the bucket holds (S3 \
+                     keys are at most {MAX_S3_KEY} bytes, prefix included); shorten it",
                     shorten(key.as_str()),
                     self.location
                 )));
