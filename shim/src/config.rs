@@ -57,6 +57,11 @@ pub struct ShimConfig {
     pub seed_database_dir: PathBuf,
     /// Initial storage content: `cloud/storage/`.
     pub seed_storage_dir: PathBuf,
+    /// Where storage objects are kept, as a storage URL: `s3://bucket[/prefix]` for a bucket of
+    /// an S3-compatible service (endpoint, region and credentials from the `AWS_*` environment
+    /// variables, see [`crate::storage::Storage::open_s3`]) or the path of a local directory.
+    /// `None`: [`ShimConfig::storage_root`] in the data dir.
+    pub storage_url: Option<String>,
     /// Largest upload, in bytes.
     pub max_upload: u64,
     /// Largest `/admin` or `/client` body, in bytes.
@@ -133,6 +138,7 @@ impl ShimConfig {
             functions_root,
             seed_database_dir: dir.join("cloud").join("database"),
             seed_storage_dir: dir.join("cloud").join("storage"),
+            storage_url: None,
             max_upload: DEFAULT_MAX_UPLOAD,
             max_body: DEFAULT_MAX_BODY,
             default_openid: DEFAULT_OPENID.to_string(),

@@ -38,15 +38,15 @@ use crate::store::{PostgresStore, SqliteStore, Store};
 
 /// Opening: the parts the configuration names, assembled into the shared state.
 impl AppState {
-    /// Storage in `<data dir>/storage` with the signing secret of the data dir.
+    /// Storage at `config.storage_url` (by default `<data dir>/storage`) with the signing
+    /// secret of the data dir.
     pub fn open_storage(config: &ShimConfig) -> ShimResult<Storage> {
         let signer = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
-        Storage::open_local(
-            &config.storage_root(),
-            signer,
-            config.env_id.clone(),
-            config.max_upload,
-        )
+        let (env, max_upload) = (config.env_id.clone(), config.max_upload);
+        match &config.storage_url {
+            Some(url) => Storage::open_url(url, signer, env, max_upload),
+            None => Storage::open_local(&config.storage_root(), signer, env, max_upload),
+        }
     }
 
     /// The database the configuration names: PostgreSQL at [`ShimConfig::database_url`], else
@@ -116,6 +116,7 @@ impl AppState {
         }
         let db = Arc::new(db);
         let storage = Self::open_storage(&config)?;
+        storage.check_access().await?;
         let copied = storage.seed_from_dir(&config.seed_storage_dir).await?;
         if copied > 0 {
             tracing::info!(copied, dir = %config.seed_storage_dir.display(), "copied initial storage content");

@@ -5,10 +5,10 @@ mod common;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::http::{Reply, action, assert_error, get, post, send, shim, shim_with};
+use common::http::{Backend, action, assert_error, get, post, send, shim, shim_with};
+use common::storage_cases::{self, put, temp_url, upload_url};
 use serde_json::{Value, json};
 use shim::{AppState, ShimConfig};
 
@@ -181,328 +181,56 @@ async fn client_caller_is_stamped_and_capped() {
     assert_eq!(doc["_openid"], "user-a");
 }
 
-async fn upload_url(app: &Router, path: &str) -> (String, String) {
-    let v = action(
-        app,
-        json!({"action": "storage.getUploadMetadata", "path": path, "method": "put"}),
-    )
-    .await;
-    (
-        v["data"]["url"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{v}"))
-            .to_string(),
-        v["data"]["fileId"].as_str().unwrap().to_string(),
-    )
-}
-
-async fn put(app: &Router, url: &str, body: Vec<u8>) -> Reply {
-    let path = url.strip_prefix("http://shim.test").unwrap();
-    send(app, Request::put(path).body(Body::from(body)).unwrap()).await
-}
-
-async fn temp_url(app: &Router, file_id: &str, max_age: Option<i64>) -> Value {
-    let mut item = json!({"fileid": file_id});
-    if let Some(m) = max_age {
-        item["max_age"] = json!(m);
-    }
-    let v = action(
-        app,
-        json!({"action": "storage.batchGetDownloadUrl", "file_list": [item]}),
-    )
-    .await;
-    v["data"]["download_list"][0].clone()
-}
+// ---- storage, on the local directory (the same cases run on S3 in storage_s3.rs) ----
 
 #[tokio::test]
 async fn storage_upload_download_range_etag() {
-    let s = shim().await;
-    let (url, file_id) = upload_url(&s.app, "dir/a.txt").await;
-    assert!(file_id.starts_with("cloud://test-env."), "{file_id}");
-    let r = put(&s.app, &url, b"hello world".to_vec()).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert!(r.body.is_empty());
-
-    let item = temp_url(&s.app, &file_id, Some(120)).await;
-    assert_eq!(item["code"], "SUCCESS");
-    assert_eq!(item["maxAge"], 120);
-    let dl = item["tempFileURL"].as_str().unwrap().to_string();
-
-    let r = get(&s.app, &dl, &[]).await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, b"hello world");
-    assert_eq!(r.headers[header::CONTENT_TYPE], "text/plain");
-    let cc = r.headers[header::CACHE_CONTROL]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(cc.starts_with("private, max-age="), "{cc}");
-    let max_age: u64 = cc.rsplit('=').next().unwrap().parse().unwrap();
-    assert!((100..=120).contains(&max_age), "{cc}");
-    let etag = r.headers[header::ETAG].to_str().unwrap().to_string();
-    assert!(
-        etag.starts_with('"') && etag.ends_with('"'),
-        "strong etag {etag}"
-    );
-
-    let r = get(&s.app, &dl, &[("if-none-match", &etag)]).await;
-    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
-    assert!(r.body.is_empty());
-    let r = get(&s.app, &dl, &[("if-none-match", "\"other\"")]).await;
-    assert_eq!(r.status, StatusCode::OK);
-
-    for (range, status, body, content_range) in [
-        ("bytes=0-4", 206, &b"hello"[..], Some("bytes 0-4/11")),
-        ("bytes=6-", 206, b"world", Some("bytes 6-10/11")),
-        ("bytes=-5", 206, b"world", Some("bytes 6-10/11")),
-        ("bytes=6-100", 206, b"world", Some("bytes 6-10/11")),
-        ("bytes=10-10", 206, b"d", Some("bytes 10-10/11")),
-        ("bytes=11-", 416, b"", Some("bytes */11")),
-        ("bytes=-0", 416, b"", Some("bytes */11")),
-        ("bytes=0-1,3-4", 200, b"hello world", None),
-        ("lines=1-2", 200, b"hello world", None),
-    ] {
-        let r = get(&s.app, &dl, &[("range", range)]).await;
-        assert_eq!(r.status.as_u16(), status, "{range}");
-        if status != 416 {
-            assert_eq!(r.body, body, "{range}");
-        } else {
-            assert!(r.text().contains("<Code>InvalidRange</Code>"), "{range}");
-        }
-        assert_eq!(
-            r.headers
-                .get(header::CONTENT_RANGE)
-                .map(|v| v.to_str().unwrap()),
-            content_range,
-            "{range}"
-        );
-    }
-
-    // HEAD: headers, no body.
-    let path = dl.strip_prefix("http://shim.test").unwrap();
-    let r = send(&s.app, Request::head(path).body(Body::empty()).unwrap()).await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.headers[header::CONTENT_LENGTH], "11");
-    assert!(r.body.is_empty());
-
-    // Overwrite on the same key changes content and ETag.
-    let (url2, _) = upload_url(&s.app, "dir/a.txt").await;
-    assert_eq!(
-        put(&s.app, &url2, b"second".to_vec()).await.status,
-        StatusCode::OK
-    );
-    let r = get(&s.app, &dl, &[]).await;
-    assert_eq!(r.body, b"second");
-    assert_ne!(r.headers[header::ETAG].to_str().unwrap(), etag);
-
-    // Delete, then the file is gone everywhere.
-    let v = action(
-        &s.app,
-        json!({"action": "storage.batchDeleteFile", "fileid_list": [file_id]}),
-    )
-    .await;
-    assert_eq!(v["data"]["delete_list"][0]["code"], "SUCCESS", "{v}");
-    let r = get(&s.app, &dl, &[]).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert!(r.text().contains("<Code>NoSuchKey</Code>"));
-    assert_eq!(
-        temp_url(&s.app, &file_id, None).await["code"],
-        "STORAGE_FILE_NONEXIST"
-    );
-    let v = action(
-        &s.app,
-        json!({"action": "storage.batchDeleteFile", "fileid_list": [file_id]}),
-    )
-    .await;
-    assert_eq!(v["data"]["delete_list"][0]["code"], "STORAGE_FILE_NONEXIST");
+    storage_cases::upload_download_range_etag(Backend::Local).await;
 }
 
 #[tokio::test]
 async fn storage_signatures_expiry_and_forgery() {
-    let s = shim().await;
-    let seeded = "cloud://test-env.7465-test-env-1250000000/img/seed.txt";
-    let item = temp_url(&s.app, seeded, Some(60)).await;
-    let dl = item["tempFileURL"].as_str().unwrap().to_string();
-    assert_eq!(get(&s.app, &dl, &[]).await.body, b"0123456789");
-
-    // Forged signature, changed expiry, another key with the same signature, no signature.
-    let forged = regex_replace(&dl, "sign=", 32, &"0".repeat(32));
-    assert_eq!(
-        get(&s.app, &forged, &[]).await.status,
-        StatusCode::FORBIDDEN
-    );
-    let t: u64 = dl.rsplit("t=").next().unwrap().parse().unwrap();
-    let extended = dl.replace(&format!("t={t}"), &format!("t={}", t + 1000));
-    let r = get(&s.app, &extended, &[]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.text().contains("<Code>AccessDenied</Code>"));
-    let other = dl.replace("img/seed.txt", "img/other.txt");
-    assert_eq!(get(&s.app, &other, &[]).await.status, StatusCode::FORBIDDEN);
-    let bare = dl.split('?').next().unwrap().to_string();
-    assert_eq!(get(&s.app, &bare, &[]).await.status, StatusCode::FORBIDDEN);
-
-    // maxAge 0: already expired by the time it is used.
-    let item = temp_url(&s.app, seeded, Some(0)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let r = get(&s.app, item["tempFileURL"].as_str().unwrap(), &[]).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(r.text().contains("expired"), "{}", r.text());
-
-    // A download signature does not authorize an upload.
-    let upload = dl.replace("/storage/file/", "/storage/upload/");
-    assert_eq!(
-        put(&s.app, &upload, b"x".to_vec()).await.status,
-        StatusCode::FORBIDDEN
-    );
-}
-
-fn regex_replace(s: &str, marker: &str, len: usize, with: &str) -> String {
-    let i = s.find(marker).unwrap() + marker.len();
-    format!("{}{}{}", &s[..i], with, &s[i + len..])
+    storage_cases::signatures_expiry_and_forgery(Backend::Local).await;
 }
 
 #[tokio::test]
 async fn storage_rejects_traversal() {
-    let s = shim().await;
-    for path in [
-        "../escape.txt",
-        "a/../../b",
-        "/abs.txt",
-        "a\\b",
-        "a//b",
-        "a/./b",
-        "",
-    ] {
-        let v = action(
-            &s.app,
-            json!({"action": "storage.getUploadMetadata", "path": path}),
-        )
-        .await;
-        assert_error(&v, "INVALID_PARAM");
-    }
-    for id in [
-        "cloud://test-env.bucket/../secret",
-        "cloud://test-env.bucket/a/%2e%2e/b",
-        "not-a-file-id",
-    ] {
-        let item = temp_url(&s.app, id, None).await;
-        assert_ne!(item["code"], "SUCCESS", "{id}");
-    }
-    // Raw traversal in a storage URL path: no valid signature can exist, and the key is checked.
-    for path in [
-        "/storage/file/../storage.secret?sign=00&t=9999999999",
-        "/storage/file/%2e%2e/storage.secret?sign=00&t=9999999999",
-        "/storage/file/a%00b?sign=00&t=9999999999",
-    ] {
-        let r = get(&s.app, path, &[]).await;
-        assert!(
-            r.status == StatusCode::FORBIDDEN
-                || r.status == StatusCode::BAD_REQUEST
-                || r.status == StatusCode::NOT_FOUND,
-            "{path}: {}",
-            r.status
-        );
-        assert!(!r.text().contains("storage.secret") || r.text().contains("<Error>"));
-    }
+    storage_cases::rejects_traversal(Backend::Local).await;
 }
 
 #[tokio::test]
 async fn storage_upload_limit_and_multipart() {
-    let s = shim_with(1000, 1 << 20).await;
-    let (url, file_id) = upload_url(&s.app, "big.bin").await;
-    let r = put(&s.app, &url, vec![7u8; 1001]).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        r.text().contains("<Code>EntityTooLarge</Code>"),
-        "{}",
-        r.text()
-    );
-    assert_ne!(temp_url(&s.app, &file_id, None).await["code"], "SUCCESS");
-    // Chunked (no content-length) over the limit.
-    let path = url.strip_prefix("http://shim.test").unwrap().to_string();
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![1u8; 600]), Ok(vec![2u8; 600])];
-    let body = Body::from_stream(futures_util::stream::iter(chunks));
-    let r = send(&s.app, Request::put(path.as_str()).body(body).unwrap()).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-
-    // Multipart POST, field `file` (tcb-admin-node's way).
-    let boundary = "XyZboundary";
-    let mut body = Vec::new();
-    for (name, value) in [("key", "big.bin"), ("x-cos-security-token", "t")] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(&[9u8; 500]);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::post(path.as_str())
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
-    let r = send(&s.app, req).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let item = temp_url(&s.app, &file_id, None).await;
-    let r = get(&s.app, item["tempFileURL"].as_str().unwrap(), &[]).await;
-    assert_eq!(r.body, vec![9u8; 500]);
-    assert_eq!(r.headers[header::CONTENT_TYPE], "application/octet-stream");
+    storage_cases::upload_limit_and_multipart(Backend::Local).await;
 }
 
 #[tokio::test]
 async fn client_may_not_delete_others_files() {
-    let s = shim().await;
-    let client = |openid: &'static str, body: Value| {
-        Request::post("/client")
-            .header("x-wx-openid", openid)
-            .body(Body::from(body.to_string()))
-            .unwrap()
-    };
-    let v = send(
-        &s.app,
-        client(
-            "owner",
-            json!({"action": "storage.getUploadMetadata", "path": "mine.txt"}),
-        ),
-    )
-    .await
-    .json();
-    let url = v["data"]["url"].as_str().unwrap().to_string();
-    let file_id = v["data"]["fileId"].as_str().unwrap().to_string();
-    assert_eq!(
-        put(&s.app, &url, b"x".to_vec()).await.status,
-        StatusCode::OK
-    );
-    let v = send(
-        &s.app,
-        client(
-            "intruder",
-            json!({"action": "storage.batchDeleteFile", "fileid_list": [file_id]}),
-        ),
-    )
-    .await
-    .json();
-    assert_eq!(
-        v["data"]["delete_list"][0]["code"], "STORAGE_EXCEED_AUTHORITY",
-        "{v}"
-    );
-    let v = send(
-        &s.app,
-        client(
-            "owner",
-            json!({"action": "storage.batchDeleteFile", "fileid_list": [file_id]}),
-        ),
-    )
-    .await
-    .json();
-    assert_eq!(v["data"]["delete_list"][0]["code"], "SUCCESS", "{v}");
+    storage_cases::client_may_not_delete_others_files(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn storage_copy_and_move() {
+    storage_cases::copy_and_move(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn storage_big_files() {
+    storage_cases::big_files(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn storage_seeding_survives_restarts() {
+    storage_cases::seeding_survives_restarts(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn storage_empty_file() {
+    storage_cases::empty_file(Backend::Local).await;
+}
+
+#[tokio::test]
+async fn storage_odd_keys() {
+    storage_cases::odd_keys(Backend::Local).await;
 }
 
 #[tokio::test]
@@ -630,4 +358,133 @@ async fn storage_over_a_non_local_object_store() {
         get(&app, &dl, &[("range", "bytes=50-")]).await.status,
         StatusCode::RANGE_NOT_SATISFIABLE
     );
+}
+
+/// An in-memory store on which, while `races` is above zero, each conditional fetch of an
+/// object's bytes (the one after its metadata) is preceded by an overwrite of the object: an
+/// upload racing a download.
+#[derive(Debug, Default)]
+struct Racing {
+    inner: object_store::memory::InMemory,
+    races: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Display for Racing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Racing")
+    }
+}
+
+#[async_trait::async_trait]
+impl object_store::ObjectStore for Racing {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        use std::sync::atomic::Ordering;
+        if options.if_match.is_some()
+            && self
+                .races
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            let n = self.races.load(Ordering::SeqCst);
+            let bytes = format!("replaced while read, {n} races left");
+            object_store::ObjectStoreExt::put(&self.inner, location, bytes.into()).await?;
+        }
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: futures_util::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::path::Path>,
+        >,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::path::Path>>
+    {
+        self.inner.delete_stream(locations)
+    }
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures_util::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+    {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[tokio::test]
+async fn a_download_racing_an_overwrite_serves_one_version_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ShimConfig::from_project(dir.path()).unwrap();
+    config.public_url = Some("http://shim.test".into());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let store = shim::store::sqlite::SqliteStore::open(config.database_file()).unwrap();
+    let db = Arc::new(shim::service::Database::new(Arc::new(store)));
+    let racing = Arc::new(Racing::default());
+    let storage = shim::storage::Storage::new(
+        Arc::clone(&racing) as Arc<dyn object_store::ObjectStore>,
+        shim::storage::Signer::new([3; 32]),
+        "mem-env".into(),
+        1 << 20,
+    );
+    let app = shim::router(Arc::new(AppState::new(config, db, storage, None)));
+    let (url, file_id) = upload_url(&app, "r/file.txt").await;
+    assert_eq!(
+        put(&app, &url, b"the first version".to_vec()).await.status,
+        StatusCode::OK
+    );
+    let dl = temp_url(&app, &file_id, None).await["tempFileURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // One race: the range is read again from the new version, with its ETag and size.
+    racing.races.store(1, std::sync::atomic::Ordering::SeqCst);
+    let r = get(&app, &dl, &[("range", "bytes=0-7")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.body, b"replaced");
+    let new = b"replaced while read, 0 races left";
+    assert_eq!(
+        r.headers[header::CONTENT_RANGE],
+        format!("bytes 0-7/{}", new.len())
+    );
+    let whole = get(&app, &dl, &[]).await;
+    assert_eq!(whole.body, new);
+    assert_eq!(whole.headers[header::ETAG], r.headers[header::ETAG]);
+
+    // Races on every attempt: an error rather than a mix of versions.
+    racing.races.store(10, std::sync::atomic::Ordering::SeqCst);
+    let r = get(&app, &dl, &[("range", "bytes=0-3")]).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
 }

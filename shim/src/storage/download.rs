@@ -90,10 +90,35 @@ pub(crate) enum Decision {
 /// The metadata a download needs.
 #[derive(Debug, Clone)]
 pub(crate) struct FileMeta {
-    pub size: u64,
+    pub(crate) size: u64,
     /// Quoted strong ETag.
-    pub etag: String,
-    pub modified: std::time::SystemTime,
+    pub(crate) etag: String,
+    pub(crate) modified: std::time::SystemTime,
+}
+
+impl FileMeta {
+    /// The metadata of an object as the store reports it. The store's ETag, quoted (S3: the
+    /// MD5 of the bytes, or of the parts' MD5s with `-<parts>` for a multipart upload); a
+    /// store that reports none gets one made of the size and the modification time.
+    pub(crate) fn of(object: &object_store::ObjectMeta) -> FileMeta {
+        let modified = std::time::SystemTime::from(object.last_modified);
+        let etag = match object
+            .e_tag
+            .as_deref()
+            .map(|t| t.trim_start_matches("W/").replace('"', ""))
+        {
+            Some(tag) if !tag.is_empty() => format!("\"{tag}\""),
+            _ => {
+                let micros = object.last_modified.timestamp_micros();
+                format!("\"{:x}-{micros:x}\"", object.size)
+            }
+        };
+        FileMeta {
+            size: object.size,
+            etag,
+            modified,
+        }
+    }
 }
 
 /// The inputs of [`Conditions::decide`] taken from the request.
@@ -118,9 +143,10 @@ impl Conditions {
         }
     }
 
-    /// Did the request ask for a range?
-    pub(crate) fn is_ranged(&self) -> bool {
-        self.range.is_some()
+    /// A `GET` with no `Range` and no `If-None-Match`: whatever the metadata, it serves the
+    /// whole object.
+    pub(crate) fn is_plain_get(&self) -> bool {
+        !self.is_head && self.range.is_none() && self.if_none_match.is_none()
     }
 
     pub(crate) fn decide(&self, meta: &FileMeta) -> ShimResult<Decision> {

@@ -11,10 +11,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use object_store::{GetOptions, GetRange};
 use percent_encoding::percent_decode_str;
 
-use super::download::{Conditions, Decision, FileMeta, READ_WHOLE_LIMIT};
+use super::download::{Conditions, Decision};
+use super::objects::{Payload, Read};
 use super::sign::{Op, now_secs};
 use super::{CloudPath, Storage};
 use crate::error::{ShimError, ShimResult};
@@ -172,23 +172,11 @@ async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
     let key = verified_key(storage, raw, Op::Read, &signed)?;
     let conditions = Conditions::from_request(req);
 
-    // Local backend: metadata, decision and a small read in one blocking call.
-    let (meta, decision, body) = match storage.read_local(&key, conditions.clone()).await {
-        Some(result) => result?,
-        None => {
-            let meta = storage.head(&key).await?;
-            let meta = FileMeta {
-                size: meta.size,
-                etag: format!(
-                    "\"{}\"",
-                    meta.e_tag.as_deref().unwrap_or("").replace('"', "")
-                ),
-                modified: std::time::SystemTime::from(meta.last_modified),
-            };
-            let decision = conditions.decide(&meta)?;
-            (meta, decision, None)
-        }
-    };
+    let Read {
+        meta,
+        decision,
+        body,
+    } = storage.read(&key, &conditions).await?;
 
     let content_type = mime_guess::from_path(key.as_str())
         .first_raw()
@@ -225,20 +213,14 @@ async fn download_inner(state: &AppState, req: &Parts) -> ShimResult<Response> {
     if !want_body {
         return builder.body(Body::empty()).map_err(ShimError::internal);
     }
-    if let Some(bytes) = body {
-        return builder.body(Body::from(bytes)).map_err(ShimError::internal);
-    }
-    let options = GetOptions {
-        range: conditions
-            .is_ranged()
-            .then(|| GetRange::Bounded(span.clone())),
-        ..GetOptions::default()
-    };
-    let result = storage.get(&key, options).await?;
-    let body = if span.end - span.start <= READ_WHOLE_LIMIT {
-        Body::from(result.bytes().await.map_err(ShimError::internal)?)
-    } else {
-        Body::from_stream(result.into_stream())
+    let body = match body {
+        Some(Payload::Bytes(bytes)) => Body::from(bytes),
+        Some(Payload::Stream(stream)) => Body::from_stream(stream),
+        None => {
+            return Err(ShimError::internal(
+                "a download decided to serve a body read none",
+            ));
+        }
     };
     builder.body(body).map_err(ShimError::internal)
 }

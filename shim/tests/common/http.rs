@@ -8,7 +8,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use shim::storage::{Signer, Storage};
 use shim::{AppState, ShimConfig};
+
+use super::s3::Bucket;
 use tower::ServiceExt;
 
 /// A shim on a temporary project (`cloud/storage/img/seed.txt` seeded), env `test-env`, URLs
@@ -18,7 +21,21 @@ pub(crate) struct Shim {
     pub(crate) _dir: tempfile::TempDir,
 }
 
+/// Where a test shim keeps its storage objects.
+#[derive(Clone, Copy)]
+pub(crate) enum Backend<'a> {
+    /// The data dir's `storage/` (the default).
+    Local,
+    /// A bucket of the S3 test server (`common::s3`).
+    S3(&'a Bucket),
+}
+
 pub(crate) async fn shim_with(max_upload: u64, max_body: usize) -> Shim {
+    shim_on(Backend::Local, max_upload, max_body).await
+}
+
+/// A shim like [`shim_with`] with its storage on `backend`.
+pub(crate) async fn shim_on(backend: Backend<'_>, max_upload: u64, max_body: usize) -> Shim {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path();
     std::fs::create_dir_all(project.join("cloud/storage/img")).unwrap();
@@ -28,11 +45,40 @@ pub(crate) async fn shim_with(max_upload: u64, max_body: usize) -> Shim {
     config.public_url = Some("http://shim.test".into());
     config.max_upload = max_upload;
     config.max_body = max_body;
-    let state = AppState::open(config).await.unwrap();
+    let state = open_on(backend, config).await;
     Shim {
         app: shim::router(Arc::clone(&state)),
         _dir: dir,
     }
+}
+
+/// The state of a shim for `config` with its storage on `backend`. Local: [`AppState::open`].
+/// S3: the same steps with the store's settings passed to it rather than read from the
+/// environment (shared by the tests running in parallel): database, storage, access check,
+/// copy-in of `cloud/storage/`.
+pub(crate) async fn open_on(backend: Backend<'_>, mut config: ShimConfig) -> Arc<AppState> {
+    let Backend::S3(bucket) = backend else {
+        return AppState::open(config).await.unwrap();
+    };
+    config.storage_url = Some(bucket.url());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let store = shim::store::sqlite::SqliteStore::open(config.database_file()).unwrap();
+    let db = Arc::new(shim::service::Database::new(Arc::new(store)));
+    let signer = Signer::load_or_create(&config.secret_file()).unwrap();
+    let storage = Storage::open_url_with(
+        &bucket.url(),
+        bucket.settings(),
+        signer,
+        config.env_id.clone(),
+        config.max_upload,
+    )
+    .unwrap();
+    storage.check_access().await.unwrap();
+    storage
+        .seed_from_dir(&config.seed_storage_dir)
+        .await
+        .unwrap();
+    Arc::new(AppState::new(config, db, storage, None))
 }
 
 pub(crate) async fn shim() -> Shim {

@@ -3,6 +3,8 @@
 
 pub(crate) mod http;
 pub(crate) mod pg;
+pub(crate) mod s3;
+pub(crate) mod storage_cases;
 
 use std::path::{Path, PathBuf};
 
