@@ -46,6 +46,16 @@ pub(crate) struct ServeArgs {
     /// SQLite file `db.sqlite` in the data dir].
     #[arg(long, value_name = "URL", env = "MIGRATE_DB_URL")]
     pub db: Option<String>,
+    /// File storage: `s3://bucket/prefix` for an S3-compatible bucket (endpoint, region and
+    /// credentials from the usual `AWS_*` variables), or a directory [default: the data
+    /// dir's `storage`].
+    #[arg(long, value_name = "URL", env = "MIGRATE_STORAGE_URL")]
+    pub storage: Option<String>,
+    /// Load every `cloud/database` seed file again, also those the database has loaded
+    /// before (their records go back to what the files say). Without it only new or changed
+    /// files load, so a restart never undoes what the app changed.
+    #[arg(long)]
+    pub reseed: bool,
     /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -66,6 +76,8 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     config.admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
     config.allowed_hosts = args.allow_host.clone();
     config.function_memory_mb = args.function_memory_mb.max(16);
+    config.storage_url = args.storage.clone().filter(|s| !s.trim().is_empty());
+    config.reseed = args.reseed;
     config.database_url = match args.db.as_deref().map(str::trim) {
         None | Some("") => None,
         // The URL form, or libpq's key-value form (`host=/run/postgresql dbname=app`).
@@ -170,6 +182,7 @@ fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
     println!("  project    {}", c.project_dir.display());
     println!("  data dir   {}", c.data_dir.display());
     println!("  database   {}", c.database_shown());
+    println!("  storage    {}", state.storage.location());
     println!("  env id     {}", c.env_id);
     println!("  functions  {functions}");
     println!();

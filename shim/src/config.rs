@@ -86,6 +86,9 @@ pub struct ShimConfig {
     /// The database: `None` for the SQLite file in the data dir ([`Self::database_file`]),
     /// or a PostgreSQL URL (`postgres://user:password@host:port/db`) shared by every instance.
     pub database_url: Option<String>,
+    /// Load every seed file at start, also the ones the database has loaded already (which
+    /// puts their records back as the files say). Off: only new or changed files load.
+    pub reseed: bool,
 }
 
 /// Why a configuration could not be built.
@@ -148,6 +151,7 @@ impl ShimConfig {
             function_memory_mb: 256,
             group_commit: true,
             database_url: None,
+            reseed: false,
             connections: ConnectionLimits::default(),
         })
     }

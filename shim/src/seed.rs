@@ -42,12 +42,49 @@ pub struct SeedReport {
     pub files: Vec<FileReport>,
     /// Indexes declared by `_indexes.json` as `(collection, path)`.
     pub indexes: Vec<(String, String)>,
+    /// Collections whose seed file the database had loaded already, unchanged
+    /// ([`load_dir_once`]).
+    pub skipped: Vec<String>,
     pub errors: Vec<SeedError>,
 }
 
 /// Load every `<collection>.json` and `_indexes.json` under `dir` (usually
 /// `<project>/cloud/database`). A missing directory loads nothing.
 pub fn load_dir(store: &dyn Store, dir: &Path) -> SeedReport {
+    load(store, dir, Reload::Always)
+}
+
+/// [`load_dir`], but a collection file the database has loaded already, unchanged since, is
+/// left alone (unless `reseed`): restarting the shim, or starting a second instance on the
+/// same database, never puts back seed records the app has changed since. A file whose bytes
+/// changed (a new `migrate apply`) loads again. What was loaded is kept with the data
+/// ([`Store::set_meta`], key `seed.<collection>`: the BLAKE3 hash of the file).
+pub fn load_dir_once(store: &dyn Store, dir: &Path, reseed: bool) -> SeedReport {
+    load(
+        store,
+        dir,
+        if reseed {
+            Reload::Always
+        } else {
+            Reload::WhenChanged
+        },
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reload {
+    Always,
+    WhenChanged,
+}
+
+/// The hash [`load_dir_once`] records for a seed file.
+fn file_hash(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|b| blake3::hash(&b).to_hex().to_string())
+}
+
+fn load(store: &dyn Store, dir: &Path, reload: Reload) -> SeedReport {
     let mut report = SeedReport::default();
     let files = match seed::collection_files(dir) {
         Ok(files) => files,
@@ -57,12 +94,35 @@ pub fn load_dir(store: &dyn Store, dir: &Path) -> SeedReport {
         }
     };
     for (collection, path) in &files {
+        let key = format!("seed.{collection}");
+        let hash = file_hash(path);
+        if reload == Reload::WhenChanged
+            && hash.is_some()
+            && store.get_meta(&key).ok().flatten() == hash
+        {
+            report.skipped.push(collection.clone());
+            continue;
+        }
+        let errors_before = report.errors.len();
         let loaded = seed::read_collection(collection, path).and_then(|file| {
             load_file(store, file, &mut report.errors)
                 .map_err(|e| SeedError::file(path, e.message()))
         });
         match loaded {
-            Ok(r) => report.files.push(r),
+            Ok(r) => {
+                // Recorded only when every record loaded: a file with a bad record is tried
+                // again at the next start.
+                if report.errors.len() == errors_before
+                    && let Some(h) = &hash
+                    && let Err(e) = store.set_meta(&key, h)
+                {
+                    report.errors.push(SeedError::file(
+                        path,
+                        format!("cannot record the load: {}", e.message()),
+                    ));
+                }
+                report.files.push(r);
+            }
             Err(e) => report.errors.push(e),
         }
     }

@@ -42,6 +42,28 @@ impl AppState {
     /// secret of the data dir.
     pub fn open_storage(config: &ShimConfig) -> ShimResult<Storage> {
         let signer = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
+        Self::open_storage_signed(config, signer)
+    }
+
+    /// The URL signing secret every instance on the database shares: the one the database
+    /// holds, else this data dir's (created if missing), which it then holds for the others.
+    /// A URL one instance signed is then good at every other. Blocking.
+    pub fn shared_signer(config: &ShimConfig, store: &dyn Store) -> ShimResult<Signer> {
+        let local = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
+        let held = store
+            .init_meta("storage-secret", &hex::encode(local.key()))
+            .map_err(|e| {
+                ShimError::internal(format!("cannot share the signing secret: {}", e.detail()))
+            })?;
+        let key: [u8; 32] = hex::decode(&held)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ShimError::internal("the database holds a malformed signing secret"))?;
+        Ok(Signer::new(key))
+    }
+
+    /// Storage at `config.storage_url` (by default `<data dir>/storage`) signing with `signer`.
+    pub fn open_storage_signed(config: &ShimConfig, signer: Signer) -> ShimResult<Storage> {
         let (env, max_upload) = (config.env_id.clone(), config.max_upload);
         match &config.storage_url {
             Some(url) => Storage::open_url(url, signer, env, max_upload),
@@ -84,12 +106,22 @@ impl AppState {
         let store = tokio::task::spawn_blocking(move || Self::open_store(&cfg))
             .await
             .map_err(ShimError::internal)??;
-        let report = {
-            let (store, dir) = (Arc::clone(&store), config.seed_database_dir.clone());
-            tokio::task::spawn_blocking(move || crate::seed::load_dir(store.as_ref(), &dir))
-                .await
-                .map_err(ShimError::internal)?
+        let (report, signer) = {
+            let (store, cfg) = (Arc::clone(&store), config.clone());
+            tokio::task::spawn_blocking(move || {
+                let report =
+                    crate::seed::load_dir_once(store.as_ref(), &cfg.seed_database_dir, cfg.reseed);
+                Self::shared_signer(&cfg, store.as_ref()).map(|s| (report, s))
+            })
+            .await
+            .map_err(ShimError::internal)??
         };
+        if !report.skipped.is_empty() {
+            tracing::info!(
+                collections = %report.skipped.join(", "),
+                "seed files loaded before and unchanged: left as the database has them (--reseed loads them again)"
+            );
+        }
         for f in &report.files {
             tracing::info!(
                 collection = %f.collection,
@@ -115,7 +147,7 @@ impl AppState {
             }
         }
         let db = Arc::new(db);
-        let storage = Self::open_storage(&config)?;
+        let storage = Self::open_storage_signed(&config, signer)?;
         storage.check_access().await?;
         let copied = storage.seed_from_dir(&config.seed_storage_dir).await?;
         if copied > 0 {

@@ -127,3 +127,60 @@ fn export_round_trips() {
     assert_eq!(s2.find("things", &Find::default()).unwrap(), original);
     assert_eq!(s2.list_indexes("things").unwrap(), vec!["k"]);
 }
+
+/// `load_dir_once`: a seed file loaded before and unchanged is left alone (the app's changes
+/// to its records stay), a changed file loads again, `reseed` loads everything; a file with a
+/// bad record is not recorded, so it is tried again.
+#[test]
+fn seeds_load_once_unless_changed_or_reseeded() {
+    use shim::db::update::Update;
+    use shim::store::UpdateOpts;
+    let tmp = tempfile::tempdir().unwrap();
+    let seeds = tmp.path().join("cloud/database");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::write(
+        seeds.join("cities.json"),
+        "{\"_id\":\"sz\",\"name\":\"深圳\"}\n",
+    )
+    .unwrap();
+    std::fs::write(seeds.join("bad.json"), "{\"_id\":\"x\"}\n{broken\n").unwrap();
+    let s = store(tmp.path());
+    let name = |s: &SqliteStore| -> String {
+        let d = s.find("cities", &Find::filter(doc! {"_id": "sz"})).unwrap();
+        d[0].get_str("name").unwrap().to_string()
+    };
+    let r = seed::load_dir_once(&s, &seeds, false);
+    assert_eq!(r.files.len(), 2);
+    assert!(r.skipped.is_empty());
+    let set = Update::operators(doc! {"$set": {"name": "Shenzhen"}}).unwrap();
+    s.update("cities", &doc! {"_id": "sz"}, &set, UpdateOpts::default())
+        .unwrap();
+    // A restart: the unchanged file is skipped, the app's change stays; the bad file again.
+    let r = seed::load_dir_once(&s, &seeds, false);
+    assert_eq!(r.skipped, vec!["cities".to_string()]);
+    assert_eq!(r.files.len(), 1, "{r:?}");
+    assert_eq!(r.files[0].collection, "bad");
+    assert_eq!(name(&s), "Shenzhen");
+    // The file changes (a new apply): it loads.
+    std::fs::write(
+        seeds.join("cities.json"),
+        "{\"_id\":\"sz\",\"name\":\"深圳市\"}\n{\"_id\":\"gz\",\"name\":\"广州\"}\n",
+    )
+    .unwrap();
+    let r = seed::load_dir_once(&s, &seeds, false);
+    assert!(r.skipped.is_empty());
+    assert_eq!(name(&s), "深圳市");
+    // `reseed`: everything loads again, the app's change is undone.
+    s.update("cities", &doc! {"_id": "sz"}, &set, UpdateOpts::default())
+        .unwrap();
+    let r = seed::load_dir_once(&s, &seeds, true);
+    assert!(r.skipped.is_empty());
+    assert_eq!(name(&s), "深圳市");
+    // And the record survives the store being reopened.
+    drop(s);
+    let s = store(tmp.path());
+    assert_eq!(
+        seed::load_dir_once(&s, &seeds, false).skipped,
+        vec!["cities".to_string()]
+    );
+}

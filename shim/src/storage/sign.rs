@@ -50,6 +50,11 @@ impl Signer {
         Signer { key }
     }
 
+    /// The key, to share it with other instances.
+    pub(crate) fn key(&self) -> [u8; 32] {
+        self.key
+    }
+
     /// Load the secret from `path`, creating it (32 random bytes, mode 0600) if missing.
     pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
         match std::fs::read(path) {
