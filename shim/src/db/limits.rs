@@ -337,6 +337,21 @@ pub fn raw_too_deep(bytes: &[u8]) -> bool {
     false
 }
 
+/// The `_id` of a stored body, for a message about it, without decoding the body (only a
+/// scalar id is converted: converting a document recurses).
+pub(crate) fn raw_id_display(raw: &[u8]) -> String {
+    bson::RawDocument::from_bytes(raw)
+        .ok()
+        .and_then(|d| d.get("_id").ok().flatten())
+        .map(|v| match v {
+            bson::RawBsonRef::Document(_) | bson::RawBsonRef::Array(_) => "(an object)".to_string(),
+            other => bson::Bson::try_from(other)
+                .map(|b| crate::db::value::id_display(&b))
+                .unwrap_or_else(|_| "(unreadable)".into()),
+        })
+        .unwrap_or_else(|| "(none)".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,3 +77,41 @@ pub(crate) fn compare_by_sort(a: &Document, b: &Document, spec: &[(Vec<String>, 
     }
     Ordering::Equal
 }
+
+/// The last steps of a find, the same in every store: order the matches (by `sort`, else by
+/// distance for a `$near` filter, else as read; `ordered`: they arrive in the right order
+/// already), then skip, limit and project.
+pub(crate) fn order_and_page(
+    mut out: Vec<Document>,
+    sort: Option<&[(Vec<String>, i32)]>,
+    near: Option<&(Vec<String>, (f64, f64))>,
+    ordered: bool,
+    find: &crate::store::Find,
+    projection: Option<&crate::db::projection::Projection>,
+) -> Vec<Document> {
+    if !ordered {
+        if let Some(spec) = sort {
+            out.sort_by(|a, b| compare_by_sort(a, b, spec));
+        } else if let Some((path, pt)) = near {
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            let dist = |d: &Document| {
+                let mut vals = Vec::new();
+                crate::db::fields::lookup_all(d, &p, &mut vals);
+                vals.iter()
+                    .filter_map(|v| crate::db::geo::point_of(v))
+                    .map(|q| crate::db::geo::haversine_m(*pt, q))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            out.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
+        }
+    }
+    let it = out.into_iter().skip(find.skip as usize);
+    let it: Box<dyn Iterator<Item = Document>> = match find.limit {
+        Some(l) => Box::new(it.take(l as usize)),
+        None => Box::new(it),
+    };
+    match projection {
+        Some(p) => it.map(|d| p.apply(&d)).collect(),
+        None => it.collect(),
+    }
+}

@@ -8,12 +8,11 @@ use super::planner::Plan;
 use super::rows::{self, Row, decode};
 use super::scan::{PgStats, Rows, scan, warn_too_deep};
 use crate::db::error::{DbError, DbResult};
-use crate::db::fields::lookup_all;
 use crate::db::keys;
 use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
-use crate::db::sort::{compare_by_sort, sort_spec};
+use crate::db::sort::{order_and_page, sort_spec};
 use crate::db::update::{Update, upsert_base};
 use crate::store::{Find, UpdateOpts, UpdateResult, UpsertCounts, new_id};
 use bson::{Bson, Document};
@@ -77,29 +76,14 @@ impl Shared {
                 Ok(true)
             },
         )?;
-        if let Some(spec) = &sort {
-            out.sort_by(|a, b| compare_by_sort(a, b, spec));
-        } else if let Some((path, pt)) = &near {
-            let p: Vec<&str> = path.iter().map(String::as_str).collect();
-            let dist = |d: &Document| {
-                let mut vals = Vec::new();
-                lookup_all(d, &p, &mut vals);
-                vals.iter()
-                    .filter_map(|v| crate::db::geo::point_of(v))
-                    .map(|q| crate::db::geo::haversine_m(*pt, q))
-                    .fold(f64::INFINITY, f64::min)
-            };
-            out.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
-        }
-        let it = out.into_iter().skip(find.skip as usize);
-        let it: Box<dyn Iterator<Item = Document>> = match find.limit {
-            Some(l) => Box::new(it.take(l as usize)),
-            None => Box::new(it),
-        };
-        Ok(match &projection {
-            Some(p) => it.map(|d| p.apply(&d)).collect(),
-            None => it.collect(),
-        })
+        Ok(order_and_page(
+            out,
+            sort.as_deref(),
+            near.as_ref(),
+            false,
+            find,
+            projection.as_ref(),
+        ))
     }
 
     /// Count the documents `rows` yields that match `filter`.

@@ -7,7 +7,7 @@ use super::planner::{Param, Plan};
 use super::rows::decode;
 use crate::db::error::DbResult;
 use crate::db::limits::Budget;
-use bson::{Bson, Document, RawDocument};
+use bson::Document;
 use postgres::types::ToSql;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -152,16 +152,7 @@ pub(super) fn cursor(
 /// Report a stored body too deep to decode (it is skipped, never fatal).
 pub(super) fn warn_too_deep(stats: &PgStats, coll: &str, raw: &[u8]) {
     stats.skipped_too_deep.fetch_add(1, Ordering::Relaxed);
-    let id = RawDocument::from_bytes(raw)
-        .ok()
-        .and_then(|d| d.get("_id").ok().flatten())
-        .map(|v| match v {
-            bson::RawBsonRef::Document(_) | bson::RawBsonRef::Array(_) => "(an object)".to_string(),
-            other => Bson::try_from(other)
-                .map(|b| crate::db::value::id_display(&b))
-                .unwrap_or_else(|_| "(unreadable)".into()),
-        })
-        .unwrap_or_else(|| "(none)".into());
+    let id = crate::db::limits::raw_id_display(raw);
     tracing::warn!(
         collection = coll,
         id = %id,

@@ -148,17 +148,7 @@ pub(super) fn scan(
 /// Report a stored body too deep to decode (it is skipped, never fatal).
 pub(super) fn warn_too_deep(stats: &PlanStats, coll: &str, raw: &[u8]) {
     stats.skipped_too_deep.fetch_add(1, Ordering::Relaxed);
-    let id = RawDocument::from_bytes(raw)
-        .ok()
-        .and_then(|d| d.get("_id").ok().flatten())
-        .map(|v| match v {
-            // Only scalars are converted (converting a document recurses).
-            bson::RawBsonRef::Document(_) | bson::RawBsonRef::Array(_) => "(an object)".to_string(),
-            other => Bson::try_from(other)
-                .map(|b| crate::db::value::id_display(&b))
-                .unwrap_or_else(|_| "(unreadable)".into()),
-        })
-        .unwrap_or_else(|| "(none)".into());
+    let id = crate::db::limits::raw_id_display(raw);
     tracing::warn!(
         collection = coll,
         id = %id,
