@@ -80,13 +80,13 @@ pub(crate) fn compare_by_sort(a: &Document, b: &Document, spec: &[(Vec<String>, 
 
 /// The last steps of a find, the same in every store: order the matches (by `sort`, else by
 /// distance for a `$near` filter, else as read; `ordered`: they arrive in the right order
-/// already), then skip, limit and project.
+/// already), then skip, limit (the find's `(skip, limit)`) and project.
 pub(crate) fn order_and_page(
     mut out: Vec<Document>,
     sort: Option<&[(Vec<String>, i32)]>,
     near: Option<&(Vec<String>, (f64, f64))>,
     ordered: bool,
-    find: &crate::store::Find,
+    (skip, limit): (u64, Option<u64>),
     projection: Option<&crate::db::projection::Projection>,
 ) -> Vec<Document> {
     if !ordered {
@@ -105,8 +105,8 @@ pub(crate) fn order_and_page(
             out.sort_by(|a, b| dist(a).total_cmp(&dist(b)));
         }
     }
-    let it = out.into_iter().skip(find.skip as usize);
-    let it: Box<dyn Iterator<Item = Document>> = match find.limit {
+    let it = out.into_iter().skip(skip as usize);
+    let it: Box<dyn Iterator<Item = Document>> = match limit {
         Some(l) => Box::new(it.take(l as usize)),
         None => Box::new(it),
     };

@@ -81,7 +81,7 @@ impl Shared {
             sort.as_deref(),
             near.as_ref(),
             false,
-            find,
+            (find.skip, find.limit),
             projection.as_ref(),
         ))
     }

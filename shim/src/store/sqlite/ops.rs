@@ -121,7 +121,7 @@ impl Shared {
             sort.as_deref(),
             near.as_ref(),
             ordered_by_source,
-            find,
+            (find.skip, find.limit),
             projection.as_ref(),
         ))
     }
