@@ -798,6 +798,10 @@ fn s3_from_env() -> AmazonS3Builder {
 
 /// The timeouts and retries of [`Storage::open_s3`]'s documentation.
 fn s3_defaults(builder: AmazonS3Builder) -> AmazonS3Builder {
+    // reqwest is built with rustls but no bundled provider (see shim/Cargo.toml): install ring
+    // once per process; a second install (another store, or the embedding program's own) fails
+    // harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = ClientOptions::new()
         .with_timeout_disabled()
         .with_connect_timeout(Duration::from_secs(5))
