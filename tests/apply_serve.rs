@@ -13,13 +13,15 @@ use std::time::Duration;
 mod common;
 use common::copy_dir;
 
-/// A legacy backend: answers every request with its URL, `X-Trace` and `Content-Type` headers
-/// and its body (as text) as JSON.
-fn legacy_backend() -> u16 {
+/// A legacy backend: answers every request with its URL, its `X-Trace`, `X-WX-OPENID` and
+/// `Content-Type` headers and its body (as text) as JSON, with an `X-Legacy` header of its own;
+/// a `status=<code>` in the query answers with that status. With `delay`, it reads the request
+/// and then waits that long before answering (a slow backend).
+fn legacy_backend(delay: Duration) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().take(16) {
+        for stream in listener.incoming().take(64) {
             let Ok(mut s) = stream else { continue };
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
             let mut reader = BufReader::new(s.try_clone().unwrap());
@@ -29,6 +31,7 @@ fn legacy_backend() -> u16 {
             }
             let url = first.split_whitespace().nth(1).unwrap_or("").to_string();
             let mut trace = String::new();
+            let mut openid = String::new();
             let mut content_type = String::new();
             let mut length = 0usize;
             loop {
@@ -40,6 +43,9 @@ fn legacy_backend() -> u16 {
                 if let Some(v) = lower.strip_prefix("x-trace:") {
                     trace = v.trim().to_string();
                 }
+                if lower.starts_with("x-wx-openid:") {
+                    openid = line["x-wx-openid:".len()..].trim().to_string();
+                }
                 if lower.starts_with("content-type:") {
                     content_type = line["content-type:".len()..].trim().to_string();
                 }
@@ -49,16 +55,23 @@ fn legacy_backend() -> u16 {
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
+            let status = url
+                .split_once("status=")
+                .and_then(|(_, s)| s.get(..3))
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(200);
             let reply = serde_json::json!({
                 "url": url,
                 "trace": trace,
+                "openid": openid,
                 "contentType": content_type,
                 "body": String::from_utf8_lossy(&body),
             })
             .to_string();
+            std::thread::sleep(delay);
             let _ = write!(
                 s,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                "HTTP/1.1 {status} Legacy\r\nContent-Type: application/json\r\nX-Legacy: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
                 reply.len()
             );
         }
@@ -91,19 +104,33 @@ fn serve_runs_what_apply_wrote() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Every generated function forwards to the legacy backend of this test (the one for
-    // `GET /v2/stations/nearby` is called below, and the upload one by the client).
-    let port = legacy_backend();
+    // The generated functions forward to the legacy backends of this test: `GET
+    // /v2/stations/nearby` (called below, and by the client) and the upload to one that answers
+    // at once, `GET /v2/stations/:id/arrivals` to one that answers after the function's timeout
+    // (cut to 1 s here), the `lines` routes to a port nobody listens on.
+    let port = legacy_backend(Duration::ZERO);
+    let slow = legacy_backend(Duration::from_secs(4));
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut route = String::new();
-    for f in ["stations", "upload"] {
+    for f in ["stations", "upload", "lines"] {
         let routes_path = app.join(format!("cloudfunctions/{f}/routes.json"));
         let mut routes: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&routes_path).unwrap()).unwrap();
         if f == "stations" {
             route = routes["routes"][0]["id"].as_str().unwrap().to_string();
+            routes["timeoutMs"] = serde_json::json!(1000);
         }
         for r in routes["routes"].as_array_mut().unwrap() {
-            r["target"] = serde_json::json!(format!("http://127.0.0.1:{port}"));
+            let to = match (f, r["path"].as_str().unwrap()) {
+                ("lines", _) => dead,
+                (_, "/v2/stations/:id/arrivals") => slow,
+                _ => port,
+            };
+            r["target"] = serde_json::json!(format!("http://127.0.0.1:{to}"));
         }
         std::fs::write(&routes_path, routes.to_string()).unwrap();
     }
@@ -169,6 +196,11 @@ fn serve_runs_what_apply_wrote() {
         "a config document read from the database equals the JSON file",
         "a second load costs no round trip",
         "an upload reaches the old endpoint as the same multipart form",
+        "a proxied call carries the caller's openid, not one put in its headers",
+        "an error status of the old backend reaches success, as wx.request gives it",
+        "a slow old backend ends in fail after the function's timeout",
+        "an old backend nobody listens on ends in fail, saying so",
+        "calls after the failures are served as before",
     ] {
         assert!(
             client_out.lines().any(|l| l == format!("ok {step}")),

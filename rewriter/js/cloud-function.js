@@ -116,6 +116,18 @@ async function handle(route, req, ctx) {
   return { statusCode: 200, header: {}, data: out };
 }
 
+// What the client's `fail` says (as `request:fail <this>`): the old backend's timeout, or why
+// it could not be reached (fetch itself only says "fetch failed"; the reason is its cause).
+function whyFailed(route, e) {
+  const message = String((e && e.message) || e);
+  if (route.mode === 'handler') return message;
+  if (e && e.name === 'TimeoutError') return `${route.target}: no answer within ${TIMEOUT_MS} ms`;
+  if (e instanceof TypeError && e.cause) {
+    return `${route.target} unreachable: ${e.cause.code || e.cause.message || message}`;
+  }
+  return message;
+}
+
 exports.main = async (event) => {
   const route = routes.routes.find((r) => r.id === event.$route);
   if (!route) return { error: `no route ${JSON.stringify(event.$route)} in this function` };
@@ -123,7 +135,6 @@ exports.main = async (event) => {
   try {
     return route.mode === 'handler' ? await handle(route, event, ctx) : await proxy(route, event, ctx);
   } catch (e) {
-    const why = e && e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS} ms` : String((e && e.message) || e);
-    return { error: why };
+    return { error: whyFailed(route, e) };
   }
 };

@@ -96,6 +96,65 @@ async function main() {
     assert.ok(seen.body.includes(bytes), 'the file bytes arrive whole');
   });
 
+  // The routing functions' proxy mode (tests/apply_serve.rs points the routes at its loopback
+  // backends: `nearby` at one that echoes, `arrivals` at a slow one, `lines` at a dead port).
+  const { cloudRequest } = require(path.join(app, 'miniprogram/migrate/cloud-request.js'));
+  const { routes } = require(path.join(app, 'miniprogram/migrate/routes.js'));
+  const urlOf = (p) => {
+    const route = routes.find((r) => r.path === p);
+    assert.ok(route, `route ${p} is in routes.js`);
+    return route.origin + p;
+  };
+  // Resolves with ['success', res] or ['fail', err], after `complete` ran.
+  const call = (options) =>
+    new Promise((resolve) => {
+      let outcome;
+      cloudRequest(
+        Object.assign({}, options, {
+          success: (res) => (outcome = ['success', res]),
+          fail: (err) => (outcome = ['fail', err]),
+          complete: () => resolve(outcome)
+        })
+      ).catch(() => {});
+    });
+  const nearby = urlOf('/v2/stations/nearby');
+  const echoed = async (trace) => {
+    const [how, res] = await call({ url: nearby, data: { lat: '31.2' }, header: { 'X-WX-OPENID': 'o-forged', 'X-Trace': trace } });
+    assert.equal(how, 'success', JSON.stringify(res));
+    assert.equal(res.errMsg, 'request:ok');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.data.url, '/v2/stations/nearby?lat=31.2');
+    assert.equal(res.data.trace, trace);
+    assert.equal(res.data.openid, 'o-migrated-user');
+    assert.equal(res.header['x-legacy'], '1', 'the old backend\'s own headers come back');
+  };
+
+  await step("a proxied call carries the caller's openid, not one put in its headers", () => echoed('p1'));
+
+  await step('an error status of the old backend reaches success, as wx.request gives it', async () => {
+    const [how, res] = await call({ url: nearby + '?status=503', method: 'GET' });
+    assert.equal(how, 'success', JSON.stringify(res));
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.data.url, '/v2/stations/nearby?status=503');
+  });
+
+  await step("a slow old backend ends in fail after the function's timeout", async () => {
+    const started = Date.now();
+    const [how, err] = await call({ url: urlOf('/v2/stations/:id/arrivals').replace(':id', 's-42') });
+    const took = Date.now() - started;
+    assert.equal(how, 'fail', JSON.stringify(err));
+    assert.match(err.errMsg, /^request:fail http:\/\/127\.0\.0\.1:\d+: no answer within 1000 ms$/);
+    assert.ok(took >= 1000 && took < 3500, `failed after ${took} ms, not at the 1 s timeout`);
+  });
+
+  await step('an old backend nobody listens on ends in fail, saying so', async () => {
+    const [how, err] = await call({ url: urlOf('/v2/lines/search'), data: { q: '71' } });
+    assert.equal(how, 'fail', JSON.stringify(err));
+    assert.match(err.errMsg, /^request:fail http:\/\/127\.0\.0\.1:\d+ unreachable: ECONNREFUSED$/);
+  });
+
+  await step('calls after the failures are served as before', () => echoed('p2'));
+
   process.exit(failed ? 1 : 0);
 }
 
