@@ -41,6 +41,7 @@ macro_rules! conformance {
                 query_comparisons,
                 query_logic,
                 query_arrays_and_paths,
+                query_openid_shapes,
                 query_regex,
                 query_expr_and_misc,
                 query_geo,
@@ -347,6 +348,57 @@ fn query_arrays_and_paths(open: Opener, dir: &Path) {
     );
     assert_eq!(q(s, r#"{"tags":{"$in":["y"]}}"#), ["a", "b"]);
     assert_eq!(q(s, r#"{"tags":{"$nin":["y"]}}"#), ["c"]);
+}
+
+/// `_openid` equality (what every permission-filtered query has) finds the documents whose
+/// `_openid` is that string and those whose `_openid` is an array holding it, in natural
+/// order, also after an update changes the shape.
+fn query_openid_shapes(open: Opener, dir: &Path) {
+    let s = setup(
+        open,
+        dir,
+        &[
+            r#"{"_id":"a","_openid":"o1"}"#,
+            r#"{"_id":"b","_openid":["o2","o1"]}"#,
+            r#"{"_id":"c","_openid":"o2"}"#,
+            r#"{"_id":"d","_openid":["o3"]}"#,
+            r#"{"_id":"e","_openid":7}"#,
+            r#"{"_id":"f"}"#,
+            r#"{"_id":"g","_openid":"o1"}"#,
+        ],
+    );
+    let s = s.as_ref();
+    assert_eq!(q(s, r#"{"_openid":"o1"}"#), ["a", "b", "g"]);
+    assert_eq!(q(s, r#"{"_openid":"o2"}"#), ["b", "c"]);
+    assert_eq!(q(s, r#"{"_openid":"o3"}"#), ["d"]);
+    assert_eq!(q(s, r#"{"_openid":["o3"]}"#), ["d"], "whole-array equality");
+    assert_eq!(q(s, r#"{"_openid":"o1","_id":{"$gt":"a"}}"#), ["b", "g"]);
+    assert_eq!(s.count("c", &d(r#"{"_openid":"o1"}"#)).unwrap(), 3);
+    let limited = s
+        .find(
+            "c",
+            &Find {
+                limit: Some(2),
+                ..Find::filter(d(r#"{"_openid":"o1"}"#))
+            },
+        )
+        .unwrap();
+    assert_eq!(ids(&limited), ["a", "b"]);
+    // A string becomes an array and back.
+    assert_eq!(
+        upd(s, r#"{"_id":"c"}"#, r#"{"$set":{"_openid":["o2","o3"]}}"#),
+        1
+    );
+    assert_eq!(upd(s, r#"{"_id":"b"}"#, r#"{"$set":{"_openid":"o2"}}"#), 1);
+    assert_eq!(q(s, r#"{"_openid":"o1"}"#), ["a", "g"]);
+    assert_eq!(q(s, r#"{"_openid":"o3"}"#), ["c", "d"]);
+    assert_eq!(q(s, r#"{"_openid":"o2"}"#), ["b", "c"]);
+    assert_eq!(
+        upd(s, r#"{"_openid":"o3"}"#, r#"{"$pull":{"_openid":"o3"}}"#),
+        2
+    );
+    assert_eq!(q(s, r#"{"_openid":"o3"}"#), Vec::<String>::new());
+    assert_eq!(q(s, r#"{"_openid":"o2"}"#), ["b", "c"]);
 }
 
 fn query_regex(open: Opener, dir: &Path) {

@@ -359,3 +359,42 @@ fn indexed_and_unindexed_agree_on_random_queries() {
         );
     }
 }
+
+/// A file written before the `openid` column held the array marker (its rows for an array
+/// `_openid` have the column empty, `user_version` 0) is brought up to date on open, so
+/// `_openid` lookups find those documents again.
+#[test]
+fn files_from_before_the_openid_array_marker_are_migrated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("db.sqlite");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.create_collection("c").unwrap();
+        s.insert(
+            "c",
+            vec![
+                doc! {"_id": "a", "_openid": ["o1", "o2"]},
+                doc! {"_id": "b", "_openid": "o1"},
+                doc! {"_id": "c", "n": 1},
+            ],
+        )
+        .unwrap();
+    }
+    {
+        // What the earlier version wrote.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let n = c
+            .execute("UPDATE docs SET openid = NULL WHERE openid = char(1)", [])
+            .unwrap();
+        assert_eq!(n, 1, "the array `_openid` row carried the marker");
+        c.execute_batch("PRAGMA user_version = 0").unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let found: Vec<_> = s
+        .find("c", &Find::filter(doc! {"_openid": "o1"}))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.get_str("_id").unwrap().to_string())
+        .collect();
+    assert_eq!(found, ["a", "b"]);
+}

@@ -147,3 +147,8 @@ pub fn new_id() -> String {
     let b: u64 = rng.random();
     format!("{a:08x}{secs:08x}{b:016x}")
 }
+
+/// What both stores keep in their `openid` column for a document whose `_openid` is an
+/// array (and PostgreSQL for a string its text type cannot hold): an equality on `_openid`
+/// may match an element, so `_openid` lookups read these rows too and the filter decides.
+pub(crate) const OPENID_ARRAY: &str = "\u{1}";

@@ -22,7 +22,7 @@
 //! `_id` equality or `$in` (not arrays, not null) → `id = ANY(keys)` on the unique index;
 //! `_openid` equality on a string → `openid = ANY([openid, array marker])` on `(cid, openid)`
 //! (documents whose `_openid` is an array carry the marker, as an equality may match an
-//! element; the SQLite store reads only string openids there and misses them);
+//! element; the SQLite store does the same);
 //! equality or `$in` on any other path with scalar values (numbers, strings, booleans,
 //! ObjectIds, dates; not null, which also matches a missing field) →
 //! `(j -> 'first') @> ANY(patterns)`, the patterns spelling out MongoDB's traversal of the rest

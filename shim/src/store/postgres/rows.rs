@@ -11,9 +11,7 @@ use bson::{Bson, Document, RawDocument};
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// The `openid` column of a document whose `_openid` is an array: an equality on `_openid`
-/// may match an element, so `_openid` lookups read these rows too.
-pub(super) const OPENID_ARRAY: &str = "\u{1}";
+pub(super) use crate::store::interface::OPENID_ARRAY;
 
 /// Rows written by one statement at most (and about this many bytes of bodies).
 const CHUNK_ROWS: usize = 1000;

@@ -1,7 +1,8 @@
 //! The embedded store: one SQLite file (rusqlite, bundled SQLite).
 //!
 //! Schema: `collections(cid, name)`, `indexes(iid, cid, path)`, one `docs` table
-//! (`seq` rowid = natural order, `cid`, `id` = order-preserving key of `_id`, `openid`, `body`
+//! (`seq` rowid = natural order, `cid`, `id` = order-preserving key of `_id`, `openid` = the
+//! string `_openid` or, for an array, a marker that every `_openid` lookup also reads, `body`
 //! = the document as BSON bytes) with a unique index on `(cid, id)` and an index on
 //! `(cid, openid)`, and `idx(iid, key, seq)` holding one row per value of a declared index
 //! field per document (array elements each; a missing field as null), keys encoded by

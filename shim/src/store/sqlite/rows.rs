@@ -7,6 +7,7 @@ use crate::db::error::{DbError, DbResult};
 use crate::db::fields::lookup_all;
 use crate::db::keys;
 use crate::db::value::id_display;
+use crate::store::interface::OPENID_ARRAY;
 use bson::{Bson, Document, RawDocument};
 use rusqlite::{Connection, params};
 use std::collections::BTreeSet;
@@ -25,10 +26,12 @@ fn encode_doc(doc: &Document) -> DbResult<Vec<u8>> {
         .map_err(|e| DbError::invalid(format!("document cannot be stored: {e}")))
 }
 
-/// The `_openid` column of a document: its string `_openid`, if any.
-fn openid_of(doc: &Document) -> Option<&str> {
+/// The `openid` column of a document: its string `_openid`, the array marker
+/// ([`OPENID_ARRAY`]), or none.
+pub(super) fn openid_of(doc: &Document) -> Option<&str> {
     match doc.get("_openid") {
         Some(Bson::String(s)) => Some(s.as_str()),
+        Some(Bson::Array(_)) => Some(OPENID_ARRAY),
         _ => None,
     }
 }

@@ -9,6 +9,7 @@ use crate::db::error::{DbError, DbResult};
 use crate::db::keys;
 use crate::db::limits::Budget;
 use crate::db::query::{Cond, Filter};
+use crate::store::interface::OPENID_ARRAY;
 use bson::{Bson, Document, RawDocument};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeSet;
@@ -194,15 +195,32 @@ fn read_source(
             }
         }
         Source::Openid(o) => {
+            // The documents of that openid and those whose `_openid` is an array (one of its
+            // elements may be it), merged in natural order: two index searches, no sort.
             stats.index_lookups.fetch_add(1, Ordering::Relaxed);
-            let mut st = conn.prepare_cached(
-                "SELECT seq, body FROM docs WHERE cid = ?1 AND openid = ?2 ORDER BY seq",
-            )?;
-            let mut rows = st.query(params![meta.cid, o])?;
-            while let Some(r) = rows.next()? {
+            const BY_OPENID: &str =
+                "SELECT seq, body FROM docs WHERE cid = ?1 AND openid = ?2 ORDER BY seq";
+            let mut own = conn.prepare_cached(BY_OPENID)?;
+            let mut arrays = conn.prepare_cached(BY_OPENID)?;
+            let mut own = own.query(params![meta.cid, o])?;
+            let mut arrays = arrays.query(params![meta.cid, OPENID_ARRAY])?;
+            let (mut a, mut b) = (own.next()?, arrays.next()?);
+            loop {
+                let seq_of = |r: &rusqlite::Row<'_>| r.get::<_, i64>(0);
+                let take_a = match (a, b) {
+                    (None, None) => break,
+                    (Some(x), Some(y)) => seq_of(x)? <= seq_of(y)?,
+                    (x, _) => x.is_some(),
+                };
+                let r = if take_a { a.unwrap() } else { b.unwrap() };
                 let body: &[u8] = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
-                if !visit(r.get(0)?, body)? {
+                if !visit(seq_of(r)?, body)? {
                     break;
+                }
+                if take_a {
+                    a = own.next()?;
+                } else {
+                    b = arrays.next()?;
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! [`super`]), the migration of files written by earlier versions, the connection settings,
 //! and the catalog of collections and their indexes ([`CollMeta`]).
 
-use crate::db::error::DbResult;
+use crate::db::error::{DbError, DbResult};
+use crate::store::interface::OPENID_ARRAY;
 use parking_lot::RwLock;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -59,6 +60,34 @@ pub(super) fn create_or_migrate(writer: &Connection) -> DbResult<()> {
     if !has_flag {
         writer
             .execute_batch("ALTER TABLE indexes ADD COLUMN multikey INTEGER NOT NULL DEFAULT 1")?;
+    }
+    // Files from before version 1 left the `openid` column empty for an array `_openid`, so
+    // `_openid` lookups missed those documents: give them the marker (once per file).
+    let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < 1 {
+        let tx = writer.unchecked_transaction()?;
+        let mut arrays = Vec::new();
+        {
+            let mut st = tx.prepare("SELECT seq, body FROM docs WHERE openid IS NULL")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let body = r.get_ref(1)?.as_blob().map_err(DbError::internal)?;
+                let is_array = bson::RawDocument::from_bytes(body)
+                    .ok()
+                    .and_then(|d| d.get("_openid").ok().flatten())
+                    .is_some_and(|v| v.element_type() == bson::spec::ElementType::Array);
+                if is_array {
+                    arrays.push(r.get::<_, i64>(0)?);
+                }
+            }
+        }
+        let mut st = tx.prepare("UPDATE docs SET openid = ?1 WHERE seq = ?2")?;
+        for seq in arrays {
+            st.execute(rusqlite::params![OPENID_ARRAY, seq])?;
+        }
+        drop(st);
+        tx.execute_batch("PRAGMA user_version = 1")?;
+        tx.commit()?;
     }
     Ok(())
 }
