@@ -464,6 +464,14 @@ fn consumers_through_barrels_and_helpers() {
             row("pages/a/a.js:6", "handler onPick", s("data/index.js")),
             row("pages/a/a.wxml:1", "template provinces", s("data/index.js")),
             row("pages/b/b.js:4", "in-page-data count", s("data/all.js")),
+            // `tables.provinces` of `import * as tables` from the barrel
+            row(
+                "pages/d/d.js:5",
+                "in-page-data regionCount",
+                s("data/index.js")
+            ),
+            // `const { provinces } = all` of `const all = require(barrel)`
+            row("pages/e/e.js:6", "lifecycle onShow", s("data/all.js")),
         ]
     );
     assert_eq!(
@@ -478,6 +486,8 @@ fn consumers_through_barrels_and_helpers() {
                 "lifecycle onShow",
                 s("`bankName` of utils/lookup.js")
             ),
+            // `tables['banks']`
+            row("pages/d/d.js:7", "lifecycle onLoad", s("data/index.js")),
             row("utils/lookup.js:5", "function bankName", None),
             row("utils/lookup.js:9", "TopLevel", None),
         ]

@@ -97,12 +97,24 @@ enum Frame {
 /// Imported local bindings → (import specifier span, targets).
 pub(super) type Bindings = HashMap<BindingId, (Span, Vec<usize>)>;
 
-/// Walks `js` once. `bindings` maps imported local bindings to targets; `requires` maps the
-/// specifier span of a binding-less `require('x')` to targets (the call itself is the use).
-pub(super) fn find(js: &JsFile, bindings: &Bindings, requires: &HashMap<Span, Vec<usize>>) -> Uses {
+/// Whole-module bindings of a barrel (`import * as t from './barrel'`, `const t =
+/// require('./barrel')`) → (import specifier span, the barrel's data by exported name): `t.x`
+/// reads the data exported as `x`, `const { x } = t` too, and `t` alone reads all of it.
+pub(super) type Namespaces = HashMap<BindingId, (Span, HashMap<String, Vec<usize>>)>;
+
+/// Walks `js` once. `bindings` maps imported local bindings to targets; `namespaces` maps
+/// whole-barrel bindings; `requires` maps the specifier span of a binding-less `require('x')`
+/// to targets (the call itself is the use).
+pub(super) fn find(
+    js: &JsFile,
+    bindings: &Bindings,
+    namespaces: &Namespaces,
+    requires: &HashMap<Span, Vec<usize>>,
+) -> Uses {
     let mut v = Finder {
         js,
         bindings,
+        namespaces,
         requires,
         frames: Vec::new(),
         out: Uses::default(),
@@ -114,6 +126,7 @@ pub(super) fn find(js: &JsFile, bindings: &Bindings, requires: &HashMap<Span, Ve
 struct Finder<'a> {
     js: &'a JsFile,
     bindings: &'a Bindings,
+    namespaces: &'a Namespaces,
     requires: &'a HashMap<Span, Vec<usize>>,
     frames: Vec<Frame>,
     out: Uses,
@@ -137,21 +150,75 @@ impl Finder<'_> {
 
     fn record(&mut self, id: &Ident, usage: Option<DataUsage>) -> bool {
         let key = (id.sym.clone(), id.ctxt);
-        let Some((import, targets)) = self.bindings.get(&key) else {
+        let span = self.js.span(id.span);
+        if let Some((import, targets)) = self.bindings.get(&key) {
+            let import = *import;
+            self.push_uses(&key, import, targets, span, usage);
+            return true;
+        }
+        // A whole barrel used as a value: all of its data.
+        let Some((import, names)) = self.namespaces.get(&key) else {
             return false;
         };
+        let mut all: Vec<usize> = names.values().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let import = *import;
+        self.push_uses(&key, import, &all, span, usage);
+        true
+    }
+
+    /// `ns.name` or `ns['name']` of a whole-barrel binding: the data exported as `name`.
+    fn record_member(&mut self, m: &MemberExpr) -> bool {
+        let Expr::Ident(id) = unwrap(&m.obj) else {
+            return false;
+        };
+        let key = (id.sym.clone(), id.ctxt);
+        let Some((import, names)) = self.namespaces.get(&key) else {
+            return false;
+        };
+        let name = match &m.prop {
+            MemberProp::Ident(p) => Some(p.sym.to_string()),
+            MemberProp::Computed(c) => match unwrap(&c.expr) {
+                Expr::Lit(Lit::Str(s)) => Some(s.value.to_string_lossy().into_owned()),
+                _ => None,
+            },
+            MemberProp::PrivateName(_) => None,
+        };
+        // A computed name the walk cannot read: it may be any of the data.
+        let targets: Vec<usize> = match name {
+            Some(n) => names.get(&n).cloned().unwrap_or_default(),
+            None => {
+                let mut all: Vec<usize> = names.values().flatten().copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        };
+        let span = self.js.span(m.span);
+        let import = *import;
+        self.push_uses(&key, import, &targets, span, None);
+        true
+    }
+
+    fn push_uses(
+        &mut self,
+        key: &BindingId,
+        import: Span,
+        targets: &[usize],
+        span: Span,
+        usage: Option<DataUsage>,
+    ) {
         let usage = usage.unwrap_or_else(|| self.usage());
-        let span = self.js.span(id.span);
         for &t in targets {
             self.out.uses.push(Use {
                 target: t,
                 usage: usage.clone(),
                 span,
-                import: *import,
+                import,
                 binding: Some(key.clone()),
             });
         }
-        true
     }
 
     fn with<F: FnOnce(&mut Self)>(&mut self, frame: Frame, f: F) {
@@ -313,6 +380,13 @@ impl Visit for Finder<'_> {
                 span: self.js.span(m.span),
             });
         }
+        if self.record_member(m) {
+            // the object is the barrel binding; a computed property may still read other data
+            if let MemberProp::Computed(c) = &m.prop {
+                c.visit_with(self);
+            }
+            return;
+        }
         m.visit_children_with(self);
     }
 
@@ -342,6 +416,30 @@ impl Visit for Finder<'_> {
                     });
                 }
             }
+        }
+        // const { a, b: c } = barrel: the data exported as `a` and `b`.
+        if let (Pat::Object(obj), Some(Expr::Ident(id))) = (&d.name, d.init.as_deref().map(unwrap))
+            && let Some((import, names)) = self.namespaces.get(&(id.sym.clone(), id.ctxt))
+        {
+            let key = (id.sym.clone(), id.ctxt);
+            let import = *import;
+            let span = self.js.span(d.span);
+            let mut targets: Vec<usize> = Vec::new();
+            for p in &obj.props {
+                let name = match p {
+                    ObjectPatProp::Assign(a) => Some(a.key.id.sym.to_string()),
+                    ObjectPatProp::KeyValue(kv) => prop_name(&kv.key),
+                    ObjectPatProp::Rest(_) => None,
+                };
+                match name {
+                    Some(n) => targets.extend(names.get(&n).into_iter().flatten()),
+                    None => targets.extend(names.values().flatten()),
+                }
+            }
+            targets.sort_unstable();
+            targets.dedup();
+            self.push_uses(&key, import, &targets, span, None);
+            return;
         }
         match (&d.name, d.init.as_deref().map(unwrap)) {
             (Pat::Ident(b), Some(init @ (Expr::Fn(_) | Expr::Arrow(_)))) => {

@@ -708,6 +708,7 @@ fn consumers_in(
     let unused = !helpers;
     let mut found: Vec<(usize, DataConsumer)> = Vec::new();
     let mut bindings: consumers::Bindings = HashMap::new();
+    let mut namespaces: consumers::Namespaces = HashMap::new();
     // The locals bound through a barrel or helper, with what they go through.
     let mut through: HashMap<crate::js::BindingId, String> = HashMap::new();
     let mut requires: HashMap<Span, Vec<usize>> = HashMap::new();
@@ -730,15 +731,19 @@ fn consumers_in(
                 continue;
             }
             for b in &imp.bindings {
+                let path = &cx.project.file(to).path;
                 let name = match &b.imported {
                     Imported::Named(n) => n.as_str(),
                     Imported::Default => "default",
-                    // The whole barrel: which of its data is read is not followed.
-                    Imported::Whole => continue,
+                    // The whole barrel: its members are followed by name.
+                    Imported::Whole => {
+                        namespaces.insert(b.local.clone(), (imp.span, names.clone()));
+                        through.insert(b.local.clone(), path.clone());
+                        continue;
+                    }
                 };
                 if let Some(t) = names.get(name) {
                     bindings.insert(b.local.clone(), (imp.span, t.clone()));
-                    let path = &cx.project.file(to).path;
                     through.insert(
                         b.local.clone(),
                         if helpers {
@@ -782,10 +787,10 @@ fn consumers_in(
             }
         }
     }
-    if bindings.is_empty() && requires.is_empty() {
+    if bindings.is_empty() && namespaces.is_empty() && requires.is_empty() {
         return found;
     }
-    let uses = consumers::find(js, &bindings, &requires);
+    let uses = consumers::find(js, &bindings, &namespaces, &requires);
     let mut used = std::collections::HashSet::new();
     for u in &uses.uses {
         if let Some(b) = &u.binding {
@@ -839,6 +844,18 @@ fn consumers_in(
     for (local, (sp, targets)) in bindings.iter().filter(|_| unused) {
         if !used.contains(local) {
             for &t in targets {
+                let mut c = consumer(cx, *sp, DataUsage::Unused, None, None);
+                c.through = through.get(local).cloned();
+                found.push((t, c));
+            }
+        }
+    }
+    for (local, (sp, names)) in namespaces.iter().filter(|_| unused) {
+        if !used.contains(local) {
+            let mut all: Vec<usize> = names.values().flatten().copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            for t in all {
                 let mut c = consumer(cx, *sp, DataUsage::Unused, None, None);
                 c.through = through.get(local).cloned();
                 found.push((t, c));
@@ -1003,7 +1020,7 @@ fn page_data_consumers(cx: &Context<'_>, items: &[Item], consumers: &mut [Vec<Da
             continue;
         };
         let Some(js) = cx.js(it.file) else { continue };
-        let uses = consumers::find(js, &HashMap::new(), &HashMap::new());
+        let uses = consumers::find(js, &HashMap::new(), &HashMap::new(), &HashMap::new());
         let (start, _) = it.value.node().range();
         let at = Span::new(it.file, start as usize, start as usize);
         for r in uses.this_data.iter().filter(|r| &r.key == key) {
