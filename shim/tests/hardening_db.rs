@@ -566,7 +566,8 @@ async fn in_of_20000_regexes_is_refused_fast() {
         v["code"]
     );
     assert_error(&v, "INVALID_PARAM", "1000");
-    assert!(took < Duration::from_secs(2), "refused fast: {took:?}");
+    // ~0.2 s when refused up front; the bound only catches running the 20M matches.
+    assert!(took < Duration::from_secs(5), "refused fast: {took:?}");
     let v = admin(
         &s.app,
         json!({"action": "database.calculateDocument", "collectionName": "c",

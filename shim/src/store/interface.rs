@@ -112,6 +112,11 @@ pub trait Store: Send + Sync {
     /// Set `key` to `value` unless it has a value already; returns the value it has then (the
     /// first writer's, when several instances start at once).
     fn init_meta(&self, key: &str, value: &str) -> DbResult<String>;
+    /// Whether writes running at once share one commit (SQLite's group commit): then many in
+    /// flight make the store faster, not slower, and callers let more of them run.
+    fn commits_in_groups(&self) -> bool {
+        false
+    }
 }
 
 /// An open transaction ([`Store::begin`]). Each operation is atomic on its own (a failed one

@@ -365,6 +365,10 @@ impl Store for SqliteStore {
         )?))
     }
 
+    fn commits_in_groups(&self) -> bool {
+        !self.group.alone
+    }
+
     fn get_meta(&self, key: &str) -> DbResult<Option<String>> {
         self.with_reader(|c| {
             Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
