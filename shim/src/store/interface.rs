@@ -3,7 +3,7 @@
 //! ([`UpdateResult`]), and the CloudBase document id form ([`new_id`]).
 
 use crate::db::error::DbResult;
-use crate::db::update::Update;
+use crate::db::update::{Update, upsert_base};
 use bson::{Bson, Document};
 
 /// A read: `filter` (MongoDB-style query document, already decoded), `sort` as an ordered
@@ -157,3 +157,34 @@ pub fn new_id() -> String {
 /// array (and PostgreSQL for a string its text type cannot hold): an equality on `_openid`
 /// may match an element, so `_openid` lookups read these rows too and the filter decides.
 pub(crate) const OPENID_ARRAY: &str = "\u{1}";
+
+/// The document an upsert inserts: the filter's equalities with the update applied, `_id`
+/// first (from an `_id` equality in the filter, else generated).
+pub(crate) fn upsert_document(filter: &Document, update: &Update) -> DbResult<Document> {
+    let mut base = upsert_base(filter)?;
+    update.apply(&mut base)?;
+    if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
+        && let Some(id) = b.get("_id")
+    {
+        let mut nd = Document::new();
+        nd.insert("_id", id.clone());
+        for (k, v) in base {
+            if k != "_id" {
+                nd.insert(k, v);
+            }
+        }
+        base = nd;
+    }
+    Ok(with_id(base))
+}
+
+/// `doc`, or `doc` after a new `_id` (first) when it has none.
+pub(crate) fn with_id(doc: Document) -> Document {
+    if doc.contains_key("_id") {
+        return doc;
+    }
+    let mut nd = Document::new();
+    nd.insert("_id", new_id());
+    nd.extend(doc);
+    nd
+}

@@ -15,5 +15,6 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use interface::{Find, Store, StoreTxn, UpdateOpts, UpdateResult, UpsertCounts, new_id};
+pub(crate) use interface::{upsert_document, with_id};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

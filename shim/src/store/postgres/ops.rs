@@ -13,8 +13,8 @@ use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
 use crate::db::sort::{order_and_page, sort_spec};
-use crate::db::update::{Update, upsert_base};
-use crate::store::{Find, UpdateOpts, UpdateResult, UpsertCounts, new_id};
+use crate::db::update::Update;
+use crate::store::{Find, UpdateOpts, UpdateResult, UpsertCounts, upsert_document, with_id};
 use bson::{Bson, Document};
 use std::collections::HashMap;
 
@@ -165,16 +165,7 @@ impl Shared {
         cid: i64,
         docs: Vec<Document>,
     ) -> DbResult<Vec<Bson>> {
-        let mut prepared = Vec::with_capacity(docs.len());
-        for mut d in docs {
-            if !d.contains_key("_id") {
-                let mut nd = Document::new();
-                nd.insert("_id", new_id());
-                nd.extend(d);
-                d = nd;
-            }
-            prepared.push(d);
-        }
+        let prepared: Vec<Document> = docs.into_iter().map(with_id).collect();
         let rows = prepared.iter().map(Row::of).collect::<DbResult<Vec<_>>>()?;
         rows::insert(c, cid, &prepared, &rows)?;
         Ok(prepared
@@ -332,30 +323,4 @@ impl Shared {
         rows::insert(c, cid, &ins_docs, &ins_rows)?;
         Ok(counts)
     }
-}
-
-/// The document an upsert inserts: the filter's equalities with the update applied, `_id`
-/// first (from an `_id` equality in the filter, else generated).
-fn upsert_document(filter: &Document, update: &Update) -> DbResult<Document> {
-    let mut base = upsert_base(filter)?;
-    update.apply(&mut base)?;
-    if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
-        && let Some(id) = b.get("_id")
-    {
-        let mut nd = Document::new();
-        nd.insert("_id", id.clone());
-        for (k, v) in base {
-            if k != "_id" {
-                nd.insert(k, v);
-            }
-        }
-        base = nd;
-    }
-    if !base.contains_key("_id") {
-        let mut nd = Document::new();
-        nd.insert("_id", new_id());
-        nd.extend(base);
-        base = nd;
-    }
-    Ok(base)
 }

@@ -11,8 +11,8 @@ use crate::db::limits::{Budget, Budgets, doc_mem_size};
 use crate::db::projection::Projection;
 use crate::db::query::Filter;
 use crate::db::sort::{compare_by_sort, order_and_page, sort_key, sort_spec};
-use crate::db::update::{Update, upsert_base};
-use crate::store::{Find, UpdateOpts, UpdateResult, new_id};
+use crate::db::update::Update;
+use crate::store::{Find, UpdateOpts, UpdateResult, upsert_document, with_id};
 use bson::{Bson, Document};
 use parking_lot::RwLock;
 use rusqlite::{Connection, params};
@@ -168,16 +168,7 @@ impl Shared {
         docs: Vec<Document>,
     ) -> DbResult<Vec<Bson>> {
         let meta = self.coll(coll)?;
-        let mut prepared = Vec::with_capacity(docs.len());
-        for mut d in docs {
-            if !d.contains_key("_id") {
-                let mut nd = Document::new();
-                nd.insert("_id", new_id());
-                nd.extend(d);
-                d = nd;
-            }
-            prepared.push(d);
-        }
+        let prepared: Vec<Document> = docs.into_iter().map(with_id).collect();
         let mut ids = Vec::with_capacity(prepared.len());
         for d in &prepared {
             rows::insert_one(c, &meta, d)?;
@@ -245,26 +236,7 @@ impl Shared {
                 }
             }
             if res.matched == 0 && opts.upsert {
-                let mut base = upsert_base(filter)?;
-                update.apply(&mut base)?;
-                if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
-                    && let Some(id) = b.get("_id")
-                {
-                    let mut nd = Document::new();
-                    nd.insert("_id", id.clone());
-                    for (k, v) in base {
-                        if k != "_id" {
-                            nd.insert(k, v);
-                        }
-                    }
-                    base = nd;
-                }
-                if !base.contains_key("_id") {
-                    let mut nd = Document::new();
-                    nd.insert("_id", new_id());
-                    nd.extend(base);
-                    base = nd;
-                }
+                let base = upsert_document(filter, update)?;
                 rows::insert_one(c, &meta, &base)?;
                 res.upserted_id = base.get("_id").cloned();
                 if opts.return_doc {
