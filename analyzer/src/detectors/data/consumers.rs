@@ -102,6 +102,14 @@ pub(super) type Bindings = HashMap<BindingId, (Span, Vec<usize>)>;
 /// reads the data exported as `x`, `const { x } = t` too, and `t` alone reads all of it.
 pub(super) type Namespaces = HashMap<BindingId, (Span, HashMap<String, Vec<usize>>)>;
 
+/// Every datum a barrel exports, once each, in order.
+pub(super) fn all_data(names: &HashMap<String, Vec<usize>>) -> Vec<usize> {
+    let mut all: Vec<usize> = names.values().flatten().copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
 /// Walks `js` once. `bindings` maps imported local bindings to targets; `namespaces` maps
 /// whole-barrel bindings; `requires` maps the specifier span of a binding-less `require('x')`
 /// to targets (the call itself is the use).
@@ -160,9 +168,7 @@ impl Finder<'_> {
         let Some((import, names)) = self.namespaces.get(&key) else {
             return false;
         };
-        let mut all: Vec<usize> = names.values().flatten().copied().collect();
-        all.sort_unstable();
-        all.dedup();
+        let all = all_data(names);
         let import = *import;
         self.push_uses(&key, import, &all, span, usage);
         true
@@ -188,12 +194,7 @@ impl Finder<'_> {
         // A computed name the walk cannot read: it may be any of the data.
         let targets: Vec<usize> = match name {
             Some(n) => names.get(&n).cloned().unwrap_or_default(),
-            None => {
-                let mut all: Vec<usize> = names.values().flatten().copied().collect();
-                all.sort_unstable();
-                all.dedup();
-                all
-            }
+            None => all_data(names),
         };
         let span = self.js.span(m.span);
         let import = *import;

@@ -722,10 +722,7 @@ fn consumers_in(
                 continue;
             };
             if imp.kind == ImportKind::Reexport {
-                let mut all: Vec<usize> = names.values().flatten().copied().collect();
-                all.sort_unstable();
-                all.dedup();
-                for t in all {
+                for t in consumers::all_data(names) {
                     found.push((t, consumer(cx, imp.span, DataUsage::Reexport, None, None)));
                 }
                 continue;
@@ -852,10 +849,7 @@ fn consumers_in(
     }
     for (local, (sp, names)) in namespaces.iter().filter(|_| unused) {
         if !used.contains(local) {
-            let mut all: Vec<usize> = names.values().flatten().copied().collect();
-            all.sort_unstable();
-            all.dedup();
-            for t in all {
+            for t in consumers::all_data(names) {
                 let mut c = consumer(cx, *sp, DataUsage::Unused, None, None);
                 c.through = through.get(local).cloned();
                 found.push((t, c));
