@@ -501,26 +501,7 @@ fn pg_crash_child() {
     let Ok(url) = std::env::var("SHIM_PG_CRASH_CHILD_URL") else {
         return;
     };
-    let s = Arc::new(PostgresStore::connect(&url).unwrap());
-    s.create_collection("c").unwrap();
-    let threads: Vec<_> = (0..16)
-        .map(|t| {
-            let s = Arc::clone(&s);
-            std::thread::spawn(move || {
-                for i in 0.. {
-                    s.insert(
-                        "c",
-                        vec![doc! {"_id": format!("k{t}-{i}"), "pad": "x".repeat(500)}],
-                    )
-                    .unwrap();
-                    println!("acked k{t}-{i}");
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
+    common::crash::write_burst(Arc::new(PostgresStore::connect(&url).unwrap()));
 }
 
 /// `kill -9` of the process writing (a shim) in the middle of a 16-thread burst: every write
@@ -528,36 +509,13 @@ fn pg_crash_child() {
 /// PostgreSQL server itself keeps running: its own crash recovery is PostgreSQL's.)
 #[test]
 fn acknowledged_writes_survive_a_killed_shim_process() {
-    use std::io::BufRead;
     skip_without_pg!();
     let url = pg::server().url(&pg::fresh_db());
-    let exe = std::env::current_exe().unwrap();
-    let mut child = std::process::Command::new(exe)
-        .args([
-            "--exact",
-            "pg_crash_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SHIM_PG_CRASH_CHILD_URL", &url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let mut acked = Vec::new();
-    for line in std::io::BufReader::new(out).lines() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("acked ") {
-            acked.push(id.to_string());
-            if acked.len() == 400 {
-                child.kill().unwrap(); // SIGKILL: its connections drop mid-transaction
-                break;
-            }
-        }
-    }
-    let _ = child.wait();
-    assert_eq!(acked.len(), 400);
+    let acked = common::crash::kill_after_acks(
+        "pg_crash_child",
+        ("SHIM_PG_CRASH_CHILD_URL", std::ffi::OsStr::new(&url)),
+        400,
+    );
     let s = PostgresStore::connect(&url).unwrap();
     let ids: std::collections::HashSet<String> = ids(&s.find("c", &Find::default()).unwrap())
         .into_iter()

@@ -1,5 +1,7 @@
 //! SQLite-specific checks: durability settings, index use, query plans.
 
+mod common;
+
 use bson::{Document, doc};
 use shim::store::{Find, SqliteStore, Store};
 use std::sync::atomic::Ordering;
@@ -129,28 +131,8 @@ fn crash_child() {
     let Ok(dir) = std::env::var("SHIM_CRASH_CHILD_DIR") else {
         return;
     };
-    let s = std::sync::Arc::new(
-        SqliteStore::open(std::path::Path::new(&dir).join("db.sqlite")).unwrap(),
-    );
-    s.create_collection("c").unwrap();
-    let threads: Vec<_> = (0..16)
-        .map(|t| {
-            let s = std::sync::Arc::clone(&s);
-            std::thread::spawn(move || {
-                for i in 0.. {
-                    s.insert(
-                        "c",
-                        vec![doc! {"_id": format!("k{t}-{i}"), "pad": "x".repeat(500)}],
-                    )
-                    .unwrap();
-                    println!("acked k{t}-{i}");
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
+    let s = SqliteStore::open(std::path::Path::new(&dir).join("db.sqlite")).unwrap();
+    common::crash::write_burst(std::sync::Arc::new(s));
 }
 
 /// Concurrent writers share commits (group commit), each write is still its own: a failed
@@ -203,30 +185,12 @@ fn concurrent_writes_share_commits() {
 
 #[test]
 fn acknowledged_writes_survive_a_killed_process() {
-    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut child = std::process::Command::new(exe)
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env("SHIM_CRASH_CHILD_DIR", tmp.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let mut acked = Vec::new();
-    for line in std::io::BufReader::new(out).lines() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("acked ") {
-            acked.push(id.to_string());
-            if acked.len() == 400 {
-                child.kill().unwrap(); // SIGKILL: no destructors, no checkpoint
-                break;
-            }
-        }
-    }
-    let _ = child.wait();
-    assert_eq!(acked.len(), 400);
+    let acked = common::crash::kill_after_acks(
+        "crash_child",
+        ("SHIM_CRASH_CHILD_DIR", tmp.path().as_os_str()),
+        400,
+    );
     let s = SqliteStore::open(tmp.path().join("db.sqlite")).unwrap();
     for id in &acked {
         assert_eq!(

@@ -162,17 +162,13 @@ pub(crate) const OPENID_ARRAY: &str = "\u{1}";
 /// first (from an `_id` equality in the filter, else generated).
 pub(crate) fn upsert_document(filter: &Document, update: &Update) -> DbResult<Document> {
     let mut base = upsert_base(filter)?;
+    // A replacement drops the filter's fields, `_id` too: that one is put back first.
+    let filter_id = base.get("_id").cloned();
     update.apply(&mut base)?;
-    if let (Update::Replace(_), Ok(b)) = (update, upsert_base(filter))
-        && let Some(id) = b.get("_id")
-    {
+    if let (Update::Replace(_), Some(id)) = (update, filter_id) {
         let mut nd = Document::new();
-        nd.insert("_id", id.clone());
-        for (k, v) in base {
-            if k != "_id" {
-                nd.insert(k, v);
-            }
-        }
+        nd.insert("_id", id);
+        nd.extend(base.into_iter().filter(|(k, _)| k != "_id"));
         base = nd;
     }
     Ok(with_id(base))

@@ -1,6 +1,7 @@
 //! Shared helpers for the shim's tests.
 #![allow(dead_code)]
 
+pub(crate) mod crash;
 pub(crate) mod http;
 pub(crate) mod pg;
 pub(crate) mod s3;

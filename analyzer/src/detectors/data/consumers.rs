@@ -420,9 +420,9 @@ impl Visit for Finder<'_> {
         }
         // const { a, b: c } = barrel: the data exported as `a` and `b`.
         if let (Pat::Object(obj), Some(Expr::Ident(id))) = (&d.name, d.init.as_deref().map(unwrap))
-            && let Some((import, names)) = self.namespaces.get(&(id.sym.clone(), id.ctxt))
+            && let key = (id.sym.clone(), id.ctxt)
+            && let Some((import, names)) = self.namespaces.get(&key)
         {
-            let key = (id.sym.clone(), id.ctxt);
             let import = *import;
             let span = self.js.span(d.span);
             let mut targets: Vec<usize> = Vec::new();

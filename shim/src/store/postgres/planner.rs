@@ -105,7 +105,10 @@ impl Plan {
         if let Some(o) = self.openid {
             // Documents whose `_openid` is an array hold the marker (see `rows::openid_of`).
             sql.push_str(&format!(" AND d.openid = ANY(${n}::text[])"));
-            params.push(Param::Texts(vec![o, super::rows::OPENID_ARRAY.to_string()]));
+            params.push(Param::Texts(vec![
+                o,
+                crate::store::interface::OPENID_ARRAY.to_string(),
+            ]));
             n += 1;
         }
         for (first_key, pats) in self.contains {

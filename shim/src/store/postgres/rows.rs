@@ -11,7 +11,7 @@ use bson::{Bson, Document, RawDocument};
 use serde_json::Value;
 use std::collections::HashSet;
 
-pub(super) use crate::store::interface::OPENID_ARRAY;
+use crate::store::interface::OPENID_ARRAY;
 
 /// Rows written by one statement at most (and about this many bytes of bodies).
 const CHUNK_ROWS: usize = 1000;
