@@ -399,6 +399,16 @@ fn query_openid_shapes(open: Opener, dir: &Path) {
     );
     assert_eq!(q(s, r#"{"_openid":"o3"}"#), Vec::<String>::new());
     assert_eq!(q(s, r#"{"_openid":"o2"}"#), ["b", "c"]);
+    // An openid that is the stores' array marker itself: each match once.
+    s.insert(
+        "c",
+        vec![
+            d(r#"{"_id":"h","_openid":"\u0001"}"#),
+            d(r#"{"_id":"i","_openid":["\u0001"]}"#),
+        ],
+    )
+    .unwrap();
+    assert_eq!(q(s, r#"{"_openid":"\u0001"}"#), ["h", "i"]);
 }
 
 fn query_regex(open: Opener, dir: &Path) {

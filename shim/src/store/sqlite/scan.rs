@@ -203,7 +203,10 @@ fn read_source(
             let mut own = conn.prepare_cached(BY_OPENID)?;
             let mut arrays = conn.prepare_cached(BY_OPENID)?;
             let mut own = own.query(params![meta.cid, o])?;
-            let mut arrays = arrays.query(params![meta.cid, OPENID_ARRAY])?;
+            // (An openid that is the marker itself is read by the first search alone: `= NULL`
+            // matches nothing.)
+            let marker = (o != OPENID_ARRAY).then_some(OPENID_ARRAY);
+            let mut arrays = arrays.query(params![meta.cid, marker])?;
             let (mut a, mut b) = (own.next()?, arrays.next()?);
             loop {
                 let seq_of = |r: &rusqlite::Row<'_>| r.get::<_, i64>(0);
