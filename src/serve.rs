@@ -14,7 +14,8 @@ pub(crate) struct ServeArgs {
     /// Port to listen on; 0 picks a free one (the bound URL is printed).
     #[arg(long, default_value_t = 8721)]
     pub port: u16,
-    /// Address to listen on.
+    /// Address to listen on. Anything but loopback needs sign-in mode (`--secret`): without
+    /// it the shim trusts the openid a caller sends.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Where the shim keeps its database, files and signing secret [default: <project>/.migrate].
@@ -33,6 +34,36 @@ pub(crate) struct ServeArgs {
     /// (`TENCENTCLOUD_SECRETID`, `init({ secretId })`); the project's functions get it.
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// The secret key that goes with `--admin-token` (the SDK's `secretKey`,
+    /// `TENCENTCLOUD_SECRETKEY`): every `/admin` request's TC3 signature is checked with it,
+    /// and a `Bearer` access key must be it. Required in sign-in mode.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "MIGRATE_ADMIN_KEY",
+        hide_env_values = true
+    )]
+    pub admin_key: Option<String>,
+    /// The mini-program's appid for sign-in [default: `appid` of project.config.json].
+    #[arg(long)]
+    pub appid: Option<String>,
+    /// The mini-program's app secret: turns on sign-in mode, where users sign in with
+    /// `wx.login` (the code is exchanged at the code-to-session endpoint), `/client` acts only
+    /// for the openid of the caller's session token, and `/admin` needs `--admin-token` and
+    /// `--admin-key`.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "MIGRATE_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// The code-to-session endpoint (a stand-in for WeChat's, in tests or behind a gateway).
+    #[arg(long, value_name = "URL", default_value = shim::auth::DEFAULT_CODE2SESSION_URL)]
+    pub code2session_url: String,
+    /// How long a session token lives, in hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    pub session_hours: u64,
     /// A host name `/admin` answers to besides IP addresses and localhost (repeatable), for a
     /// shim reached by name on a LAN.
     #[arg(long, value_name = "NAME")]
@@ -74,6 +105,34 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     config.env_id = args.env.clone();
     config.max_upload = args.max_upload_mb.saturating_mul(1 << 20);
     config.admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
+    config.admin_key = args.admin_key.clone().filter(|k| !k.is_empty());
+    if config.admin_key.is_some() && config.admin_token.is_none() {
+        return Err(miette!(
+            "--admin-key needs --admin-token: the token is the secretId the SDKs sign with, the key their secretKey"
+        ));
+    }
+    if let Some(appid) = args.appid.as_ref().filter(|a| !a.is_empty()) {
+        config.appid = appid.clone();
+    }
+    if let Some(secret) = args.secret.as_ref().filter(|s| !s.is_empty()) {
+        if args.appid.is_none() && config.appid == "wx-local-dev" {
+            return Err(miette!(
+                "sign-in needs the mini-program's appid: pass --appid (project.config.json has none)"
+            ));
+        }
+        if config.admin_key.is_none() {
+            return Err(miette!(
+                "in sign-in mode /admin checks the server SDKs' signatures: pass --admin-token (their secretId) and --admin-key (their secretKey, or MIGRATE_ADMIN_KEY)"
+            ));
+        }
+        config.sign_in = Some(shim::config::SignIn {
+            secret: secret.clone(),
+            code2session_url: args.code2session_url.clone(),
+            session_ttl: std::time::Duration::from_secs(
+                args.session_hours.clamp(1, 24 * 365) * 3600,
+            ),
+        });
+    }
     config.allowed_hosts = args.allow_host.clone();
     config.function_memory_mb = args.function_memory_mb.max(16);
     config.storage_url = args.storage.clone().filter(|s| !s.trim().is_empty());
@@ -106,6 +165,12 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
         .into_diagnostic()?;
     shim::server::raise_open_files_limit();
     runtime.block_on(async move {
+        if config.sign_in.is_none() && !is_loopback(&args.host).await {
+            return Err(miette!(
+                "not listening on {}: without sign-in the shim trusts the openid a caller sends, so it listens on loopback only (the default --host 127.0.0.1). To serve other machines, turn on sign-in: --secret <app secret> with --admin-token and --admin-key",
+                args.host
+            ));
+        }
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await
             .into_diagnostic()
@@ -152,6 +217,17 @@ fn export(config: &ShimConfig, dir: &std::path::Path) -> miette::Result<()> {
     Ok(())
 }
 
+/// Whether every address `host` resolves to is a loopback one.
+async fn is_loopback(host: &str) -> bool {
+    match tokio::net::lookup_host((host, 0)).await {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
 fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
     let c = &state.config;
     let functions = state
@@ -168,17 +244,24 @@ fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
             "a non-loopback address"
         };
         println!("migrate serve: listening on {addr} ({scope}); from this machine: {url}");
-        eprintln!(
-            "warning: other machines can reach this shim. /client is development mode: it \
-             trusts the openid a caller sends (identity is not verified){}",
-            if c.admin_token.is_some() {
-                "."
-            } else {
-                "; /admin takes any secret id: pass --admin-token to require one."
-            }
-        );
+    }
+    match &c.sign_in {
+        Some(s) => println!(
+            "sign-in mode: wx.login codes for appid {} are exchanged at {}; /client acts for the \
+             caller's session token only, /admin checks TC3 signatures",
+            c.appid, s.code2session_url
+        ),
+        None => println!(
+            "development mode: /client trusts the openid a caller sends (loopback only; --secret \
+             turns on sign-in)"
+        ),
     }
     let secret_id = c.admin_token.as_deref().unwrap_or("local");
+    let secret_key = if c.admin_key.is_some() {
+        "<--admin-key>"
+    } else {
+        "local"
+    };
     println!("  project    {}", c.project_dir.display());
     println!("  data dir   {}", c.data_dir.display());
     println!("  database   {}", c.database_shown());
@@ -192,10 +275,10 @@ fn print_banner(addr: std::net::SocketAddr, url: &str, state: &shim::AppState) {
         env = c.env_id
     );
     println!(
-        "         TENCENTCLOUD_RUNENV=SCF TENCENTCLOUD_SECRETID={secret_id} TENCENTCLOUD_SECRETKEY=local"
+        "         TENCENTCLOUD_RUNENV=SCF TENCENTCLOUD_SECRETID={secret_id} TENCENTCLOUD_SECRETKEY={secret_key}"
     );
     println!(
-        "or in code: init({{ env: '{}', serviceUrl: '{url}/admin', secretId: '{secret_id}', secretKey: 'local' }})",
+        "or in code: init({{ env: '{}', serviceUrl: '{url}/admin', secretId: '{secret_id}', secretKey: '{secret_key}' }})",
         c.env_id
     );
     println!("Mini-program wx.cloud adapter endpoint: {url}/client");

@@ -116,14 +116,41 @@ fn serve_reports_a_missing_project() {
     assert!(err.contains("does not exist"), "{err}");
 }
 
+#[test]
+fn serve_off_loopback_needs_sign_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("app");
+    write_project(&project);
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0", "--host", "0.0.0.0"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback only"), "{err}");
+    assert!(err.contains("--secret"), "{err}");
+    // Sign-in mode needs the admin credentials that /admin will check.
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .args(["serve", "--port", "0", "--secret", "s3cr3t"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--admin-key"), "{err}");
+}
+
 #[cfg(unix)]
 #[test]
-fn serve_on_every_interface_says_so_and_warns() {
+fn serve_on_every_interface_in_sign_in_mode_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("app");
     write_project(&project);
     let mut child = Command::new(env!("CARGO_BIN_EXE_migrate"))
         .args(["serve", "--port", "0", "--host", "0.0.0.0"])
+        .args(["--secret", "s3cr3t", "--admin-token", "AKIDcli"])
+        .env("MIGRATE_ADMIN_KEY", "cli-admin-key")
         .arg(&project)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
@@ -141,19 +168,31 @@ fn serve_on_every_interface_says_so_and_warns() {
     assert!(first.contains("every network interface"), "{first}");
     let url = first.trim().rsplit("from this machine: ").next().unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    assert!(
+        second.starts_with("sign-in mode: wx.login codes for appid wxclitest"),
+        "{second}"
+    );
+    // /admin without the SDK's signature is refused; the secret never reaches the output.
     let reply = post(
         url.strip_prefix("http://").unwrap(),
         r#"{"action":"database.calculateDocument","collectionName":"cities","queryType":"WHERE"}"#,
     );
-    assert!(reply.contains(r#""data":{"total":2}"#), "{reply}");
+    assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("other machines can reach this shim"), "{err}");
-    assert!(err.contains("identity is not verified"), "{err}");
-    assert!(err.contains("--admin-token"), "{err}");
+    let all = format!(
+        "{first}{second}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("s3cr3t") && !all.contains("cli-admin-key"),
+        "{all}"
+    );
 }
 
 #[cfg(unix)]

@@ -932,24 +932,92 @@ function settle(options, exec) {
 // ---------------------------------------------------------------------------------------------
 // transport: POST <url>/client with the /admin action envelope
 
+// Sign-in (a shim started with --secret): a request the shim answers with HTTP 401 /
+// UNAUTHENTICATED (no session token where a user is needed, or an expired one) makes the
+// adapter sign in: wx.login(), then POST <url>/client/signin {code} for a session token, which
+// later requests carry as `authorization: Bearer <token>`; the refused request is sent again
+// once. Concurrent refusals share one sign-in. Against a shim in development mode nothing of
+// this happens: it never answers 401.
+
 function Transport(conf) {
   this.conf = conf;
+  this.signingIn = null;
 }
 hide(Transport.prototype, 'send', function (api, action, params, envOverride) {
+  var self = this;
   var conf = this.conf;
   var body = { action: action, envName: envOverride || conf.env || '' };
   assign(body, params);
   filterUndefined(body);
+  var data = JSON.stringify(body);
   var header = { 'content-type': 'application/json' };
   if (conf.openid) header['x-wx-openid'] = conf.openid;
   if (conf.appid) header['x-wx-appid'] = conf.appid;
   if (conf.env) header['x-wx-env'] = envOverride || conf.env;
+  var sentWith = conf.token;
+  return self._post(api, data, header).catch(function (err) {
+    if (!err || err.shimCode !== 'UNAUTHENTICATED' || conf.signIn === false) throw err;
+    // Another request may have signed in since this one was sent.
+    var ready = conf.token && conf.token !== sentWith ? Promise.resolve() : self.signIn(api);
+    return ready.then(function () { return self._post(api, data, header); });
+  });
+});
+// Sign in (once for all the requests waiting on it): wx.login, then the code for a token.
+hide(Transport.prototype, 'signIn', function (api) {
+  var self = this;
+  var conf = this.conf;
+  if (self.signingIn) return self.signingIn;
+  self.signingIn = new Promise(function (resolve, reject) {
+    conf.token = '';
+    conf.wx.login({
+      success: function (res) { resolve(res && res.code); },
+      fail: function (res) {
+        reject(localError(api, 'sign-in: wx.login failed: ' + (res && res.errMsg ? res.errMsg : 'no code')));
+      }
+    });
+  }).then(function (code) {
+    if (!code) throw localError(api, 'sign-in: wx.login gave no code');
+    return new Promise(function (resolve, reject) {
+      conf.wx.request({
+        url: conf.url + '/client/signin',
+        method: 'POST',
+        header: { 'content-type': 'application/json' },
+        data: JSON.stringify({ code: code }),
+        dataType: 'json',
+        responseType: 'text',
+        success: function (res) {
+          var data = res.data;
+          if (typeof data === 'string') {
+            try { data = JSON.parse(data); } catch (e) { data = null; }
+          }
+          if (data && data.data && data.data.token) {
+            conf.token = data.data.token;
+            resolve();
+          } else {
+            reject(localError(api, 'sign-in failed: ' + ((data && (data.message || data.code)) || ('HTTP ' + res.statusCode))));
+          }
+        },
+        fail: function (res) {
+          reject(localError(api, 'sign-in: request to the shim failed: ' + (res && res.errMsg ? res.errMsg : 'network error')));
+        }
+      });
+    });
+  });
+  var done = function () { self.signingIn = null; };
+  self.signingIn.then(done, done);
+  return self.signingIn;
+});
+// One POST of an action body; rejects with the shim's error (its `code` kept on the error).
+hide(Transport.prototype, '_post', function (api, data, baseHeader) {
+  var conf = this.conf;
+  var header = assign({}, baseHeader);
+  if (conf.token) header.authorization = 'Bearer ' + conf.token;
   return new Promise(function (resolve, reject) {
     conf.wx.request({
       url: conf.url + '/client',
       method: 'POST',
       header: header,
-      data: JSON.stringify(body),
+      data: data,
       dataType: 'json',
       responseType: 'text',
       success: function (res) {
@@ -967,6 +1035,7 @@ hide(Transport.prototype, 'send', function (api, action, params, envOverride) {
         } else if (data.code) {
           var err = backendError(api, data.code, data.message);
           err.requestId = data.requestId;
+          hide(err, 'shimCode', data.code);
           reject(err);
         } else if (res.statusCode && res.statusCode !== 200) {
           reject(localError(api, 'the shim answered HTTP ' + res.statusCode));
@@ -1590,6 +1659,9 @@ function install(opts) {
     openid: opts.openid || '',
     appid: opts.appid || '',
     env: opts.env || '',
+    // false: never sign in (a 401 is reported to the caller as it is).
+    signIn: opts.signIn,
+    token: '',
     initEnv: null,
     watchInterval: opts.watchInterval || DEFAULT_WATCH_INTERVAL
   };

@@ -13,6 +13,31 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 50 << 20;
 /// Default limit of an `/admin` or `/client` request body (bytes).
 pub const DEFAULT_MAX_BODY: usize = 8 << 20;
 
+/// Default lifetime of a session token issued at sign-in.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Sign-in mode (`--appid/--secret`): mini-program users sign in with `wx.login`, whose code
+/// the shim exchanges at the code-to-session endpoint; `/client` then acts for the openid of
+/// the caller's session token only, and `/admin` checks the server SDKs' signatures.
+#[derive(Clone)]
+pub struct SignIn {
+    /// The app secret, sent only to the code-to-session endpoint.
+    pub secret: String,
+    /// The code-to-session endpoint ([`crate::auth::DEFAULT_CODE2SESSION_URL`], WeChat's).
+    pub code2session_url: String,
+    /// How long a session token lives.
+    pub session_ttl: Duration,
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignIn")
+            .field("code2session_url", &self.code2session_url)
+            .field("session_ttl", &self.session_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the HTTP server treats connections: how many it holds open, how long a client may take
 /// to send a request, and how long shutdown waits for requests in flight.
 #[derive(Debug, Clone)]
@@ -73,6 +98,12 @@ pub struct ShimConfig {
     pub public_url: Option<String>,
     /// When set, `/admin` callers must send it as the SDK's secret id (`--admin-token`).
     pub admin_token: Option<String>,
+    /// The secret key that goes with [`Self::admin_token`] (`--admin-key`): when set, the TC3
+    /// signature of every `/admin` request is checked with it (or a `Bearer` access key must
+    /// be it), and the project's functions get it as their SDK's secret key.
+    pub admin_key: Option<String>,
+    /// Sign-in mode (`None`: development mode, where `/client` trusts the openid sent).
+    pub sign_in: Option<SignIn>,
     /// Host names besides IP literals and `localhost` that `/admin` answers to (`--allow-host`).
     pub allowed_hosts: Vec<String>,
     /// Connection limits and timeouts of the HTTP server.
@@ -147,6 +178,8 @@ impl ShimConfig {
             default_openid: DEFAULT_OPENID.to_string(),
             public_url: None,
             admin_token: None,
+            admin_key: None,
+            sign_in: None,
             allowed_hosts: Vec::new(),
             function_memory_mb: 256,
             group_commit: true,

@@ -29,6 +29,14 @@ pub enum ShimError {
     /// A request refused before it is read: a foreign `Host` or `Origin`, a missing admin token.
     #[error("PERMISSION_DENIED: {0}")]
     Forbidden(String),
+    /// A `/client` caller without a valid session where one is needed (sign-in mode): no
+    /// token for an operation that needs a user, or a token that is forged or expired. HTTP
+    /// 401; the adapter signs in again (`wx.login`) and retries once.
+    #[error("UNAUTHENTICATED: {0}")]
+    Unauthenticated(String),
+    /// Signing in failed: WeChat refused the `wx.login` code, or its endpoint failed.
+    #[error("LOGIN_FAILED: {0}")]
+    LoginFailed(String),
     /// A storage URL whose signature is missing, forged or expired.
     #[error("signature: {0}")]
     BadSignature(&'static str),
@@ -66,6 +74,8 @@ impl ShimError {
             ShimError::FileNotExist(_) => "STORAGE_FILE_NONEXIST",
             ShimError::StorageDenied(_) => "STORAGE_EXCEED_AUTHORITY",
             ShimError::Forbidden(_) => "PERMISSION_DENIED",
+            ShimError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ShimError::LoginFailed(_) => "LOGIN_FAILED",
             ShimError::BadSignature(_) => "STORAGE_SIGN_PARAM_INVALID",
             ShimError::RangeNotSatisfiable { .. } => "INVALID_PARAM",
             ShimError::Db(e) => e.code(),
@@ -85,7 +95,9 @@ impl ShimError {
             }
             ShimError::FileNotExist(f) => format!("storage file not exists: {f}"),
             ShimError::StorageDenied(f) => format!("no permission to modify {f}"),
-            ShimError::Forbidden(m) => m.clone(),
+            ShimError::Forbidden(m) | ShimError::Unauthenticated(m) | ShimError::LoginFailed(m) => {
+                m.clone()
+            }
             ShimError::BadSignature(why) => format!("signature invalid: {why}"),
             ShimError::RangeNotSatisfiable { size } => {
                 format!("range not satisfiable (size {size})")
@@ -127,15 +139,20 @@ impl ShimError {
         }
     }
 
-    /// The action envelope: HTTP 200 `{"code", "message", "requestId"}`.
+    /// The action envelope: `{"code", "message", "requestId"}`, with HTTP 200 as CloudBase
+    /// answers, except 401 for [`ShimError::Unauthenticated`] (the shim's own sign-in).
     pub fn into_envelope(self, request_id: &str) -> Response {
         self.log(request_id);
+        let status = match self {
+            ShimError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::OK,
+        };
         let body = serde_json::json!({
             "code": self.code(),
             "message": self.public_message(),
             "requestId": request_id,
         });
-        json_response(StatusCode::OK, body.to_string())
+        json_response(status, body.to_string())
     }
 
     /// COS-style XML error with a real status, for the storage URLs (upload, download).

@@ -10,11 +10,18 @@
 //! * An `Origin` (browsers send one on every cross-origin POST; the Node SDKs never do) must be
 //!   the shim itself.
 //! * With `--admin-token`, the secret id of the SDK's TC3 `Authorization` header
-//!   (`Credential=<secretId>/<date>/tcb/tc3_request`) must be the token. The signature is not
+//!   (`Credential=<secretId>/<date>/tcb/tc3_request`) must be the token, or a `Bearer` access
+//!   key (node-sdk's `accessKey`) must be it. Without `--admin-key` the signature is not
 //!   verified: the token is the shared secret.
+//! * With `--admin-key` too (required in sign-in mode), [`check_admin_signature`] verifies the
+//!   TC3 signature with it once the body is read ([`crate::auth::tc3`]), and a `Bearer` value
+//!   must be the key itself (the secret, not the id).
 
 use axum::http::{HeaderMap, header};
+use serde_json::{Map, Value};
 
+use crate::auth::tc3;
+use crate::config::ShimConfig;
 use crate::error::ShimError;
 
 /// Host names the SDKs send besides the shim's own address: the `tcb-admin` proxy host
@@ -22,13 +29,10 @@ use crate::error::ShimError;
 const SDK_HOSTS: &[&str] = &["tcb-admin.tencentyun.com"];
 const SDK_DOMAINS: &[&str] = &[".tencentcloudapi.com", ".tcloudbase.com"];
 
-/// Check an `/admin` request's headers; `token` is the configured `--admin-token`,
-/// `allowed_hosts` the extra host names the user allowed.
-pub(crate) fn check_admin(
-    headers: &HeaderMap,
-    token: Option<&str>,
-    allowed_hosts: &[String],
-) -> Result<(), ShimError> {
+/// Check an `/admin` request's headers against the configured `--admin-token`/`--admin-key`
+/// and the extra host names the user allowed (`--allow-host`).
+pub(crate) fn check_admin(headers: &HeaderMap, config: &ShimConfig) -> Result<(), ShimError> {
+    let (token, allowed_hosts) = (config.admin_token.as_deref(), &config.allowed_hosts);
     let content_type = header_str(headers, header::CONTENT_TYPE).unwrap_or("");
     let essence = content_type
         .split(';')
@@ -63,18 +67,70 @@ pub(crate) fn check_admin(
         }
     }
     if let Some(token) = token {
-        let secret_id = header_str(headers, header::AUTHORIZATION)
+        let authorization = header_str(headers, header::AUTHORIZATION);
+        if let Some(bearer) = authorization.and_then(|a| a.strip_prefix("Bearer ")) {
+            let secret = config.admin_key.as_deref().unwrap_or(token);
+            // Compared as BLAKE3 hashes, whose equality is constant-time.
+            if blake3::hash(bearer.trim().as_bytes()) == blake3::hash(secret.as_bytes()) {
+                return Ok(());
+            }
+            return Err(ShimError::Forbidden(
+                "the Bearer access key is not this shim's admin key".into(),
+            ));
+        }
+        let secret_id = authorization
             .and_then(|a| a.split("Credential=").nth(1))
             .and_then(|c| c.split('/').next());
         if secret_id != Some(token) {
             return Err(ShimError::Forbidden(
                 "this shim requires the admin token: pass it as the SDK's secretId \
-                 (TENCENTCLOUD_SECRETID or init({ secretId }))"
+                 (TENCENTCLOUD_SECRETID or init({ secretId }); tcb-admin-node also needs \
+                 init({ signMethod: 'v3' }) to sign with it)"
                     .into(),
             ));
         }
     }
     Ok(())
+}
+
+/// With `--admin-key`, check the TC3 signature of an `/admin` request whose headers passed
+/// [`check_admin`]; `body` is its JSON body. A `Bearer` request was checked there already.
+pub(crate) fn check_admin_signature(
+    method: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    config: &ShimConfig,
+) -> Result<(), ShimError> {
+    let (Some(id), Some(key)) = (config.admin_token.as_deref(), config.admin_key.as_deref()) else {
+        return Ok(());
+    };
+    if header_str(headers, header::AUTHORIZATION).is_some_and(|a| a.starts_with("Bearer ")) {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        tracing::warn!("refused an /admin request: signature check failed: {why}");
+        ShimError::Forbidden(
+            "the request's TC3 signature does not verify with this shim's admin credentials \
+             (--admin-token as secretId, --admin-key as secretKey)"
+                .into(),
+        )
+    };
+    let body: Map<String, Value> = match serde_json::from_slice(body) {
+        Ok(Value::Object(m)) => m,
+        // Multipart (wx.openApi) and malformed bodies: nothing this check can read is signed.
+        _ => return Err(refused("the body is not a JSON object".into())),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let request = tc3::SignedRequest {
+        method,
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        header: &header,
+        body: &body,
+    };
+    let now = crate::auth::session::unix_now() as i64;
+    tc3::verify(&request, id, key, now).map_err(|e| refused(e.to_string()))
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

@@ -17,7 +17,8 @@
 //! * `error`: [`ShimError`], the one error type of the HTTP layer (wrapping the database and
 //!   function errors), rendered once into the CloudBase envelope. [`storage`] keeps files
 //!   behind `object_store`, signs their upload and download URLs, and reports `ShimError`s.
-//!   [`config`] reads the project.
+//!   [`config`] reads the project. [`auth`] is sign-in mode's: session tokens, the `wx.login`
+//!   code exchange, and the check of the server SDKs' TC3 signatures.
 //! * The HTTP side: `state` holds what every handler shares ([`AppState`]) and the request
 //!   helpers; the handlers are `admin` (the CloudBase action protocol, what the Node SDKs call),
 //!   `client` (the endpoint of the mini-program `wx.cloud` adapter: same protocol, client
@@ -25,6 +26,7 @@
 //!   handlers and [`run`]s.
 
 pub(crate) mod admin;
+pub mod auth;
 pub(crate) mod client;
 pub mod config;
 pub mod db;

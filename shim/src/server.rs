@@ -28,11 +28,12 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use tracing::Level;
 
+use crate::auth::{CodeExchange, Sessions};
 use crate::config::ShimConfig;
 use crate::error::{ShimError, ShimResult};
 use crate::functions::{FunctionRunner, FunctionsConfig};
 use crate::service::{Caller, Database, Permissions};
-use crate::state::{AppState, query_param, read_body};
+use crate::state::{AppState, SignInState, query_param, read_body};
 use crate::storage::{Signer, Storage};
 use crate::store::{PostgresStore, SqliteStore, Store};
 
@@ -60,6 +61,31 @@ impl AppState {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| ShimError::internal("the database holds a malformed signing secret"))?;
         Ok(Signer::new(key))
+    }
+
+    /// Sign-in mode's parts, when the configuration asks for it: the session tokens, signed
+    /// with a secret every instance on the database shares (store meta `session-secret`,
+    /// created by the first), and the code exchange. Blocking.
+    pub fn open_sign_in(config: &ShimConfig, store: &dyn Store) -> ShimResult<Option<SignInState>> {
+        let Some(sign_in) = &config.sign_in else {
+            return Ok(None);
+        };
+        let fresh: [u8; 32] = rand::random();
+        let held = store
+            .init_meta("session-secret", &hex::encode(fresh))
+            .map_err(|e| {
+                ShimError::internal(format!("cannot share the session secret: {}", e.detail()))
+            })?;
+        let key: [u8; 32] = hex::decode(&held)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| ShimError::internal("the database holds a malformed session secret"))?;
+        let exchange = CodeExchange::new(&sign_in.code2session_url, &config.appid, &sign_in.secret)
+            .map_err(ShimError::internal)?;
+        Ok(Some(SignInState {
+            sessions: Sessions::new(key, sign_in.session_ttl),
+            exchange,
+        }))
     }
 
     /// Storage at `config.storage_url` (by default `<data dir>/storage`) signing with `signer`.
@@ -106,12 +132,14 @@ impl AppState {
         let store = tokio::task::spawn_blocking(move || Self::open_store(&cfg))
             .await
             .map_err(ShimError::internal)??;
-        let (report, signer) = {
+        let (report, signer, sign_in) = {
             let (store, cfg) = (Arc::clone(&store), config.clone());
             tokio::task::spawn_blocking(move || {
                 let report =
                     crate::seed::load_dir_once(store.as_ref(), &cfg.seed_database_dir, cfg.reseed);
-                Self::shared_signer(&cfg, store.as_ref()).map(|s| (report, s))
+                let signer = Self::shared_signer(&cfg, store.as_ref())?;
+                let sign_in = Self::open_sign_in(&cfg, store.as_ref())?;
+                Ok::<_, ShimError>((report, signer, sign_in))
             })
             .await
             .map_err(ShimError::internal)??
@@ -165,13 +193,21 @@ impl AppState {
                 let mut fc =
                     FunctionsConfig::new(root.clone(), shim_url.clone(), config.env_id.clone());
                 if let Some(token) = &config.admin_token {
-                    // The functions' SDK calls back into /admin with the token as secret id.
+                    // The functions' SDK calls back into /admin with the token as secret id
+                    // (and signs with the key).
                     fc.secret_id = token.clone();
+                }
+                if let Some(key) = &config.admin_key {
+                    fc.secret_key = key.clone();
                 }
                 fc.memory_mb = config.function_memory_mb;
                 Arc::new(FunctionRunner::new(fc))
             });
-        Ok(Arc::new(AppState::new(config, db, storage, functions)))
+        let state = AppState::new(config, db, storage, functions);
+        Ok(Arc::new(match sign_in {
+            Some(s) => state.with_sign_in(s),
+            None => state,
+        }))
     }
 }
 
@@ -203,11 +239,7 @@ async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Resp
         *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
         return resp;
     }
-    if let Err(e) = crate::guard::check_admin(
-        req.headers(),
-        state.config.admin_token.as_deref(),
-        &state.config.allowed_hosts,
-    ) {
+    if let Err(e) = crate::guard::check_admin(req.headers(), &state.config) {
         let status = match e {
             ShimError::Forbidden(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -225,6 +257,17 @@ async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Resp
     let (parts, body) = req.into_parts();
     match read_body(body, state.config.max_body as u64).await {
         Ok(bytes) => {
+            if let Err(e) = crate::guard::check_admin_signature(
+                parts.method.as_str(),
+                &parts.uri,
+                &parts.headers,
+                &bytes,
+                &state.config,
+            ) {
+                let mut resp = e.into_envelope(&state.next_request_id());
+                *resp.status_mut() = StatusCode::FORBIDDEN;
+                return resp;
+            }
             let seq_id = query_param(parts.uri.query(), "seqId");
             crate::admin::respond(
                 &state,
@@ -251,6 +294,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/storage/file/{*key}", get(download).head(download))
         .route("/client", post(crate::client::handler))
+        .route("/client/signin", post(crate::client::sign_in))
         .route("/client/{*rest}", post(crate::client::handler))
         .fallback(admin_handler)
         .layer(DefaultBodyLimit::disable())

@@ -10,6 +10,7 @@ use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
+use crate::auth::{CodeExchange, Sessions};
 use crate::config::ShimConfig;
 use crate::error::{ShimError, ShimResult};
 use crate::functions::FunctionRunner;
@@ -26,10 +27,21 @@ pub struct AppState {
     pub storage: Storage,
     /// The cloud-function runner (`None` when the project has no functions directory).
     pub functions: Option<Arc<FunctionRunner>>,
+    /// Sign-in mode's session tokens and code exchange (`None` in development mode).
+    pub sign_in: Option<SignInState>,
     /// Requests answered, for the periodic log summary.
     pub(crate) traffic: Arc<Traffic>,
     request_prefix: String,
     request_counter: AtomicU64,
+}
+
+/// What sign-in mode needs at run time.
+#[derive(Debug, Clone)]
+pub struct SignInState {
+    /// Issues and checks the session tokens (its secret shared through the database).
+    pub sessions: Sessions,
+    /// Exchanges `wx.login` codes for openids.
+    pub exchange: CodeExchange,
 }
 
 /// Counters of the requests answered since the last log summary.
@@ -84,10 +96,17 @@ impl AppState {
             db,
             storage,
             functions,
+            sign_in: None,
             traffic: Arc::default(),
             request_prefix: format!("{prefix:08x}"),
             request_counter: AtomicU64::new(1),
         }
+    }
+
+    /// The same state in sign-in mode.
+    pub fn with_sign_in(mut self, sign_in: SignInState) -> Self {
+        self.sign_in = Some(sign_in);
+        self
     }
 
     /// A fresh request id (`<instance>-<counter>`).

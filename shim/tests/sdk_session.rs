@@ -2,7 +2,11 @@
 //! of `shim/tests/project` and runs `node tests/node/session.js` (wx-server-sdk 4.0.2,
 //! @cloudbase/node-sdk 3.18.3 and tcb-admin-node 1.23.0, unmodified, pointed at the shim through
 //! `TCB_CONTEXT_CNFG` and `serviceUrl`). Needs `npm ci --prefix tests/node` first; fails (never skips) without it.
-//! Runs twice: on the SQLite store, and on PostgreSQL (a throwaway cluster, `common::pg`).
+//! Runs on the SQLite store, on PostgreSQL (a throwaway cluster, `common::pg`), and once more
+//! with the shim checking every `/admin` request's TC3 signature (`--admin-token`/`--admin-key`,
+//! as in sign-in mode): every SDK (they all sign with `@cloudbase/signature-nodejs`, and the
+//! `sum` function's wx-server-sdk calling back signs with the key the shim hands it) must be
+//! served, a wrong key refused.
 
 mod common;
 
@@ -50,9 +54,23 @@ const STEPS: &[&str] = &[
     "tcb-admin-node: SCF mode through HTTP_PROXY (absolute-form requests)",
 ];
 
+/// The steps of a session against a shim that checks signatures: all of them, and a refusal.
+fn signed_steps() -> Vec<&'static str> {
+    let mut steps = STEPS.to_vec();
+    steps.push("node-sdk: a wrong secretKey is refused");
+    steps.push("tcb-admin-node: its default v2 signature is refused, saying what to do");
+    steps
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_sdks_against_the_shim() {
-    session(None).await;
+    session(None, false).await;
+}
+
+/// The same session with `/admin` signatures checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_sdks_against_a_shim_checking_signatures() {
+    session(None, true).await;
 }
 
 /// The same session with the data in PostgreSQL (`database_url`).
@@ -67,10 +85,10 @@ async fn real_sdks_against_the_shim_on_postgres() {
     })
     .await
     .unwrap();
-    session(Some(url)).await;
+    session(Some(url), false).await;
 }
 
-async fn session(database_url: Option<String>) {
+async fn session(database_url: Option<String>, signed: bool) {
     let root = repo_root();
     let node_modules = root.join("tests/node/node_modules");
     assert!(
@@ -93,6 +111,10 @@ async fn session(database_url: Option<String>) {
     let mut config = ShimConfig::from_project(&project).unwrap();
     config.env_id = env_id.to_string();
     config.database_url = database_url;
+    if signed {
+        config.admin_token = Some("AKIDlocalshim".into());
+        config.admin_key = Some("localshimkey".into());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -115,6 +137,7 @@ async fn session(database_url: Option<String>) {
         .env("TENCENTCLOUD_REGION", "ap-shanghai")
         .env("TENCENTCLOUD_SECRETID", "AKIDlocalshim")
         .env("TENCENTCLOUD_SECRETKEY", "localshimkey")
+        .env("SHIM_SIGNED", if signed { "1" } else { "0" })
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
@@ -137,7 +160,12 @@ async fn session(database_url: Option<String>) {
         "failed steps:\n{}\n{report}",
         failed.join("\n")
     );
-    for step in STEPS {
+    let steps = if signed {
+        signed_steps()
+    } else {
+        STEPS.to_vec()
+    };
+    for step in steps {
         assert!(
             stdout.lines().any(|l| l == format!("ok {step}")),
             "step `{step}` did not pass\n{report}"

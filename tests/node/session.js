@@ -3,7 +3,10 @@
 // Run by shim/tests/sdk_session.rs with the shim's URL in SHIM_URL and the container env the
 // SDKs read (TCB_CONTEXT_CNFG, SCF_NAMESPACE, TENCENTCLOUD_SECRETID/KEY, TENCENTCLOUD_RUNENV).
 // The project it talks to is shim/tests/project (seeded `books`, `cloud/storage/images/hello.txt`,
-// the `sum` function). Every step prints `ok <name>` or `not ok <name>: <why>`; the process exits
+// the `sum` function). With SHIM_SIGNED=1 the shim checks every /admin request's TC3 signature
+// (`--admin-token AKIDlocalshim --admin-key localshimkey`): the same wx-server-sdk and node-sdk
+// and tcb-admin-node steps must pass (all three sign with @cloudbase/signature-nodejs), and a wrong
+// secretKey must be refused. Every step prints `ok <name>` or `not ok <name>: <why>`; the process exits
 // non-zero if any step failed.
 'use strict'
 
@@ -18,6 +21,7 @@ if (!SHIM_URL) {
   process.exit(2)
 }
 const ENV = process.env.SCF_NAMESPACE || 'local-dev'
+const SIGNED = process.env.SHIM_SIGNED === '1'
 
 let passed = 0
 let failed = 0
@@ -375,13 +379,40 @@ async function main () {
     assert.equal(gone.fileList[0].code, 'STORAGE_FILE_NONEXIST')
   })
 
+  if (SIGNED) {
+    await step('node-sdk: a wrong secretKey is refused', async () => {
+      const forged = tcb.init({ env: ENV, secretId: 'AKIDlocalshim', secretKey: 'not-the-key', serviceUrl: `${SHIM_URL}/admin`, timeout: 15000 })
+      const e = await rejects(forged.database().collection('books').count())
+      assert.match(String(e && (e.message || e.code || JSON.stringify(e))), /PERMISSION_DENIED|signature|403/i, String(e))
+      // A request signed with the right key but altered on the way: another host.
+      const res = await fetch(`${SHIM_URL}/admin?env=${ENV}&seqId=x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'TC3-HMAC-SHA256 Credential=AKIDlocalshim/2026-01-01/tcb/tc3_request, SignedParams=action, SignedHeaders=content-type;host, Signature=00' },
+        body: JSON.stringify({ action: 'database.calculateDocument', collectionName: 'books', query: '{}', queryType: 'WHERE' })
+      })
+      assert.equal(res.status, 403)
+    })
+    await step('tcb-admin-node: its default v2 signature is refused, saying what to do', async () => {
+      // (Not through tcb-admin-node itself: it throws an uncaught error on any non-200 answer.)
+      const res = await fetch(`${SHIM_URL}/admin?env=${ENV}&seqId=y`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'database.calculateDocument', collectionName: 'books', query: '{}', queryType: 'WHERE', authorization: 'q-sign-algorithm=sha1' })
+      })
+      assert.match((await res.json()).message, /signMethod: 'v3'/)
+    })
+  }
+
   // tcb-admin-node 1.x: the legacy plain-JSON database dialect and multipart POST uploads.
+  // Its default `v2` signature (in the body) is not one the shim checks; `v3` is TC3.
+  const legacySign = SIGNED ? { signMethod: 'v3' } : {}
   const legacy = admin.init({
     env: ENV,
     secretId: 'AKIDlocalshim',
     secretKey: 'localshimkey',
     serviceUrl: `${SHIM_URL}/admin`,
-    timeout: 15000
+    timeout: 15000,
+    ...legacySign
   })
   const ldb = legacy.database()
   const lc = ldb.command
@@ -424,7 +455,7 @@ async function main () {
     // `request` sends it to the proxy as an absolute-form request target.
     process.env.HTTP_PROXY = SHIM_URL
     try {
-      const viaProxy = admin.init({ env: ENV, secretId: 'AKIDlocalshim', secretKey: 'localshimkey', timeout: 15000 })
+      const viaProxy = admin.init({ env: ENV, secretId: 'AKIDlocalshim', secretKey: 'localshimkey', timeout: 15000, ...legacySign })
       const r = await viaProxy.database().collection('books').where({ year: viaProxy.database().command.gt(1700) }).get()
       assert.deepEqual(r.data.map(b => b._id), ['book-1'])
     } finally {

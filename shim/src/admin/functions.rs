@@ -34,6 +34,12 @@ pub(super) async fn handle(
         }
         Some(other) => other.to_string(),
     };
+    if let Caller::Anonymous { .. } = caller {
+        // A function always runs for a known user (its `OPENID`), as on the real platform.
+        return Err(ShimError::Unauthenticated(
+            "sign in (wx.login) before calling cloud functions".into(),
+        ));
+    }
     let runner = runner.ok_or_else(|| ShimError::NoFunctions(name.to_string()))?;
     let ctx = match caller {
         Caller::Admin => InvokeContext {
@@ -47,6 +53,7 @@ pub(super) async fn handle(
             request_id: request_id.to_string(),
             ..InvokeContext::default()
         },
+        Caller::Anonymous { .. } => unreachable!("refused above"),
     };
     let response = runner.invoke(name, &event, ctx).await?;
     Ok(json!({ "response_data": response }))

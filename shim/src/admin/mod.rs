@@ -46,6 +46,7 @@ pub(crate) async fn respond(
     } else {
         parse_body(&body)
     };
+    let anonymous = matches!(caller, Caller::Anonymous { .. });
     let (action, result) = match parsed {
         Ok(map) => {
             let action = map
@@ -57,6 +58,17 @@ pub(crate) async fn respond(
             (action, result)
         }
         Err(e) => (String::new(), Err(e)),
+    };
+    // A caller who has not signed in and is refused: sign in, then it may be allowed.
+    let result = match result {
+        Err(
+            e @ (ShimError::Db(crate::db::DbError::PermissionDenied(_))
+            | ShimError::StorageDenied(_)),
+        ) if anonymous => Err(ShimError::Unauthenticated(format!(
+            "sign in first (wx.login, then POST /client/signin): {}",
+            e.public_message()
+        ))),
+        other => other,
     };
     // One line per action, at debug: the default log carries only the periodic summary.
     tracing::debug!(

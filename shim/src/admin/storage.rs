@@ -15,6 +15,12 @@ pub(super) async fn handle(
     action: &str,
     body: &Map<String, Value>,
 ) -> ShimResult<Value> {
+    if matches!(caller, Caller::Anonymous { .. }) && action != "storage.batchGetDownloadUrl" {
+        // Files are "everyone reads, the uploader writes": without a user, reading only.
+        return Err(ShimError::StorageDenied(
+            "uploading, deleting and copying files need a signed-in user".into(),
+        ));
+    }
     match action {
         "storage.getUploadMetadata" => {
             let path = body
@@ -159,16 +165,20 @@ fn file_id_or_path(p: &str) -> ShimResult<CloudPath> {
 
 fn owner_of(caller: &Caller) -> &str {
     match caller {
-        Caller::Admin => "",
+        Caller::Admin | Caller::Anonymous { .. } => "",
         Caller::Client { openid, .. } => openid,
     }
 }
 
 /// Storage preset "everyone reads, the uploader writes": a client may create new files and
 /// overwrite or delete its own; admin may do anything.
+///
+/// A caller who has not signed in writes nothing.
 async fn check_may_write(storage: &Storage, caller: &Caller, key: &CloudPath) -> ShimResult<()> {
-    let Caller::Client { openid, .. } = caller else {
-        return Ok(());
+    let openid = match caller {
+        Caller::Admin => return Ok(()),
+        Caller::Anonymous { .. } => return Err(ShimError::StorageDenied(key.to_string())),
+        Caller::Client { openid, .. } => openid,
     };
     if !storage.exists(key).await? {
         return Ok(());

@@ -14,9 +14,19 @@
 //!   `/admin` (`sdk-wire-protocol.md` §3). Database arguments (`query`, `data`, `data[]`, `order`,
 //!   `projection`, aggregate `stageValue`) are **strings of canonical EJSON**; `limit`, `offset`,
 //!   `multi`, `merge`, `upsert` plain JSON. `envName` and the token fields are accepted and ignored.
-//! * **Identity (development only, nothing is verified):** header `x-wx-openid` (default: the
+//! * **Identity, development mode (nothing is verified):** header `x-wx-openid` (default: the
 //!   shim's `--openid`, `ShimConfig::default_openid`) and header `x-wx-appid` (default:
 //!   `ShimConfig::appid`). An empty header counts as absent.
+//! * **Identity, sign-in mode (`--appid/--secret`):** the adapter signs in with
+//!   **`POST /client/signin`** `{"code": "<the code of wx.login()>"}`; the shim exchanges the code
+//!   at the code-to-session endpoint and answers `{"requestId", "data": {"token", "expiresIn"}}`
+//!   (seconds), or `{"code": "LOGIN_FAILED", "message"}` (HTTP 200) when WeChat refuses the
+//!   code. Later requests carry **`authorization: Bearer <token>`** and act for the token's
+//!   openid; `x-wx-openid`/`x-wx-appid` are ignored. A request without a token acts as
+//!   `Caller::Anonymous`: it reads collections every user may read (`ALL_READ_*` presets) and
+//!   gets download URLs, and anything else is answered **HTTP 401** with code
+//!   `UNAUTHENTICATED`, as is every request whose token is forged, altered, for another appid
+//!   or expired. On a 401 the adapter signs in again and retries the request once.
 //! * **Reply:** always HTTP 200 with `{"requestId": "...", "data": {...}}` on success or
 //!   `{"requestId": "...", "code": "DATABASE_COLLECTION_NOT_EXIST", "message": "..."}` on error.
 //!   The string codes are the TCB backend's; the adapter maps them to `errCode` numbers as
@@ -52,11 +62,35 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use crate::error::{ShimError, json_response};
 use crate::service::Caller;
 use crate::state::{AppState, read_body};
 
-/// The caller a `/client` request speaks for.
-pub(crate) fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Caller {
+/// The caller a `/client` request speaks for: in sign-in mode the session of its token
+/// (anonymous without one; an error for a bad one), else what its headers say.
+pub(crate) fn client_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ShimError> {
+    if let Some(sign_in) = &state.sign_in {
+        let appid = state.config.appid.clone();
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Ok(Caller::Anonymous { appid });
+        };
+        let now = crate::auth::session::unix_now();
+        return match sign_in.sessions.verify(token, &appid, now) {
+            Ok(session) => Ok(Caller::Client {
+                openid: session.openid,
+                appid: session.appid,
+            }),
+            Err(e) => Err(ShimError::Unauthenticated(format!(
+                "{e}; sign in again (wx.login, then POST /client/signin)"
+            ))),
+        };
+    }
     let header = |name: &str| {
         headers
             .get(name)
@@ -65,18 +99,77 @@ pub(crate) fn caller_from_headers(state: &AppState, headers: &HeaderMap) -> Call
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    Caller::Client {
+    Ok(Caller::Client {
         openid: header("x-wx-openid").unwrap_or_else(|| state.config.default_openid.clone()),
         appid: header("x-wx-appid").unwrap_or_else(|| state.config.appid.clone()),
-    }
+    })
 }
 
 /// `POST /client`.
 pub(crate) async fn handler(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let caller = caller_from_headers(&state, &parts.headers);
+    let caller = match client_caller(&state, &parts.headers) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_envelope(&state.next_request_id()),
+    };
     match read_body(body, state.config.max_body as u64).await {
         Ok(bytes) => crate::admin::respond(&state, caller, &parts.headers, None, bytes).await,
         Err(e) => e.into_envelope(&state.next_request_id()),
+    }
+}
+
+/// Longest `wx.login` code accepted (WeChat's are 32 characters).
+const MAX_CODE_LEN: usize = 256;
+
+/// `POST /client/signin` `{"code"}`: exchange a `wx.login` code for a session token.
+pub(crate) async fn sign_in(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let request_id = state.next_request_id();
+    let Some(sign_in) = &state.sign_in else {
+        return ShimError::InvalidAction(
+            "sign-in: this shim runs in development mode (start it with --appid and --secret)"
+                .into(),
+        )
+        .into_envelope(&request_id);
+    };
+    let bytes = match read_body(req.into_body(), 16 << 10).await {
+        Ok(b) => b,
+        Err(e) => return e.into_envelope(&request_id),
+    };
+    let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CODE_LEN);
+    let Some(code) = code else {
+        return ShimError::InvalidParam(
+            "sign-in takes {\"code\": \"<the code of wx.login()>\"}".into(),
+        )
+        .into_envelope(&request_id);
+    };
+    match sign_in.exchange.exchange(&code).await {
+        Ok(who) => {
+            let now = crate::auth::session::unix_now();
+            let token = sign_in.sessions.issue(
+                &who.openid,
+                &state.config.appid,
+                who.unionid.as_deref(),
+                now,
+            );
+            let body = serde_json::json!({
+                "requestId": request_id,
+                "data": { "token": token, "expiresIn": sign_in.sessions.ttl().as_secs() },
+            });
+            json_response(axum::http::StatusCode::OK, body.to_string())
+        }
+        Err(crate::auth::LoginError::Refused { errcode, errmsg }) => ShimError::LoginFailed(
+            format!("WeChat refused the wx.login code (errcode {errcode}: {errmsg}); call wx.login again"),
+        )
+        .into_envelope(&request_id),
+        Err(e @ crate::auth::LoginError::Upstream(_)) => {
+            tracing::warn!("sign-in: {e}");
+            ShimError::LoginFailed(
+                "the code-to-session endpoint could not be reached; try again".into(),
+            )
+            .into_envelope(&request_id)
+        }
     }
 }

@@ -53,6 +53,8 @@ pub struct FunctionsConfig {
     pub memory_mb: u64,
     /// `TENCENTCLOUD_SECRETID` handed to functions (the shim's `--admin-token` when set).
     pub secret_id: String,
+    /// `TENCENTCLOUD_SECRETKEY` handed to functions (the shim's `--admin-key` when set).
+    pub secret_key: String,
 }
 
 impl FunctionsConfig {
@@ -71,6 +73,7 @@ impl FunctionsConfig {
             max_workers_per_function: 4,
             memory_mb: 256,
             secret_id: "AKIDmigrateShimLocal".to_string(),
+            secret_key: "migrateShimLocalSecretKey".to_string(),
         }
     }
 }
@@ -181,7 +184,7 @@ impl FunctionRunner {
             ("TENCENTCLOUD_RUNENV", "SCF"),
             ("TENCENTCLOUD_REGION", "ap-shanghai"),
             ("TENCENTCLOUD_SECRETID", config.secret_id.as_str()),
-            ("TENCENTCLOUD_SECRETKEY", "migrateShimLocalSecretKey"),
+            ("TENCENTCLOUD_SECRETKEY", config.secret_key.as_str()),
             ("TENCENTCLOUD_SESSIONTOKEN", "migrateShimLocalSessionToken"),
             ("TCB_CONTEXT_CNFG", cnfg.as_str()),
             ("SCF_NAMESPACE", config.env_id.as_str()),

@@ -279,9 +279,9 @@ impl Database {
         }
         let admin_only = |what: &str| match caller {
             Caller::Admin => Ok(()),
-            Caller::Client { .. } => Err(DbError::PermissionDenied(format!(
-                "{what} is only available on the server side"
-            ))),
+            Caller::Client { .. } | Caller::Anonymous { .. } => Err(DbError::PermissionDenied(
+                format!("{what} is only available on the server side"),
+            )),
         };
         match op {
             DbOp::StartTransaction => {
@@ -448,11 +448,10 @@ impl Database {
                 if docs.is_empty() {
                     return Err(DbError::invalid("nothing to insert"));
                 }
-                if let Caller::Client { openid, .. } = caller {
-                    self.check_write(&collection)?;
+                if let Some(openid) = self.writer(caller, &collection)? {
                     for d in &mut docs {
                         // The client may not choose `_openid`: it is always the caller's.
-                        d.insert("_openid", openid.clone());
+                        d.insert("_openid", openid);
                     }
                 }
                 for d in &mut docs {
@@ -563,10 +562,9 @@ impl Database {
                 multi,
             } => {
                 let filter = with_dates(filter, now);
-                let filter = match caller {
-                    Caller::Admin => filter,
-                    Caller::Client { openid, .. } => {
-                        self.check_write(&collection)?;
+                let filter = match self.writer(caller, &collection)? {
+                    None => filter,
+                    Some(openid) => {
                         let mut filter = filter;
                         substitute_openid(&mut filter, openid);
                         and_openid(filter, openid)
@@ -583,7 +581,8 @@ impl Database {
                 for st in &mut stages {
                     resolve_server_dates(st, now);
                 }
-                if let Caller::Client { openid, .. } = caller {
+                if caller.is_client() {
+                    let openid = openid_of(caller);
                     // `$lookup` reads another collection: a client may only join collections
                     // everyone can read (the implicit `_openid` filter cannot reach inside it).
                     for st in &stages {
@@ -596,7 +595,7 @@ impl Database {
                             }
                         }
                     }
-                    match self.permissions.read().preset(&collection).read() {
+                    match self.client_read(caller, &collection) {
                         Access::All => {}
                         Access::Own => {
                             let mut m = Document::new();
@@ -624,7 +623,7 @@ impl Database {
             | DbOp::AbortTransaction { .. }
             | DbOp::InTransaction { .. } => Err(DbError::invalid("transactions cannot be nested")),
             DbOp::AddCollection { collection } => {
-                if let Caller::Client { .. } = caller {
+                if caller.is_client() {
                     return Err(DbError::PermissionDenied(
                         "collections can only be created from the server side".into(),
                     ));
@@ -641,7 +640,9 @@ impl Database {
     fn read_limit(&self, caller: &Caller, limit: Option<u64>) -> u64 {
         let (default, max) = match caller {
             Caller::Admin => (Self::ADMIN_DEFAULT_LIMIT, Self::ADMIN_MAX_LIMIT),
-            Caller::Client { .. } => (Self::CLIENT_LIMIT, Self::CLIENT_LIMIT),
+            Caller::Client { .. } | Caller::Anonymous { .. } => {
+                (Self::CLIENT_LIMIT, Self::CLIENT_LIMIT)
+            }
         };
         match limit {
             None | Some(0) => default,
@@ -650,11 +651,12 @@ impl Database {
     }
 
     fn read_filter(&self, caller: &Caller, coll: &str, mut filter: Document) -> DbResult<Document> {
-        let Caller::Client { openid, .. } = caller else {
+        if !caller.is_client() {
             return Ok(filter);
-        };
+        }
+        let openid = openid_of(caller);
         substitute_openid(&mut filter, openid);
-        match self.permissions.read().preset(coll).read() {
+        match self.client_read(caller, coll) {
             Access::All => Ok(filter),
             Access::Own => Ok(and_openid(filter, openid)),
             Access::Denied => Err(DbError::PermissionDenied(format!(
@@ -663,12 +665,31 @@ impl Database {
         }
     }
 
-    fn check_write(&self, coll: &str) -> DbResult<()> {
-        match self.permissions.read().preset(coll).write() {
-            Access::Denied => Err(DbError::PermissionDenied(format!(
+    /// A client's read access to `coll`: its preset's, except that a caller who has not
+    /// signed in reads only what every user may read.
+    fn client_read(&self, caller: &Caller, coll: &str) -> Access {
+        match (caller, self.permissions.read().preset(coll).read()) {
+            (Caller::Anonymous { .. }, Access::Own) => Access::Denied,
+            (_, access) => access,
+        }
+    }
+
+    /// Who a write to `coll` is restricted to: `None` for the server side, the caller's openid
+    /// for a client whose preset allows writes; an error for the others (a caller who has not
+    /// signed in never writes).
+    fn writer<'c>(&self, caller: &'c Caller, coll: &str) -> DbResult<Option<&'c str>> {
+        let denied = || {
+            Err(DbError::PermissionDenied(format!(
                 "no write permission on collection {coll}"
-            ))),
-            _ => Ok(()),
+            )))
+        };
+        match caller {
+            Caller::Admin => Ok(None),
+            Caller::Anonymous { .. } => denied(),
+            Caller::Client { openid, .. } => match self.permissions.read().preset(coll).write() {
+                Access::Denied => denied(),
+                _ => Ok(Some(openid)),
+            },
         }
     }
 
@@ -680,15 +701,14 @@ impl Database {
         mut data: Document,
         merge: bool,
     ) -> DbResult<(Document, Update)> {
-        match caller {
-            Caller::Admin => Ok((filter, Update::from_data(data, merge)?)),
-            Caller::Client { openid, .. } => {
-                self.check_write(coll)?;
+        match self.writer(caller, coll)? {
+            None => Ok((filter, Update::from_data(data, merge)?)),
+            Some(openid) => {
                 let mut filter = filter;
                 substitute_openid(&mut filter, openid);
                 if !merge {
                     // A client `set` keeps the record the caller's.
-                    data.insert("_openid", openid.clone());
+                    data.insert("_openid", openid);
                 }
                 let update = Update::from_data(data, merge)?;
                 if merge && update.touches("_openid") {
@@ -699,6 +719,15 @@ impl Database {
                 Ok((and_openid(filter, openid), update))
             }
         }
+    }
+}
+
+/// The openid of a client caller; empty for one who has not signed in (and for the server side,
+/// which never asks).
+fn openid_of(caller: &Caller) -> &str {
+    match caller {
+        Caller::Client { openid, .. } => openid,
+        Caller::Admin | Caller::Anonymous { .. } => "",
     }
 }
 
