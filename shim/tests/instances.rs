@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::http::{action, get};
+use common::http::{action, get, post};
 use common::storage_cases::{put, temp_url, upload_url};
 use serde_json::{Value, json};
 use shim::{AppState, ShimConfig};
@@ -18,6 +18,16 @@ struct Instance {
 }
 
 async fn instance(project: &Path, db: &str, storage: &Path, reseed: bool) -> Instance {
+    instance_with(project, db, storage, reseed, None).await
+}
+
+async fn instance_with(
+    project: &Path,
+    db: &str,
+    storage: &Path,
+    reseed: bool,
+    sign_in: Option<shim::config::SignIn>,
+) -> Instance {
     let data = tempfile::tempdir().unwrap();
     let mut config = ShimConfig::from_project(project).unwrap();
     config.env_id = "test-env".into();
@@ -26,6 +36,12 @@ async fn instance(project: &Path, db: &str, storage: &Path, reseed: bool) -> Ins
     config.database_url = Some(db.to_string());
     config.storage_url = Some(storage.display().to_string());
     config.reseed = reseed;
+    if sign_in.is_some() {
+        config.admin_token = Some("AKIDinstances".into());
+        config.admin_key = Some("instances-key".into());
+        config.appid = common::wechat::APPID.into();
+    }
+    config.sign_in = sign_in;
     let state = AppState::open(config).await.unwrap();
     Instance {
         app: shim::router(Arc::clone(&state)),
@@ -120,4 +136,48 @@ async fn two_instances_share_one_database_and_one_storage() {
     let a = instance(&project, &db, &storage, true).await;
     assert_eq!(book_title(&a.app, "book-1").await, seeded);
     assert_eq!(book_title(&b.app, "book-1").await, seeded);
+}
+
+/// In sign-in mode a session token one instance issued is good at the other (the session
+/// secret is kept in the shared database), and a second instance does not replace it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_one_instance_is_good_at_the_other() {
+    if common::pg::skip() {
+        return;
+    }
+    let db = tokio::task::spawn_blocking(|| common::pg::server().url(&common::pg::fresh_db()))
+        .await
+        .unwrap();
+    let wechat = common::wechat::fake_wechat().await;
+    let sign_in = shim::config::SignIn {
+        secret: common::wechat::SECRET.into(),
+        code2session_url: wechat.url.clone(),
+        session_ttl: std::time::Duration::from_secs(600),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    common::copy_dir(&common::repo_root().join("shim/tests/project"), &project);
+    let storage = tmp.path().join("shared-storage");
+    let a = instance_with(&project, &db, &storage, false, Some(sign_in.clone())).await;
+    let b = instance_with(&project, &db, &storage, false, Some(sign_in)).await;
+    let r = post(
+        &a.app,
+        "/client/signin",
+        json!({"code": "code-alice"}).to_string(),
+    )
+    .await;
+    let token = r.json()["data"]["token"].as_str().unwrap().to_string();
+    let count = json!({"action": "database.calculateDocument", "collectionName": "books",
+        "queryType": "WHERE", "query": "{}"})
+    .to_string();
+    for app in [&a.app, &b.app] {
+        let req = axum::http::Request::post("/client")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::from(count.clone()))
+            .unwrap();
+        let r = common::http::send(app, req).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.json()["data"]["total"].is_u64(), "{}", r.text());
+    }
 }

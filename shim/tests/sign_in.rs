@@ -5,72 +5,17 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::http::{Reply, send};
+use common::wechat::{APPID, FakeWeChat, SECRET, fake_wechat};
 use serde_json::{Value, json};
 use shim::config::SignIn;
 use shim::{AppState, ShimConfig};
-
-const APPID: &str = "wxsignintest0001";
-const SECRET: &str = "app-secret-123";
-
-/// A stand-in for WeChat's code-to-session endpoint: `code-<name>` signs in as `o-<name>`;
-/// `code-used` is refused as WeChat refuses a code used twice; anything else is invalid. It
-/// checks the appid and secret it is sent, and counts the exchanges.
-struct FakeWeChat {
-    url: String,
-    calls: Arc<AtomicUsize>,
-    _task: tokio::task::JoinHandle<()>,
-}
-
-async fn fake_wechat() -> FakeWeChat {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = Arc::clone(&calls);
-    let app = axum::Router::new().route(
-        "/sns/jscode2session",
-        axum::routing::get(
-            move |axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>| {
-                let counted = Arc::clone(&counted);
-                async move {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    let arg = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-                    let reply = if arg("appid") != APPID || arg("secret") != SECRET {
-                        json!({"errcode": 40125, "errmsg": "invalid appsecret"})
-                    } else if arg("grant_type") != "authorization_code" {
-                        json!({"errcode": 40002, "errmsg": "invalid grant_type"})
-                    } else if arg("js_code") == "code-used" {
-                        json!({"errcode": 40163, "errmsg": "code been used"})
-                    } else if let Some(name) = arg("js_code").strip_prefix("code-") {
-                        json!({"openid": format!("o-{name}"), "session_key": "sk", "unionid": format!("u-{name}")})
-                    } else {
-                        json!({"errcode": 40029, "errmsg": "invalid code"})
-                    };
-                    // WeChat answers JSON as text/plain.
-                    ([(header::CONTENT_TYPE, "text/plain")], reply.to_string())
-                }
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/sns/jscode2session",
-        listener.local_addr().unwrap()
-    );
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    FakeWeChat {
-        url,
-        calls,
-        _task: task,
-    }
-}
 
 /// The four presets, one collection each, each holding `d1` created by alice.
 const PRESETS: [(&str, &str); 4] = [
@@ -110,6 +55,14 @@ async fn sign_in_shim(database_url: Option<String>, ttl: Duration) -> SignInShim
     std::fs::write(
         seeds.join("_permissions.json"),
         Value::Object(permissions).to_string(),
+    )
+    .unwrap();
+    // A function reporting who called it, as wx-server-sdk's getWXContext() reads it.
+    let whoami = project.join("cloudfunctions/whoami");
+    std::fs::create_dir_all(&whoami).unwrap();
+    std::fs::write(
+        whoami.join("index.js"),
+        "exports.main = async () => ({ openid: process.env.WX_OPENID, appid: process.env.WX_APPID })\n",
     )
     .unwrap();
     let mut config = ShimConfig::from_project(project).unwrap();
@@ -428,6 +381,22 @@ async fn anonymous_callers_read_public_files_only_and_admin_needs_credentials() 
     )
     .await;
     assert!(r.json()["data"]["url"].is_string(), "{}", r.text());
+    // A function runs for the signed-in user, whatever openid the request names.
+    let r = client(
+        app,
+        Some(&alice),
+        &[("x-wx-openid", "o-mallory")],
+        json!({"action": "functions.invokeFunction", "function_name": "whoami", "request_data": "{}"}),
+    )
+    .await;
+    let who: Value =
+        serde_json::from_str(r.json()["data"]["response_data"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        who,
+        json!({"openid": "o-alice", "appid": APPID}),
+        "{}",
+        r.text()
+    );
     // Download URLs are for everyone (the storage preset: all read, creator writes).
     let r = client(
         app,

@@ -6,6 +6,7 @@ pub(crate) mod http;
 pub(crate) mod pg;
 pub(crate) mod s3;
 pub(crate) mod storage_cases;
+pub(crate) mod wechat;
 
 use std::path::{Path, PathBuf};
 
