@@ -21,6 +21,15 @@ pub(crate) struct Server {
     base: String,
     /// True for a server given by `MIGRATE_TEST_PG_URL` (a URL, not a key-value string).
     external: bool,
+    /// A local cluster's binaries, data folder, server options and log (to restart it).
+    local: Option<Local>,
+}
+
+struct Local {
+    bin: PathBuf,
+    data: PathBuf,
+    opts: String,
+    log: PathBuf,
 }
 
 /// Are the PostgreSQL tests to be skipped (`MIGRATE_SKIP_PG=1`)?
@@ -177,6 +186,12 @@ fn start_local() -> Server {
     Server {
         base: format!("host={s} user=postgres"),
         external: false,
+        local: Some(Local {
+            bin,
+            data,
+            opts,
+            log,
+        }),
     }
 }
 
@@ -187,12 +202,52 @@ pub(crate) fn server() -> &'static Server {
         Ok(url) if !url.is_empty() => Server {
             base: url,
             external: true,
+            local: None,
         },
         _ => start_local(),
     })
 }
 
 impl Server {
+    /// Crash the local server (`pg_ctl stop -m immediate`: every process quits at once, no
+    /// checkpoint, so the next start runs crash recovery from the WAL) and start it again.
+    /// `false` for a server of `MIGRATE_TEST_PG_URL`, which the tests may not stop.
+    pub(crate) fn crash_and_restart(&self) -> bool {
+        let Some(l) = &self.local else {
+            return false;
+        };
+        let d = l.data.to_str().unwrap();
+        let out = run_pg(
+            &l.bin.join("pg_ctl"),
+            &["-D", d, "-w", "-m", "immediate", "stop"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop -m immediate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run_pg(
+            &l.bin.join("pg_ctl"),
+            &[
+                "-D",
+                d,
+                "-l",
+                l.log.to_str().unwrap(),
+                "-w",
+                "-o",
+                &l.opts,
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start after the crash failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&l.log).unwrap_or_default()
+        );
+        true
+    }
+
     /// The connection string of database `db`.
     pub(crate) fn url(&self, db: &str) -> String {
         if self.external {
