@@ -51,16 +51,11 @@ impl AppState {
     /// A URL one instance signed is then good at every other. Blocking.
     pub fn shared_signer(config: &ShimConfig, store: &dyn Store) -> ShimResult<Signer> {
         let local = Signer::load_or_create(&config.secret_file()).map_err(ShimError::internal)?;
-        let held = store
-            .init_meta("storage-secret", &hex::encode(local.key()))
-            .map_err(|e| {
-                ShimError::internal(format!("cannot share the signing secret: {}", e.detail()))
-            })?;
-        let key: [u8; 32] = hex::decode(&held)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| ShimError::internal("the database holds a malformed signing secret"))?;
-        Ok(Signer::new(key))
+        Ok(Signer::new(shared_key(
+            store,
+            "storage-secret",
+            local.key(),
+        )?))
     }
 
     /// Sign-in mode's parts, when the configuration asks for it: the session tokens, signed
@@ -70,16 +65,7 @@ impl AppState {
         let Some(sign_in) = &config.sign_in else {
             return Ok(None);
         };
-        let fresh: [u8; 32] = rand::random();
-        let held = store
-            .init_meta("session-secret", &hex::encode(fresh))
-            .map_err(|e| {
-                ShimError::internal(format!("cannot share the session secret: {}", e.detail()))
-            })?;
-        let key: [u8; 32] = hex::decode(&held)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| ShimError::internal("the database holds a malformed session secret"))?;
+        let key = shared_key(store, "session-secret", rand::random())?;
         let exchange = CodeExchange::new(&sign_in.code2session_url, &config.appid, &sign_in.secret)
             .map_err(ShimError::internal)?;
         Ok(Some(SignInState {
@@ -209,6 +195,18 @@ impl AppState {
             None => state,
         }))
     }
+}
+
+/// The 32-byte secret the database holds under meta `name`, which `mine` becomes when it holds
+/// none yet (the first instance's). Blocking.
+fn shared_key(store: &dyn Store, name: &str, mine: [u8; 32]) -> ShimResult<[u8; 32]> {
+    let held = store
+        .init_meta(name, &hex::encode(mine))
+        .map_err(|e| ShimError::internal(format!("cannot share the {name}: {}", e.detail())))?;
+    hex::decode(&held)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ShimError::internal(format!("the database holds a malformed {name}")))
 }
 
 async fn admin_handler(State(state): State<Arc<AppState>>, req: Request) -> Response {

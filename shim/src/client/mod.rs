@@ -126,7 +126,7 @@ pub(crate) async fn sign_in(State(state): State<Arc<AppState>>, req: Request) ->
     let request_id = state.next_request_id();
     let Some(sign_in) = &state.sign_in else {
         return ShimError::InvalidAction(
-            "sign-in: this shim runs in development mode (start it with --appid and --secret)"
+            "sign-in: this shim runs in development mode (start it with --secret to sign users in)"
                 .into(),
         )
         .into_envelope(&request_id);
