@@ -65,6 +65,13 @@ impl AppState {
         let Some(sign_in) = &config.sign_in else {
             return Ok(None);
         };
+        if config.admin_token.is_none() || config.admin_key.is_none() {
+            // Users who cannot choose their openid, behind an /admin anyone may call, would
+            // be no protection at all.
+            return Err(ShimError::internal(
+                "sign-in mode needs the admin credentials /admin checks (admin token and key)",
+            ));
+        }
         let key = shared_key(store, "session-secret", rand::random())?;
         let exchange = CodeExchange::new(&sign_in.code2session_url, &config.appid, &sign_in.secret)
             .map_err(ShimError::internal)?;
