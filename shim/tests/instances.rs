@@ -67,12 +67,9 @@ async fn book_title(app: &axum::Router, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_database_and_one_storage() {
-    if common::pg::skip() {
+    let Some(db) = common::pg::fresh_url().await else {
         return;
-    }
-    let db = tokio::task::spawn_blocking(|| common::pg::server().url(&common::pg::fresh_db()))
-        .await
-        .unwrap();
+    };
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("project");
     common::copy_dir(&common::repo_root().join("shim/tests/project"), &project);
@@ -142,12 +139,9 @@ async fn two_instances_share_one_database_and_one_storage() {
 /// secret is kept in the shared database), and a second instance does not replace it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_from_one_instance_is_good_at_the_other() {
-    if common::pg::skip() {
+    let Some(db) = common::pg::fresh_url().await else {
         return;
-    }
-    let db = tokio::task::spawn_blocking(|| common::pg::server().url(&common::pg::fresh_db()))
-        .await
-        .unwrap();
+    };
     let wechat = common::wechat::fake_wechat().await;
     let sign_in = shim::config::SignIn {
         secret: common::wechat::SECRET.into(),

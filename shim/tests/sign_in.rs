@@ -252,12 +252,9 @@ async fn presets_hold_for_real_users_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presets_hold_for_real_users_on_postgres() {
-    if common::pg::skip() {
+    let Some(url) = common::pg::fresh_url().await else {
         return;
-    }
-    let url = tokio::task::spawn_blocking(|| common::pg::server().url(&common::pg::fresh_db()))
-        .await
-        .unwrap();
+    };
     presets_hold_for_real_users(Some(url)).await;
 }
 

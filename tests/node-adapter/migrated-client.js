@@ -7,21 +7,11 @@
 const assert = require('node:assert/strict');
 const path = require('path');
 const { httpWx } = require('./fake-wx');
+const { step, failures } = require('./steps');
 const shim = require(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'));
 
 const app = process.env.APP_DIR;
 const original = process.env.ORIGINAL_DIR;
-let failed = 0;
-
-async function step(name, fn) {
-  try {
-    await fn();
-    console.log(`ok ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
 
 async function main() {
   const wx = httpWx();
@@ -155,7 +145,7 @@ async function main() {
 
   await step('calls after the failures are served as before', () => echoed('p2'));
 
-  process.exit(failed ? 1 : 0);
+  process.exit(failures() ? 1 : 0);
 }
 
 main().catch((e) => {

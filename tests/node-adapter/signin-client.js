@@ -8,6 +8,7 @@
 const assert = require('node:assert/strict');
 const path = require('path');
 const { httpWx } = require('./fake-wx');
+const { step, failures } = require('./steps');
 const shim = require(path.join(__dirname, '../../artifacts/js/wx-cloud-shim.js'));
 
 const SHIM_URL = process.env.SHIM_URL;
@@ -26,16 +27,6 @@ function user(code, opts) {
   return wx;
 }
 
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    console.log(`ok ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok ${name}: ${String(e && (e.stack || e.message || e)).split('\n').slice(0, 3).join(' | ')}`);
-  }
-}
 
 async function main() {
   const alice = user('code-alice');
@@ -99,7 +90,7 @@ async function main() {
     assert.equal(plain.logins, 0);
   });
 
-  process.exit(failed === 0 ? 0 : 1);
+  process.exit(failures() === 0 ? 0 : 1);
 }
 
 main().catch((e) => {

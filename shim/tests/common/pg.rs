@@ -195,6 +195,19 @@ fn start_local() -> Server {
     }
 }
 
+/// The URL of a fresh database on the server, from async code; `None` when the PostgreSQL
+/// tests are skipped ([`skip`]).
+pub(crate) async fn fresh_url() -> Option<String> {
+    if skip() {
+        return None;
+    }
+    Some(
+        tokio::task::spawn_blocking(|| server().url(&fresh_db()))
+            .await
+            .unwrap(),
+    )
+}
+
 /// The server, started on first use.
 pub(crate) fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
