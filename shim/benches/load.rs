@@ -13,8 +13,10 @@
 //!
 //! Printed per store: requests/s (total, first 10 s, last 10 s), p50/p99 per operation,
 //! errors (with the first few), the shim's RSS sampled every second (first-10 s average,
-//! last-10 s average, peak) and its function workers' RSS, and the acknowledged inserts
-//! against the documents found after the run. Then a table of SQLite against PostgreSQL.
+//! last-10 s average, peak; its anonymous part and, on SQLite, SQLite's own heap as
+//! `sqlite3_memory_used` reports it, which the child writes to a file in its data dir), its
+//! function workers' RSS, and the acknowledged inserts against the documents found after the
+//! run. Then a table of SQLite against PostgreSQL.
 //!
 //! PostgreSQL is a throwaway local cluster (`tests/common/pg.rs`: Unix socket, `fsync` on) or
 //! `MIGRATE_TEST_PG_URL`; without `initdb`/`pg_ctl` it is skipped with a line saying so.
@@ -187,6 +189,9 @@ struct Report {
     rss: (f64, f64, f64, f64),
     /// The anonymous part of the server's RSS (MB): first-10 s average, last-10 s, peak.
     anon: (f64, f64, f64),
+    /// On SQLite: SQLite's own heap, and the anonymous memory beside it (MB), first-10 s
+    /// average, last-10 s, peak.
+    sqlite_heap: Option<(FirstLastPeak, FirstLastPeak)>,
     /// The server's RSS at the end of each 10 s (MB), space-separated.
     every_10s: String,
     /// The SQLite file with its WAL at the end (MB), or `None` on PostgreSQL.
@@ -255,7 +260,25 @@ fn child_main(project: &str) {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         config.public_url = Some(format!("http://{addr}"));
+        let sqlite_mem = config
+            .database_url
+            .is_none()
+            .then(|| config.data_dir.join("sqlite-memory"));
         let state = AppState::open(config).await.expect("open shim");
+        if let Some(file) = sqlite_mem {
+            // SQLite's own heap (page caches of all connections, statements), for the parent.
+            std::thread::spawn(move || {
+                loop {
+                    // SAFETY: sqlite3_memory_used takes no arguments and only reads a counter.
+                    let used = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+                    let tmp = file.with_extension("tmp");
+                    if std::fs::write(&tmp, used.to_string()).is_ok() {
+                        let _ = std::fs::rename(&tmp, &file);
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            });
+        }
         println!("listening {addr}");
         std::io::stdout().flush().ok();
         let stdin_closed = async {
@@ -314,6 +337,8 @@ struct Sample {
     anon: u64,
     /// Resident memory of the function workers together, KiB.
     workers: u64,
+    /// SQLite's own heap in the shim (`sqlite3_memory_used`), KiB; 0 on PostgreSQL.
+    sqlite: u64,
     /// Requests answered so far.
     answered: u64,
 }
@@ -324,7 +349,7 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn start(pid: u32, answered: Arc<AtomicU64>) -> Self {
+    fn start(pid: u32, answered: Arc<AtomicU64>, sqlite_memory: Option<PathBuf>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -341,6 +366,10 @@ impl Sampler {
                     rss: rss_kb(pid),
                     anon: status_kb(pid, "RssAnon"),
                     workers: children_rss_kb(pid),
+                    sqlite: sqlite_memory
+                        .as_ref()
+                        .and_then(|f| std::fs::read_to_string(f).ok()?.trim().parse::<u64>().ok())
+                        .map_or(0, |b| b / 1024),
                     answered: answered.load(Ordering::Relaxed),
                 });
             }
@@ -355,8 +384,11 @@ impl Sampler {
     }
 }
 
+/// A series in MB: first-10 s average, last-10 s average, peak.
+type FirstLastPeak = (f64, f64, f64);
+
 /// First-10 average, last-10 average and peak of `v`, KiB to MB.
-fn first_last_peak(v: &[u64]) -> (f64, f64, f64) {
+fn first_last_peak(v: &[u64]) -> FirstLastPeak {
     let avg = |s: &[u64]| s.iter().sum::<u64>() as f64 / s.len().max(1) as f64 / 1024.0;
     let n = v.len().min(10);
     (
@@ -544,7 +576,13 @@ fn run_store(
         .await;
         let answered = Arc::new(AtomicU64::new(0));
         let inserts = Arc::new(AtomicU64::new(0));
-        let sampler = Sampler::start(pid, Arc::clone(&answered));
+        let sampler = Sampler::start(
+            pid,
+            Arc::clone(&answered),
+            sqlite_file
+                .as_ref()
+                .map(|f| f.with_file_name("sqlite-memory")),
+        );
         let started = Instant::now();
         let tally = load(
             &host,
@@ -571,6 +609,13 @@ fn run_store(
         let (f, l, p) = first_last_peak(&rss);
         let (wf, wl, wp) = first_last_peak(&workers);
         let (af, al, ap) = first_last_peak(&anon);
+        let sqlite: Vec<u64> = samples.iter().map(|s| s.sqlite).collect();
+        let beside: Vec<u64> = samples
+            .iter()
+            .map(|s| s.anon.saturating_sub(s.sqlite))
+            .collect();
+        let (sf, sl, sp) = first_last_peak(&sqlite);
+        let (bf, bl, bp) = first_last_peak(&beside);
         let every_10s = rss
             .iter()
             .skip(9)
@@ -592,6 +637,7 @@ fn run_store(
             rps_last,
             rss: (rss_start, f, l, p),
             anon: (af, al, ap),
+            sqlite_heap: sqlite_file.as_ref().map(|_| ((sf, sl, sp), (bf, bl, bp))),
             every_10s,
             workers_rss: (workers_start, wf, wl, wp),
             inserts_acked: inserts.load(Ordering::Relaxed) as usize + warm_inserts,
@@ -647,6 +693,14 @@ fn print_report(r: &Report, connections: usize, secs: f64) {
     println!(
         "    of which anonymous:   first 10 s avg {f:.0} MB, last 10 s avg {l:.0} MB, peak {p:.0} MB (the rest: file pages, the binary and SQLite's memory-mapped database)"
     );
+    if let Some(((f, l, p), (bf, bl, bp))) = r.sqlite_heap {
+        println!(
+            "      SQLite's own heap:  first 10 s avg {f:.0} MB, last 10 s avg {l:.0} MB, peak {p:.0} MB (sqlite3_memory_used: page caches, statements)"
+        );
+        println!(
+            "      the rest of it:     first 10 s avg {bf:.0} MB, last 10 s avg {bl:.0} MB, peak {bp:.0} MB"
+        );
+    }
     println!("    RSS at each 10 s:     {} MB", r.every_10s);
     if let Some(mb) = r.file_mb {
         println!("    SQLite file + WAL after the run: {mb:.0} MB");
@@ -687,6 +741,10 @@ fn print_table(reports: &[Report]) {
     });
     row("  anonymous MB", &|r| {
         format!("{:.0}/{:.0}/{:.0}", r.anon.0, r.anon.1, r.anon.2)
+    });
+    row("    beside SQLite's", &|r| match r.sqlite_heap {
+        Some((_, (f, l, p))) => format!("{f:.0}/{l:.0}/{p:.0}"),
+        None => "-".into(),
     });
 }
 

@@ -11,6 +11,11 @@
 //! over the size limit or with look-around, a scan past the time budget, an `$unwind` past the
 //! memory budget). Each must be refused as it should; every background request must succeed,
 //! and their p99 (printed) stays under a generous 5 s. Run on SQLite and on PostgreSQL.
+//!
+//! Then `kill -9` of a whole server: this binary runs its own `server_crash_child` as a child
+//! process (a shim on a loopback port and 16 connections inserting through `/admin`), kills it
+//! after 400 acknowledged inserts (`common::crash`), opens a shim on the same data dir or
+//! database and finds every acknowledged document, whole.
 
 mod common;
 
