@@ -537,12 +537,25 @@ async fn traversal(s: &Server) {
 async fn oversized(s: &Server) {
     let h = &s.host;
     let big = json!({"action": "database.insertDocument", "collectionName": "writes",
-                     "data": [json!({"pad": "x".repeat(2 * MAX_BODY)}).to_string()]})
+                     "data": [json!({"pad": "x".repeat(MAX_BODY + 1000)}).to_string()]})
     .to_string();
     for openid in [None, Some("someone")] {
-        let r = once(h, action_req(h, openid, big.clone())).await;
+        // The server answers before reading the rest of the body and then closes the
+        // connection; should its reset overtake the answer, the request is sent again.
+        let mut reply = None;
+        for _ in 0..3 {
+            let mut c = connect(h).await;
+            match exchange(&mut c, action_req(h, openid, big.clone())).await {
+                Ok(r) => {
+                    reply = Some(r);
+                    break;
+                }
+                Err(e) => eprintln!("  (an oversized body's connection closed first: {e})"),
+            }
+        }
+        let r = reply.expect("an answer to an oversized body");
         assert_eq!(r.status, 200, "{}", r.text());
-        assert_code(&r.json(), "INVALID_PARAM");
+        assert_code_with(&r.json(), "INVALID_PARAM", "limit");
     }
     // An upload over the limit, declared and chunked; nothing is stored.
     let v = admin(
