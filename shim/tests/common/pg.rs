@@ -41,6 +41,12 @@ pub(crate) fn skip() -> bool {
     s
 }
 
+/// Can [`server`] give a server: `MIGRATE_TEST_PG_URL` is set or the PostgreSQL binaries
+/// (`initdb`, `pg_ctl`) are found (benchmarks skip PostgreSQL otherwise).
+pub(crate) fn available() -> bool {
+    std::env::var("MIGRATE_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) || bindir().is_some()
+}
+
 fn bindir() -> Option<PathBuf> {
     let has = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
