@@ -34,6 +34,9 @@ impl Detector for CloudUseDetector {
         let per_file: Vec<(Vec<CloudUse>, Vec<Wrapper>)> = scripts
             .par_iter()
             .map(|js| {
+                if !may_name_cloud(cx, js) {
+                    return (Vec::new(), Vec::new());
+                }
                 let mut v = Uses::new(js, false);
                 js.program.visit_with(&mut v);
                 let by_param = std::mem::take(&mut v.by_param);
@@ -154,6 +157,19 @@ impl Detector for CloudUseDetector {
             }
         }
     }
+}
+
+/// Whether an app script may use the cloud API: every use reads a `cloud` (`wx.cloud`,
+/// `wx['cloud']`, `const { cloud } = wx`), which the text holds as is, or written with escapes
+/// (`wx['\x63loud']`). A script with neither is not walked: it can have no use, no wrapper.
+fn may_name_cloud(cx: &Context<'_>, js: &JsFile) -> bool {
+    cx.files
+        .get(js.file.index())
+        .and_then(|f| f.text.as_ref())
+        .is_none_or(|t| {
+            let b = t.text.as_bytes();
+            memchr::memchr(b'\\', b).is_some() || memchr::memmem::find(b, b"cloud").is_some()
+        })
 }
 
 /// A function that calls `wx.cloud.callFunction` with the name its parameter `param` gets
