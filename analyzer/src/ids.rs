@@ -194,7 +194,14 @@ impl Findings {
 
 /// `<prefix>:<path>:<start>-<end>`.
 fn span_id(prefix: &str, loc: &Loc) -> String {
-    format!("{prefix}:{}:{}-{}", loc.path, loc.start, loc.end)
+    use std::fmt::Write;
+    // Sized up front: `format!` would grow the string several times over.
+    let mut id = String::with_capacity(prefix.len() + loc.path.len() + 24);
+    id.push_str(prefix);
+    id.push(':');
+    id.push_str(&loc.path);
+    let _ = write!(id, ":{}-{}", loc.start, loc.end);
+    id
 }
 
 /// Makes the ids unique: ids shared by several findings get `~` and a short hash of `key(i)`
