@@ -784,7 +784,7 @@ impl<'a> FileIndex<'a> {
         let mut outermost = true;
         let mut initializer = false;
         // The member names read so far, outermost first.
-        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        let mut names = Names::default();
         for _ in 0..8 {
             match e {
                 Expr::Ident(i) => {
@@ -794,7 +794,7 @@ impl<'a> FileIndex<'a> {
                     if self.imports.contains_key(&b)
                         || (!self.fn_by_binding.is_empty() && self.fn_by_binding.contains_key(&b))
                         || (i.ctxt == self.top_level
-                            && self.names_function(std::iter::once(&*i.sym), &names))
+                            && self.names_function(std::iter::once(&*i.sym), names.get()))
                     {
                         return false;
                     }
@@ -839,7 +839,7 @@ impl<'a> FileIndex<'a> {
                     e = unwrap_expr(obj);
                 }
                 Expr::Lit(_) | Expr::Tpl(_) | Expr::Array(_) => return true,
-                Expr::This(_) => return self.this_foreign(owner, &names),
+                Expr::This(_) => return self.this_foreign(owner, names.get()),
                 Expr::New(_) => return false,
                 _ => return !initializer,
             }
@@ -851,14 +851,14 @@ impl<'a> FileIndex<'a> {
     /// names a function of this file: what it returns may be a client or a factory's object.
     fn made_by_module(&self, callee: &Expr) -> bool {
         let mut e = unwrap_expr(callee);
-        let mut names: Vec<std::borrow::Cow<'_, str>> = Vec::new();
+        let mut names = Names::default();
         for _ in 0..8 {
             match e {
                 Expr::Ident(i) => {
                     let b = (i.sym.clone(), i.ctxt);
                     return self.imports.contains_key(&b)
                         || (i.ctxt == self.js.top_level
-                            && self.names_function(std::iter::once(&*i.sym), &names))
+                            && self.names_function(std::iter::once(&*i.sym), names.get()))
                         // A module a bundle's factory loads into a local
                         // (`var _request = __webpack_require__("./src/services/request.ts")`).
                         || self.vars.get(&b).is_some_and(|init| {
@@ -884,7 +884,7 @@ impl<'a> FileIndex<'a> {
         head: impl Iterator<Item = &'h str>,
         names: &'h [std::borrow::Cow<'_, str>],
     ) -> bool {
-        let mut key = String::new();
+        let mut key = String::with_capacity(64);
         for part in head.chain(names.iter().rev().map(|n| &**n)) {
             if !key.is_empty() {
                 key.push('.');
@@ -2030,6 +2030,28 @@ unsafe fn extend<'a>(e: &Expr, args: &[ExprOrSpread]) -> (&'a Expr, &'a [ExprOrS
     // SAFETY: the caller guarantees the nodes belong to the `JsFile` borrowed for `'a`; nothing
     // is mutated while the index exists.
     unsafe { (&*(e as *const Expr), &*(args as *const [ExprOrSpread])) }
+}
+
+/// The member names a callee reads, outermost first, kept on the stack: the walks over a
+/// callee stop after eight steps, each reading at most one name.
+#[derive(Default)]
+struct Names<'a> {
+    items: [std::borrow::Cow<'a, str>; 8],
+    len: usize,
+}
+
+impl<'a> Names<'a> {
+    fn push(&mut self, name: std::borrow::Cow<'a, str>) {
+        debug_assert!(self.len < self.items.len());
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = name;
+            self.len += 1;
+        }
+    }
+
+    fn get(&self) -> &[std::borrow::Cow<'a, str>] {
+        &self.items[..self.len]
+    }
 }
 
 #[cfg(test)]
