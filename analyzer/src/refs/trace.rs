@@ -4,6 +4,7 @@
 //! WXML expression such as `item.image` inside `wx:for="{{banners}}"` becomes the path
 //! `banners[].image`, looked up exactly or as a prefix.
 
+use crate::source::concat;
 use std::collections::HashMap;
 
 use swc_ecma_ast::*;
@@ -79,9 +80,9 @@ fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
     } else if key.starts_with('[') {
-        format!("{prefix}{key}")
+        concat(&[prefix, key])
     } else {
-        format!("{prefix}.{key}")
+        concat(&[prefix, ".", key])
     }
 }
 
@@ -158,7 +159,7 @@ fn flatten(
     }
     match e {
         Expr::Array(a) => {
-            let p = format!("{path}[]");
+            let p = concat(&[path, "[]"]);
             for el in a.elems.iter().flatten() {
                 flatten(js, inits, &el.expr, &p, out, depth + 1);
             }
@@ -304,7 +305,7 @@ pub(crate) fn data_path(doc: &Document, el: usize, path: &str) -> Option<String>
                     Some(p) => data_path(doc, p, list_path)?,
                     None => list_path.clone(),
                 };
-                return Some(format!("{list_path}[]{}", &path[head.len()..]));
+                return Some(concat(&[&list_path, "[]", &path[head.len()..]]));
             }
         }
         cur = e.parent;

@@ -2,6 +2,7 @@
 //! the host's common prefix (`/v2/lines/*`, `/v2/stations/*` → `lines`, `stations`), one
 //! routing function per resource group.
 
+use crate::source::concat;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -154,11 +155,11 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
                 .iter()
                 .map(|&i| {
                     let c = &calls[i];
-                    format!(
-                        "{} {}",
+                    concat(&[
                         c.method.as_deref().unwrap_or("GET"),
-                        c.endpoint.path.as_deref().unwrap_or("/")
-                    )
+                        " ",
+                        c.endpoint.path.as_deref().unwrap_or("/"),
+                    ])
                 })
                 .collect();
             routes.sort_unstable();
