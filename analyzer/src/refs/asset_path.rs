@@ -25,26 +25,39 @@ fn is_media_ext(word: &[u8]) -> bool {
 pub fn looks_like_asset(s: &str) -> bool {
     let s = s.trim();
     // Cheap rejection first: the text before any `?`/`#` must end in a media extension.
-    let path = s.split(['?', '#']).next().unwrap_or(s);
-    let ext_ok = path.rfind('.').is_some_and(|i| {
+    let path = &s[..memchr::memchr2(b'?', b'#', s.as_bytes()).unwrap_or(s.len())];
+    let ext_ok = memchr::memrchr(b'.', path.as_bytes()).is_some_and(|i| {
         let ext = &path[i + 1..];
         ext.len() <= 5 && MEDIA_EXTS.iter().any(|m| m.eq_ignore_ascii_case(ext))
     });
     if !ext_ok {
         return false;
     }
-    if s.is_empty() || s.len() > 512 || s.contains("://") || s.starts_with("//") {
+    if s.is_empty() || s.len() > 512 || has_scheme(s) || s.starts_with("//") {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
-    if lower.starts_with("data:") || lower.starts_with("wxfile:") || lower.starts_with("http") {
+    // Compared ignoring ASCII case, without a lower-case copy: lowering ASCII letters moves no
+    // byte, so `path` is the same part of the text either way, with the same spaces and braces.
+    let starts = |prefix: &[u8]| {
+        s.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    if starts(b"data:") || starts(b"wxfile:") || starts(b"http") {
         return false;
     }
-    let path = lower.split(['?', '#']).next().unwrap_or(&lower);
     if path.contains(char::is_whitespace) || path.contains('{') {
         return false;
     }
-    MEDIA_EXTS.contains(&source::extension(path))
+    let ext = source::extension(path);
+    MEDIA_EXTS.iter().any(|m| m.eq_ignore_ascii_case(ext))
+}
+
+/// Whether `s` holds `://` (a short string is scanned faster than a searcher is set up).
+fn has_scheme(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b':' && w[1] == b'/' && w[2] == b'/')
 }
 
 /// Byte offsets where a text may mention an asset (a `.png`-like extension, or `data:` opening
