@@ -87,16 +87,6 @@ impl FileKind {
     }
 }
 
-/// `parts` joined, in a string allocated once at its final size (`format!` grows its string
-/// piece by piece as it writes).
-pub fn concat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
-}
-
 /// The lower-case extension of a path, without the dot.
 pub fn extension(path: &str) -> &str {
     let name = path.rsplit('/').next().unwrap_or(path);

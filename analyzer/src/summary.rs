@@ -9,7 +9,6 @@
 //! parameters standing for `module`, `exports` and `require`, and is found by its id in its
 //! table ([`ModuleKey`]). The file's summary holds them in [`FileIndex::modules`].
 
-use crate::source::concat;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use swc_atoms::{Atom, atom};
@@ -1071,7 +1070,7 @@ impl<'a> FileIndex<'a> {
                         Prop::KeyValue(kv) => {
                             if let Some(k) = prop_name(&kv.key) {
                                 self.value(
-                                    &concat(&[name, ".", &k]),
+                                    &[name, ".", &k].concat(),
                                     &kv.value,
                                     Some(name),
                                     depth + 1,
@@ -1081,7 +1080,7 @@ impl<'a> FileIndex<'a> {
                         Prop::Method(m) => {
                             if let Some(k) = prop_name(&m.key) {
                                 self.function(
-                                    concat(&[name, ".", &k]),
+                                    [name, ".", &k].concat(),
                                     WrapperKind::ObjectMember,
                                     &m.function,
                                     Some(name.to_string()),
@@ -1101,7 +1100,7 @@ impl<'a> FileIndex<'a> {
         // A method of the class: `Class.name`, with the class for `this.x`.
         let method = |ix: &mut Self, name: &str, span, params, ret| {
             ix.register(FnDef {
-                name: concat(&[cname, ".", name]),
+                name: [cname, ".", name].concat(),
                 kind: WrapperKind::Method,
                 span,
                 class: Some(catom.clone()),
@@ -1325,7 +1324,7 @@ impl<'a> FileIndex<'a> {
             return;
         };
         let k = self.fns.len();
-        self.value(&concat(&[&path, ".", prop]), value, Some(&path), 0);
+        self.value(&[&path, ".", prop].concat(), value, Some(&path), 0);
         if method && let Some(def) = self.fns.get_mut(k) {
             def.kind = WrapperKind::Method;
         }
@@ -1468,7 +1467,7 @@ impl<'a> FileIndex<'a> {
             if prefix.is_empty() {
                 n.to_string()
             } else {
-                concat(&[prefix, ".", n])
+                [prefix, ".", n].concat()
             }
         };
         for s in stmts {

@@ -1,7 +1,6 @@
 //! What collecting in one file needs whatever its kind: the project, the parsed files, the
 //! resolver, and what is found so far; resolving a written path to an asset and recording it.
 
-use crate::source::concat;
 use std::collections::HashMap;
 
 use crate::files::{FileData, Parsed};
@@ -81,7 +80,7 @@ impl Collector<'_> {
         let mp = self.project.file(wxml).mp_path.as_deref()?;
         let base = mp.strip_suffix(".wxml")?;
         [".ts", ".js"].iter().find_map(|e| {
-            let id = self.project.mp_file(&concat(&[base, e]))?;
+            let id = self.project.mp_file(&[base, e].concat())?;
             match &self.files[id.index()].parsed {
                 Parsed::Script(js) => Some(&**js),
                 _ => None,

@@ -4,7 +4,6 @@
 //! WXML expression such as `item.image` inside `wx:for="{{banners}}"` becomes the path
 //! `banners[].image`, looked up exactly or as a prefix.
 
-use crate::source::concat;
 use std::collections::HashMap;
 
 use swc_ecma_ast::*;
@@ -80,9 +79,9 @@ fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
     } else if key.starts_with('[') {
-        concat(&[prefix, key])
+        [prefix, key].concat()
     } else {
-        concat(&[prefix, ".", key])
+        [prefix, ".", key].concat()
     }
 }
 
@@ -159,7 +158,7 @@ fn flatten(
     }
     match e {
         Expr::Array(a) => {
-            let p = concat(&[path, "[]"]);
+            let p = [path, "[]"].concat();
             for el in a.elems.iter().flatten() {
                 flatten(js, inits, &el.expr, &p, out, depth + 1);
             }
@@ -305,7 +304,7 @@ pub(crate) fn data_path(doc: &Document, el: usize, path: &str) -> Option<String>
                     Some(p) => data_path(doc, p, list_path)?,
                     None => list_path.clone(),
                 };
-                return Some(concat(&[&list_path, "[]", &path[head.len()..]]));
+                return Some([&list_path, "[]", &path[head.len()..]].concat());
             }
         }
         cur = e.parent;

@@ -78,7 +78,7 @@ pub fn write(report: &Report<'_>, w: &mut impl io::Write) -> io::Result<()> {
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(k, chunk)| {
-                let mut out = Vec::with_capacity(chunk.len() * BYTES_PER_ITEM / 2);
+                let mut out = Vec::with_capacity(chunk.len() * BYTES_PER_ITEM);
                 for (i, call) in chunk.iter().enumerate() {
                     // Writing plain data into memory cannot fail.
                     let _ = Pretty::at(level + 1).item(&mut out, k == 0 && i == 0);

@@ -2,7 +2,6 @@
 //! the host's common prefix (`/v2/lines/*`, `/v2/stations/*` → `lines`, `stations`), one
 //! routing function per resource group.
 
-use crate::source::concat;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -155,11 +154,12 @@ fn group(calls: &[BackendCall]) -> Vec<(ProposedFunction, Vec<usize>)> {
                 .iter()
                 .map(|&i| {
                     let c = &calls[i];
-                    concat(&[
+                    [
                         c.method.as_deref().unwrap_or("GET"),
                         " ",
                         c.endpoint.path.as_deref().unwrap_or("/"),
-                    ])
+                    ]
+                    .concat()
                 })
                 .collect();
             routes.sort_unstable();
