@@ -1,7 +1,9 @@
 //! `migrate verify <original> <migrated>`: runs both apps' pages in Node with the page runtime
 //! of `artifacts` (`js/mp-runtime/`), the original against its own backend and the migrated one
 //! against a local shim started here on the migrated project (seeds, storage, functions), and
-//! shows page by page whether users get the same page data; exit 1 on any difference.
+//! shows page by page whether users get the same page data; exit 1 on any difference. The
+//! original gets a local shim of its own folder too: `wx.cloud` exists on every client, and an
+//! app already (partly) on cloud development keeps its own functions and collections.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -147,6 +149,12 @@ pub(crate) fn run(args: VerifyArgs) -> miette::Result<ExitCode> {
         .into_diagnostic()
         .wrap_err("cannot write the page runtime to a temporary folder")?;
     let shim = Shim::start(&args.migrated, &work.path().join("shim"), &args.env)?;
+    let original_shim = Shim::start(
+        &args.original,
+        &work.path().join("shim-original"),
+        &args.env,
+    )
+    .wrap_err("cannot start the local cloud of the original app (its own functions and seeds)")?;
     let mut node = Command::new("node");
     node.arg(&driver)
         .arg("--original")
@@ -155,6 +163,8 @@ pub(crate) fn run(args: VerifyArgs) -> miette::Result<ExitCode> {
         .arg(&args.migrated)
         .arg("--shim")
         .arg(&shim.url)
+        .arg("--original-shim")
+        .arg(&original_shim.url)
         .arg("--env")
         .arg(&args.env)
         .arg("--timeout-ms")
@@ -175,6 +185,14 @@ pub(crate) fn run(args: VerifyArgs) -> miette::Result<ExitCode> {
     let run_s = started.elapsed().as_secs_f64();
     let ready_s = shim.ready_s;
     drop(shim);
+    drop(original_shim);
+    if out.status.code() == Some(3) {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(miette!(
+            "cannot verify these apps as they are: {}",
+            why.trim().trim_start_matches("verify: ")
+        ));
+    }
     if !matches!(out.status.code(), Some(0 | 1)) {
         return Err(miette!(
             "the page runtime failed (exit {:?}):\n{}",
@@ -212,6 +230,10 @@ fn human(w: &mut impl Write, r: &Value) -> std::io::Result<()> {
             Value::Object(q) if !q.is_empty() => format!(" {}", Value::Object(q.clone())),
             _ => String::new(),
         };
+        for e in p["notRun"].as_array().unwrap_or(&empty) {
+            differing += 1;
+            writeln!(w, "  NOT RUN  {route}{query}: {}", short(e))?;
+        }
         for s in p["steps"].as_array().unwrap_or(&empty) {
             let step = s["step"].as_str().unwrap_or("?");
             let diffs = s["differences"].as_array().unwrap_or(&empty);
