@@ -51,6 +51,16 @@ function resolveRoot(appDir) {
     var sub = conf.miniprogramRoot || conf.client;
     if (sub && fs.existsSync(path.join(dir, sub, 'app.json'))) return { root: path.resolve(dir, sub), projectDir: dir };
   }
+  // A uni-app project (HBuilderX layout: manifest.json and pages.json at the root): the
+  // mini-program is its WeChat build, the release one (`build`) or the development one
+  // (`dev`), whichever was built last.
+  if (fs.existsSync(path.join(dir, 'manifest.json')) && fs.existsSync(path.join(dir, 'pages.json'))) {
+    var builds = ['build', 'dev'].map(function (kind) {
+      return path.join(dir, 'unpackage', 'dist', kind, 'mp-weixin');
+    }).filter(function (b) { return fs.existsSync(path.join(b, 'app.json')); });
+    builds.sort(function (a, b) { return fs.statSync(path.join(b, 'app.json')).mtimeMs - fs.statSync(path.join(a, 'app.json')).mtimeMs; });
+    if (builds.length) return { root: builds[0], projectDir: dir };
+  }
   throw new Error('mp-runtime: no app.json in ' + dir + ' (nor in the miniprogramRoot of its project.config.json)');
 }
 

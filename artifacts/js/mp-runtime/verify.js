@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // verify.js: the driver behind `migrate verify <original> <migrated>`.
 //
-//   node verify.js --original DIR --migrated DIR --shim URL --env ENV [--openid ID]
-//     [--appid ID] [--script FILE] [--backend ORIGIN=URL ...] [--timeout-ms N]
+//   node verify.js --original DIR --migrated DIR --shim URL --env ENV [--original-shim URL]
+//     [--openid ID] [--appid ID] [--script FILE] [--backend ORIGIN=URL ...] [--timeout-ms N]
 //
 // Runs every page of a script (or of app.json) twice, in two runtimes (./index.js): the
-// original app against its backend (`--backend` maps its origins to reachable URLs), the
+// original app against its backend (`--backend` maps its origins to reachable URLs) and,
+// with `--original-shim`, with `wx.cloud` over a local cloud of the original folder (an app
+// that already uses cloud development keeps its own functions and collections), the
 // migrated app with `wx.cloud` installed over a running `migrate serve` (`--shim`). Each
 // recorded step's page data must be equal on both sides, except that a local asset path may
 // have become a `cloud://` file ID or an HTTPS URL: then both files are read and their bytes
 // must be equal. Prints one JSON report (see README.md); exits 0 when everything is equal, 1
-// on a difference, 2 on a usage error or a crash.
+// on a difference, 2 on a usage error or a crash, 3 when the apps cannot be compared as they
+// are (TypeScript without its compiled JS, a framework app not rebuilt after the apply).
 //
 // `runVerify(options)` is the same in-process (the tests use it); `compareData` and
 // `formatPath` are exported for unit tests.
@@ -41,15 +44,24 @@ function UsageError(message) {
 }
 UsageError.prototype = Object.create(Error.prototype);
 
+// The two apps cannot be compared as they are (TypeScript not compiled, a framework build
+// not rebuilt): exit 3, the reason and what to do on stderr.
+function NotComparableError(message) {
+  this.name = 'NotComparableError';
+  this.message = message;
+}
+NotComparableError.prototype = Object.create(Error.prototype);
+
 // ---------------------------------------------------------------------------------------------
 // arguments and the script
 
 var USAGE = 'usage: node verify.js --original DIR --migrated DIR --shim URL --env ENV ' +
-  '[--openid ID] [--appid ID] [--script FILE] [--backend ORIGIN=URL ...] [--timeout-ms N]';
+  '[--original-shim URL] [--openid ID] [--appid ID] [--script FILE] [--backend ORIGIN=URL ...] [--timeout-ms N]';
 
 function parseArgs(argv) {
   var o = { backends: {} };
   var flags = { '--original': 'original', '--migrated': 'migrated', '--shim': 'shim', '--env': 'env',
+    '--original-shim': 'originalShim',
     '--openid': 'openid', '--appid': 'appid', '--script': 'script', '--timeout-ms': 'timeoutMs' };
   for (var i = 0; i < argv.length; i++) {
     var a = argv[i];
@@ -208,10 +220,11 @@ function startSide(side, o, script) {
     startTime: FIXED_NOW,
     idleTimeout: o.timeoutMs
   };
-  if (side === 'migrated') {
+  var cloudUrl = side === 'migrated' ? o.shim : o.originalShim;
+  if (cloudUrl) {
     opts.cloud = function (wx) {
       if (!wx.cloud) wx.cloud = {};
-      shim.install({ wx: labelledWx(wx, o.shim), url: o.shim, openid: o.openid, appid: o.appid, env: o.env });
+      shim.install({ wx: labelledWx(wx, cloudUrl), url: cloudUrl, openid: o.openid, appid: o.appid, env: o.env });
     };
   }
   var rt = createRuntime(opts);
@@ -480,7 +493,7 @@ function compareSteps(orig, migr, o, fetcher, page) {
             return x;
           });
           if (diffs.length > MAX_DIFFERENCES_PER_STEP) entry.truncated = diffs.length - MAX_DIFFERENCES_PER_STEP;
-          entry.requests = { original: a ? requestLines(a.step, null) : [], migrated: b ? requestLines(b.step, o.shim) : [] };
+          entry.requests = { original: a ? requestLines(a.step, o.originalShim) : [], migrated: b ? requestLines(b.step, o.shim) : [] };
           entry.errors = { original: ea, migrated: eb };
           var pa = a && a.step.pending;
           var pb = b && b.step.pending;
@@ -530,10 +543,64 @@ function normalize(options) {
   });
   o.backends = Object.assign({}, o.backends || {});
   o.shim = String(o.shim).replace(/\/+$/, '');
+  o.originalShim = o.originalShim ? String(o.originalShim).replace(/\/+$/, '') : null;
   o.openid = o.openid || DEFAULT_OPENID;
   o.appid = o.appid || DEFAULT_APPID;
   o.originalRoot = require('./index.js').resolveRoot(o.original).root;
   return o;
+}
+
+// Every file under `dir` (hidden folders and node_modules left out) → its bytes' digest,
+// by path relative to `dir`; `skip(rel)` leaves a folder or file out.
+function treeDigest(dir, skip) {
+  var crypto = require('crypto');
+  var out = {};
+  (function walk(d, rel) {
+    fs.readdirSync(d, { withFileTypes: true }).forEach(function (e) {
+      if (e.name.charAt(0) === '.' || e.name === 'node_modules') return;
+      var r = rel ? rel + '/' + e.name : e.name;
+      if (skip && skip(r)) return;
+      var full = path.join(d, e.name);
+      if (e.isDirectory()) return walk(full, r);
+      if (e.isFile()) out[r] = crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex');
+    });
+  })(dir, '');
+  return out;
+}
+
+function sameDigest(a, b) {
+  var ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every(function (k) { return a[k] === b[k]; });
+}
+
+// Why the two apps cannot be compared as they are, or null: TypeScript sources without the
+// compiled JavaScript (the runtime runs JS only), or a framework app (Taro, uni-app) whose
+// built mini-program is byte for byte the original's while its sources changed (apply
+// rewrites the sources; the build only changes when the app is built again).
+function notComparable(o) {
+  var sides = [['original', o.original], ['migrated', o.migrated]];
+  for (var i = 0; i < sides.length; i++) {
+    var root = require('./index.js').resolveRoot(sides[i][1]).root;
+    if (!fs.existsSync(path.join(root, 'app.js')) && fs.existsSync(path.join(root, 'app.ts'))) {
+      return 'the ' + sides[i][0] + ' app is TypeScript without its compiled JavaScript (' +
+        path.join(root, 'app.ts') + ', no app.js); the page runtime runs JavaScript only: compile both apps ' +
+        '(DevTools does when it builds; or `tsc` with the project\'s tsconfig.json, emitting .js beside each .ts) and verify the compiled folders';
+    }
+  }
+  var origRoot = o.originalRoot;
+  var migrRoot = require('./index.js').resolveRoot(o.migrated).root;
+  var origProject = path.resolve(o.original);
+  var migrProject = path.resolve(o.migrated);
+  var relRoot = path.relative(origProject, origRoot);
+  if (!relRoot || relRoot.slice(0, 2) === '..' || relRoot !== path.relative(migrProject, migrRoot)) return null;
+  if (!sameDigest(treeDigest(origRoot), treeDigest(migrRoot))) return null;
+  var rootRel = relRoot.split(path.sep).join('/');
+  var outside = function (rel) { return rel === rootRel || rel === 'cloudfunctions' || rel === 'cloud'; };
+  if (sameDigest(treeDigest(origProject, outside), treeDigest(migrProject, outside))) return null;
+  return 'the migrated app\'s mini-program (' + rootRel + '/) is byte for byte the original\'s, but its sources changed: ' +
+    '`migrate apply` rewrites a framework app\'s sources (Taro src/, uni-app pages and common/), and the built mini-program ' +
+    'only changes when it is built again. Build the migrated copy for WeChat (Taro: `npm run build:weapp`; uni-app: ' +
+    'HBuilderX or `npm run build:mp-weixin`) and verify again';
 }
 
 // → Promise of the report ({ equal, app, pages, packages, errors }).
@@ -542,6 +609,8 @@ function runVerify(options) {
   var script;
   try {
     o = normalize(options);
+    var why = notComparable(o);
+    if (why) throw new NotComparableError(why);
     var appJson = JSON.parse(fs.readFileSync(path.join(o.originalRoot, 'app.json'), 'utf8').replace(/^\uFEFF/, ''));
     script = loadScript(o.script, appJson);
   } catch (e) {
@@ -599,7 +668,16 @@ function comparePage(page, a, b, o, fetcher) {
     })(a.actions[i], b.actions[i]);
   }
   return chain.then(function () {
-    result.equal = result.steps.every(function (s) { return s.equal; }) && !a.failures.length && !b.failures.length;
+    // A page whose code (or app.js) did not load on either side was not compared at all,
+    // however alike the two empty recordings look.
+    var notRun = [];
+    [['original', a], ['migrated', b]].forEach(function (side) {
+      side[1].errors.forEach(function (e) {
+        if (/^loading /.test(e.where || '')) notRun.push(side[0] + ': ' + e.message + (e.file ? ' (' + e.file + ':' + e.line + ')' : ''));
+      });
+    });
+    if (notRun.length) result.notRun = notRun;
+    result.equal = result.steps.every(function (s) { return s.equal; }) && !a.failures.length && !b.failures.length && !notRun.length;
     return { page: result, app: appResult, errors: errors };
   });
 }
@@ -624,6 +702,11 @@ function main(argv) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     process.exitCode = report.equal ? 0 : 1;
   }, function (e) {
+    if (e instanceof NotComparableError) {
+      process.stderr.write('verify: ' + e.message + '\n');
+      process.exitCode = 3;
+      return;
+    }
     process.stderr.write('verify: ' + (e instanceof UsageError ? e.message + '\n' + USAGE : (e && e.stack) || String(e)) + '\n');
     process.exitCode = 2;
   });
@@ -648,5 +731,6 @@ module.exports = {
   // The bytes a migrated asset value (cloud:// file ID or https:// URL) names, fetched as the
   // comparison does; `options` as runVerify's (shim, env, openid, appid, backends).
   downloadMigrated: function (options, value) { return migratedFetcher(Object.assign({ backends: {} }, options))(value); },
-  UsageError: UsageError
+  UsageError: UsageError,
+  NotComparableError: NotComparableError
 };

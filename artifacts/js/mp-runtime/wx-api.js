@@ -573,6 +573,9 @@ function createWx(ctx) {
     get: function (target, prop) {
       if (prop in target) return target[prop];
       if (typeof prop !== 'string' || !/^[a-z][A-Za-z0-9]*$/.test(prop) || prop === 'cloud' || prop === 'then') return undefined;
+      // A bundler's global, read before it is set (Taro's `wx["webpackJsonp"] = wx["webpackJsonp"] || []`):
+      // no wx API, so absent until the app sets it.
+      if (/^webpack/.test(prop)) return undefined;
       if (!made[prop]) made[prop] = standIn(prop);
       return made[prop];
     }

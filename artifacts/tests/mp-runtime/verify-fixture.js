@@ -20,25 +20,34 @@ function copyDir(from, to) {
 }
 
 // Two copies of a sample app (bus-ride unless `app` names another under fixtures/apps) in a
-// temp folder, the second one migrated. → { dir, original, migrated }
-function prepare(bin, app) {
+// temp folder, the second one migrated. `options.before(copy)` runs on both copies before
+// the apply (e.g. the cloud collections an app already has, as exported seeds);
+// `options.env` is the env id to apply with (default ENV). → { dir, original, migrated, apply }
+// (`apply`: apply's output).
+function prepare(bin, app, options) {
+  options = options || {};
   var fixture = app ? path.join(REPO, 'fixtures/apps', app) : FIXTURE;
   var dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-verify-'));
   var original = path.join(dir, 'original');
   var migrated = path.join(dir, 'migrated');
   copyDir(fixture, original);
   copyDir(fixture, migrated);
+  if (options.before) [original, migrated].forEach(options.before);
   // The generated functions require wx-server-sdk: found from the copies' parent folder.
   if (fs.existsSync(NODE_MODULES)) fs.symlinkSync(NODE_MODULES, path.join(dir, 'node_modules'));
-  var out = childProcess.spawnSync(bin, ['apply', migrated, '--yes', '--unsafe', '--allow-dirty', '--env', ENV], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error('migrate apply failed: ' + out.stderr + out.stdout);
-  return { dir: dir, original: original, migrated: migrated };
+  var out = childProcess.spawnSync(bin, ['apply', migrated, '--yes', '--unsafe', '--allow-dirty', '--env', options.env || ENV], { encoding: 'utf8' });
+  if (out.status !== 0) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error('migrate apply failed: ' + out.stderr + out.stdout);
+  }
+  return { dir: dir, original: original, migrated: migrated, apply: out.stdout + out.stderr };
 }
 
 // Point every route of the migrated functions at `target`, or, with `only`, the routes of the
 // function named `only`.
 function retarget(migrated, target, only) {
   var fns = path.join(migrated, 'cloudfunctions');
+  if (!fs.existsSync(fns)) return;
   fs.readdirSync(fns).forEach(function (name) {
     var file = path.join(fns, name, 'routes.json');
     if (!fs.existsSync(file) || (only && name !== only)) return;
