@@ -87,6 +87,12 @@ pub(crate) struct ServeArgs {
     /// files load, so a restart never undoes what the app changed.
     #[arg(long)]
     pub reseed: bool,
+    /// Start a warm worker per cloud function once listening (CloudBase's provisioned
+    /// concurrency, one instance each), one at a time in the background, so a function's first
+    /// call does not wait for Node and `wx-server-sdk` to load. Each costs a Node process
+    /// (about 40 MB); while they start they compete with the first requests for the CPU.
+    #[arg(long)]
+    pub prewarm: bool,
     /// Write the database out as `cloud/database`-style seed files into DIR, then exit.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
@@ -137,6 +143,7 @@ pub(crate) fn run(args: ServeArgs) -> miette::Result<()> {
     config.function_memory_mb = args.function_memory_mb.max(16);
     config.storage_url = args.storage.clone().filter(|s| !s.trim().is_empty());
     config.reseed = args.reseed;
+    config.prewarm_functions = args.prewarm;
     config.database_url = match args.db.as_deref().map(str::trim) {
         None | Some("") => None,
         // The URL form, or libpq's key-value form (`host=/run/postgresql dbname=app`).

@@ -117,6 +117,11 @@ pub struct ShimConfig {
     /// The database: `None` for the SQLite file in the data dir ([`Self::database_file`]),
     /// or a PostgreSQL URL (`postgres://user:password@host:port/db`) shared by every instance.
     pub database_url: Option<String>,
+    /// Start one warm worker per cloud function as the server starts serving
+    /// ([`crate::functions::FunctionRunner::prewarm_all`]), so first calls do not wait for
+    /// Node and `wx-server-sdk` to load (`migrate serve --prewarm`; `migrate verify` does it
+    /// for both apps).
+    pub prewarm_functions: bool,
     /// Load every seed file at start, also the ones the database has loaded already (which
     /// puts their records back as the files say). Off: only new or changed files load.
     pub reseed: bool,
@@ -185,6 +190,7 @@ impl ShimConfig {
             group_commit: true,
             database_url: None,
             reseed: false,
+            prewarm_functions: false,
             connections: ConnectionLimits::default(),
         })
     }

@@ -354,6 +354,20 @@ pub async fn serve(
     let (close_tx, close_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let summaries = tokio::spawn(log_summaries(Arc::clone(&state)));
+    if state.config.prewarm_functions
+        && let Some(functions) = state.functions.clone()
+    {
+        // One at a time: each is a Node process loading its modules, competing with the
+        // first requests for the CPU.
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            functions.prewarm_all(1).await;
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "function workers warmed"
+            );
+        });
+    }
     let mut shutdown = std::pin::pin!(shutdown);
     let mut full_warned = false;
     loop {

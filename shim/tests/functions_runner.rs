@@ -582,3 +582,52 @@ async fn sdk_requests_of_a_running_call_map_back_to_its_caller() {
     );
     r.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prewarmed_worker_has_its_module_loaded_and_serves_the_first_call() {
+    let (_tmp, root) = project();
+    let dir = root.join("loads");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Module-level code runs when the module loads: at the prewarm, not at the call.
+    std::fs::write(
+        dir.join("index.js"),
+        "const loadedAt = Date.now();\nexports.main = async () => ({ pid: process.pid, loadedAt, calledAt: Date.now() });\n",
+    )
+    .unwrap();
+    let r = runner(&root, Duration::from_secs(10), 2);
+    assert_eq!(r.idle_workers("loads"), 0);
+    r.prewarm("loads").await.unwrap();
+    assert_eq!(r.idle_workers("loads"), 1);
+    // A second prewarm keeps the one warm worker.
+    r.prewarm("loads").await.unwrap();
+    assert_eq!(r.idle_workers("loads"), 1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let first = call(&r, "loads", json!({}), caller("o1", "req-w1"))
+        .await
+        .unwrap();
+    assert!(
+        first["calledAt"].as_i64().unwrap() - first["loadedAt"].as_i64().unwrap() >= 40,
+        "the module loaded at the prewarm, before the call: {first}"
+    );
+    let second = call(&r, "loads", json!({}), caller("o1", "req-w2"))
+        .await
+        .unwrap();
+    assert_eq!(first["pid"], second["pid"], "the same warm worker");
+    assert_eq!(r.idle_workers("loads"), 1);
+    // A module that does not load is reported by the prewarm, and still by each call.
+    let e = r.prewarm("bad_syntax").await.unwrap_err();
+    assert!(e.to_string().contains("Unexpected token"), "{e}");
+    let e = call(&r, "bad_syntax", json!({}), caller("o1", "req-w3"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Unexpected token"), "{e}");
+    // Unknown functions are refused as a call would be.
+    assert!(r.prewarm("no_such_function").await.is_err());
+    // prewarm_all warms every function that loads and goes past those that do not.
+    let r = runner(&root, Duration::from_secs(10), 2);
+    r.prewarm_all(2).await;
+    assert_eq!(r.idle_workers("loads"), 1);
+    assert_eq!(r.idle_workers("echo"), 1);
+    assert_eq!(r.idle_workers("bad_syntax"), 0);
+    r.shutdown().await;
+}

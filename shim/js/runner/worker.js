@@ -12,6 +12,8 @@
 // Framing, both directions: a 4-byte big-endian length, then that many bytes of UTF-8 JSON.
 //   request  {"type":"invoke","id":REQUEST_ID,"event":"<JSON text>","env":{NAME:VALUE|null},
 //             "context":{...},"userInfo":{"appId":..,"openId":..}|null}
+//            {"type":"load","id":ID}: require the function module now (a warm-up before the
+//             first call); answered like a call whose result is null, or with the load error
 //   reply    {"type":"result","id":REQUEST_ID,"ok":true,"result":"<JSON text>"}
 //            {"type":"result","id":REQUEST_ID,"ok":false,"error":{"message":..,"stack":..,
 //             "load":bool},"fatal":bool}
@@ -115,6 +117,19 @@ function applyEnv(env) {
   }
 }
 
+function preload(req) {
+  var call = { id: req.id, done: false };
+  current = call;
+  try {
+    loadFunction();
+  } catch (err) {
+    // Not kept: the first call requires the module again and reports what it says then.
+    finish(call, false, { message: err.message, stack: err.stack, load: true });
+    return;
+  }
+  succeed(call, null);
+}
+
 function invoke(req) {
   var call = { id: req.id, done: false };
   current = call;
@@ -201,6 +216,7 @@ process.stdin.on('data', function (chunk) {
       process.exit(71);
     }
     if (req.type === 'invoke') invoke(req);
+    else if (req.type === 'load') preload(req);
     else if (req.type === 'shutdown') process.exit(0);
   }
 });

@@ -283,6 +283,63 @@ impl FunctionRunner {
         result
     }
 
+    /// Start a warm worker for function `name` with its module loaded (and so `wx-server-sdk`
+    /// and whatever else it requires at the top), without calling it, and keep it idle for the
+    /// first call: CloudBase's provisioned concurrency, one instance. Does nothing when the
+    /// function has an idle worker already. A module that fails to load is reported here and
+    /// again by each call.
+    pub async fn prewarm(&self, name: &str) -> Result<(), FunctionError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(shutting_down());
+        }
+        let pool = self.pool(name)?;
+        let _permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| shutting_down())?;
+        if pool.idle.lock().map(|i| !i.is_empty()).unwrap_or(true) {
+            return Ok(());
+        }
+        let generation = pool.generation();
+        let mut worker = Worker::spawn(&SpawnSpec {
+            node: &self.config.node,
+            dir: &pool.dir,
+            name,
+            env: &self.base_env,
+            memory_mb: self.config.memory_mb,
+            logs: &self.logs,
+            generation,
+        })?;
+        let id = self.new_request_id();
+        let frame = worker::frame(
+            serde_json::json!({ "type": "load", "id": id })
+                .to_string()
+                .as_bytes(),
+        );
+        worker.call(&frame, &id, self.config.timeout).await?;
+        if worker.is_usable()
+            && worker.generation() == pool.generation()
+            && let Ok(mut idle) = pool.idle.lock()
+        {
+            idle.push(worker);
+        }
+        Ok(())
+    }
+
+    /// [`Self::prewarm`] every function, `at_once` at a time; a function that fails to load
+    /// is logged and left for its calls to report.
+    pub async fn prewarm_all(&self, at_once: usize) {
+        use futures_util::StreamExt;
+        let names = self.function_names();
+        futures_util::stream::iter(names)
+            .for_each_concurrent(at_once.max(1), |name| async move {
+                if let Err(e) = self.prewarm(&name).await {
+                    tracing::warn!(function = %name, "prewarm: {e}");
+                }
+            })
+            .await;
+    }
+
     /// The caller a function's own SDK request acts for, from the `seqId` query parameter
     /// of that request: `wx-server-sdk` prefixes it with `TCB_SEQID`, which the runner sets
     /// to the call's request id (`<request id>-<hex ms>_<hex counter>`). `None` when the
