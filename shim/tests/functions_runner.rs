@@ -623,6 +623,20 @@ async fn a_prewarmed_worker_has_its_module_loaded_and_serves_the_first_call() {
     assert!(e.to_string().contains("Unexpected token"), "{e}");
     // Unknown functions are refused as a call would be.
     assert!(r.prewarm("no_such_function").await.is_err());
+    // A call arriving while a warm-up starts the function's worker waits for that worker
+    // instead of starting a second one.
+    let r = std::sync::Arc::new(runner(&root, Duration::from_secs(10), 2));
+    let warming = {
+        let r = std::sync::Arc::clone(&r);
+        tokio::spawn(async move { r.prewarm("loads").await })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let during = call(&r, "loads", json!({}), caller("o1", "req-w4"))
+        .await
+        .unwrap();
+    warming.await.unwrap().unwrap();
+    assert_eq!(r.idle_workers("loads"), 1, "one worker, not two: {during}");
+    r.shutdown().await;
     // prewarm_all warms every function that loads and goes past those that do not.
     let r = runner(&root, Duration::from_secs(10), 2);
     r.prewarm_all(2).await;

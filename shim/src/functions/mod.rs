@@ -113,6 +113,9 @@ struct Pool {
     /// Code generation: bumped when the function's files change; workers of an older
     /// generation are retired instead of reused, so edits take effect on the next call.
     code: Mutex<CodeStamp>,
+    /// Held while a [`FunctionRunner::prewarm`] starts a worker: a call that finds no idle
+    /// worker waits for it rather than starting a second one.
+    warming: tokio::sync::Mutex<()>,
 }
 
 struct CodeStamp {
@@ -252,6 +255,12 @@ impl FunctionRunner {
             .await
             .map_err(|_| shutting_down())?;
         let generation = pool.generation();
+        let no_idle = pool.idle.lock().map(|i| i.is_empty()).unwrap_or(true);
+        if no_idle && pool.warming.try_lock().is_err() {
+            // A warm-up is starting this function's worker: it is further along than a
+            // worker started now would be.
+            drop(pool.warming.lock().await);
+        }
         let mut worker = loop {
             let candidate = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
             match candidate {
@@ -297,6 +306,7 @@ impl FunctionRunner {
             .acquire_owned()
             .await
             .map_err(|_| shutting_down())?;
+        let _warming = pool.warming.lock().await;
         if pool.idle.lock().map(|i| !i.is_empty()).unwrap_or(true) {
             return Ok(());
         }
@@ -392,6 +402,7 @@ impl FunctionRunner {
             Arc::new(Pool {
                 dir,
                 idle: Mutex::new(Vec::new()),
+                warming: tokio::sync::Mutex::new(()),
                 permits: Arc::new(Semaphore::new(self.config.max_workers_per_function.max(1))),
                 code: Mutex::new(CodeStamp {
                     generation: 0,
