@@ -1,11 +1,11 @@
 //! `migrate verify` and the page runtime it runs apps in (`artifacts/js/mp-runtime/`): the
 //! runtime's own tests, the verify driver's (bus-ride applied, served and verified equal; a
 //! seed edited, an asset swapped and a route pointed elsewhere each caught on the right page
-//! and path), and the command itself on every other sample app (messy, half-cloud and
-//! webpack-sdk verified equal; the TypeScript and framework apps refused with the reason), all
-//! in Node (`artifacts/tests/mp-runtime/*.test.js`) with
-//! this build's binary as `MIGRATE_BIN` and the real `wx-server-sdk` from `tests/node`
-//! (installed by `scripts/test`).
+//! and path), and the command itself on every other sample app (messy, half-cloud,
+//! webpack-sdk and the TypeScript apps ts-news and axios-ts, compiled on load, verified equal;
+//! the framework apps refused with the reason), all in Node
+//! (`artifacts/tests/mp-runtime/*.test.js`) with this build's binary as `MIGRATE_BIN` and the
+//! real `wx-server-sdk` and `typescript` from `tests/node` (installed by `scripts/test`).
 
 use std::path::Path;
 use std::process::Command;

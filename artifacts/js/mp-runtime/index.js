@@ -90,13 +90,18 @@ function hostClone(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
-// Where an error comes from: the first stack frame in one of the app's files.
-function errorOrigin(e, files) {
+// Where an error comes from: the first stack frame in one of the app's files (for a .ts
+// module, the line of its source, through `sourceLine(file, line)`).
+function errorOrigin(e, files, sourceLine) {
   var stack = e && typeof e.stack === 'string' ? e.stack : '';
-  var re = /([^\s()]+\.js(?:on)?):(\d+):(\d+)/g;
+  var re = /([^\s()]+\.(?:js(?:on)?|ts)):(\d+):(\d+)/g;
   var m;
   while ((m = re.exec(stack))) {
-    if (files[m[1]]) return { file: m[1], line: Number(m[2]), column: Number(m[3]) };
+    if (files[m[1]]) {
+      var line = Number(m[2]);
+      if (sourceLine && /\.ts$/.test(m[1])) return { file: m[1], line: sourceLine(m[1], line), column: null };
+      return { file: m[1], line: line, column: Number(m[3]) };
+    }
   }
   return { file: null, line: null, column: null };
 }
@@ -190,7 +195,7 @@ function createRuntime(options) {
   }
   var loader; // set below; errors need its file list
   function recordError(e, whereText) {
-    var origin = errorOrigin(e, loader ? loader.files : {});
+    var origin = errorOrigin(e, loader ? loader.files : {}, loader ? loader.sourceLine.bind(loader) : null);
     var entry = {
       message: errorMessage(e),
       file: origin.file,
@@ -469,6 +474,14 @@ function createRuntime(options) {
     clearAnimation: function () {}
   };
 
+  // `name`.js under the root, else `name`.ts (an app DevTools compiles on build), else null.
+  function scriptFile(name) {
+    var js = path.join(root, name + '.js');
+    if (fs.existsSync(js)) return js;
+    var ts = path.join(root, name + '.ts');
+    return fs.existsSync(ts) ? ts : null;
+  }
+
   function pageJson(route) {
     try {
       return readJson(path.join(root, route + '.json'));
@@ -479,11 +492,9 @@ function createRuntime(options) {
 
   function loadPageDef(route) {
     if (pageDefs[route]) return pageDefs[route];
-    var file = path.join(root, route + '.js');
-    if (!fs.existsSync(file)) {
-      var ts = fs.existsSync(path.join(root, route + '.ts'));
-      throw new Error('mp-runtime: no ' + route + '.js' + (ts ? ' (the page is TypeScript: build the app first)' : ''));
-    }
+    // The page's script: route.js, or route.ts compiled on load (./loader.js).
+    var file = scriptFile(route);
+    if (!file) throw new Error('mp-runtime: no ' + route + '.js (nor ' + route + '.ts)');
     registering = { file: file, route: route, result: null };
     currentRoute = route;
     try {
@@ -691,7 +702,7 @@ function createRuntime(options) {
       launchOptions = { path: first, query: query || {}, scene: 1001, referrerInfo: {}, apiCategory: 'default' };
       var step = beginStep(rec.app, 'onLaunch');
       try {
-        loader.load(path.join(root, 'app.js'));
+        loader.load(scriptFile('app') || path.join(root, 'app.js'));
       } catch (e) {
         recordError(e, 'loading app.js');
       }

@@ -16,8 +16,22 @@
 //   'name', 'name/sub'  miniprogram_npm/<name> in the file's folder or any parent up to the
 //                       root (package.json `main`, then index.js), then, as the client does,
 //                       relative to the file
-// and each candidate as given, then + '.js', + '.json', then as a folder with index.js.
-// A path that only exists as .ts is an error that says so: TypeScript must be built first.
+// and each candidate as given, then + '.js', + '.json', + '.ts', then as a folder with
+// index.js (or index.ts).
+//
+// TypeScript: a module, page or app file that exists only as `.ts` (an app built by DevTools
+// with "useCompilerPlugins": ["typescript"], which compiles on build) is compiled on load with
+// the `typescript` package's `ts.transpileModule`, as DevTools does, one file at a time: the
+// project's tsconfig.json compilerOptions, with CommonJS modules, esModuleInterop, no import
+// helpers (no tslib) and at least an ES2017 target (ES2020 when the tsconfig names an older
+// one or none); no type checking. `typescript` is
+// found the way the project's own machine has it: in node_modules of the mini-program root's
+// folder or any parent (the project's devDependencies), then in a NODE_PATH folder. Without
+// it, loading a .ts file is an error (code MP_TYPESCRIPT) that says how to get it. A .js
+// beside a .ts wins (a project compiled with tsc runs its compiled files); `.d.ts` is never
+// loaded. The compiled text is cached per file for the process (a verify run opens many
+// runtimes over the same files), and compiled again when the file's text changes. An error in
+// a .ts module is recorded with the .ts file and its source line (from the source map).
 // Modules are cached per resolved file, as on the client (a page's file runs once per run
 // even when the page is opened twice).
 'use strict';
@@ -84,9 +98,9 @@ Loader.prototype.relative = function (abs) {
 
 // A file for `base` (absolute, no guessing of its kind yet), or null.
 Loader.prototype._tryFile = function (base) {
-  var candidates = [base, base + '.js', base + '.json'];
+  var candidates = [base, base + '.js', base + '.json', base + '.ts'];
   for (var i = 0; i < candidates.length; i++) {
-    if (isFile(candidates[i]) && !/\.ts$/.test(candidates[i])) return candidates[i];
+    if (isFile(candidates[i]) && !/\.d\.ts$/.test(candidates[i])) return candidates[i];
   }
   if (isDir(base)) {
     var pkg = path.join(base, 'package.json');
@@ -102,11 +116,7 @@ Loader.prototype._tryFile = function (base) {
       }
     }
     if (isFile(path.join(base, 'index.js'))) return path.join(base, 'index.js');
-  }
-  if (isFile(base + '.ts') || isFile(path.join(base, 'index.ts')) || (isFile(base) && /\.ts$/.test(base))) {
-    var e = new Error('cannot load TypeScript module ' + this.relative(base) + ': build the app to JavaScript first (the runtime does not compile .ts)');
-    e.code = 'MP_TYPESCRIPT';
-    throw e;
+    if (isFile(path.join(base, 'index.ts'))) return path.join(base, 'index.ts');
   }
   return null;
 };
@@ -172,10 +182,13 @@ Loader.prototype.load = function (abs) {
     module.loaded = true;
     return module.exports;
   }
-  var code = esm.transform(src.replace(/^\uFEFF/, '').replace(/^#!.*/, '')).code;
   var self = this;
   var fn;
+  var code;
   try {
+    code = isTypeScript(abs)
+      ? this.transpile(abs, src.replace(/^\uFEFF/, ''))
+      : esm.transform(src.replace(/^\uFEFF/, '').replace(/^#!.*/, '')).code;
     fn = new vm.Script('(function (' + WRAPPER_PARAMS.join(', ') + ') {' + code + '\n})', { filename: rel }).runInContext(this.context);
   } catch (e) {
     delete this.cache[abs];
@@ -201,9 +214,172 @@ Loader.prototype.load = function (abs) {
   return module.exports;
 };
 
+// The compiled text of the TypeScript file `abs` (its text `src`).
+Loader.prototype.transpile = function (abs, src) {
+  var ts = this._typescript();
+  var hit = transpiled.get(abs);
+  if (hit && hit.src === src && hit.ts === ts.module && hit.key === ts.key) return hit.code;
+  var options = Object.assign({}, ts.options, { sourceMap: true, inlineSources: false });
+  var out = ts.module.transpileModule(src, { compilerOptions: options, fileName: abs, reportDiagnostics: true });
+  var errors = (out.diagnostics || []).filter(function (d) { return d.category === ts.module.DiagnosticCategory.Error; });
+  if (errors.length) {
+    var d = errors[0];
+    var at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : null;
+    var e = new SyntaxError(ts.module.flattenDiagnosticMessageText(d.messageText, '\n') +
+      ' (' + this.relative(abs) + (at ? ':' + (at.line + 1) + ':' + (at.character + 1) : '') + ')');
+    throw e;
+  }
+  // the compiled text without its sourceMappingURL comment (there is no .map file to find)
+  var code = out.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+  transpiled.set(abs, { src: src, ts: ts.module, key: ts.key, code: code, lines: sourceLines(out.sourceMapText) });
+  compiledFiles.push(abs);
+  return code;
+};
+
+// The line of the .ts source that line `line` (1-based) of the compiled text of the module
+// `rel` came from, or `line` when it is not a TypeScript module of this loader.
+Loader.prototype.sourceLine = function (rel, line) {
+  var hit = transpiled.get(path.join(this.root, rel));
+  if (!hit || !hit.lines) return line;
+  // the wrapper puts the module's first line after `(function (...) {` on the same line
+  var mapped = hit.lines[line - 1];
+  return mapped === undefined || mapped === null ? line : mapped + 1;
+};
+
+// The `typescript` package for this app and the options to compile with (found once per
+// loader). Throws MP_TYPESCRIPT when there is none.
+Loader.prototype._typescript = function () {
+  if (this.ts) return this.ts;
+  var found = resolveTypescript(this.root);
+  if (!found) {
+    var e = new Error(typescriptMissing(this.root));
+    e.code = 'MP_TYPESCRIPT';
+    throw e;
+  }
+  var mod = require(found);
+  var conf = tsconfigOptions(mod, this.root);
+  this.ts = { module: mod, options: conf, key: JSON.stringify(conf) };
+  return this.ts;
+};
+
 // The file being evaluated right now (absolute), or null.
 Loader.prototype.current = function () {
   return this.stack.length ? this.stack[this.stack.length - 1] : null;
 };
 
-module.exports = { Loader: Loader, aliasResolver: aliasResolver };
+// ---------------------------------------------------------------------------------------------
+// TypeScript
+
+var transpiled = new Map(); // absolute file → { src, ts, key, code, lines }, for the process
+var compiledFiles = [];     // every file compiled, in order (a file edited in between twice)
+
+// A source map's `mappings` → for each generated line (0-based) the source line (0-based) of
+// its first segment, or null for a line with none.
+function sourceLines(mapText) {
+  var map;
+  try {
+    map = JSON.parse(mapText);
+  } catch (e) {
+    return null;
+  }
+  var CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  var out = [];
+  var srcLine = 0;
+  String(map.mappings || '').split(';').forEach(function (group) {
+    var first = null;
+    group.split(',').forEach(function (seg) {
+      if (!seg) return;
+      var fields = [];
+      var value = 0;
+      var shift = 0;
+      for (var i = 0; i < seg.length; i++) {
+        var digit = CHARS.indexOf(seg.charAt(i));
+        value += (digit & 31) << shift;
+        if (digit & 32) {
+          shift += 5;
+        } else {
+          fields.push(value & 1 ? -(value >> 1) : value >> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      if (fields.length >= 4) {
+        srcLine += fields[2];
+        if (first === null) first = srcLine;
+      }
+    });
+    out.push(first);
+  });
+  return out;
+}
+
+function isTypeScript(file) {
+  return /\.ts$/.test(file) && !/\.d\.ts$/.test(file);
+}
+
+// The entry file of the `typescript` package as the project at `fromDir` finds it:
+// node_modules/typescript in `fromDir` or any parent, then in a NODE_PATH folder; or null.
+function resolveTypescript(fromDir) {
+  var dirs = [];
+  for (var d = path.resolve(fromDir); ; d = path.dirname(d)) {
+    if (path.basename(d) !== 'node_modules') dirs.push(path.join(d, 'node_modules'));
+    if (path.dirname(d) === d) break;
+  }
+  String(process.env.NODE_PATH || '').split(path.delimiter).filter(Boolean).forEach(function (p) {
+    dirs.push(path.resolve(p));
+  });
+  for (var i = 0; i < dirs.length; i++) {
+    var pkg = path.join(dirs[i], 'typescript');
+    if (!isFile(path.join(pkg, 'package.json'))) continue;
+    try {
+      return require.resolve(pkg);
+    } catch (e) {
+      // a broken install: try the next folder
+    }
+  }
+  return null;
+}
+
+// `side`: 'original' or 'migrated' (verify), or nothing.
+function typescriptMissing(root, side) {
+  return 'the ' + (side ? side + ' ' : '') + 'app is TypeScript (.ts files without their compiled .js) and the `typescript` package ' +
+    'is not installed for it: not in node_modules of ' + root + ' or any parent folder, nor in NODE_PATH. ' +
+    'Install it in the project (`npm i -D typescript` in the folder with its package.json), or compile ' +
+    'the app to JavaScript first (`tsc` with the project\'s tsconfig.json, emitting .js beside each .ts)';
+}
+
+// The options to compile the app's .ts files with: the compilerOptions of the tsconfig.json of
+// the mini-program root or a parent folder (up to the first one that has it), made fit for one
+// file at a time in the runtime.
+function tsconfigOptions(ts, root) {
+  var options = {};
+  for (var d = path.resolve(root); ; d = path.dirname(d)) {
+    var file = path.join(d, 'tsconfig.json');
+    if (isFile(file)) {
+      var parsed = ts.parseConfigFileTextToJson(file, fs.readFileSync(file, 'utf8'));
+      var raw = (parsed.config && parsed.config.compilerOptions) || {};
+      options = ts.convertCompilerOptionsFromJson(raw, d).options || {};
+      break;
+    }
+    if (path.dirname(d) === d) break;
+  }
+  ['noEmit', 'declaration', 'declarationMap', 'emitDeclarationOnly', 'composite', 'incremental', 'sourceMap',
+    'inlineSourceMap', 'outDir', 'outFile', 'rootDir', 'tsBuildInfoFile', 'verbatimModuleSyntax', 'isolatedDeclarations']
+    .forEach(function (k) { delete options[k]; });
+  options.module = ts.ModuleKind.CommonJS;
+  options.esModuleInterop = true;
+  options.importHelpers = false;
+  options.noEmitHelpers = false;
+  if (options.target === undefined || options.target < ts.ScriptTarget.ES2017) options.target = ts.ScriptTarget.ES2020;
+  return options;
+}
+
+module.exports = {
+  Loader: Loader,
+  aliasResolver: aliasResolver,
+  isTypeScript: isTypeScript,
+  resolveTypescript: resolveTypescript,
+  // The .ts files compiled so far in this process (absolute paths, in order).
+  compiledFiles: function () { return compiledFiles.slice(); },
+  typescriptMissing: typescriptMissing
+};

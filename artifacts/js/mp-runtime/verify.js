@@ -13,7 +13,8 @@
 // have become a `cloud://` file ID or an HTTPS URL: then both files are read and their bytes
 // must be equal. Prints one JSON report (see README.md); exits 0 when everything is equal, 1
 // on a difference, 2 on a usage error or a crash, 3 when the apps cannot be compared as they
-// are (TypeScript without its compiled JS, a framework app not rebuilt after the apply).
+// are (TypeScript without its compiled JS and no `typescript` package to compile it with, a
+// framework app not rebuilt after the apply).
 //
 // `runVerify(options)` is the same in-process (the tests use it); `compareData` and
 // `formatPath` are exported for unit tests.
@@ -24,6 +25,7 @@ var path = require('path');
 var vm = require('vm');
 
 var createRuntime = require('./index.js').createRuntime;
+var loader = require('./loader.js');
 var shim = require('../wx-cloud-shim.js');
 
 // The same clock and seeded randomness on both sides, so a page that shows the time or a
@@ -574,17 +576,18 @@ function sameDigest(a, b) {
 }
 
 // Why the two apps cannot be compared as they are, or null: TypeScript sources without the
-// compiled JavaScript (the runtime runs JS only), or a framework app (Taro, uni-app) whose
+// compiled JavaScript and no `typescript` package for the project to compile them on load
+// with, or a framework app (Taro, uni-app) whose
 // built mini-program is byte for byte the original's while its sources changed (apply
 // rewrites the sources; the build only changes when the app is built again).
 function notComparable(o) {
   var sides = [['original', o.original], ['migrated', o.migrated]];
   for (var i = 0; i < sides.length; i++) {
     var root = require('./index.js').resolveRoot(sides[i][1]).root;
-    if (!fs.existsSync(path.join(root, 'app.js')) && fs.existsSync(path.join(root, 'app.ts'))) {
-      return 'the ' + sides[i][0] + ' app is TypeScript without its compiled JavaScript (' +
-        path.join(root, 'app.ts') + ', no app.js); the page runtime runs JavaScript only: compile both apps ' +
-        '(DevTools does when it builds; or `tsc` with the project\'s tsconfig.json, emitting .js beside each .ts) and verify the compiled folders';
+    // TypeScript without its compiled JS is compiled on load (./loader.js), with the
+    // `typescript` package the project has installed (or one in NODE_PATH).
+    if (!fs.existsSync(path.join(root, 'app.js')) && fs.existsSync(path.join(root, 'app.ts')) && !loader.resolveTypescript(root)) {
+      return loader.typescriptMissing(root, sides[i][0]);
     }
   }
   var origRoot = o.originalRoot;

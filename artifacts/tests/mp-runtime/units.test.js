@@ -92,7 +92,7 @@ var APP_FILES = {
     "      'from.app': getApp().globalData.v, 'from.pages': getCurrentPages().length })",
     '  },',
     "  rename(e) { this.setData({ ['list[' + e.currentTarget.dataset.i + '].name']: e.detail.value }, () => this.setData({ n: this.data.n + 1 })) },",
-    "  loadTs() { require('/lib/only-ts') }",
+    "  loadTs() { this.setData({ 'from.ts': require('/lib/only-ts').x }) }",
     '})'
   ].join('\n'),
   'mp/behaviors/base.js': "module.exports = Behavior({ data: { base: true, shared: { a: 1 } }, methods: { hello() { return 'base' }, both() { return 'base' } }, lifetimes: { attached() { this.setData({ order: (this.data.order || []).concat('behavior.attached') }) } } })",
@@ -233,11 +233,17 @@ test('require: relative, rooted, alias, folder index, miniprogram_npm, JSON, ES 
       live: 1, cache: [1, 1], app: 3, pages: 1
     });
     assert.deepEqual(rt.recording().errors, []);
-    return page.tap('loadTs');
-  }).then(function () {
-    var errors = rt.recording().errors;
-    assert.equal(errors.length, 1);
-    assert.match(errors[0].message, /TypeScript module lib\/only-ts.*build the app to JavaScript first/);
+    // a module that exists only as .ts is compiled on load (typescript.test.js has the rest);
+    // NODE_PATH names the typescript of tests/node, wherever the temp folder is
+    var saved = process.env.NODE_PATH;
+    process.env.NODE_PATH = path.join(__dirname, '../../../tests/node/node_modules');
+    return page.tap('loadTs').finally(function () {
+      if (saved === undefined) delete process.env.NODE_PATH;
+      else process.env.NODE_PATH = saved;
+    });
+  }).then(function (step) {
+    assert.deepEqual(rt.recording().errors, []);
+    assert.equal(step.data.from.ts, 1);
   }).finally(rt.close);
 });
 
@@ -405,4 +411,29 @@ test('esm.transform leaves strings, templates, comments and property names alone
   var out = esm.transform('export default function named() {}\nexport { named as alias }\n');
   assert.equal(out.esm, true);
   assert.equal(out.code.split('\n').length, 3, 'line count kept');
+});
+
+// A module whose text cannot be turned into CommonJS (here an import specifier the ES module
+// rewrite does not take) must fail every require, as one whose evaluation throws does; it
+// used to stay registered with empty exports, so a second require returned `{}` silently.
+test('require: a module the ES module rewrite rejects is not left in the cache with empty exports', function () {
+  var dir = h.writeApp({
+    'app.json': { pages: ['pages/a/a'] },
+    'app.js': 'App({})',
+    'lib/bad.js': "const a = 1\nexport { a as 'quoted name' }",
+    'pages/a/a.js': [
+      'const tries = []',
+      'for (let i = 0; i < 2; i++) {',
+      "  try { tries.push(typeof require('../../lib/bad.js')) } catch (e) { tries.push('error: ' + e.message) }",
+      '}',
+      'Page({ data: { tries } })'
+    ].join('\n')
+  });
+  var rt = require('../../js/mp-runtime').createRuntime({ appDir: dir });
+  return rt.openPage('pages/a/a').then(function (page) {
+    assert.deepEqual(plain(page.data.tries), ["error: unsupported import/export specifier: a as 'quoted name'", "error: unsupported import/export specifier: a as 'quoted name'"]);
+  }).finally(function () {
+    rt.close();
+    h.removeApp(dir);
+  });
 });

@@ -380,13 +380,24 @@ test('the wx object: a bundler global read before the app sets it is absent, not
   }).finally(function () { rt.close(); h.removeApp(dir); });
 });
 
-test('runVerify: TypeScript without compiled JS is not comparable, with the reason', function () {
+// (the fixture's folders have no node_modules above them; with NODE_PATH, typescript.test.js
+// and apps.test.js run such apps)
+test('runVerify: TypeScript without compiled JS and no typescript package to compile it is not comparable, with the reason', function () {
   var ts = path.join(__dirname, '../../../fixtures/apps/ts-news');
+  var saved = process.env.NODE_PATH;
+  delete process.env.NODE_PATH;
+  if (require('../../js/mp-runtime/loader.js').resolveTypescript(path.join(ts, 'miniprogram'))) {
+    if (saved !== undefined) process.env.NODE_PATH = saved;
+    assert.fail('a node_modules/typescript above fixtures/apps/ts-news: this test needs a checkout without one');
+  }
   return verify.runVerify({ original: ts, migrated: ts, shim: 'http://127.0.0.1:9', env: 'e' }).then(function () {
     assert.fail('must not compare');
   }, function (e) {
     assert.ok(e instanceof verify.NotComparableError, String(e));
-    assert.match(e.message, /TypeScript without its compiled JavaScript/);
+    assert.match(e.message, /^the original app is TypeScript \(\.ts files without their compiled \.js\) and the `typescript` package is not installed for it/);
+    assert.match(e.message, /`npm i -D typescript`.*or compile the app to JavaScript first/);
+  }).finally(function () {
+    if (saved !== undefined) process.env.NODE_PATH = saved;
   });
 });
 
