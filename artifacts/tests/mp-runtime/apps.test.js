@@ -240,6 +240,8 @@ test('ts-news (TypeScript, compiled on load): migrated shows the same data; ever
           { change: 'onNightChange', value: true },
           { tap: 'clearCache' }
         ] },
+        // opened on its own, not logged in: the API's 401, the same toast and unhandled
+        // HttpError on both sides (the logged-in list is reached from the mine page above)
         { route: 'packageProfile/pages/favorites/favorites' }
       ]
     });
