@@ -69,9 +69,10 @@ function startServer(routes) {
   });
 }
 
-// files: { 'app.json': {...} | 'text', 'pages/a/a.js': 'text', ... } → the folder.
-function writeApp(files) {
-  var dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-runtime-app-'));
+// files: { 'app.json': {...} | 'text', 'pages/a/a.js': 'text', ... } → the folder, made in
+// `parent` (default: the temp folder) with the name prefix `prefix`.
+function writeApp(files, parent, prefix) {
+  var dir = fs.mkdtempSync(path.join(parent || os.tmpdir(), prefix || 'mp-runtime-app-'));
   Object.keys(files).forEach(function (name) {
     var file = path.join(dir, name);
     fs.mkdirSync(path.dirname(file), { recursive: true });

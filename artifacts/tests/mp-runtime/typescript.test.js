@@ -46,14 +46,7 @@ function bareParent() {
 }
 
 function writeIn(parent, files) {
-  var dir = fs.mkdtempSync(path.join(parent, 'mp-runtime-ts-'));
-  Object.keys(files).forEach(function (name) {
-    var file = path.join(dir, name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    var v = files[name];
-    fs.writeFileSync(file, typeof v === 'string' ? v : JSON.stringify(v, null, 2));
-  });
-  return dir;
+  return h.writeApp(files, parent, 'mp-runtime-ts-');
 }
 
 var APP = {

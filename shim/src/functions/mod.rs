@@ -269,17 +269,7 @@ impl FunctionRunner {
                         break w;
                     }
                 }
-                None => {
-                    break Worker::spawn(&SpawnSpec {
-                        node: &self.config.node,
-                        dir: &pool.dir,
-                        name,
-                        env: &self.base_env,
-                        memory_mb: self.config.memory_mb,
-                        logs: &self.logs,
-                        generation,
-                    })?;
-                }
+                None => break self.spawn_worker(&pool, name, generation)?,
             }
         };
         let result = worker.call(&frame, &request_id, self.config.timeout).await;
@@ -310,16 +300,7 @@ impl FunctionRunner {
         if pool.idle.lock().map(|i| !i.is_empty()).unwrap_or(true) {
             return Ok(());
         }
-        let generation = pool.generation();
-        let mut worker = Worker::spawn(&SpawnSpec {
-            node: &self.config.node,
-            dir: &pool.dir,
-            name,
-            env: &self.base_env,
-            memory_mb: self.config.memory_mb,
-            logs: &self.logs,
-            generation,
-        })?;
+        let mut worker = self.spawn_worker(&pool, name, pool.generation())?;
         let id = self.new_request_id();
         let frame = worker::frame(
             serde_json::json!({ "type": "load", "id": id })
@@ -334,6 +315,24 @@ impl FunctionRunner {
             idle.push(worker);
         }
         Ok(())
+    }
+
+    /// A new worker process for function `name` of `pool`, of code generation `generation`.
+    fn spawn_worker(
+        &self,
+        pool: &Pool,
+        name: &str,
+        generation: u64,
+    ) -> Result<Worker, FunctionError> {
+        Worker::spawn(&SpawnSpec {
+            node: &self.config.node,
+            dir: &pool.dir,
+            name,
+            env: &self.base_env,
+            memory_mb: self.config.memory_mb,
+            logs: &self.logs,
+            generation,
+        })
     }
 
     /// [`Self::prewarm`] every function, `at_once` at a time; a function that fails to load
