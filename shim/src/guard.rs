@@ -129,7 +129,7 @@ pub(crate) fn check_admin_signature(
         header: &header,
         body: &body,
     };
-    let now = crate::auth::session::unix_now() as i64;
+    let now = crate::storage::now_secs() as i64;
     tc3::verify(&request, id, key, now).map_err(|e| refused(e.to_string()))
 }
 

@@ -280,7 +280,7 @@ async fn no_client_can_choose_its_openid() {
         "o-alice",
         APPID,
         None,
-        shim::auth::session::unix_now(),
+        shim::storage::now_secs(),
     );
     for bad in [
         "v1.e30.AAAA".to_string(),

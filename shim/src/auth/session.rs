@@ -61,13 +61,6 @@ impl std::fmt::Debug for Sessions {
 
 const VERSION: &str = "v1";
 
-/// Seconds since the Unix epoch, the clock tokens are issued and checked by.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Sessions {
     /// Tokens signed with `key` that live for `ttl`.
     pub fn new(key: [u8; 32], ttl: Duration) -> Self {

@@ -80,7 +80,7 @@ pub(crate) fn client_caller(state: &AppState, headers: &HeaderMap) -> Result<Cal
         let Some(token) = token else {
             return Ok(Caller::Anonymous { appid });
         };
-        let now = crate::auth::session::unix_now();
+        let now = crate::storage::now_secs();
         return match sign_in.sessions.verify(token, &appid, now) {
             Ok(session) => Ok(Caller::Client {
                 openid: session.openid,
@@ -147,7 +147,7 @@ pub(crate) async fn sign_in(State(state): State<Arc<AppState>>, req: Request) ->
     };
     match sign_in.exchange.exchange(&code).await {
         Ok(who) => {
-            let now = crate::auth::session::unix_now();
+            let now = crate::storage::now_secs();
             let token = sign_in.sessions.issue(
                 &who.openid,
                 &state.config.appid,

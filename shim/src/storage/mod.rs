@@ -32,4 +32,4 @@ mod sign;
 
 pub use objects::{DEFAULT_MAX_AGE, ObjectInfo, Storage, UPLOAD_URL_TTL};
 pub use path::{CloudPath, file_id, parse_file_id};
-pub use sign::{Op, Signer};
+pub use sign::{Op, Signer, now_secs};

@@ -36,8 +36,9 @@ impl std::fmt::Debug for Signer {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub(super) fn now_secs() -> u64 {
+/// Seconds since the Unix epoch: the clock of every signed, expiring thing the shim hands out
+/// (storage URLs, session tokens).
+pub fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
